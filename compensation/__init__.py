@@ -1,0 +1,1 @@
+"""Compensation for affected accounts: policies, batches, vouchers (built in a later issue)."""

@@ -1,0 +1,1 @@
+"""The incident domain: components, incidents, updates, maintenance and their rules."""

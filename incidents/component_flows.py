@@ -1,0 +1,149 @@
+"""Creating, editing and ordering components and their groups, each write audited."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from incidents import audit, service
+from incidents.flows import Actor
+from incidents.models import Component, ComponentGroup
+from incidents.schemas import ComponentIn, ComponentPatch, GroupIn, GroupPatch, ReorderIn
+from incidents.snapshots import snapshot
+
+
+async def create_group(session: AsyncSession, *, data: GroupIn, actor: Actor) -> ComponentGroup:
+    position = data.position
+    if position is None:
+        position = await service.next_position(session, model=ComponentGroup)
+    group = ComponentGroup(
+        name=data.name,
+        description=data.description,
+        position=position,
+        translations=_texts(data.translations),
+    )
+    session.add(group)
+    await session.flush()
+    await _audit(session, actor, "group.create", group, None)
+    return group
+
+
+async def edit_group(
+    session: AsyncSession, *, group_id: int, data: GroupPatch, actor: Actor
+) -> ComponentGroup:
+    group = await service.get_group(session, group_id=group_id)
+    before = snapshot(group)
+    for name in ("name", "description", "position"):
+        if getattr(data, name) is not None:
+            setattr(group, name, getattr(data, name))
+    if data.translations is not None:
+        group.translations = _texts(data.translations)
+    await session.flush()
+    await _audit(session, actor, "group.edit", group, before)
+    return group
+
+
+async def create_component(
+    session: AsyncSession, *, data: ComponentIn, actor: Actor
+) -> Component:
+    if data.group_id is not None:
+        await service.get_group(session, group_id=data.group_id)
+    position = data.position
+    if position is None:
+        position = await service.next_position(session, model=Component)
+    component = Component(
+        name=data.name,
+        description=data.description,
+        group_id=data.group_id,
+        position=position,
+        showcase=data.showcase,
+        translations=_texts(data.translations),
+    )
+    session.add(component)
+    await session.flush()
+    await _audit(session, actor, "component.create", component, None)
+    return component
+
+
+async def edit_component(
+    session: AsyncSession, *, component_id: int, data: ComponentPatch, actor: Actor
+) -> Component:
+    component = await service.get_component(session, component_id=component_id)
+    before = snapshot(component)
+    sent = data.model_fields_set
+    if "group_id" in sent:
+        if data.group_id is not None:
+            await service.get_group(session, group_id=data.group_id)
+        component.group_id = data.group_id
+    for name in ("name", "description", "position", "showcase"):
+        if getattr(data, name) is not None:
+            setattr(component, name, getattr(data, name))
+    if data.status is not None:
+        component.manual_status = data.status
+    if data.translations is not None:
+        component.translations = _texts(data.translations)
+    await service.recompute_component_statuses(session)
+    await _audit(session, actor, "component.edit", component, before)
+    return component
+
+
+async def reorder(
+    session: AsyncSession,
+    *,
+    model: type[Component] | type[ComponentGroup],
+    data: ReorderIn,
+    actor: Actor,
+) -> None:
+    """Gives the listed rows positions 0, 1, 2… in the order given."""
+    kind = "component" if model is Component else "group"
+    rows = {row.id: row for row in await _all(session, model)}
+    for row_id in data.ids:
+        if row_id not in rows:
+            from incidents.errors import InvalidInput
+
+            raise InvalidInput(f"{kind} {row_id} does not exist", field=f"ids.{row_id}")
+    before = {"order": [row.id for row in sorted(rows.values(), key=lambda r: r.position)]}
+    for position, row_id in enumerate(data.ids):
+        rows[row_id].position = position
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=actor.staff_id,
+        action=f"{kind}.reorder",
+        entity_type=kind,
+        entity_id=None,
+        before=before,
+        after={"order": list(data.ids)},
+    )
+
+
+async def _all(
+    session: AsyncSession, model: type[Component] | type[ComponentGroup]
+) -> list[Component] | list[ComponentGroup]:
+    if model is Component:
+        return await service.list_components(session)
+    return await service.list_groups(session)
+
+
+def _texts(translations: dict[str, object]) -> dict[str, object]:
+    return {
+        lang: text.model_dump(exclude_none=True)  # type: ignore[attr-defined]
+        for lang, text in translations.items()
+    }
+
+
+async def _audit(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    row: Component | ComponentGroup,
+    before: dict[str, object] | None,
+) -> None:
+    await audit.record(
+        session,
+        actor_id=actor.staff_id,
+        action=action,
+        entity_type=action.split(".")[0],
+        entity_id=row.id,
+        before=before,
+        after=snapshot(row),
+    )

@@ -1,0 +1,311 @@
+"""Incident operations that span several writes: open, update, resolve, reopen, postmortem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from incidents import audit, rules, service
+from incidents.db_types import utcnow
+from incidents.errors import InvalidInput
+from incidents.models import (
+    ComponentChange,
+    ComponentStatus,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+)
+from incidents.schemas import (
+    IncidentOpen,
+    IncidentPatch,
+    PostmortemIn,
+    ReopenIn,
+    ResolveIn,
+    UpdateEdit,
+    UpdateIn,
+    UpdateText,
+)
+from incidents.snapshots import snapshot
+
+# Clocks of staff laptops drift; a display time this far ahead still counts as "now".
+CLOCK_SKEW = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, and the site defaults their input is read with."""
+
+    staff_id: int | None
+    default_language: str
+    now: datetime = field(default_factory=utcnow)
+
+
+async def open_incident(session: AsyncSession, *, data: IncidentOpen, actor: Actor) -> Incident:
+    language = data.language or actor.default_language
+    service.check_translations(dict(data.translations), own_language=language)
+    display_at = _display_at(data.display_at, actor.now)
+    incident = Incident(
+        shortlink=service.new_shortlink(),
+        name=data.name,
+        language=language,
+        translations={
+            lang: {"name": text.name} for lang, text in data.translations.items() if text.name
+        },
+        impact=data.impact,
+        status=IncidentStatus(data.status),
+        draft=data.draft,
+        started_at=display_at,
+        resolved_at=None,
+        created_by=actor.staff_id,
+        components=[],
+        updates=[],
+    )
+    named = await service.components_by_id(session, ids=data.component_ids, field="component_ids")
+    incident.components.extend(named.values())
+    session.add(incident)
+    update_text = {
+        lang: UpdateText(body=text.body, cause=text.cause)
+        for lang, text in data.translations.items()
+    }
+    await _add_update(
+        session, incident, data, status=IncidentStatus(data.status), texts=update_text, actor=actor
+    )
+    await service.recompute_component_statuses(session)
+    await audit.record(
+        session,
+        actor_id=actor.staff_id,
+        action="incident.open",
+        entity_type="incident",
+        entity_id=incident.id,
+        after=snapshot(incident),
+    )
+    return await service.get_incident(session, incident_id=incident.id)
+
+
+async def post_update(
+    session: AsyncSession, *, incident_id: int, data: UpdateIn, actor: Actor
+) -> Incident:
+    incident = await service.get_incident(session, incident_id=incident_id)
+    rules.check_update(incident.status, data.status)
+    if data.status == IncidentStatus.resolved:
+        resolve = ResolveIn.model_validate(data.model_dump(exclude={"status"}))
+        return await resolve_incident(session, incident_id=incident_id, data=resolve, actor=actor)
+    before = snapshot(incident)
+    await _add_update(session, incident, data, status=data.status, texts=data.translations, actor=actor)
+    incident.status = data.status
+    return await _finish(session, incident, "incident.update", before, actor)
+
+
+async def resolve_incident(
+    session: AsyncSession, *, incident_id: int, data: ResolveIn, actor: Actor
+) -> Incident:
+    incident = await service.get_incident(session, incident_id=incident_id)
+    rules.check_resolve(incident.status)
+    before = snapshot(incident)
+    still_down = {
+        component_id: ComponentStatus.operational
+        for component_id, status in rules.latest_component_statuses(
+            service.status_changes(incident)
+        ).items()
+        if status != ComponentStatus.operational
+    }
+    data = data.model_copy(update={"components": {**still_down, **data.components}})
+    update = await _add_update(
+        session, incident, data, status=IncidentStatus.resolved, texts=data.translations, actor=actor
+    )
+    incident.status = IncidentStatus.resolved
+    incident.resolved_at = update.display_at
+    return await _finish(session, incident, "incident.resolve", before, actor)
+
+
+async def reopen_incident(
+    session: AsyncSession, *, incident_id: int, data: ReopenIn, actor: Actor
+) -> Incident:
+    incident = await service.get_incident(session, incident_id=incident_id)
+    status = IncidentStatus(data.status)
+    rules.check_reopen(incident.status, status)
+    before = snapshot(incident)
+    await _add_update(session, incident, data, status=status, texts=data.translations, actor=actor)
+    incident.status = status
+    incident.resolved_at = None
+    return await _finish(session, incident, "incident.reopen", before, actor)
+
+
+async def add_postmortem(
+    session: AsyncSession, *, incident_id: int, data: PostmortemIn, actor: Actor
+) -> Incident:
+    """Adds the postmortem to a resolved incident, or edits the one it has."""
+    incident = await service.get_incident(session, incident_id=incident_id)
+    rules.check_postmortem(incident.status)
+    service.check_translations(dict(data.translations), own_language=incident.language)
+    before = snapshot(incident)
+    incident.postmortem_body = data.body
+    translations = {lang: dict(texts) for lang, texts in incident.translations.items()}
+    for lang in translations:
+        translations[lang].pop("postmortem", None)
+    for lang, text in data.translations.items():
+        translations.setdefault(lang, {})["postmortem"] = text.body
+    incident.translations = translations
+    if incident.postmortem_published_at is None:
+        incident.postmortem_published_at = actor.now
+    incident.status = IncidentStatus.postmortem
+    return await _finish(session, incident, "incident.postmortem", before, actor)
+
+
+async def edit_update(
+    session: AsyncSession, *, incident_id: int, update_id: int, data: UpdateEdit, actor: Actor
+) -> Incident:
+    """Corrects an update's text; what it did to statuses stays as it was."""
+    incident = await service.get_incident(session, incident_id=incident_id)
+    rules.check_update_edit(incident.status)
+    update = await service.get_update(session, incident_id=incident_id, update_id=update_id)
+    before = snapshot(update)
+    sent = data.model_fields_set
+    if "body" in sent and data.body is not None:
+        update.body = data.body
+    if "cause" in sent:
+        update.cause = data.cause
+    if "expected_resolution_at" in sent:
+        _check_eta(data.expected_resolution_at, update.display_at)
+        update.expected_resolution_at = data.expected_resolution_at
+    if data.translations is not None:
+        service.check_translations(dict(data.translations), own_language=update.language)
+        update.translations = _update_translations(data.translations)
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=actor.staff_id,
+        action="incident.update.edit",
+        entity_type="incident_update",
+        entity_id=update.id,
+        before=before,
+        after=snapshot(update),
+    )
+    return await service.get_incident(session, incident_id=incident_id)
+
+
+async def edit_incident(
+    session: AsyncSession, *, incident_id: int, data: IncidentPatch, actor: Actor
+) -> Incident:
+    incident = await service.get_incident(session, incident_id=incident_id)
+    before = snapshot(incident)
+    if data.name is not None:
+        incident.name = data.name
+    if data.impact is not None:
+        incident.impact = data.impact
+    if data.component_ids is not None:
+        named = await service.components_by_id(
+            session, ids=data.component_ids, field="component_ids"
+        )
+        touched = {change.component_id for change in service.status_changes(incident)}
+        if missing := sorted(touched - set(named)):
+            raise InvalidInput(
+                f"component {missing[0]} has a status set by this incident and stays affected",
+                field="component_ids",
+            )
+        incident.components = list(named.values())
+    if data.translations is not None:
+        service.check_translations(dict(data.translations), own_language=incident.language)
+        translations = {lang: dict(texts) for lang, texts in incident.translations.items()}
+        for lang, text in data.translations.items():
+            translations.setdefault(lang, {})["name"] = text.name
+        incident.translations = translations
+    return await _finish(session, incident, "incident.edit", before, actor)
+
+
+async def publish_incident(session: AsyncSession, *, incident_id: int, actor: Actor) -> Incident:
+    incident = await service.get_incident(session, incident_id=incident_id)
+    if not incident.draft:
+        raise InvalidInput("this incident is already published", field="draft")
+    before = snapshot(incident)
+    incident.draft = False
+    return await _finish(session, incident, "incident.publish", before, actor)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+async def _add_update(
+    session: AsyncSession,
+    incident: Incident,
+    data: IncidentOpen | UpdateIn | ResolveIn | ReopenIn,
+    *,
+    status: IncidentStatus,
+    texts: dict[str, UpdateText] | dict[str, object],
+    actor: Actor,
+) -> IncidentUpdate:
+    language = data.language or actor.default_language
+    service.check_translations(dict(texts), own_language=language)
+    display_at = _display_at(data.display_at, actor.now)
+    _check_eta(data.expected_resolution_at, display_at)
+    update = IncidentUpdate(
+        status=status,
+        body=data.body,
+        cause=data.cause,
+        language=language,
+        translations=_update_translations(texts),
+        expected_resolution_at=data.expected_resolution_at,
+        display_at=display_at,
+        notify=data.notify,
+        author_id=actor.staff_id,
+        component_changes=[],
+    )
+    incident.updates.append(update)
+    incident.started_at = min(incident.started_at, display_at)
+    named = await service.components_by_id(session, ids=list(data.components), field="components")
+    for component_id, new_status in sorted(data.components.items()):
+        component = named[component_id]
+        update.component_changes.append(
+            ComponentChange(
+                component_id=component_id, old_status=component.status, new_status=new_status
+            )
+        )
+        if component not in incident.components:
+            incident.components.append(component)
+    await session.flush()
+    return update
+
+
+def _update_translations(texts: dict[str, UpdateText] | dict[str, object]) -> dict[str, object]:
+    stored: dict[str, object] = {}
+    for lang, text in texts.items():
+        assert isinstance(text, UpdateText)
+        stored[lang] = {"body": text.body, **({"cause": text.cause} if text.cause else {})}
+    return stored
+
+
+def _display_at(requested: datetime | None, now: datetime) -> datetime:
+    if requested is None:
+        return now
+    if requested > now + CLOCK_SKEW:
+        raise InvalidInput(
+            "display_at is in the future; an update is shown as posted now or earlier",
+            field="display_at",
+        )
+    return requested
+
+
+def _check_eta(expected_resolution_at: datetime | None, display_at: datetime) -> None:
+    if expected_resolution_at is not None and expected_resolution_at <= display_at:
+        raise InvalidInput(
+            "expected_resolution_at must be later than the update's display time",
+            field="expected_resolution_at",
+        )
+
+
+async def _finish(
+    session: AsyncSession, incident: Incident, action: str, before: dict[str, object], actor: Actor
+) -> Incident:
+    await service.recompute_component_statuses(session)
+    await audit.record(
+        session,
+        actor_id=actor.staff_id,
+        action=action,
+        entity_type="incident",
+        entity_id=incident.id,
+        before=before,
+        after=snapshot(incident),
+    )
+    return await service.get_incident(session, incident_id=incident.id)

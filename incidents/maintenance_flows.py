@@ -1,0 +1,177 @@
+"""Scheduled maintenance: announce, reschedule, move through its statuses, cancel."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from incidents import audit, rules, service
+from incidents.flows import Actor, _display_at
+from incidents.models import Maintenance, MaintenanceStatus
+from incidents.schemas import (
+    BodyText,
+    MaintenanceCancelIn,
+    MaintenanceIn,
+    MaintenancePatch,
+    MaintenanceUpdateIn,
+)
+from incidents.snapshots import snapshot
+
+
+async def create_maintenance(
+    session: AsyncSession, *, data: MaintenanceIn, actor: Actor
+) -> Maintenance:
+    language = data.language or actor.default_language
+    service.check_translations(dict(data.translations), own_language=language)
+    named = await service.components_by_id(session, ids=data.component_ids, field="component_ids")
+    maintenance = Maintenance(
+        shortlink=service.new_shortlink(),
+        name=data.name,
+        language=language,
+        translations={
+            lang: {"name": text.name} for lang, text in data.translations.items() if text.name
+        },
+        status=MaintenanceStatus.scheduled,
+        scheduled_for=data.scheduled_for,
+        scheduled_until=data.scheduled_until,
+        started_at=None,
+        completed_at=None,
+        draft=data.draft,
+        created_by=actor.staff_id,
+        components=list(named.values()),
+        updates=[],
+    )
+    session.add(maintenance)
+    service.add_maintenance_update(
+        maintenance,
+        status=MaintenanceStatus.scheduled,
+        body=data.body,
+        language=language,
+        translations={lang: {"body": text.body} for lang, text in data.translations.items()},
+        display_at=actor.now,
+        notify=data.notify,
+        author_id=actor.staff_id,
+    )
+    await session.flush()
+    await _audit(session, actor, "maintenance.create", maintenance, None)
+    return await service.get_maintenance(session, maintenance_id=maintenance.id)
+
+
+async def edit_maintenance(
+    session: AsyncSession, *, maintenance_id: int, data: MaintenancePatch, actor: Actor
+) -> Maintenance:
+    maintenance = await service.get_maintenance(session, maintenance_id=maintenance_id)
+    rules.check_maintenance_edit(maintenance.status)
+    before = snapshot(maintenance)
+    if data.name is not None:
+        maintenance.name = data.name
+    if data.scheduled_for is not None:
+        maintenance.scheduled_for = data.scheduled_for
+    if data.scheduled_until is not None:
+        maintenance.scheduled_until = data.scheduled_until
+    if maintenance.scheduled_until <= maintenance.scheduled_for:
+        from incidents.errors import InvalidInput
+
+        raise InvalidInput("scheduled_until must be after scheduled_for", field="scheduled_until")
+    if data.component_ids is not None:
+        named = await service.components_by_id(
+            session, ids=data.component_ids, field="component_ids"
+        )
+        maintenance.components = list(named.values())
+    if data.translations is not None:
+        service.check_translations(dict(data.translations), own_language=maintenance.language)
+        translations = {lang: dict(texts) for lang, texts in maintenance.translations.items()}
+        for lang, text in data.translations.items():
+            translations.setdefault(lang, {})["name"] = text.name
+        maintenance.translations = translations
+    await service.recompute_component_statuses(session)
+    await _audit(session, actor, "maintenance.edit", maintenance, before)
+    return await service.get_maintenance(session, maintenance_id=maintenance.id)
+
+
+async def post_maintenance_update(
+    session: AsyncSession, *, maintenance_id: int, data: MaintenanceUpdateIn, actor: Actor
+) -> Maintenance:
+    maintenance = await service.get_maintenance(session, maintenance_id=maintenance_id)
+    rules.check_maintenance_transition(maintenance.status, data.status)
+    return await _move(
+        session,
+        maintenance,
+        status=data.status,
+        body=data.body,
+        language=data.language,
+        translations=data.translations,
+        notify=data.notify,
+        display_at=_display_at(data.display_at, actor.now),
+        actor=actor,
+    )
+
+
+async def cancel_maintenance(
+    session: AsyncSession, *, maintenance_id: int, data: MaintenanceCancelIn, actor: Actor
+) -> Maintenance:
+    maintenance = await service.get_maintenance(session, maintenance_id=maintenance_id)
+    rules.check_maintenance_transition(maintenance.status, MaintenanceStatus.cancelled)
+    return await _move(
+        session,
+        maintenance,
+        status=MaintenanceStatus.cancelled,
+        body=data.body,
+        language=data.language,
+        translations=data.translations,
+        notify=data.notify,
+        display_at=actor.now,
+        actor=actor,
+    )
+
+
+async def _move(
+    session: AsyncSession,
+    maintenance: Maintenance,
+    *,
+    status: MaintenanceStatus,
+    body: str,
+    language: str | None,
+    translations: dict[str, BodyText],
+    notify: bool,
+    display_at: rules.datetime,
+    actor: Actor,
+) -> Maintenance:
+    language = language or actor.default_language
+    service.check_translations(dict(translations), own_language=language)
+    before = snapshot(maintenance)
+    service.add_maintenance_update(
+        maintenance,
+        status=status,
+        body=body,
+        language=language,
+        translations={lang: {"body": text.body} for lang, text in translations.items()},
+        display_at=display_at,
+        notify=notify,
+        author_id=actor.staff_id,
+    )
+    if status == MaintenanceStatus.in_progress and maintenance.started_at is None:
+        maintenance.started_at = display_at
+    if status == MaintenanceStatus.completed:
+        maintenance.completed_at = display_at
+    maintenance.status = status
+    await service.recompute_component_statuses(session)
+    await _audit(session, actor, f"maintenance.{status.value}", maintenance, before)
+    return await service.get_maintenance(session, maintenance_id=maintenance.id)
+
+
+async def _audit(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    maintenance: Maintenance,
+    before: dict[str, object] | None,
+) -> None:
+    await audit.record(
+        session,
+        actor_id=actor.staff_id,
+        action=action,
+        entity_type="maintenance",
+        entity_id=maintenance.id,
+        before=before,
+        after=snapshot(maintenance),
+    )

@@ -1,0 +1,266 @@
+"""Tables of the incident domain: components, groups, incidents, updates and maintenance."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Enum,
+    ForeignKey,
+    MetaData,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from incidents.db_types import UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(column_0_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class ComponentStatus(enum.StrEnum):
+    operational = "operational"
+    under_maintenance = "under_maintenance"
+    degraded_performance = "degraded_performance"
+    partial_outage = "partial_outage"
+    major_outage = "major_outage"
+
+
+class IncidentStatus(enum.StrEnum):
+    investigating = "investigating"
+    identified = "identified"
+    monitoring = "monitoring"
+    resolved = "resolved"
+    postmortem = "postmortem"
+
+
+class Impact(enum.StrEnum):
+    none = "none"
+    minor = "minor"
+    major = "major"
+    critical = "critical"
+
+
+class MaintenanceStatus(enum.StrEnum):
+    scheduled = "scheduled"
+    in_progress = "in_progress"
+    verifying = "verifying"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class Indicator(enum.StrEnum):
+    none = "none"
+    minor = "minor"
+    major = "major"
+    critical = "critical"
+    maintenance = "maintenance"
+
+
+def _enum(kind: type[enum.StrEnum]) -> Enum:
+    """Enums are stored as checked strings: no native PostgreSQL type to migrate later."""
+    return Enum(
+        kind,
+        native_enum=False,
+        length=32,
+        create_constraint=True,
+        name=None,  # so the CHECK constraint is named per column by the naming convention
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+incident_components = Table(
+    "incident_components",
+    Base.metadata,
+    Column("incident_id", ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
+    Column("component_id", ForeignKey("components.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+maintenance_components = Table(
+    "maintenance_components",
+    Base.metadata,
+    Column("maintenance_id", ForeignKey("maintenances.id", ondelete="CASCADE"), primary_key=True),
+    Column("component_id", ForeignKey("components.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+
+class ComponentGroup(Base):
+    __tablename__ = "component_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    translations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    components: Mapped[list[Component]] = relationship(
+        back_populates="group", order_by="Component.position"
+    )
+
+
+class Component(Base):
+    __tablename__ = "components"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("component_groups.id", ondelete="SET NULL")
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    translations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    showcase: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What staff set by hand, outside any incident; the shown status is derived from it
+    # and from every open incident and active maintenance touching the component.
+    manual_status: Mapped[ComponentStatus] = mapped_column(
+        _enum(ComponentStatus), default=ComponentStatus.operational
+    )
+    status: Mapped[ComponentStatus] = mapped_column(
+        _enum(ComponentStatus), default=ComponentStatus.operational
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    group: Mapped[ComponentGroup | None] = relationship(back_populates="components")
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shortlink: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    translations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    impact: Mapped[Impact] = mapped_column(_enum(Impact))
+    status: Mapped[IncidentStatus] = mapped_column(_enum(IncidentStatus), index=True)
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    postmortem_body: Mapped[str | None] = mapped_column(Text)
+    postmortem_published_at: Mapped[datetime | None]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    components: Mapped[list[Component]] = relationship(
+        secondary=incident_components, order_by="Component.position"
+    )
+    updates: Mapped[list[IncidentUpdate]] = relationship(
+        back_populates="incident",
+        order_by="(IncidentUpdate.display_at, IncidentUpdate.id)",
+        cascade="all, delete-orphan",
+    )
+
+
+class IncidentUpdate(Base):
+    __tablename__ = "incident_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[IncidentStatus] = mapped_column(_enum(IncidentStatus))
+    body: Mapped[str] = mapped_column(Text)
+    cause: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    translations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    expected_resolution_at: Mapped[datetime | None]
+    display_at: Mapped[datetime]
+    notify: Mapped[bool] = mapped_column(Boolean, default=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    incident: Mapped[Incident] = relationship(back_populates="updates")
+    component_changes: Mapped[list[ComponentChange]] = relationship(
+        back_populates="update", order_by="ComponentChange.id", cascade="all, delete-orphan"
+    )
+
+
+class ComponentChange(Base):
+    """One component's status set by one incident update, with what it was before."""
+
+    __tablename__ = "component_changes"
+    __table_args__ = (UniqueConstraint("update_id", "component_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(
+        ForeignKey("incident_updates.id", ondelete="CASCADE"), index=True
+    )
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id", ondelete="RESTRICT"))
+    old_status: Mapped[ComponentStatus] = mapped_column(_enum(ComponentStatus))
+    new_status: Mapped[ComponentStatus] = mapped_column(_enum(ComponentStatus))
+
+    update: Mapped[IncidentUpdate] = relationship(back_populates="component_changes")
+    component: Mapped[Component] = relationship()
+
+
+class Maintenance(Base):
+    __tablename__ = "maintenances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shortlink: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    translations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[MaintenanceStatus] = mapped_column(_enum(MaintenanceStatus), index=True)
+    scheduled_for: Mapped[datetime]
+    scheduled_until: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    components: Mapped[list[Component]] = relationship(
+        secondary=maintenance_components, order_by="Component.position"
+    )
+    updates: Mapped[list[MaintenanceUpdate]] = relationship(
+        back_populates="maintenance",
+        order_by="(MaintenanceUpdate.display_at, MaintenanceUpdate.id)",
+        cascade="all, delete-orphan",
+    )
+
+
+class MaintenanceUpdate(Base):
+    __tablename__ = "maintenance_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    maintenance_id: Mapped[int] = mapped_column(
+        ForeignKey("maintenances.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[MaintenanceStatus] = mapped_column(_enum(MaintenanceStatus))
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    translations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    display_at: Mapped[datetime]
+    notify: Mapped[bool] = mapped_column(Boolean, default=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    maintenance: Mapped[Maintenance] = relationship(back_populates="updates")

@@ -1,0 +1,345 @@
+"""Input and output shapes of the incident domain, validated at the boundary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from incidents.models import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
+
+Language = Literal["en", "zh-CN"]
+LANGUAGES: tuple[str, ...] = ("en", "zh-CN")
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Body = Annotated[str, Field(min_length=1, max_length=20_000)]
+Cause = Annotated[str, Field(min_length=1, max_length=2_000)]
+Description = Annotated[str, Field(max_length=2_000)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Position = Annotated[int, Field(ge=0, le=100_000)]
+ComponentStatuses = Annotated[dict[Id, ComponentStatus], Field(max_length=500)]
+ComponentIds = Annotated[list[Id], Field(max_length=500)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# -- translations -------------------------------------------------------------------------
+
+
+class NameText(_In):
+    name: Name
+
+
+class NameDescriptionText(_In):
+    name: Name
+    description: Description = ""
+
+
+class UpdateText(_In):
+    body: Body
+    cause: Cause | None = None
+
+
+class IncidentText(_In):
+    name: Name | None = None
+    body: Body
+    cause: Cause | None = None
+
+
+class MaintenanceText(_In):
+    name: Name | None = None
+    body: Body
+
+
+class BodyText(_In):
+    body: Body
+
+
+# -- components and groups ----------------------------------------------------------------
+
+
+class GroupIn(_In):
+    name: Name
+    description: Description = ""
+    position: Position | None = None
+    translations: dict[Language, NameDescriptionText] = {}
+
+
+class GroupPatch(_In):
+    name: Name | None = None
+    description: Description | None = None
+    position: Position | None = None
+    translations: dict[Language, NameDescriptionText] | None = None
+
+
+class ComponentIn(_In):
+    name: Name
+    description: Description = ""
+    group_id: Id | None = None
+    position: Position | None = None
+    showcase: bool = True
+    translations: dict[Language, NameDescriptionText] = {}
+
+
+class ComponentPatch(_In):
+    """Only the fields sent are changed; `group_id: null` takes a component out of its group."""
+
+    name: Name | None = None
+    description: Description | None = None
+    group_id: Id | None = None
+    position: Position | None = None
+    showcase: bool | None = None
+    status: ComponentStatus | None = Field(
+        default=None, description="the status set by hand, outside any incident"
+    )
+    translations: dict[Language, NameDescriptionText] | None = None
+
+
+class ReorderIn(_In):
+    ids: Annotated[list[Id], Field(min_length=1, max_length=1_000)]
+
+    @model_validator(mode="after")
+    def _unique(self) -> ReorderIn:
+        if len(set(self.ids)) != len(self.ids):
+            raise ValueError("ids: each id may appear only once")
+        return self
+
+
+# -- incidents ----------------------------------------------------------------------------
+
+
+class _UpdateFields(_In):
+    body: Body
+    cause: Cause | None = None
+    expected_resolution_at: AwareDatetime | None = None
+    display_at: AwareDatetime | None = Field(
+        default=None, description="when the update is shown as posted; may be back-dated"
+    )
+    notify: bool = True
+    language: Language | None = None
+    components: ComponentStatuses = Field(
+        default={}, description="component id to the status this update sets"
+    )
+
+
+class IncidentOpen(_UpdateFields):
+    name: Name
+    impact: Impact = Impact.minor
+    status: Literal["investigating", "identified", "monitoring"] = "investigating"
+    component_ids: ComponentIds = Field(
+        default=[], description="affected components; those in `components` are added"
+    )
+    draft: bool = False
+    translations: dict[Language, IncidentText] = {}
+
+
+class UpdateIn(_UpdateFields):
+    status: IncidentStatus
+    translations: dict[Language, UpdateText] = {}
+
+
+class ResolveIn(_UpdateFields):
+    """Components not named in `components` that this incident left non-operational are
+    set back to operational."""
+
+    translations: dict[Language, UpdateText] = {}
+
+
+class ReopenIn(_UpdateFields):
+    status: Literal["investigating", "identified", "monitoring"] = "investigating"
+    translations: dict[Language, UpdateText] = {}
+
+
+class UpdateEdit(_In):
+    body: Body | None = None
+    cause: Cause | None = None
+    expected_resolution_at: AwareDatetime | None = None
+    translations: dict[Language, UpdateText] | None = None
+
+
+class IncidentPatch(_In):
+    name: Name | None = None
+    impact: Impact | None = None
+    component_ids: ComponentIds | None = None
+    translations: dict[Language, NameText] | None = None
+
+
+class PostmortemIn(_In):
+    body: Body
+    language: Language | None = None
+    translations: dict[Language, BodyText] = {}
+
+
+# -- maintenance --------------------------------------------------------------------------
+
+
+class MaintenanceIn(_In):
+    name: Name
+    body: Body
+    scheduled_for: AwareDatetime
+    scheduled_until: AwareDatetime
+    component_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
+    notify: bool = True
+    draft: bool = False
+    language: Language | None = None
+    translations: dict[Language, MaintenanceText] = {}
+
+    @model_validator(mode="after")
+    def _window(self) -> MaintenanceIn:
+        if self.scheduled_until <= self.scheduled_for:
+            raise ValueError("scheduled_until: must be after scheduled_for")
+        return self
+
+
+class MaintenancePatch(_In):
+    name: Name | None = None
+    scheduled_for: AwareDatetime | None = None
+    scheduled_until: AwareDatetime | None = None
+    component_ids: Annotated[list[Id], Field(min_length=1, max_length=500)] | None = None
+    translations: dict[Language, NameText] | None = None
+
+
+class MaintenanceUpdateIn(_In):
+    status: MaintenanceStatus
+    body: Body
+    display_at: AwareDatetime | None = None
+    notify: bool = True
+    language: Language | None = None
+    translations: dict[Language, BodyText] = {}
+
+
+class MaintenanceCancelIn(_In):
+    body: Body
+    notify: bool = True
+    language: Language | None = None
+    translations: dict[Language, BodyText] = {}
+
+
+# -- outputs ------------------------------------------------------------------------------
+
+
+class GroupOut(_Out):
+    id: int
+    name: str
+    description: str
+    position: int
+    translations: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ComponentOut(_Out):
+    id: int
+    group_id: int | None
+    name: str
+    description: str
+    position: int
+    showcase: bool
+    status: ComponentStatus
+    manual_status: ComponentStatus
+    translations: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ComponentChangeOut(_Out):
+    component_id: int
+    old_status: ComponentStatus
+    new_status: ComponentStatus
+
+
+class UpdateOut(_Out):
+    id: int
+    status: IncidentStatus
+    body: str
+    cause: str | None
+    language: str
+    translations: dict[str, Any]
+    expected_resolution_at: datetime | None
+    display_at: datetime
+    notify: bool
+    author_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    component_changes: list[ComponentChangeOut]
+
+
+class SegmentOut(_Out):
+    start: datetime
+    end: datetime | None
+    status: ComponentStatus
+
+
+class ImpactWindowOut(_Out):
+    component_id: int
+    start: datetime
+    end: datetime | None
+    segments: list[SegmentOut]
+
+
+class IncidentOut(_Out):
+    id: int
+    shortlink: str
+    name: str
+    language: str
+    translations: dict[str, Any]
+    impact: Impact
+    status: IncidentStatus
+    draft: bool
+    started_at: datetime
+    resolved_at: datetime | None
+    postmortem_body: str | None
+    postmortem_published_at: datetime | None
+    component_ids: list[int]
+    created_at: datetime
+    updated_at: datetime
+    updates: list[UpdateOut]
+    impact_windows: list[ImpactWindowOut]
+
+
+class MaintenanceUpdateOut(_Out):
+    id: int
+    status: MaintenanceStatus
+    body: str
+    language: str
+    translations: dict[str, Any]
+    display_at: datetime
+    notify: bool
+    author_id: int | None
+    created_at: datetime
+
+
+class MaintenanceOut(_Out):
+    id: int
+    shortlink: str
+    name: str
+    language: str
+    translations: dict[str, Any]
+    status: MaintenanceStatus
+    draft: bool
+    scheduled_for: datetime
+    scheduled_until: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    component_ids: list[int]
+    created_at: datetime
+    updated_at: datetime
+    updates: list[MaintenanceUpdateOut]
+
+
+class AuditOut(_Out):
+    id: int
+    at: datetime
+    actor_id: int | None
+    action: str
+    entity_type: str
+    entity_id: int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None

@@ -1,0 +1,270 @@
+"""Every query and write of the incident domain; the caller owns the transaction."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from incidents import rules
+from incidents.errors import InvalidInput, NotFound
+from incidents.models import (
+    Component,
+    ComponentGroup,
+    ComponentStatus,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+    Maintenance,
+    MaintenanceStatus,
+    MaintenanceUpdate,
+)
+
+_SHORTLINK_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: easy to read aloud
+
+
+def new_shortlink() -> str:
+    return "".join(secrets.choice(_SHORTLINK_ALPHABET) for _ in range(10))
+
+
+# -- components and groups ----------------------------------------------------------------
+
+
+async def list_groups(session: AsyncSession) -> list[ComponentGroup]:
+    query = select(ComponentGroup).order_by(ComponentGroup.position, ComponentGroup.id)
+    return list((await session.scalars(query)).all())
+
+
+async def get_group(session: AsyncSession, *, group_id: int) -> ComponentGroup:
+    group = await session.get(ComponentGroup, group_id)
+    if group is None:
+        raise NotFound(f"component group {group_id} does not exist", field="group_id")
+    return group
+
+
+async def list_components(session: AsyncSession) -> list[Component]:
+    query = select(Component).order_by(Component.position, Component.id)
+    return list((await session.scalars(query)).all())
+
+
+async def get_component(session: AsyncSession, *, component_id: int) -> Component:
+    component = await session.get(Component, component_id)
+    if component is None:
+        raise NotFound(f"component {component_id} does not exist", field="component_id")
+    return component
+
+
+async def components_by_id(
+    session: AsyncSession, *, ids: Sequence[int], field: str
+) -> dict[int, Component]:
+    """The named components, or a 422 naming the first unknown id under `field`."""
+    if not ids:
+        return {}
+    query = select(Component).where(Component.id.in_(set(ids)))
+    found = {component.id: component for component in (await session.scalars(query)).all()}
+    for component_id in ids:
+        if component_id not in found:
+            raise InvalidInput(
+                f"component {component_id} does not exist", field=f"{field}.{component_id}"
+            )
+    return found
+
+
+async def next_position(session: AsyncSession, *, model: type[Component | ComponentGroup]) -> int:
+    highest = await session.scalar(select(func.max(model.position)))
+    return 0 if highest is None else highest + 1
+
+
+# -- incidents ----------------------------------------------------------------------------
+
+
+def _incident_loaded() -> tuple[object, ...]:
+    return (
+        selectinload(Incident.components),
+        selectinload(Incident.updates).selectinload(IncidentUpdate.component_changes),
+    )
+
+
+async def get_incident(session: AsyncSession, *, incident_id: int) -> Incident:
+    query = (
+        select(Incident)
+        .where(Incident.id == incident_id)
+        .options(*_incident_loaded())  # type: ignore[arg-type]
+        .execution_options(populate_existing=True)
+    )
+    incident = await session.scalar(query)
+    if incident is None:
+        raise NotFound(f"incident {incident_id} does not exist", field="incident_id")
+    return incident
+
+
+async def list_incidents(
+    session: AsyncSession,
+    *,
+    statuses: Sequence[IncidentStatus] | None = None,
+    include_drafts: bool = True,
+    limit: int = 50,
+    before_id: int | None = None,
+) -> list[Incident]:
+    query = (
+        select(Incident)
+        .options(*_incident_loaded())  # type: ignore[arg-type]
+        .order_by(Incident.started_at.desc(), Incident.id.desc())
+        .limit(limit)
+    )
+    if statuses:
+        query = query.where(Incident.status.in_(statuses))
+    if not include_drafts:
+        query = query.where(Incident.draft.is_(False))
+    if before_id is not None:
+        query = query.where(Incident.id < before_id)
+    return list((await session.scalars(query)).all())
+
+
+async def get_update(session: AsyncSession, *, incident_id: int, update_id: int) -> IncidentUpdate:
+    update = await session.scalar(
+        select(IncidentUpdate).where(
+            IncidentUpdate.id == update_id, IncidentUpdate.incident_id == incident_id
+        )
+    )
+    if update is None:
+        raise NotFound(
+            f"update {update_id} of incident {incident_id} does not exist", field="update_id"
+        )
+    return update
+
+
+def status_changes(incident: Incident) -> list[rules.StatusChange]:
+    """The incident's component changes as the rules see them, in display order."""
+    return [
+        rules.StatusChange(
+            at=update.display_at,
+            component_id=change.component_id,
+            status=change.new_status,
+            order=update.id,
+        )
+        for update in incident.updates
+        for change in update.component_changes
+    ]
+
+
+def impact_windows(incident: Incident) -> dict[int, list[rules.ImpactWindow]]:
+    return rules.impact_windows(status_changes(incident), resolved_at=incident.resolved_at)
+
+
+# -- maintenance --------------------------------------------------------------------------
+
+
+def _maintenance_loaded() -> tuple[object, ...]:
+    return (selectinload(Maintenance.components), selectinload(Maintenance.updates))
+
+
+async def get_maintenance(session: AsyncSession, *, maintenance_id: int) -> Maintenance:
+    query = (
+        select(Maintenance)
+        .where(Maintenance.id == maintenance_id)
+        .options(*_maintenance_loaded())  # type: ignore[arg-type]
+        .execution_options(populate_existing=True)
+    )
+    maintenance = await session.scalar(query)
+    if maintenance is None:
+        raise NotFound(f"maintenance {maintenance_id} does not exist", field="maintenance_id")
+    return maintenance
+
+
+async def list_maintenances(
+    session: AsyncSession,
+    *,
+    statuses: Sequence[MaintenanceStatus] | None = None,
+    include_drafts: bool = True,
+    limit: int = 50,
+) -> list[Maintenance]:
+    query = (
+        select(Maintenance)
+        .options(*_maintenance_loaded())  # type: ignore[arg-type]
+        .order_by(Maintenance.scheduled_for.desc(), Maintenance.id.desc())
+        .limit(limit)
+    )
+    if statuses:
+        query = query.where(Maintenance.status.in_(statuses))
+    if not include_drafts:
+        query = query.where(Maintenance.draft.is_(False))
+    return list((await session.scalars(query)).all())
+
+
+def add_maintenance_update(
+    maintenance: Maintenance,
+    *,
+    status: MaintenanceStatus,
+    body: str,
+    language: str,
+    translations: dict[str, dict[str, str]],
+    display_at: datetime,
+    notify: bool,
+    author_id: int | None,
+) -> MaintenanceUpdate:
+    update = MaintenanceUpdate(
+        status=status,
+        body=body,
+        language=language,
+        translations=translations,
+        display_at=display_at,
+        notify=notify,
+        author_id=author_id,
+    )
+    maintenance.updates.append(update)
+    return update
+
+
+# -- derived component statuses -----------------------------------------------------------
+
+
+async def recompute_component_statuses(session: AsyncSession) -> list[Component]:
+    """Set every component's shown status from the rules; returns those that changed."""
+    await session.flush()
+    open_incidents = await session.scalars(
+        select(Incident)
+        .where(Incident.status.in_(rules.OPEN_INCIDENT_STATUSES), Incident.draft.is_(False))
+        .options(selectinload(Incident.updates).selectinload(IncidentUpdate.component_changes))
+    )
+    from_incidents: dict[int, list[ComponentStatus]] = {}
+    for incident in open_incidents.all():
+        for component_id, status in rules.latest_component_statuses(
+            status_changes(incident)
+        ).items():
+            from_incidents.setdefault(component_id, []).append(status)
+    active = await session.scalars(
+        select(Maintenance)
+        .where(
+            Maintenance.status.in_(rules.ACTIVE_MAINTENANCE_STATUSES),
+            Maintenance.draft.is_(False),
+        )
+        .options(selectinload(Maintenance.components))
+    )
+    in_maintenance = {component.id for item in active.all() for component in item.components}
+    changed = []
+    for component in await list_components(session):
+        derived = rules.derive_component_status(
+            manual=component.manual_status,
+            from_open_incidents=from_incidents.get(component.id, []),
+            in_active_maintenance=component.id in in_maintenance,
+        )
+        if derived != component.status:
+            component.status = derived
+            changed.append(component)
+    await session.flush()
+    return changed
+
+
+def check_translations(
+    translations: dict[str, object], *, own_language: str, field: str = "translations"
+) -> None:
+    if own_language in translations:
+        raise InvalidInput(
+            f"{own_language} is the text's own language; give it in the main fields",
+            field=f"{field}.{own_language}",
+        )

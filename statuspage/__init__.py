@@ -1,0 +1,1 @@
+"""The application: settings, database wiring, HTTP routes, auth and the CLI."""

@@ -1,0 +1,319 @@
+"""A small declarative layer for JSON APIs: auth, body limits, validation, errors and OpenAPI.
+
+Each endpoint is one `Endpoint` row; the same rows build the Starlette routes and the OpenAPI
+document, so the documented surface is the served one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.json_schema import models_json_schema
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from incidents.errors import DomainError, NotFound
+from incidents.flows import Actor
+from incidents.staff import StaffRole
+from statuspage.auth import Principal, authenticate, require_role
+from statuspage.config import Settings
+from statuspage.db import Database
+
+_MAX_ID = 2**31 - 1
+_JSON = "application/json"
+
+
+class RequestInvalid(DomainError):
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        name, message = fields[0]
+        super().__init__(f"{name}: {message}" if name else message, field=name or None)
+        self.fields = fields
+
+
+class BodyTooLarge(DomainError):
+    status_code = 413
+    code = "body_too_large"
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler gets: the transaction, who calls, and the parsed input."""
+
+    session: AsyncSession
+    principal: Principal
+    settings: Settings
+    path: dict[str, int]
+    body: Any
+    query: Any
+
+    def actor(self) -> Actor:
+        return Actor(staff_id=self.principal.staff_id, default_language=self.settings.default_language)
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    roles: frozenset[StaffRole]
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status_code: int = 200
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def path_params(self) -> list[str]:
+        return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
+
+
+def error_response(error: DomainError) -> JSONResponse:
+    detail: dict[str, Any] = {"code": error.code, "message": error.message, "field": error.field}
+    if isinstance(error, RequestInvalid):
+        detail["fields"] = [{"field": name, "message": message} for name, message in error.fields]
+    return JSONResponse({"error": detail}, status_code=error.status_code)
+
+
+def routes(endpoints: Sequence[Endpoint], *, prefix: str) -> list[Route]:
+    by_path: dict[str, list[Endpoint]] = {}
+    for endpoint in endpoints:
+        by_path.setdefault(endpoint.path, []).append(endpoint)
+    built = []
+    for path, group in by_path.items():
+        starlette_path = prefix + path.replace("}", ":int}")
+        methods = {endpoint.method: endpoint for endpoint in group}
+        built.append(Route(starlette_path, _dispatch(methods), methods=list(methods)))
+    return built
+
+
+def _dispatch(methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        chosen = methods[request.method if request.method != "HEAD" else "GET"]
+        try:
+            return await _serve(chosen, request)
+        except DomainError as error:
+            return error_response(error)
+
+    return endpoint
+
+
+async def _serve(endpoint: Endpoint, request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    database: Database = request.app.state.database
+    path = _path_ids(endpoint, request)
+    raw = await _read_body(request, settings.max_body_bytes) if endpoint.body else b""
+    async with database.sessionmaker() as session, session.begin():
+        principal = await authenticate(session, authorization=request.headers.get("authorization"))
+        require_role(principal, endpoint.roles)
+        call = Call(
+            session=session,
+            principal=principal,
+            settings=settings,
+            path=path,
+            body=_parse_body(endpoint.body, raw) if endpoint.body else None,
+            query=_parse_query(endpoint.query, request),
+        )
+        result = await endpoint.handler(call)
+    return JSONResponse(_dump(result), status_code=endpoint.status_code)
+
+
+def _path_ids(endpoint: Endpoint, request: Request) -> dict[str, int]:
+    ids = {name: int(request.path_params[name]) for name in endpoint.path_params}
+    for name, value in ids.items():
+        if not 1 <= value <= _MAX_ID:
+            raise NotFound(f"{name.removesuffix('_id')} {value} does not exist", field=name)
+    return ids
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"the request body is over the {limit}-byte limit", field="body")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"the request body is over the {limit}-byte limit", field="body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
+    if not raw.strip():
+        raise RequestInvalid([("body", "a JSON object is required")])
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RequestInvalid([("body", f"not valid JSON ({error})")]) from error
+    if not isinstance(data, dict):
+        raise RequestInvalid([("body", "must be a JSON object")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise RequestInvalid(_fields(error)) from error
+
+
+def _parse_query(model: type[BaseModel] | None, request: Request) -> BaseModel | None:
+    params = request.query_params
+    if model is None:
+        if params:
+            name = next(iter(params.keys()))
+            raise RequestInvalid([(name, "this endpoint takes no query parameters")])
+        return None
+    try:
+        return model.model_validate(dict(params))
+    except ValidationError as error:
+        raise RequestInvalid(_fields(error)) from error
+
+
+def _fields(error: ValidationError) -> list[tuple[str, str]]:
+    found = []
+    for item in error.errors(include_url=False):
+        name = ".".join(str(part) for part in item["loc"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if not name and ": " in message:
+            name, message = message.split(": ", 1)
+        found.append((name, message))
+    return found or [("body", "invalid")]
+
+
+def _dump(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    if isinstance(result, list):
+        return [_dump(item) for item in result]
+    return result
+
+
+# -- OpenAPI ------------------------------------------------------------------------------
+
+
+def openapi(endpoints: Sequence[Endpoint], *, prefix: str, title: str) -> dict[str, Any]:
+    models = _models(endpoints)
+    _, schemas = models_json_schema(
+        [(model, "validation" if _is_input(model, endpoints) else "serialization") for model in models],
+        ref_template="#/components/schemas/{model}",
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        paths.setdefault(prefix + endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1"},
+        "paths": paths,
+        "components": {
+            "schemas": {**schemas.get("$defs", {}), "Error": _ERROR_SCHEMA},
+            "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"token": []}],
+    }
+
+
+_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": ["string", "null"]},
+                "fields": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    },
+}
+
+
+def _models(endpoints: Sequence[Endpoint]) -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = []
+    for endpoint in endpoints:
+        for model in (endpoint.body, _response_model(endpoint.response)):
+            if model is not None and model not in found:
+                found.append(model)
+    return found
+
+
+def _is_input(model: type[BaseModel], endpoints: Sequence[Endpoint]) -> bool:
+    return any(endpoint.body is model for endpoint in endpoints)
+
+
+def _response_model(response: Any) -> type[BaseModel] | None:
+    if get_origin(response) is list:
+        response = get_args(response)[0]
+    return response if isinstance(response, type) and issubclass(response, BaseModel) else None
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _operation(endpoint: Endpoint) -> dict[str, Any]:
+    error = {"content": {_JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    responses: dict[str, Any] = {
+        str(endpoint.status_code): {"description": "done", **_response_content(endpoint.response)},
+        "401": {"description": "no valid API token", **error},
+        "403": {"description": "the token's role may not do this", **error},
+        "422": {"description": "invalid input; `error.field` names it", **error},
+    }
+    if endpoint.path_params:
+        responses["404"] = {"description": "no such id", **error}
+    if endpoint.body is not None:
+        responses["409"] = {"description": "not allowed in the current state", **error}
+        responses["413"] = {"description": "request body too large", **error}
+    operation: dict[str, Any] = {
+        "summary": endpoint.summary,
+        "operationId": f"{endpoint.method.lower()}_{endpoint.path.strip('/').replace('/', '_')}"
+        .replace("{", "")
+        .replace("}", ""),
+        "tags": list(endpoint.tags),
+        "x-roles": sorted(role.value for role in endpoint.roles | {StaffRole.admin}),
+        "parameters": [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": _MAX_ID}}
+            for name in endpoint.path_params
+        ]
+        + _query_parameters(endpoint.query),
+        "responses": responses,
+    }
+    if endpoint.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {_JSON: {"schema": _ref(endpoint.body)}},
+        }
+    return operation
+
+
+def _response_content(response: Any) -> dict[str, Any]:
+    model = _response_model(response)
+    if model is None:
+        return {"content": {_JSON: {"schema": {"type": "object"}}}}
+    schema: dict[str, Any] = _ref(model)
+    if get_origin(response) is list:
+        schema = {"type": "array", "items": schema}
+    return {"content": {_JSON: {"schema": schema}}}
+
+
+def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
+    if model is None:
+        return []
+    schema = TypeAdapter(model).json_schema()
+    return [
+        {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
+        for name, prop in schema.get("properties", {}).items()
+    ]

@@ -1,0 +1,75 @@
+"""The ASGI application: `create_app(settings)` wires routes, errors and the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from incidents.errors import DomainError
+from statuspage import api_kit, staff_api
+from statuspage.config import Settings
+from statuspage.db import Database, connect
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
+    owned = database is None
+    db = database if database is not None else connect(settings.database_url, echo=settings.sql_echo)
+    spec = api_kit.openapi(staff_api.ENDPOINTS, prefix="/api/staff", title="Status page staff API")
+
+    async def openapi(_request: Request) -> Response:
+        return JSONResponse(spec)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        if owned:
+            await db.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/api/staff/openapi.json", openapi),
+            *api_kit.routes(staff_api.ENDPOINTS, prefix="/api/staff"),
+        ],
+        exception_handlers={HTTPException: http_error, DomainError: domain_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = db
+    return app
+
+
+def app_from_env() -> Starlette:
+    """The factory the server runs (`granian --factory statuspage.app:app_from_env`)."""
+    return create_app(Settings.from_env())
+
+
+async def healthz(request: Request) -> Response:
+    database: Database = request.app.state.database
+    async with database.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+    return PlainTextResponse("ok")
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    if request.url.path.startswith("/api/"):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return JSONResponse(
+            {"error": {"code": code, "message": error.detail, "field": None}},
+            status_code=error.status_code,
+            headers=error.headers,
+        )
+    return PlainTextResponse(error.detail, status_code=error.status_code, headers=error.headers)
+
+
+async def domain_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, DomainError)
+    return api_kit.error_response(error)

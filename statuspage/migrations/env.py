@@ -1,0 +1,29 @@
+"""Alembic environment: runs on the connection `statuspage.db.migrate` hands it."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+import incidents.audit
+import incidents.staff  # noqa: F401  (registers the tables on the metadata)
+from incidents.models import Base
+
+target_metadata = Base.metadata
+
+
+def run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations with `statuspage migrate`, which supplies the connection")
+run(connection)

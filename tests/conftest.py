@@ -1,0 +1,137 @@
+"""Fixtures: a migrated database per backend (SQLite always, PostgreSQL when configured),
+each test inside a transaction that is rolled back, and an app client with tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from statuspage.db import Database, connect, migrate, session_factory
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if IN_CI and not TEST_DATABASE_URL:
+        raise pytest.UsageError(
+            "CI=true but TEST_DATABASE_URL is not set: the suite must also run on PostgreSQL"
+        )
+
+
+async def _fresh_schema(url: str) -> None:
+    database = connect(url)
+    try:
+        if database.dialect == "postgresql":
+            async with database.engine.begin() as connection:
+                await connection.execute(text("DROP SCHEMA public CASCADE"))
+                await connection.execute(text("CREATE SCHEMA public"))
+        await migrate(database)
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_urls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Each backend's URL, migrated once for the whole run."""
+    urls = {"sqlite": f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"}
+    if TEST_DATABASE_URL:
+        urls["postgresql"] = TEST_DATABASE_URL
+    for url in urls.values():
+        try:
+            asyncio.run(_fresh_schema(url))
+        except OSError as error:
+            pytest.exit(f"cannot reach the test database {url}: {error}", returncode=3)
+    return urls
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(
+    request: pytest.FixtureRequest, migrated_urls: dict[str, str]
+) -> AsyncIterator[Database]:
+    """A database whose every commit lands in a savepoint of one outer transaction,
+    rolled back when the test ends: tests never see each other's rows."""
+    real = connect(migrated_urls[request.param])
+    async with real.engine.connect() as connection:
+        outer = await connection.begin()
+        yield Database(
+            engine=real.engine,
+            sessionmaker=session_factory(connection, join_transaction_mode="create_savepoint"),
+        )
+        await outer.rollback()
+    await real.dispose()
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Path:
+    return tmp_path / "statuspage.db"
+
+
+# -- the app and its callers ----------------------------------------------------------------
+
+from collections.abc import Awaitable, Callable  # noqa: E402
+
+import httpx  # noqa: E402
+
+from incidents.staff import StaffRole  # noqa: E402
+from statuspage import auth  # noqa: E402
+from statuspage.app import create_app  # noqa: E402
+from statuspage.config import Settings  # noqa: E402
+
+MakeToken = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(database_url="sqlite:///unused-in-tests.db")
+
+
+@pytest.fixture
+async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, database=database)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def make_token(database: Database) -> MakeToken:
+    """Creates a staff member with the role and returns a bearer token for them."""
+
+    async def make(role: StaffRole, email: str | None = None) -> str:
+        async with database.sessionmaker() as session, session.begin():
+            staff = await auth.create_staff(
+                session,
+                email=email or f"{role.value}@example.com",
+                name=f"{role.value.title()} Person",
+                role=role,
+                actor_id=None,
+            )
+            _, plain = await auth.create_token(
+                session, staff=staff, name="tests", actor_id=None
+            )
+        return plain
+
+    return make
+
+
+@pytest.fixture
+async def support(make_token: MakeToken) -> dict[str, str]:
+    """Authorization headers of a support agent."""
+    return {"Authorization": f"Bearer {await make_token(StaffRole.support)}"}
+
+
+@pytest.fixture
+async def admin(make_token: MakeToken) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await make_token(StaffRole.admin)}"}
+
+
+@pytest.fixture
+async def finance(make_token: MakeToken) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await make_token(StaffRole.finance)}"}
