@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents import audit, service
+from incidents.errors import InvalidInput
 from incidents.flows import Actor
 from incidents.models import Component, ComponentGroup
 from incidents.schemas import ComponentIn, ComponentPatch, GroupIn, GroupPatch, ReorderIn
@@ -42,9 +47,7 @@ async def edit_group(
     return group
 
 
-async def create_component(
-    session: AsyncSession, *, data: ComponentIn, actor: Actor
-) -> Component:
+async def create_component(session: AsyncSession, *, data: ComponentIn, actor: Actor) -> Component:
     if data.group_id is not None:
         await service.get_group(session, group_id=data.group_id)
     position = data.position
@@ -98,8 +101,6 @@ async def reorder(
     rows = {row.id: row for row in await _all(session, model)}
     for row_id in data.ids:
         if row_id not in rows:
-            from incidents.errors import InvalidInput
-
             raise InvalidInput(f"{kind} {row_id} does not exist", field=f"ids.{row_id}")
     before = {"order": [row.id for row in sorted(rows.values(), key=lambda r: r.position)]}
     for position, row_id in enumerate(data.ids):
@@ -124,11 +125,8 @@ async def _all(
     return await service.list_groups(session)
 
 
-def _texts(translations: dict[str, object]) -> dict[str, object]:
-    return {
-        lang: text.model_dump(exclude_none=True)  # type: ignore[attr-defined]
-        for lang, text in translations.items()
-    }
+def _texts(translations: Mapping[str, BaseModel]) -> dict[str, Any]:
+    return {lang: text.model_dump(exclude_none=True) for lang, text in translations.items()}
 
 
 async def _audit(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,7 +47,7 @@ class Actor:
 async def open_incident(session: AsyncSession, *, data: IncidentOpen, actor: Actor) -> Incident:
     language = data.language or actor.default_language
     service.check_translations(dict(data.translations), own_language=language)
-    display_at = _display_at(data.display_at, actor.now)
+    display_at = display_time(data.display_at, actor.now)
     incident = Incident(
         shortlink=service.new_shortlink(),
         name=data.name,
@@ -53,7 +55,7 @@ async def open_incident(session: AsyncSession, *, data: IncidentOpen, actor: Act
         translations={
             lang: {"name": text.name} for lang, text in data.translations.items() if text.name
         },
-        impact=data.impact,
+        impact=data.impact or rules.impact_of(data.components.values()),
         status=IncidentStatus(data.status),
         draft=data.draft,
         started_at=display_at,
@@ -93,7 +95,9 @@ async def post_update(
         resolve = ResolveIn.model_validate(data.model_dump(exclude={"status"}))
         return await resolve_incident(session, incident_id=incident_id, data=resolve, actor=actor)
     before = snapshot(incident)
-    await _add_update(session, incident, data, status=data.status, texts=data.translations, actor=actor)
+    await _add_update(
+        session, incident, data, status=data.status, texts=data.translations, actor=actor
+    )
     incident.status = data.status
     return await _finish(session, incident, "incident.update", before, actor)
 
@@ -113,7 +117,12 @@ async def resolve_incident(
     }
     data = data.model_copy(update={"components": {**still_down, **data.components}})
     update = await _add_update(
-        session, incident, data, status=IncidentStatus.resolved, texts=data.translations, actor=actor
+        session,
+        incident,
+        data,
+        status=IncidentStatus.resolved,
+        texts=data.translations,
+        actor=actor,
     )
     incident.status = IncidentStatus.resolved
     incident.resolved_at = update.display_at
@@ -233,12 +242,12 @@ async def _add_update(
     data: IncidentOpen | UpdateIn | ResolveIn | ReopenIn,
     *,
     status: IncidentStatus,
-    texts: dict[str, UpdateText] | dict[str, object],
+    texts: Mapping[str, UpdateText],
     actor: Actor,
 ) -> IncidentUpdate:
     language = data.language or actor.default_language
     service.check_translations(dict(texts), own_language=language)
-    display_at = _display_at(data.display_at, actor.now)
+    display_at = display_time(data.display_at, actor.now)
     _check_eta(data.expected_resolution_at, display_at)
     update = IncidentUpdate(
         status=status,
@@ -268,15 +277,14 @@ async def _add_update(
     return update
 
 
-def _update_translations(texts: dict[str, UpdateText] | dict[str, object]) -> dict[str, object]:
-    stored: dict[str, object] = {}
+def _update_translations(texts: Mapping[str, UpdateText]) -> dict[str, Any]:
+    stored: dict[str, Any] = {}
     for lang, text in texts.items():
-        assert isinstance(text, UpdateText)
         stored[lang] = {"body": text.body, **({"cause": text.cause} if text.cause else {})}
     return stored
 
 
-def _display_at(requested: datetime | None, now: datetime) -> datetime:
+def display_time(requested: datetime | None, now: datetime) -> datetime:
     if requested is None:
         return now
     if requested > now + CLOCK_SKEW:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents import audit, rules, service
-from incidents.flows import Actor, _display_at
+from incidents.errors import InvalidInput
+from incidents.flows import Actor, display_time
 from incidents.models import Maintenance, MaintenanceStatus
 from incidents.schemas import (
     BodyText,
@@ -69,8 +72,6 @@ async def edit_maintenance(
     if data.scheduled_until is not None:
         maintenance.scheduled_until = data.scheduled_until
     if maintenance.scheduled_until <= maintenance.scheduled_for:
-        from incidents.errors import InvalidInput
-
         raise InvalidInput("scheduled_until must be after scheduled_for", field="scheduled_until")
     if data.component_ids is not None:
         named = await service.components_by_id(
@@ -101,7 +102,7 @@ async def post_maintenance_update(
         language=data.language,
         translations=data.translations,
         notify=data.notify,
-        display_at=_display_at(data.display_at, actor.now),
+        display_at=display_time(data.display_at, actor.now),
         actor=actor,
     )
 
@@ -133,7 +134,7 @@ async def _move(
     language: str | None,
     translations: dict[str, BodyText],
     notify: bool,
-    display_at: rules.datetime,
+    display_at: datetime,
     actor: Actor,
 ) -> Maintenance:
     language = language or actor.default_language

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -12,8 +12,8 @@ from sqlalchemy import (
     Column,
     Enum,
     ForeignKey,
-    MetaData,
     Integer,
+    MetaData,
     String,
     Table,
     Text,
@@ -34,7 +34,10 @@ class Base(DeclarativeBase):
             "pk": "pk_%(table_name)s",
         }
     )
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
 
 
 class ComponentStatus(enum.StrEnum):

@@ -1,4 +1,4 @@
-"""Pure decisions of the incident domain: transitions, derived statuses, indicator, impact windows."""
+"""Pure decisions of the incident domain: transitions, derived status, indicator, windows."""
 
 from __future__ import annotations
 
@@ -19,8 +19,12 @@ OPEN_INCIDENT_STATUSES = frozenset(
     {IncidentStatus.investigating, IncidentStatus.identified, IncidentStatus.monitoring}
 )
 CLOSED_INCIDENT_STATUSES = frozenset({IncidentStatus.resolved, IncidentStatus.postmortem})
-ACTIVE_MAINTENANCE_STATUSES = frozenset({MaintenanceStatus.in_progress, MaintenanceStatus.verifying})
-FINISHED_MAINTENANCE_STATUSES = frozenset({MaintenanceStatus.completed, MaintenanceStatus.cancelled})
+ACTIVE_MAINTENANCE_STATUSES = frozenset(
+    {MaintenanceStatus.in_progress, MaintenanceStatus.verifying}
+)
+FINISHED_MAINTENANCE_STATUSES = frozenset(
+    {MaintenanceStatus.completed, MaintenanceStatus.cancelled}
+)
 
 _COMPONENT_SEVERITY = {
     ComponentStatus.operational: 0,
@@ -159,6 +163,11 @@ def latest_component_statuses(
 
 def worst_impact(impacts: Iterable[Impact]) -> Impact:
     return max(impacts, key=_IMPACT_SEVERITY.__getitem__, default=Impact.none)
+
+
+def impact_of(statuses: Iterable[ComponentStatus]) -> Impact:
+    """The impact an incident implies when staff do not state one: from its worst status."""
+    return worst_impact(_IMPACT_OF_COMPONENT_STATUS[status] for status in statuses)
 
 
 def page_indicator(

@@ -9,8 +9,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from incidents.models import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
 
-Language = Literal["en", "zh-CN"]
 LANGUAGES: tuple[str, ...] = ("en", "zh-CN")
+Language = Annotated[
+    str, Field(pattern=r"^(en|zh-CN)$", description="a supported language: en or zh-CN")
+]
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Body = Annotated[str, Field(min_length=1, max_length=20_000)]
@@ -131,7 +133,9 @@ class _UpdateFields(_In):
 
 class IncidentOpen(_UpdateFields):
     name: Name
-    impact: Impact = Impact.minor
+    impact: Impact | None = Field(
+        default=None, description="if left out, derived from the component statuses set"
+    )
     status: Literal["investigating", "identified", "monitoring"] = "investigating"
     component_ids: ComponentIds = Field(
         default=[], description="affected components; those in `components` are added"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -19,6 +19,7 @@ from incidents.models import (
     Incident,
     IncidentStatus,
     IncidentUpdate,
+    Indicator,
     Maintenance,
     MaintenanceStatus,
     MaintenanceUpdate,
@@ -261,10 +262,32 @@ async def recompute_component_statuses(session: AsyncSession) -> list[Component]
 
 
 def check_translations(
-    translations: dict[str, object], *, own_language: str, field: str = "translations"
+    translations: Mapping[str, object], *, own_language: str, field: str = "translations"
 ) -> None:
     if own_language in translations:
         raise InvalidInput(
             f"{own_language} is the text's own language; give it in the main fields",
             field=f"{field}.{own_language}",
         )
+
+
+async def current_indicator(session: AsyncSession) -> Indicator:
+    """The page's overall indicator from open published incidents, components, maintenance."""
+    impacts = await session.scalars(
+        select(Incident.impact).where(
+            Incident.status.in_(rules.OPEN_INCIDENT_STATUSES), Incident.draft.is_(False)
+        )
+    )
+    maintenance_count = await session.scalar(
+        select(func.count())
+        .select_from(Maintenance)
+        .where(
+            Maintenance.status.in_(rules.ACTIVE_MAINTENANCE_STATUSES),
+            Maintenance.draft.is_(False),
+        )
+    )
+    return rules.page_indicator(
+        open_incident_impacts=list(impacts.all()),
+        component_statuses=[component.status for component in await list_components(session)],
+        maintenance_in_progress=bool(maintenance_count),
+    )

@@ -56,7 +56,9 @@ class Call:
     query: Any
 
     def actor(self) -> Actor:
-        return Actor(staff_id=self.principal.staff_id, default_language=self.settings.default_language)
+        return Actor(
+            staff_id=self.principal.staff_id, default_language=self.settings.default_language
+        )
 
 
 Handler = Callable[[Call], Awaitable[Any]]
@@ -183,7 +185,7 @@ def _parse_query(model: type[BaseModel] | None, request: Request) -> BaseModel |
 def _fields(error: ValidationError) -> list[tuple[str, str]]:
     found = []
     for item in error.errors(include_url=False):
-        name = ".".join(str(part) for part in item["loc"])
+        name = ".".join(str(part) for part in item["loc"] if part != "[key]")
         message = str(item["msg"]).removeprefix("Value error, ")
         if not name and ": " in message:
             name, message = message.split(": ", 1)
@@ -205,7 +207,10 @@ def _dump(result: Any) -> Any:
 def openapi(endpoints: Sequence[Endpoint], *, prefix: str, title: str) -> dict[str, Any]:
     models = _models(endpoints)
     _, schemas = models_json_schema(
-        [(model, "validation" if _is_input(model, endpoints) else "serialization") for model in models],
+        [
+            (model, "validation" if _is_input(model, endpoints) else "serialization")
+            for model in models
+        ],
         ref_template="#/components/schemas/{model}",
     )
     paths: dict[str, dict[str, Any]] = {}
@@ -279,13 +284,16 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         responses["413"] = {"description": "request body too large", **error}
     operation: dict[str, Any] = {
         "summary": endpoint.summary,
-        "operationId": f"{endpoint.method.lower()}_{endpoint.path.strip('/').replace('/', '_')}"
-        .replace("{", "")
-        .replace("}", ""),
+        "operationId": _operation_id(endpoint),
         "tags": list(endpoint.tags),
         "x-roles": sorted(role.value for role in endpoint.roles | {StaffRole.admin}),
         "parameters": [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": _MAX_ID}}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": _MAX_ID},
+            }
             for name in endpoint.path_params
         ]
         + _query_parameters(endpoint.query),
@@ -297,6 +305,11 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
             "content": {_JSON: {"schema": _ref(endpoint.body)}},
         }
     return operation
+
+
+def _operation_id(endpoint: Endpoint) -> str:
+    words = endpoint.path.strip("/").replace("{", "").replace("}", "").replace("/", "_")
+    return f"{endpoint.method.lower()}_{words}"
 
 
 def _response_content(response: Any) -> dict[str, Any]:
@@ -314,6 +327,11 @@ def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
         return []
     schema = TypeAdapter(model).json_schema()
     return [
-        {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
+        {
+            "name": name,
+            "in": "query",
+            "required": name in schema.get("required", []),
+            "schema": prop,
+        }
         for name, prop in schema.get("properties", {}).items()
     ]

@@ -20,7 +20,9 @@ from statuspage.db import Database, connect
 
 def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
     owned = database is None
-    db = database if database is not None else connect(settings.database_url, echo=settings.sql_echo)
+    db = (
+        database if database is not None else connect(settings.database_url, echo=settings.sql_echo)
+    )
     spec = api_kit.openapi(staff_api.ENDPOINTS, prefix="/api/staff", title="Status page staff API")
 
     async def openapi(_request: Request) -> Response:

@@ -15,7 +15,7 @@ from incidents.db_types import utcnow
 from incidents.errors import Conflict, DomainError, NotFound
 from incidents.staff import ApiToken, Staff, StaffRole
 
-TOKEN_PREFIX = "sp_"
+TOKEN_PREFIX = "sp_"  # noqa: S105 - a prefix, not a secret
 _LAST_USED_GRANULARITY = timedelta(minutes=5)
 
 
@@ -76,9 +76,7 @@ async def create_token(
 ) -> tuple[ApiToken, str]:
     """A new token; the plain text is returned once and never stored."""
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(
-        staff_id=staff.id, name=name, prefix=plain[:10], digest=token_digest(plain)
-    )
+    token = ApiToken(staff_id=staff.id, name=name, prefix=plain[:10], digest=token_digest(plain))
     session.add(token)
     await session.flush()
     await audit.record(

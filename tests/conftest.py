@@ -113,9 +113,7 @@ def make_token(database: Database) -> MakeToken:
                 role=role,
                 actor_id=None,
             )
-            _, plain = await auth.create_token(
-                session, staff=staff, name="tests", actor_id=None
-            )
+            _, plain = await auth.create_token(session, staff=staff, name="tests", actor_id=None)
         return plain
 
     return make

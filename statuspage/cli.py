@@ -1,0 +1,135 @@
+"""The `statuspage` command: serve, migrate, demo, staff create, token create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from incidents.errors import DomainError
+from incidents.staff import StaffRole
+from statuspage import auth, demo
+from statuspage.config import Settings, SettingsError
+from statuspage.db import Database, connect, migrate
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.command == "serve":
+            return _serve(settings, args)
+        return asyncio.run(_run(settings, args))
+    except (SettingsError, DomainError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="statuspage", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="migrate, then serve HTTP (granian)")
+    serve.add_argument("--host", help="address to listen on (default: HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument("--demo", action="store_true", help="load the demo data first if empty")
+    commands.add_parser("migrate", help="create or upgrade the database schema")
+    commands.add_parser("demo", help="load the demo crypto platform into an empty database")
+    staff = commands.add_parser("staff", help="staff accounts").add_subparsers(
+        dest="action", required=True
+    )
+    create = staff.add_parser("create", help="create a staff account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=[role.value for role in StaffRole])
+    token = commands.add_parser("token", help="API tokens").add_subparsers(
+        dest="action", required=True
+    )
+    token_create = token.add_parser("create", help="create an API token (shown once)")
+    token_create.add_argument("--email", required=True, help="the staff account it acts as")
+    token_create.add_argument("--name", default="cli", help="what the token is for")
+    return parser
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    database = connect(settings.database_url)
+    try:
+        await migrate(database)
+        if args.command == "demo":
+            await _demo(database, settings)
+        elif args.command == "staff":
+            await _create_staff(database, args)
+        elif args.command == "token":
+            await _create_token(database, args)
+        return 0
+    finally:
+        await database.dispose()
+
+
+async def _demo(database: Database, settings: Settings) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        if await demo.has_data(session):
+            print("demo: the database already has components; nothing loaded")
+            return
+        staff = await auth.create_staff(
+            session,
+            email="support@demo.invalid",
+            name="Demo Support",
+            role=StaffRole.support,
+            actor_id=None,
+        )
+        await demo.load(session, actor_id=staff.id, language=settings.default_language)
+        _, plain = await auth.create_token(session, staff=staff, name="demo", actor_id=staff.id)
+    print("demo: loaded a crypto platform with 16 components, 3 incidents and 2 maintenances")
+    print(f"demo: support API token (shown once): {plain}")
+
+
+async def _create_staff(database: Database, args: argparse.Namespace) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        staff = await auth.create_staff(
+            session, email=args.email, name=args.name, role=StaffRole(args.role), actor_id=None
+        )
+    print(f"created staff {staff.id}: {staff.email} ({staff.role.value})")
+
+
+async def _create_token(database: Database, args: argparse.Namespace) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        staff = await auth.find_staff(session, email=args.email)
+        _, plain = await auth.create_token(session, staff=staff, name=args.name, actor_id=None)
+    print(plain)
+    print(f"token for {staff.email} ({staff.role.value}); it is shown once", file=sys.stderr)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    async def prepare() -> None:
+        database = connect(settings.database_url)
+        try:
+            await migrate(database)
+            if args.demo:
+                await _demo(database, settings)
+        finally:
+            await database.dispose()
+
+    asyncio.run(prepare())
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"serving on http://{host}:{port}/ ({settings.database_url.split('://')[0]})")
+    sys.stdout.flush()
+    Granian(
+        "statuspage.app:app_from_env",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=args.workers,
+        factory=True,
+    ).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

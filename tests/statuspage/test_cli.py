@@ -1,0 +1,76 @@
+"""The `statuspage` command creates and migrates the database, loads the demo, makes tokens."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from statuspage.app import create_app
+from statuspage.cli import main
+from statuspage.config import Settings
+
+
+def test_demo_staff_and_token_on_a_fresh_sqlite_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'nested' / 'status.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    assert main(["demo"]) == 0
+    assert (tmp_path / "nested" / "status.db").exists()
+    out = capsys.readouterr().out
+    assert "16 components, 3 incidents" in out
+    assert main(["demo"]) == 0
+    assert "nothing loaded" in capsys.readouterr().out
+
+    assert (
+        main(["staff", "create", "--email", "Ops@Example.com", "--name", "Ops", "--role", "admin"])
+        == 0
+    )
+    assert (
+        main(["staff", "create", "--email", "ops@example.com", "--name", "Ops", "--role", "admin"])
+        == 2
+    )
+    assert "already exists" in capsys.readouterr().err
+    assert main(["token", "create", "--email", "ops@example.com"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert token.startswith("sp_")
+
+    async def read() -> tuple[int, list[str], int]:
+        app = create_app(Settings(database_url=url))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = {"Authorization": f"Bearer {token}"}
+            incidents = await client.get("/api/staff/incidents", headers=headers)
+            open_ones = await client.get("/api/staff/incidents?status=identified", headers=headers)
+            audit = await client.get("/api/staff/audit?action=token.create", headers=headers)
+        await app.state.database.dispose()
+        return (
+            len(incidents.json()),
+            [item["name"] for item in open_ones.json()],
+            len(audit.json()),
+        )
+
+    count, open_names, token_audits = asyncio.run(read())
+    assert count == 3
+    assert open_names == ["BTC deposits credited slowly"]
+    assert token_audits == 2  # the demo's token and this one
+
+
+def test_unknown_staff_for_a_token_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'status.db'}")
+    assert main(["token", "create", "--email", "nobody@example.com"]) == 2
+    assert "no staff account for nobody@example.com" in capsys.readouterr().err
+
+
+def test_bad_settings_are_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "fr")
+    assert main(["migrate"]) == 2
+    assert "DEFAULT_LANGUAGE" in capsys.readouterr().err

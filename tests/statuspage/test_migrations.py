@@ -1,0 +1,47 @@
+"""The migrations create exactly the schema the models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection
+
+import incidents.audit
+import incidents.staff  # noqa: F401  (registers the tables)
+from incidents.models import Base
+from statuspage.db import Database
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_migrated_schema_matches_the_models(database: Database) -> None:
+    async with database.engine.connect() as connection:
+        differences = await connection.run_sync(_differences)
+    assert differences == []
+
+
+async def test_times_come_back_in_utc(database: Database) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from incidents.models import Component
+    from incidents.staff import Staff, StaffRole
+
+    shanghai = timezone(timedelta(hours=8))
+    async with database.sessionmaker() as session, session.begin():
+        staff = Staff(
+            email="tz@example.com",
+            name="TZ",
+            role=StaffRole.support,
+            created_at=datetime(2026, 3, 1, 18, 0, tzinfo=shanghai),
+        )
+        session.add(staff)
+        session.add(Component(name="x"))
+    async with database.sessionmaker() as session:
+        loaded = await session.get(Staff, staff.id, populate_existing=True)
+        assert loaded is not None
+        assert loaded.created_at.isoformat() == "2026-03-01T10:00:00+00:00"
