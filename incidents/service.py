@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from incidents import rules
+from incidents import publication, rules  # noqa: F401 - publication registers the version bump
 from incidents.errors import InvalidInput, NotFound
 from incidents.models import (
     Component,

@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
 import incidents.audit
+import incidents.publication
 import incidents.staff  # noqa: F401  (registers the tables)
 from incidents.models import Base
 from statuspage.db import Database
@@ -45,3 +46,22 @@ async def test_times_come_back_in_utc(database: Database) -> None:
         loaded = await session.get(Staff, staff.id, populate_existing=True)
         assert loaded is not None
         assert loaded.created_at.isoformat() == "2026-03-01T10:00:00+00:00"
+
+
+async def test_public_changes_bump_the_version_and_staff_changes_do_not(database: Database) -> None:
+    from incidents import publication
+    from incidents.models import Component
+    from incidents.staff import Staff, StaffRole
+
+    async with database.sessionmaker() as session:
+        start, _ = await publication.current(session)
+    async with database.sessionmaker() as session, session.begin():
+        session.add(Staff(email="v@example.com", name="V", role=StaffRole.support))
+    async with database.sessionmaker() as session:
+        assert (await publication.current(session))[0] == start
+    async with database.sessionmaker() as session, session.begin():
+        session.add(Component(name="BTC deposits"))
+    async with database.sessionmaker() as session:
+        version, changed_at = await publication.current(session)
+    assert version == start + 1
+    assert changed_at.tzinfo is not None

@@ -1,0 +1,166 @@
+"""What the public sees, loaded once per change: every public surface renders from this."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from incidents import publication, rules, service
+from incidents.db_types import utcnow
+from incidents.models import (
+    Component,
+    ComponentGroup,
+    Incident,
+    IncidentUpdate,
+    Indicator,
+    Maintenance,
+    MaintenanceStatus,
+)
+from statuspage.config import Settings
+
+UPTIME_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    url: str
+    time_zone: str
+    default_language: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def page_id(self) -> str:
+        """A stable id for the page object of the Statuspage API, derived from its URL."""
+        return hashlib.sha256(self.url.encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Site:
+        return cls(
+            name=settings.site_name,
+            url=settings.public_url,
+            time_zone=settings.time_zone,
+            default_language=settings.default_language,
+        )
+
+
+@dataclass(frozen=True)
+class PublicState:
+    """Published state only: drafts never appear here.
+
+    `incidents` holds every unresolved incident plus every incident that started or was
+    resolved in the last `UPTIME_DAYS` days (at least `recent` of them), newest first, with
+    updates, component changes and components loaded. `maintenances` holds the scheduled and
+    active ones plus recent completed ones, soonest first; cancelled ones are left out.
+    """
+
+    site: Site
+    now: datetime
+    version: int
+    updated_at: datetime
+    indicator: Indicator
+    groups: list[ComponentGroup]
+    components: list[Component]
+    incidents: list[Incident]
+    maintenances: list[Maintenance]
+
+    @property
+    def unresolved(self) -> list[Incident]:
+        return [incident for incident in self.incidents if rules.is_open(incident.status)]
+
+    @property
+    def upcoming(self) -> list[Maintenance]:
+        return [m for m in self.maintenances if m.status == MaintenanceStatus.scheduled]
+
+    @property
+    def active_maintenance(self) -> list[Maintenance]:
+        return [m for m in self.maintenances if m.status in rules.ACTIVE_MAINTENANCE_STATUSES]
+
+    def component(self, component_id: int) -> Component | None:
+        return next((c for c in self.components if c.id == component_id), None)
+
+
+async def load(
+    session: AsyncSession, *, site: Site, now: datetime | None = None, recent: int = 25
+) -> PublicState:
+    now = now or utcnow()
+    version, updated_at = await publication.current(session)
+    return PublicState(
+        site=site,
+        now=now,
+        version=version,
+        updated_at=updated_at,
+        indicator=await service.current_indicator(session),
+        groups=await service.list_groups(session),
+        components=await service.list_components(session),
+        incidents=await _incidents(session, now=now, recent=recent),
+        maintenances=await _maintenances(session, now=now, recent=recent),
+    )
+
+
+def _incident_options() -> tuple[object, ...]:
+    return (
+        selectinload(Incident.components),
+        selectinload(Incident.updates).selectinload(IncidentUpdate.component_changes),
+    )
+
+
+async def _incidents(session: AsyncSession, *, now: datetime, recent: int) -> list[Incident]:
+    since = now - timedelta(days=UPTIME_DAYS + 1)
+    published = Incident.draft.is_(False)
+    window = await session.scalars(
+        select(Incident)
+        .where(
+            published,
+            or_(
+                Incident.status.in_(rules.OPEN_INCIDENT_STATUSES),
+                Incident.started_at >= since,
+                Incident.resolved_at >= since,
+            ),
+        )
+        .options(*_incident_options())  # type: ignore[arg-type]
+    )
+    found = {incident.id: incident for incident in window.all()}
+    if len(found) < recent:
+        older = await session.scalars(
+            select(Incident)
+            .where(published)
+            .order_by(Incident.started_at.desc(), Incident.id.desc())
+            .limit(recent)
+            .options(*_incident_options())  # type: ignore[arg-type]
+        )
+        found.update({incident.id: incident for incident in older.all()})
+    return sorted(found.values(), key=lambda i: (i.started_at, i.id), reverse=True)
+
+
+async def _maintenances(session: AsyncSession, *, now: datetime, recent: int) -> list[Maintenance]:
+    options = (selectinload(Maintenance.components), selectinload(Maintenance.updates))
+    published = Maintenance.draft.is_(False)
+    pending = await session.scalars(
+        select(Maintenance)
+        .where(
+            published,
+            Maintenance.status.in_(
+                [MaintenanceStatus.scheduled, *rules.ACTIVE_MAINTENANCE_STATUSES]
+            ),
+        )
+        .options(*options)
+    )
+    done = await session.scalars(
+        select(Maintenance)
+        .where(published, Maintenance.status == MaintenanceStatus.completed)
+        .order_by(Maintenance.scheduled_for.desc())
+        .limit(recent)
+        .options(*options)
+    )
+    found = {item.id: item for item in [*pending.all(), *done.all()]}
+    return sorted(found.values(), key=lambda m: (m.scheduled_for, m.id))
