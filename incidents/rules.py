@@ -258,18 +258,22 @@ def _windows_of(
     component_id: int, changes: list[StatusChange], resolved_at: datetime | None
 ) -> list[ImpactWindow]:
     windows: list[ImpactWindow] = []
-    segments: list[Segment] = []  # the open window; its last segment has no end yet
+    # The open window; its last segment has no end yet. A recovery is held as a last
+    # operational segment until it lasts: a failure at the same moment replaces it.
+    segments: list[Segment] = []
     for change in changes:
         if segments:
             last = segments.pop()
-            if change.at > last.start:  # at the same moment, the later change replaces it
+            if change.at > last.start and last.status == ComponentStatus.operational:
+                windows.extend(_window(component_id, segments))
+                segments = []
+            elif change.at > last.start:  # at the same moment, the later change replaces it
                 segments.append(Segment(last.start, change.at, last.status))
-        if change.status != ComponentStatus.operational:
+        if segments or change.status != ComponentStatus.operational:
             segments.append(Segment(change.at, None, change.status))
-        elif segments:
-            windows.extend(_window(component_id, segments))
-            segments = []
-    if segments and resolved_at is not None:
+    if segments and segments[-1].status == ComponentStatus.operational:
+        segments.pop()
+    elif segments and resolved_at is not None:
         last = segments.pop()
         segments.append(Segment(last.start, max(resolved_at, last.start), last.status))
     windows.extend(_window(component_id, segments))

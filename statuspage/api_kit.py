@@ -14,6 +14,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -27,6 +28,16 @@ from statuspage.db import Database
 
 _MAX_ID = 2**31 - 1
 _JSON = "application/json"
+
+
+class _IdConvertor(IntegerConvertor):
+    """`int`, capped at 18 digits: a longer id matches no route (404) instead of tripping
+    `int()`'s 4,300-digit limit (500)."""
+
+    regex = "[0-9]{1,18}"
+
+
+register_url_convertor("id", _IdConvertor())
 
 
 class RequestInvalid(DomainError):
@@ -95,7 +106,7 @@ def routes(endpoints: Sequence[Endpoint], *, prefix: str) -> list[Route]:
         by_path.setdefault(endpoint.path, []).append(endpoint)
     built = []
     for path, group in by_path.items():
-        starlette_path = prefix + path.replace("}", ":int}")
+        starlette_path = prefix + path.replace("}", ":id}")
         methods = {endpoint.method: endpoint for endpoint in group}
         built.append(Route(starlette_path, _dispatch(methods), methods=list(methods)))
     return built
@@ -129,6 +140,10 @@ async def _serve(endpoint: Endpoint, request: Request) -> Response:
             query=_parse_query(endpoint.query, request),
         )
         result = await endpoint.handler(call)
+    if endpoint.method != "GET":
+        after_write = getattr(request.app.state, "after_write", None)
+        if after_write is not None:
+            await after_write()  # this instance's public pages show the change at once
     return JSONResponse(_dump(result), status_code=endpoint.status_code)
 
 
@@ -159,18 +174,44 @@ def _parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
         raise RequestInvalid([("body", "a JSON object is required")])
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # also a 4,300-digit number, deep nesting
         raise RequestInvalid([("body", f"not valid JSON ({error})")]) from error
     if not isinstance(data, dict):
         raise RequestInvalid([("body", "must be a JSON object")])
+    if (where := _nul_at(data)) is not None:
+        raise RequestInvalid([(where, _NUL_MESSAGE)])
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise RequestInvalid(_fields(error)) from error
 
 
+_NUL_MESSAGE = "must not contain NUL characters"
+
+
+def _nul_at(data: dict[str, Any]) -> str | None:
+    """Where a NUL character is (PostgreSQL text cannot store one), walked without
+    recursion because the JSON may nest as deep as the decoder allowed."""
+    pending: list[tuple[str, Any]] = [("", data)]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return where
+        if isinstance(value, dict | list):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, child in items:
+                name = f"{where}.{key}" if where else str(key)
+                if "\x00" in str(key):
+                    return name
+                pending.append((name, child))
+    return None
+
+
 def _parse_query(model: type[BaseModel] | None, request: Request) -> BaseModel | None:
     params = request.query_params
+    for name, value in params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise RequestInvalid([(name, _NUL_MESSAGE)])
     if model is None:
         if params:
             name = next(iter(params.keys()))

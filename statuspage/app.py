@@ -8,14 +8,17 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from incidents.errors import DomainError
-from statuspage import api_kit, staff_api
+from statuspage import api_kit, public_routes, staff_api
 from statuspage.config import Settings
 from statuspage.db import Database, connect
+from statuspage.public_cache import CacheFront, PublicCache
+from statuspage.public_state import Site
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
@@ -24,13 +27,16 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         database if database is not None else connect(settings.database_url, echo=settings.sql_echo)
     )
     spec = api_kit.openapi(staff_api.ENDPOINTS, prefix="/api/staff", title="Status page staff API")
+    cache = PublicCache(db, Site.from_settings(settings), poll_interval=settings.cache_poll_seconds)
 
     async def openapi(_request: Request) -> Response:
         return JSONResponse(spec)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        cache.start()
         yield
+        await cache.close()
         if owned:
             await db.dispose()
 
@@ -39,12 +45,18 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Route("/healthz", healthz),
             Route("/api/staff/openapi.json", openapi),
             *api_kit.routes(staff_api.ENDPOINTS, prefix="/api/staff"),
+            *public_routes.routes(),
+        ],
+        middleware=[
+            Middleware(CacheFront, cache=cache, default_language=settings.default_language)
         ],
         exception_handlers={HTTPException: http_error, DomainError: domain_error},
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.database = db
+    app.state.public_cache = cache
+    app.state.after_write = cache.refresh
     return app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from incidents.schemas import LANGUAGES
@@ -27,7 +27,8 @@ class Settings:
     port: int = 8000
     max_body_bytes: int = 1_048_576
     sql_echo: bool = False
-    extra: Mapping[str, str] = field(default_factory=dict)
+    # How often each instance checks for changes made elsewhere; 0 turns the check off.
+    cache_poll_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +43,7 @@ class Settings:
             port=_int(env, "PORT", 8000),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_048_576),
             sql_echo=env.get("SQL_ECHO", "") in {"1", "true", "yes"},
+            cache_poll_seconds=_float(env, "CACHE_POLL_SECONDS", 1.0),
         )
         settings.check()
         return settings
@@ -56,6 +58,19 @@ class Settings:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise SettingsError(f"TIME_ZONE {self.time_zone!r} is not a known zone") from error
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as error:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from error
+    if value < 0:
+        raise SettingsError(f"{name} cannot be negative")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

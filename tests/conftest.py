@@ -89,7 +89,9 @@ MakeToken = Callable[..., Awaitable[str]]
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(database_url="sqlite:///unused-in-tests.db")
+    # No background poll: all tests share one connection, and a write through the app
+    # refreshes the cache at once anyway. The multi-instance test runs real servers.
+    return Settings(database_url="sqlite:///unused-in-tests.db", cache_poll_seconds=0)
 
 
 @pytest.fixture
@@ -98,6 +100,7 @@ async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+    await app.state.public_cache.close()
 
 
 @pytest.fixture

@@ -1,0 +1,303 @@
+"""Public responses rendered once per change and served as cached bytes.
+
+Each entry holds the body plain and gzipped with a strong ETag. The cache is emptied when the
+public version (a row bumped by every public change) moves: at once after a write through this
+process, and within `poll_interval` for writes made elsewhere. Entries also expire after
+`max_age` so pages that show "today" (uptime bars, upcoming maintenance) roll over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from incidents import publication
+from incidents.schemas import LANGUAGES
+from statuspage import i18n
+from statuspage.db import Database
+from statuspage.public_state import PublicState, Site, load
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str, str]
+
+HTML_CACHE_CONTROL = "public, max-age=10, stale-while-revalidate=60, stale-if-error=86400"
+API_CACHE_CONTROL = "public, max-age=10, stale-while-revalidate=60, stale-if-error=86400"
+_LANG_COOKIE = "lang"
+
+
+@dataclass(frozen=True)
+class Entry:
+    body: bytes
+    gzipped: bytes
+    etag: str
+    last_modified: str
+    headers: tuple[tuple[bytes, bytes], ...]
+    version: int
+    status: int = 200
+
+    @classmethod
+    def build(
+        cls,
+        body: bytes,
+        *,
+        content_type: str,
+        cache_control: str,
+        vary: str,
+        state: PublicState,
+        extra: Iterable[tuple[str, str]] = (),
+        status: int = 200,
+    ) -> Entry:
+        digest = hashlib.sha256(body).hexdigest()[:20]
+        headers = [
+            ("content-type", content_type),
+            ("cache-control", cache_control),
+            ("vary", vary),
+            ("x-content-type-options", "nosniff"),
+            *extra,
+        ]
+        return cls(
+            body=body,
+            gzipped=gzip.compress(body, compresslevel=6, mtime=0),
+            etag=digest,
+            last_modified=format_datetime(state.updated_at, usegmt=True),
+            headers=tuple((name.encode(), value.encode()) for name, value in headers),
+            version=state.version,
+            status=status,
+        )
+
+
+@dataclass
+class RenderContext:
+    """What a render function gets: the state, the reader's language and the clean params."""
+
+    state: PublicState
+    language: str
+    params: dict[str, str]
+    database: Database
+
+
+Render = Callable[[RenderContext], Awaitable[Entry]]
+
+
+@dataclass
+class PublicCache:
+    database: Database
+    site: Site
+    poll_interval: float = 1.0
+    max_age: float = 60.0
+    max_entries: int = 20_000
+    version: int | None = None
+    entries: dict[Key, Entry] = field(default_factory=dict)
+    _state: PublicState | None = None
+    _state_loaded_at: float = 0.0
+    _state_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _rendering: dict[Key, asyncio.Future[Entry]] = field(default_factory=dict)
+    _poller: asyncio.Task[None] | None = None
+
+    # -- freshness ------------------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        """Empties the cache if the public version moved or the entries grew old."""
+        async with self.database.sessionmaker() as session:
+            version, _ = await publication.current(session)
+        too_old = time.monotonic() - self._state_loaded_at > self.max_age
+        if version != self.version or too_old:
+            self.version = version
+            self.entries = {}
+            self._state = None
+
+    def start(self) -> None:
+        if self.poll_interval <= 0:
+            return
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(self._poll())
+
+    async def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                await self.refresh()
+            except Exception:  # the database may be down; serve what we have and retry
+                log.exception("public cache: could not read the public version")
+
+    async def state(self) -> PublicState:
+        async with self._state_lock:
+            if self._state is None:
+                async with self.database.sessionmaker() as session:
+                    self._state = await load(session, site=self.site)
+                self._state_loaded_at = time.monotonic()
+                if self.version is None or self._state.version > self.version:
+                    self.version = self._state.version
+            return self._state
+
+    # -- entries --------------------------------------------------------------------------
+
+    async def get(self, key: Key, params: dict[str, str], render: Render) -> Entry:
+        """The cached entry for `key`, rendering it once however many ask at the same time."""
+        self.start()
+        found = self.entries.get(key)
+        if found is not None:
+            return found
+        pending = self._rendering.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
+        self._rendering[key] = future
+        try:
+            state = await self.state()
+            entry = await render(RenderContext(state, key[2], params, self.database))
+            if entry.version == self.version and len(self.entries) < self.max_entries:
+                self.entries[key] = entry
+            future.set_result(entry)
+            return entry
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            raise
+        finally:
+            del self._rendering[key]
+
+
+# -- keys and language --------------------------------------------------------------------
+
+
+def surface(path: str) -> str:
+    """`api` (no language), `feed` (language by ?lang= only) or `html` (negotiated)."""
+    if path.startswith("/api/"):
+        return "api"
+    if path.endswith((".rss", ".atom", ".ics", ".svg", ".json", ".xml")):
+        return "feed"
+    return "html"
+
+
+def language_for(scope: Scope, query: dict[str, str], default: str) -> str:
+    kind = surface(scope["path"])
+    if kind == "api":
+        return default
+    requested = query.get("lang")
+    if kind == "feed":
+        return requested if requested in LANGUAGES else default
+    headers = dict(scope["headers"])
+    return i18n.negotiate(
+        query=requested,
+        cookie=_cookie(headers.get(b"cookie", b"").decode("latin-1"), _LANG_COOKIE),
+        accept_language=headers.get(b"accept-language", b"").decode("latin-1"),
+        default=default,
+    )
+
+
+def _cookie(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
+def query_of(scope: Scope) -> dict[str, str]:
+    raw = scope.get("query_string", b"").decode("latin-1")
+    return dict(parse_qsl(raw, keep_blank_values=False)) if raw else {}
+
+
+def key_for(scope: Scope, params: dict[str, str], default_language: str) -> Key:
+    query = query_of(scope)
+    language = language_for(scope, query, default_language)
+    canonical = urlencode(sorted((k, v) for k, v in params.items() if k != "lang"))
+    return scope["path"], canonical, language
+
+
+# -- HTTP ---------------------------------------------------------------------------------
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    for candidate in if_none_match.split(","):
+        tag = candidate.strip().removeprefix("W/").strip('"').removesuffix("-gz")
+        if tag in {etag, "*"}:
+            return True
+    return False
+
+
+def _not_modified_since(header: str, entry: Entry) -> bool:
+    try:
+        since = parsedate_to_datetime(header)
+        return parsedate_to_datetime(entry.last_modified) <= since
+    except (TypeError, ValueError):
+        return False
+
+
+def response_parts(
+    entry: Entry, scope: Scope, *, set_language: str | None = None
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and body for a GET or HEAD of a cached entry."""
+    headers = dict(scope["headers"])
+    gzip_ok = b"gzip" in headers.get(b"accept-encoding", b"")
+    etag = f'"{entry.etag}-gz"' if gzip_ok else f'"{entry.etag}"'
+    out = [
+        *entry.headers,
+        (b"etag", etag.encode()),
+        (b"last-modified", entry.last_modified.encode()),
+    ]
+    if set_language is not None:
+        cookie = f"{_LANG_COOKIE}={set_language}; Path=/; Max-Age=31536000; SameSite=Lax"
+        out.append((b"set-cookie", cookie.encode()))
+    if entry.status == 200:
+        if_none_match = headers.get(b"if-none-match")
+        if if_none_match is not None:
+            if _matches(if_none_match.decode("latin-1"), entry.etag):
+                return 304, out, b""
+        elif (since := headers.get(b"if-modified-since")) and _not_modified_since(
+            since.decode("latin-1"), entry
+        ):
+            return 304, out, b""
+    body = entry.gzipped if gzip_ok else entry.body
+    if gzip_ok:
+        out.append((b"content-encoding", b"gzip"))
+    out.append((b"content-length", str(len(body)).encode()))
+    return entry.status, out, b"" if scope["method"] == "HEAD" else body
+
+
+async def send_entry(entry: Entry, scope: Scope, send: Send) -> None:
+    query = query_of(scope)
+    requested = query.get("lang")
+    set_language = (
+        requested if surface(scope["path"]) == "html" and requested in LANGUAGES else None
+    )
+    status, headers, body = response_parts(entry, scope, set_language=set_language)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class CacheFront:
+    """ASGI middleware answering cache hits before routing; misses go on to the app."""
+
+    def __init__(self, app: ASGIApp, cache: PublicCache, default_language: str) -> None:
+        self.app = app
+        self.cache = cache
+        self.default_language = default_language
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in {"GET", "HEAD"}:
+            key = key_for(scope, query_of(scope), self.default_language)
+            entry = self.cache.entries.get(key)
+            if entry is not None:
+                await send_entry(entry, scope, send)
+                return
+        await self.app(scope, receive, send)

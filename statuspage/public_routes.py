@@ -1,0 +1,114 @@
+"""Routes of every public surface, each answered from the public cache."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from statuspage import public_pages
+from statuspage.public_cache import Entry, PublicCache, RenderContext, key_for, send_entry
+
+_SHORTLINK = re.compile(r"^[a-z0-9]{4,16}$")
+_MAX_PAGE = public_pages.HISTORY_MAX_PAGES
+
+
+class EntryResponse(Response):
+    """Sends a cached entry with the conditional-GET and gzip handling of the cache."""
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_entry(self.entry, scope, send)
+
+
+Renderer = Callable[[RenderContext], Awaitable[Entry]]
+Cleaner = Callable[[Request], dict[str, str] | None]
+
+
+@dataclass(frozen=True)
+class Surface:
+    path: str
+    render: Renderer
+    clean: Cleaner
+
+
+def _no_params(_request: Request) -> dict[str, str]:
+    return {}
+
+
+def _shortlink(request: Request) -> dict[str, str] | None:
+    shortlink = str(request.path_params["shortlink"])
+    return {"shortlink": shortlink} if _SHORTLINK.match(shortlink) else None
+
+
+def _history(request: Request) -> dict[str, str] | None:
+    raw = request.query_params.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_PAGE:
+        return None
+    return {"page": str(int(raw))} if int(raw) > 1 else {}
+
+
+def endpoint(surface: Surface) -> Callable[[Request], Awaitable[Response]]:
+    async def serve(request: Request) -> Response:
+        cache: PublicCache = request.app.state.public_cache
+        default = request.app.state.settings.default_language
+        params = surface.clean(request)
+        if params is None:
+            return await _not_found(request, cache, default)
+        key = key_for(request.scope, params, default)
+        try:
+            entry = await cache.get(key, params, surface.render)
+        except public_pages.PageNotFound:
+            return await _not_found(request, cache, default)
+        return EntryResponse(entry)
+
+    return serve
+
+
+async def _not_found(request: Request, cache: PublicCache, default: str) -> Response:
+    """A 404 page in the reader's language; never cached, so junk URLs cost no memory."""
+    key = key_for(request.scope, {}, default)
+    ctx = RenderContext(await cache.state(), key[2], {}, cache.database)
+    return EntryResponse(public_pages.not_found(ctx))
+
+
+async def css(_request: Request) -> Response:
+    return Response(
+        public_pages.CSS,
+        media_type="text/css",
+        headers={"cache-control": "public, max-age=31536000, immutable"},
+    )
+
+
+async def shortlink_redirect(request: Request) -> Response:
+    cache: PublicCache = request.app.state.public_cache
+    code = str(request.path_params["shortlink"])
+    state = await cache.state()
+    if any(m.shortlink == code for m in state.maintenances):
+        return RedirectResponse(f"/maintenance/{code}", status_code=301)
+    return RedirectResponse(f"/incidents/{code}", status_code=301)
+
+
+SURFACES = [
+    Surface("/", public_pages.home, _no_params),
+    Surface("/incidents/{shortlink}", public_pages.incident_page, _shortlink),
+    Surface("/maintenance/{shortlink}", public_pages.maintenance_page, _shortlink),
+    Surface("/history", public_pages.history_page, _history),
+]
+
+
+def routes() -> list[Route]:
+    built = [Route(s.path, endpoint(s), methods=["GET", "HEAD"]) for s in SURFACES]
+    return [
+        *built,
+        Route("/static/site.css", css, methods=["GET", "HEAD"]),
+        Route("/s/{shortlink}", shortlink_redirect, methods=["GET", "HEAD"]),
+    ]
