@@ -18,7 +18,7 @@ _DOWN_WEIGHT = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Day:
     day: date
     seconds: dict[ComponentStatus, float]
@@ -66,20 +66,40 @@ def days(
 ) -> list[Day]:
     """`count` days ending with `last_day` (in `zone`), each with seconds per outage level.
     Days wholly before `since` (the component's creation) have no data."""
-    flat = flatten(windows, until=now)
-    result = []
-    for offset in range(count - 1, -1, -1):
-        day = last_day - timedelta(days=offset)
-        start = datetime.combine(day, time(0), zone)
-        end = datetime.combine(day + timedelta(days=1), time(0), zone)
-        seconds: dict[ComponentStatus, float] = {}
-        for segment in flat:
-            assert segment.end is not None
-            overlap = (min(segment.end, end) - max(segment.start, start)).total_seconds()
-            if overlap > 0:
-                seconds[segment.status] = seconds.get(segment.status, 0.0) + overlap
-        result.append(Day(day, seconds, has_data=since is None or end > since))
-    return result
+    first_day = last_day - timedelta(days=count - 1)
+    seconds: dict[date, dict[ComponentStatus, float]] = {}
+    for segment in flatten(windows, until=now):
+        _spread(segment, seconds, zone=zone, first_day=first_day, last_day=last_day)
+    first_with_data = since.astimezone(zone).date() if since is not None else first_day
+    return [
+        Day(day, seconds.get(day, {}), has_data=day >= first_with_data)
+        for day in (first_day + timedelta(days=offset) for offset in range(count))
+    ]
+
+
+def _spread(
+    segment: Segment,
+    seconds: dict[date, dict[ComponentStatus, float]],
+    *,
+    zone: ZoneInfo,
+    first_day: date,
+    last_day: date,
+) -> None:
+    """Adds a segment's seconds to each local day it touches within [first_day, last_day]."""
+    assert segment.end is not None
+    day = max(segment.start.astimezone(zone).date(), first_day)
+    final = min(segment.end.astimezone(zone).date(), last_day)
+    while day <= final:
+        start, end = _midnight(day, zone), _midnight(day + timedelta(days=1), zone)
+        overlap = (min(segment.end, end) - max(segment.start, start)).total_seconds()
+        if overlap > 0:
+            levels = seconds.setdefault(day, {})
+            levels[segment.status] = levels.get(segment.status, 0.0) + overlap
+        day += timedelta(days=1)
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), zone)
 
 
 def uptime_percent(measured: list[Day]) -> float | None:
