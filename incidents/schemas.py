@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from incidents.models import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
 
@@ -14,6 +14,18 @@ Language = Annotated[
     str, Field(pattern=r"^(en|zh-CN)$", description="a supported language: en or zh-CN")
 ]
 
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _plausible(moment: datetime) -> datetime:
+    if not _EARLIEST <= moment <= _LATEST:
+        raise ValueError("must be between 2000-01-01 and 2100-01-01 (UTC)")
+    return moment
+
+
+# An aware time in a range a status page can mean (it also keeps UTC conversion in range).
+When = Annotated[AwareDatetime, AfterValidator(_plausible)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Body = Annotated[str, Field(min_length=1, max_length=20_000)]
 Cause = Annotated[str, Field(min_length=1, max_length=2_000)]
@@ -120,8 +132,8 @@ class ReorderIn(_In):
 class _UpdateFields(_In):
     body: Body
     cause: Cause | None = None
-    expected_resolution_at: AwareDatetime | None = None
-    display_at: AwareDatetime | None = Field(
+    expected_resolution_at: When | None = None
+    display_at: When | None = Field(
         default=None, description="when the update is shown as posted; may be back-dated"
     )
     notify: bool = True
@@ -164,7 +176,7 @@ class ReopenIn(_UpdateFields):
 class UpdateEdit(_In):
     body: Body | None = None
     cause: Cause | None = None
-    expected_resolution_at: AwareDatetime | None = None
+    expected_resolution_at: When | None = None
     translations: dict[Language, UpdateText] | None = None
 
 
@@ -187,8 +199,8 @@ class PostmortemIn(_In):
 class MaintenanceIn(_In):
     name: Name
     body: Body
-    scheduled_for: AwareDatetime
-    scheduled_until: AwareDatetime
+    scheduled_for: When
+    scheduled_until: When
     component_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
     notify: bool = True
     draft: bool = False
@@ -204,8 +216,8 @@ class MaintenanceIn(_In):
 
 class MaintenancePatch(_In):
     name: Name | None = None
-    scheduled_for: AwareDatetime | None = None
-    scheduled_until: AwareDatetime | None = None
+    scheduled_for: When | None = None
+    scheduled_until: When | None = None
     component_ids: Annotated[list[Id], Field(min_length=1, max_length=500)] | None = None
     translations: dict[Language, NameText] | None = None
 
@@ -213,7 +225,7 @@ class MaintenancePatch(_In):
 class MaintenanceUpdateIn(_In):
     status: MaintenanceStatus
     body: Body
-    display_at: AwareDatetime | None = None
+    display_at: When | None = None
     notify: bool = True
     language: Language | None = None
     translations: dict[Language, BodyText] = {}

@@ -173,3 +173,23 @@ async def test_window_must_end_after_it_starts_and_name_components(
     )
     assert unknown.status_code == 422
     assert unknown.json()["error"]["field"] == "component_ids.999999"
+
+
+async def test_times_out_of_range_are_refused_not_crashed_on(
+    client: httpx.AsyncClient, support: dict[str, str]
+) -> None:
+    ws = await _component(client, support, "WebSocket streams")
+    response = await client.post(
+        f"{API}/maintenances",
+        json={
+            "name": "x",
+            "body": "y",
+            "component_ids": [ws],
+            "scheduled_for": "2030-01-05T02:00:00Z",
+            "scheduled_until": "9999-12-31T23:59:59-14:00",
+        },
+        headers=support,
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "scheduled_until"
+    assert "between 2000-01-01 and 2100-01-01" in response.json()["error"]["message"]
