@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -38,13 +39,18 @@ _LANG_COOKIE = "lang"
 
 @dataclass(frozen=True)
 class Entry:
+    """A rendered response with its headers prepared for each answer it can give."""
+
     body: bytes
     gzipped: bytes
     etag: str
     last_modified: str
-    headers: tuple[tuple[bytes, bytes], ...]
     version: int
-    status: int = 200
+    status: int
+    plain_headers: list[tuple[bytes, bytes]]
+    gzip_headers: list[tuple[bytes, bytes]]
+    not_modified_plain: list[tuple[bytes, bytes]]
+    not_modified_gzip: list[tuple[bytes, bytes]]
 
     @classmethod
     def build(
@@ -59,21 +65,34 @@ class Entry:
         status: int = 200,
     ) -> Entry:
         digest = hashlib.sha256(body).hexdigest()[:20]
-        headers = [
-            ("content-type", content_type),
-            ("cache-control", cache_control),
-            ("vary", vary),
-            ("x-content-type-options", "nosniff"),
-            *extra,
+        gzipped = gzip.compress(body, compresslevel=6, mtime=0)
+        last_modified = format_datetime(state.updated_at, usegmt=True)
+        common = [
+            (b"content-type", content_type.encode()),
+            (b"cache-control", cache_control.encode()),
+            (b"vary", vary.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            *((name.encode(), value.encode()) for name, value in extra),
+            (b"last-modified", last_modified.encode()),
         ]
+        plain_tag = [(b"etag", f'"{digest}"'.encode())]
+        gzip_tag = [(b"etag", f'"{digest}-gz"'.encode())]
         return cls(
             body=body,
-            gzipped=gzip.compress(body, compresslevel=6, mtime=0),
+            gzipped=gzipped,
             etag=digest,
-            last_modified=format_datetime(state.updated_at, usegmt=True),
-            headers=tuple((name.encode(), value.encode()) for name, value in headers),
+            last_modified=last_modified,
             version=state.version,
             status=status,
+            plain_headers=[*common, *plain_tag, (b"content-length", str(len(body)).encode())],
+            gzip_headers=[
+                *common,
+                *gzip_tag,
+                (b"content-encoding", b"gzip"),
+                (b"content-length", str(len(gzipped)).encode()),
+            ],
+            not_modified_plain=[*common, *plain_tag],
+            not_modified_gzip=[*common, *gzip_tag],
         )
 
 
@@ -188,18 +207,26 @@ def surface(path: str) -> str:
     return "html"
 
 
-def language_for(scope: Scope, query: dict[str, str], default: str) -> str:
-    kind = surface(scope["path"])
+def language_for(
+    path: str, query: dict[str, str], headers: dict[bytes, bytes], default: str
+) -> str:
+    kind = surface(path)
     if kind == "api":
         return default
     requested = query.get("lang")
     if kind == "feed":
         return requested if requested in LANGUAGES else default
-    headers = dict(scope["headers"])
+    return _negotiated(
+        requested, headers.get(b"cookie", b""), headers.get(b"accept-language", b""), default
+    )
+
+
+@lru_cache(maxsize=4096)
+def _negotiated(requested: str | None, cookie: bytes, accept_language: bytes, default: str) -> str:
     return i18n.negotiate(
         query=requested,
-        cookie=_cookie(headers.get(b"cookie", b"").decode("latin-1"), _LANG_COOKIE),
-        accept_language=headers.get(b"accept-language", b"").decode("latin-1"),
+        cookie=_cookie(cookie.decode("latin-1"), _LANG_COOKIE),
+        accept_language=accept_language.decode("latin-1"),
         default=default,
     )
 
@@ -213,13 +240,19 @@ def _cookie(header: str, name: str) -> str | None:
 
 
 def query_of(scope: Scope) -> dict[str, str]:
-    raw = scope.get("query_string", b"").decode("latin-1")
-    return dict(parse_qsl(raw, keep_blank_values=False)) if raw else {}
+    raw = scope.get("query_string", b"")
+    return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=False)) if raw else {}
 
 
-def key_for(scope: Scope, params: dict[str, str], default_language: str) -> Key:
+def key_for(
+    scope: Scope,
+    params: dict[str, str],
+    default_language: str,
+    headers: dict[bytes, bytes] | None = None,
+) -> Key:
     query = query_of(scope)
-    language = language_for(scope, query, default_language)
+    headers = dict(scope["headers"]) if headers is None else headers
+    language = language_for(scope["path"], query, headers, default_language)
     canonical = urlencode(sorted((k, v) for k, v in params.items() if k != "lang"))
     return scope["path"], canonical, language
 
@@ -244,44 +277,43 @@ def _not_modified_since(header: str, entry: Entry) -> bool:
 
 
 def response_parts(
-    entry: Entry, scope: Scope, *, set_language: str | None = None
+    entry: Entry, scope: Scope, headers: dict[bytes, bytes], *, set_language: str | None = None
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """Status, headers and body for a GET or HEAD of a cached entry."""
-    headers = dict(scope["headers"])
     gzip_ok = b"gzip" in headers.get(b"accept-encoding", b"")
-    etag = f'"{entry.etag}-gz"' if gzip_ok else f'"{entry.etag}"'
-    out = [
-        *entry.headers,
-        (b"etag", etag.encode()),
-        (b"last-modified", entry.last_modified.encode()),
-    ]
+    status, out, body = entry.status, entry.plain_headers, entry.body
+    if gzip_ok:
+        out, body = entry.gzip_headers, entry.gzipped
+    if entry.status == 200 and _unchanged(entry, headers):
+        status, out, body = (
+            304,
+            entry.not_modified_gzip if gzip_ok else entry.not_modified_plain,
+            b"",
+        )
     if set_language is not None:
         cookie = f"{_LANG_COOKIE}={set_language}; Path=/; Max-Age=31536000; SameSite=Lax"
-        out.append((b"set-cookie", cookie.encode()))
-    if entry.status == 200:
-        if_none_match = headers.get(b"if-none-match")
-        if if_none_match is not None:
-            if _matches(if_none_match.decode("latin-1"), entry.etag):
-                return 304, out, b""
-        elif (since := headers.get(b"if-modified-since")) and _not_modified_since(
-            since.decode("latin-1"), entry
-        ):
-            return 304, out, b""
-    body = entry.gzipped if gzip_ok else entry.body
-    if gzip_ok:
-        out.append((b"content-encoding", b"gzip"))
-    out.append((b"content-length", str(len(body)).encode()))
-    return entry.status, out, b"" if scope["method"] == "HEAD" else body
+        out = [*out, (b"set-cookie", cookie.encode())]
+    return status, out, b"" if scope["method"] == "HEAD" else body
 
 
-async def send_entry(entry: Entry, scope: Scope, send: Send) -> None:
-    query = query_of(scope)
-    requested = query.get("lang")
-    set_language = (
-        requested if surface(scope["path"]) == "html" and requested in LANGUAGES else None
-    )
-    status, headers, body = response_parts(entry, scope, set_language=set_language)
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+def _unchanged(entry: Entry, headers: dict[bytes, bytes]) -> bool:
+    if_none_match = headers.get(b"if-none-match")
+    if if_none_match is not None:
+        return _matches(if_none_match.decode("latin-1"), entry.etag)
+    since = headers.get(b"if-modified-since")
+    return since is not None and _not_modified_since(since.decode("latin-1"), entry)
+
+
+async def send_entry(
+    entry: Entry, scope: Scope, send: Send, headers: dict[bytes, bytes] | None = None
+) -> None:
+    headers = dict(scope["headers"]) if headers is None else headers
+    set_language = None
+    if scope.get("query_string") and surface(scope["path"]) == "html":
+        requested = query_of(scope).get("lang")
+        set_language = requested if requested in LANGUAGES else None
+    status, out, body = response_parts(entry, scope, headers, set_language=set_language)
+    await send({"type": "http.response.start", "status": status, "headers": out})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -294,10 +326,12 @@ class CacheFront:
         self.default_language = default_language
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in {"GET", "HEAD"}:
-            key = key_for(scope, query_of(scope), self.default_language)
-            entry = self.cache.entries.get(key)
+        entries = self.cache.entries
+        if entries and scope["type"] == "http" and scope["method"] in {"GET", "HEAD"}:
+            headers = dict(scope["headers"])
+            key = key_for(scope, query_of(scope), self.default_language, headers)
+            entry = entries.get(key)
             if entry is not None:
-                await send_entry(entry, scope, send)
+                await send_entry(entry, scope, send, headers)
                 return
         await self.app(scope, receive, send)
