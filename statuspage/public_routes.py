@@ -11,8 +11,16 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from statuspage import public_pages
-from statuspage.public_cache import Entry, PublicCache, RenderContext, key_for, send_entry
+from statuspage import api_v2, public_pages
+from statuspage.public_cache import (
+    API_CACHE_CONTROL,
+    Entry,
+    PublicCache,
+    RenderContext,
+    key_for,
+    send_entry,
+)
+from statuspage.public_state import PublicState
 
 _SHORTLINK = re.compile(r"^[a-z0-9]{4,16}$")
 _MAX_PAGE = public_pages.HISTORY_MAX_PAGES
@@ -97,12 +105,53 @@ async def shortlink_redirect(request: Request) -> Response:
     return RedirectResponse(f"/incidents/{code}", status_code=301)
 
 
+def _json(build: Callable[[PublicState], dict[str, object]]) -> Renderer:
+    """A Statuspage API v2 document: JSON, open to every origin (read-only, no credentials)."""
+
+    async def render(ctx: RenderContext) -> Entry:
+        return Entry.build(
+            api_v2.dumps(build(ctx.state)),
+            content_type="application/json",
+            cache_control=API_CACHE_CONTROL,
+            vary="Accept-Encoding",
+            state=ctx.state,
+            extra=[("access-control-allow-origin", "*")],
+        )
+
+    return render
+
+
+API_V2 = {
+    "summary.json": api_v2.summary,
+    "status.json": api_v2.status,
+    "components.json": api_v2.components,
+    "incidents.json": api_v2.incidents,
+    "incidents/unresolved.json": api_v2.unresolved_incidents,
+    "scheduled-maintenances.json": api_v2.scheduled_maintenances,
+    "scheduled-maintenances/upcoming.json": api_v2.upcoming_maintenances,
+    "scheduled-maintenances/active.json": api_v2.active_maintenances,
+}
+
 SURFACES = [
+    *(Surface(f"/api/v2/{name}", _json(build), _no_params) for name, build in API_V2.items()),
     Surface("/", public_pages.home, _no_params),
     Surface("/incidents/{shortlink}", public_pages.incident_page, _shortlink),
     Surface("/maintenance/{shortlink}", public_pages.maintenance_page, _shortlink),
     Surface("/history", public_pages.history_page, _history),
 ]
+
+
+async def preflight(_request: Request) -> Response:
+    """CORS preflight for the public API: any origin may GET it."""
+    return Response(
+        status_code=204,
+        headers={
+            "access-control-allow-origin": "*",
+            "access-control-allow-methods": "GET, HEAD, OPTIONS",
+            "access-control-allow-headers": "*",
+            "access-control-max-age": "86400",
+        },
+    )
 
 
 def routes() -> list[Route]:
@@ -111,4 +160,5 @@ def routes() -> list[Route]:
         *built,
         Route("/static/site.css", css, methods=["GET", "HEAD"]),
         Route("/s/{shortlink}", shortlink_redirect, methods=["GET", "HEAD"]),
+        Route("/api/v2/{rest:path}", preflight, methods=["OPTIONS"]),
     ]

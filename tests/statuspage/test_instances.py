@@ -109,7 +109,7 @@ async def test_a_change_through_one_instance_reaches_the_other_within_two_second
         for base in (first, second):  # both caches hold the page now
             page = await client.get(f"{base}/")
             assert "BTC deposits credited slowly" in page.text
-            assert "Minor Service Outage" in page.text
+            assert "Partially Degraded Service" in page.text
         listed = await client.get(f"{first}/api/staff/incidents?status=identified", headers=headers)
         incident = listed.json()[0]
         resolved = await client.post(
