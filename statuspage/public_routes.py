@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from statuspage import api_v2, public_pages
+from statuspage import api_v2, public_pages, syndication
 from statuspage.public_cache import (
     API_CACHE_CONTROL,
     Entry,
@@ -132,12 +132,65 @@ API_V2 = {
     "scheduled-maintenances/active.json": api_v2.active_maintenances,
 }
 
+FEED_TYPES = {
+    "rss": "application/rss+xml; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+}
+
+
+def _feed(kind: str) -> Renderer:
+    write = syndication.incidents_rss if kind == "rss" else syndication.incidents_atom
+
+    async def render(ctx: RenderContext) -> Entry:
+        component_id = int(ctx.params["component_id"]) if "component_id" in ctx.params else None
+        if component_id is not None and ctx.state.component(component_id) is None:
+            raise public_pages.PageNotFound(f"component {component_id}")
+        body = write(ctx.state, ctx.language, component_id)
+        return _entry(ctx, body, FEED_TYPES[kind])
+
+    return render
+
+
+def _document(write: Callable[[PublicState, str], bytes], content_type: str) -> Renderer:
+    async def render(ctx: RenderContext) -> Entry:
+        return _entry(ctx, write(ctx.state, ctx.language), content_type)
+
+    return render
+
+
+def _entry(ctx: RenderContext, body: bytes, content_type: str) -> Entry:
+    return Entry.build(
+        body,
+        content_type=content_type,
+        cache_control=API_CACHE_CONTROL,
+        vary="Accept-Encoding",
+        state=ctx.state,
+        extra=[("access-control-allow-origin", "*")],
+    )
+
+
+def _component_id(request: Request) -> dict[str, str] | None:
+    raw = str(request.path_params["component_id"])
+    return {"component_id": raw} if raw.isdigit() and 0 < int(raw) < 2**31 else None
+
+
 SURFACES = [
     *(Surface(f"/api/v2/{name}", _json(build), _no_params) for name, build in API_V2.items()),
     Surface("/", public_pages.home, _no_params),
     Surface("/incidents/{shortlink}", public_pages.incident_page, _shortlink),
     Surface("/maintenance/{shortlink}", public_pages.maintenance_page, _shortlink),
     Surface("/history", public_pages.history_page, _history),
+    Surface("/history.rss", _feed("rss"), _no_params),
+    Surface("/history.atom", _feed("atom"), _no_params),
+    Surface("/components/{component_id}/history.rss", _feed("rss"), _component_id),
+    Surface("/components/{component_id}/history.atom", _feed("atom"), _component_id),
+    Surface(
+        "/maintenance.ics",
+        _document(syndication.maintenance_ics, "text/calendar; charset=utf-8"),
+        _no_params,
+    ),
+    Surface("/badge.svg", _document(syndication.badge_svg, "image/svg+xml"), _no_params),
+    Surface("/badge.json", _document(syndication.badge_json, "application/json"), _no_params),
 ]
 
 
