@@ -76,15 +76,15 @@ def rss_mb(port_base: str) -> float:
     """Resident memory of the granian process tree listening at this base URL, in MB."""
     port = port_base.rsplit(":", 1)[1]
     found = subprocess.run(
-        ["pgrep", "-f", f"--port {port}"], capture_output=True, text=True, check=False
+        ["pgrep", "-f", "--", f"--port {port}"], capture_output=True, text=True, check=False
     )
+    pids = {tree_pid for pid in found.stdout.split() for tree_pid in [pid, *_children(pid)]}
     total = 0
-    for pid in found.stdout.split():
-        for tree_pid in [pid, *_children(pid)]:
-            status = Path(f"/proc/{tree_pid}/status")
-            if status.exists():
-                match = re.search(r"VmRSS:\s+(\d+) kB", status.read_text())
-                total += int(match.group(1)) if match else 0
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status")
+        if status.exists():
+            match = re.search(r"VmRSS:\s+(\d+) kB", status.read_text())
+            total += int(match.group(1)) if match else 0
     return total / 1024
 
 
@@ -94,6 +94,7 @@ def _children(pid: str) -> list[str]:
 
 
 def wrk(name: str, url: str, *, args: argparse.Namespace, headers: list[str]) -> Result:
+    _warm_up(url, headers)
     command = [
         "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
         "--latency", "--timeout", "5s",
@@ -106,6 +107,14 @@ def wrk(name: str, url: str, *, args: argparse.Namespace, headers: list[str]) ->
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return Result(name, rate, p99, errors + (int(non_2xx.group(1)) if non_2xx else 0))
+
+
+def _warm_up(url: str, headers: list[str]) -> None:
+    """Two seconds of load first, so the measured run finds caches and connections warm."""
+    command = ["wrk", "-t1", "-c32", "-d2s", url]
+    for header in headers:
+        command += ["-H", header]
+    subprocess.run(command, capture_output=True, check=True)
 
 
 def _millis(text: str) -> float:
@@ -175,19 +184,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         databases = build_data(Path(folder))
         with server("bench.hello:app", env, factory=False, workers=args.workers) as base:
-            hello = wrk("hello-world", base + "/", args=args, headers=[])
+            first = wrk("hello-world (before)", base + "/", args=args, headers=[])
             hello_rss = rss_mb(base)
-        rows = [hello]
+        rows = [first]
         memory = {"hello-world": hello_rss}
         for label, url in databases.items():
             with server("statuspage.app:app_from_env", {**env, "DATABASE_URL": url},
                         factory=True, workers=args.workers) as base:  # fmt: skip
                 rows += measure_page(base, label, args)
                 memory[label] = rss_mb(base)
+        with server("bench.hello:app", env, factory=False, workers=args.workers) as base:
+            last = wrk("hello-world (after)", base + "/", args=args, headers=[])
+        rows.append(last)
+        baseline = (first.requests_per_second + last.requests_per_second) / 2
         renders = {label: rerender_ms(url) for label, url in databases.items()}
+    print(f"\nbaseline: hello-world, mean of a run before and after = {baseline:.0f} req/s")
     print(f"\n{'target':52} {'req/s':>9} {'× hello':>8} {'p99 ms':>8} {'errors':>7}")
     for row in rows:
-        ratio = row.requests_per_second / hello.requests_per_second
+        ratio = row.requests_per_second / baseline
         print(
             f"{row.name:52} {row.requests_per_second:9.0f} {ratio:8.2f} {row.p99_ms:8.1f} {row.errors:7d}"
         )

@@ -67,14 +67,27 @@ def days(
     """`count` days ending with `last_day` (in `zone`), each with seconds per outage level.
     Days wholly before `since` (the component's creation) have no data."""
     first_day = last_day - timedelta(days=count - 1)
-    seconds: dict[date, dict[ComponentStatus, float]] = {}
-    for segment in flatten(windows, until=now):
-        _spread(segment, seconds, zone=zone, first_day=first_day, last_day=last_day)
+    seconds = outage_seconds(windows, first_day=first_day, last_day=last_day, zone=zone, now=now)
     first_with_data = since.astimezone(zone).date() if since is not None else first_day
     return [
         Day(day, seconds.get(day, {}), has_data=day >= first_with_data)
         for day in (first_day + timedelta(days=offset) for offset in range(count))
     ]
+
+
+def outage_seconds(
+    windows: Iterable[ImpactWindow],
+    *,
+    first_day: date,
+    last_day: date,
+    zone: ZoneInfo,
+    now: datetime,
+) -> dict[date, dict[ComponentStatus, float]]:
+    """Seconds per outage level for the local days in [first_day, last_day] that had any."""
+    seconds: dict[date, dict[ComponentStatus, float]] = {}
+    for segment in flatten(windows, until=now):
+        _spread(segment, seconds, zone=zone, first_day=first_day, last_day=last_day)
+    return seconds
 
 
 def _spread(

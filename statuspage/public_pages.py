@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from incidents import rules, uptime
-from incidents.models import Component, Incident, IncidentUpdate, Maintenance
+from incidents.models import Component, ComponentStatus, Incident, IncidentUpdate, Maintenance
 from incidents.schemas import LANGUAGES
 from incidents.service import impact_windows
 from statuspage import i18n
@@ -287,26 +287,40 @@ def _component_view(
     }
     if not component.showcase:
         return view
-    days = uptime.days(
-        windows,
-        last_day=today,
-        count=UPTIME_DAYS,
-        zone=state.site.zone,
-        now=state.now,
-        since=component.created_at,
+    zone = state.site.zone
+    first_day = today - timedelta(days=UPTIME_DAYS - 1)
+    outages = uptime.outage_seconds(
+        windows, first_day=first_day, last_day=today, zone=zone, now=state.now
     )
+    since = component.created_at.astimezone(zone).date()
+    key = tuple(sorted((day, tuple(sorted(levels.items()))) for day, levels in outages.items()))
+    view["uptime_label"], view["bars"] = _bars(today, since, key, lang)
+    return view
+
+
+@lru_cache(maxsize=4096)
+def _bars(
+    today: date,
+    since: date,
+    outages: tuple[tuple[date, tuple[tuple[ComponentStatus, float], ...]], ...],
+    lang: str,
+) -> tuple[str, Markup]:
+    """The uptime label and bar of a component, memoized on what they depend on: after a
+    change most components' bars are the same and cost a dictionary lookup."""
+    by_day = {day: dict(levels) for day, levels in outages}
+    days = [
+        uptime.Day(day, by_day.get(day, {}), has_data=day >= since)
+        for day in (today - timedelta(days=offset) for offset in range(UPTIME_DAYS - 1, -1, -1))
+    ]
     percent = uptime.uptime_percent(days)
     label = (
         i18n.t(lang, "page.uptime", percent=f"{percent:.2f}%")
         if percent is not None
         else i18n.t(lang, "page.uptime_none")
     )
-    view["uptime_label"] = label
-    view["bars"] = _bars_svg(tuple(_day_view(day, lang) for day in days), label)
-    return view
+    return label, _bars_svg(tuple(_day_view(day, lang) for day in days), label)
 
 
-@lru_cache(maxsize=1024)
 def _bars_svg(days: tuple[tuple[str, str], ...], label: str) -> Markup:
     """The 90-day bar as inline SVG, built directly: thousands of rects per page are too many
     for a template loop when the whole page must re-render in milliseconds."""

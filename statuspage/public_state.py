@@ -94,16 +94,26 @@ async def load(
 ) -> PublicState:
     now = now or utcnow()
     version, updated_at = await publication.current(session)
+    components = await service.list_components(session)
+    incidents = await _incidents(session, now=now, recent=recent)
+    maintenances = await _maintenances(session, now=now, recent=recent)
+    indicator = rules.page_indicator(
+        open_incident_impacts=[i.impact for i in incidents if rules.is_open(i.status)],
+        component_statuses=[c.status for c in components],
+        maintenance_in_progress=any(
+            m.status in rules.ACTIVE_MAINTENANCE_STATUSES for m in maintenances
+        ),
+    )
     return PublicState(
         site=site,
         now=now,
         version=version,
         updated_at=updated_at,
-        indicator=await service.current_indicator(session),
+        indicator=indicator,
         groups=await service.list_groups(session),
-        components=await service.list_components(session),
-        incidents=await _incidents(session, now=now, recent=recent),
-        maintenances=await _maintenances(session, now=now, recent=recent),
+        components=components,
+        incidents=incidents,
+        maintenances=maintenances,
     )
 
 
