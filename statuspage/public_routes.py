@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from statuspage import api_v2, public_pages, syndication
+from statuspage import api_v2, feeds, public_pages
 from statuspage.public_cache import (
     API_CACHE_CONTROL,
     Entry,
@@ -139,13 +139,16 @@ FEED_TYPES = {
 
 
 def _feed(kind: str) -> Renderer:
-    write = syndication.incidents_rss if kind == "rss" else syndication.incidents_atom
+    write = feeds.incidents_rss if kind == "rss" else feeds.incidents_atom
 
     async def render(ctx: RenderContext) -> Entry:
         component_id = int(ctx.params["component_id"]) if "component_id" in ctx.params else None
-        if component_id is not None and ctx.state.component(component_id) is None:
-            raise public_pages.PageNotFound(f"component {component_id}")
-        body = write(ctx.state, ctx.language, component_id)
+        path = f"/components/{component_id}/history" if component_id else "/history"
+        self_url = f"{ctx.state.site.url}{path}.{kind}?lang={ctx.language}"
+        try:
+            body = write(ctx.state, ctx.language, component_id, self_url=self_url)
+        except feeds.UnknownComponent as error:
+            raise public_pages.PageNotFound(str(error)) from error
         return _entry(ctx, body, FEED_TYPES[kind])
 
     return render
@@ -186,11 +189,11 @@ SURFACES = [
     Surface("/components/{component_id}/history.atom", _feed("atom"), _component_id),
     Surface(
         "/maintenance.ics",
-        _document(syndication.maintenance_ics, "text/calendar; charset=utf-8"),
+        _document(feeds.maintenance_ics, "text/calendar; charset=utf-8"),
         _no_params,
     ),
-    Surface("/badge.svg", _document(syndication.badge_svg, "image/svg+xml"), _no_params),
-    Surface("/badge.json", _document(syndication.badge_json, "application/json"), _no_params),
+    Surface("/badge.svg", _document(feeds.badge_svg, "image/svg+xml"), _no_params),
+    Surface("/badge.json", _document(feeds.badge_json, "application/json"), _no_params),
 ]
 
 
