@@ -119,7 +119,6 @@ async def _resolved_withdrawal_incident(
     session: AsyncSession, ids: dict[str, int], actor_id: int | None, lang: str, start: datetime
 ) -> None:
     eth = ids["ETH and ERC-20 withdrawals"]
-    usdt = ids["USDT-TRC20 withdrawals"]
     incident = await flows.open_incident(
         session,
         data=IncidentOpen(
@@ -161,7 +160,7 @@ async def _resolved_withdrawal_incident(
         data=UpdateIn(
             status="monitoring",
             body="The node is in sync and the queue is draining. Withdrawals are being sent.",
-            components={eth: "degraded_performance", usdt: "operational"},
+            components={eth: "degraded_performance"},
             translations={"zh-CN": {"body": "节点已同步，队列正在处理，提现正在发出。"}},
         ),
         actor=_actor(actor_id, lang, start + timedelta(minutes=95)),

@@ -281,8 +281,8 @@ async def test_choosing_chinese_is_remembered_by_a_cookie(
         await expect(page.locator(".banner h1")).to_have_text("部分服务轻微中断")
         card = page.locator("section[aria-labelledby=h-active] article.card")
         await expect(card.locator("h3")).to_have_text("BTC 充值到账缓慢")
-        await expect(card.locator(".eta")).to_have_text(f"预计恢复时间: {_local(eta, 'zh-CN')}")
-        await expect(card.locator(".cause")).to_have_text(f"原因: {OPEN_CAUSE_ZH}")
+        await expect(card.locator(".eta")).to_have_text(f"预计恢复时间：{_local(eta, 'zh-CN')}")
+        await expect(card.locator(".cause")).to_have_text(f"原因：{OPEN_CAUSE_ZH}")
         await _shot(page, "home-zh-CN-mobile")
         await _shot(page, "home-zh-CN-mobile-top", top=1200)
 
@@ -361,7 +361,7 @@ async def test_the_resolved_incident_found_in_history_has_its_postmortem(
         await expect(page).to_have_url(f"{site.base}/incidents/{resolved['shortlink']}")
         await expect(page.locator("main h1")).to_have_text("ETH and ERC-20 withdrawals delayed")
         await expect(page.locator("#h-pm")).to_have_text("Postmortem")
-        await expect(page.locator(".postmortem .body h2")).to_have_text(
+        await expect(page.locator(".postmortem .body h3")).to_have_text(
             ["What happened", "What we changed"]
         )
         statuses = page.locator("ol.timeline > li > .meta strong")

@@ -10,7 +10,7 @@ from statuspage.markdown import render
 def test_ordinary_markdown_renders() -> None:
     html = render("## Cause\n\nA **node** lagged.\n\n- resync\n- [details](https://example.com/x)")
     assert html == (
-        "<h2>Cause</h2>\n<p>A <strong>node</strong> lagged.</p>\n<ul>\n<li>resync</li>\n"
+        "<h3>Cause</h3>\n<p>A <strong>node</strong> lagged.</p>\n<ul>\n<li>resync</li>\n"
         '<li><a href="https://example.com/x" rel="noopener noreferrer nofollow">details</a></li>\n'
         "</ul>\n"
     )

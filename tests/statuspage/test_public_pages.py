@@ -87,8 +87,8 @@ async def test_home_shows_what_is_broken_since_when_eta_and_cause(
     text = _text(chinese.text)
     assert "部分系统中断" in text
     assert "ETH 提现延迟" in text
-    assert "预计恢复时间: 2026年3月1日 12:30 (UTC+08:00)" in text
-    assert "原因: 以太坊节点落后" in text
+    assert "预计恢复时间： 2026年3月1日 12:30 (UTC+08:00)" in text
+    assert "原因： 以太坊节点落后" in text
     assert "节点<strong>落后</strong>。" in chinese.text
     assert "ETH 提现 部分中断" in text
     assert chinese.headers["set-cookie"].startswith("lang=zh-CN;")
@@ -164,7 +164,7 @@ async def test_incident_page_has_the_whole_timeline_and_the_postmortem(
     assert positions == sorted(positions)  # newest first
     assert "Spot trading: Major outage → Degraded performance" in text
     assert "Resolved 2026-03-01 11:00 (UTC+08:00)" in text
-    assert "<h2>Root cause</h2>" in page.text
+    assert "<h3>Root cause</h3>" in page.text
     assert 'id="update-' in page.text
 
     short = await client.get(f"/s/{incident['shortlink']}", follow_redirects=False)
