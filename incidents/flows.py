@@ -264,7 +264,10 @@ async def _add_update(
     incident.updates.append(update)
     incident.started_at = min(incident.started_at, display_at)
     named = await service.components_by_id(session, ids=list(data.components), field="components")
+    said = rules.latest_component_statuses(service.status_changes(incident))
     for component_id, new_status in sorted(data.components.items()):
+        if said.get(component_id, ComponentStatus.operational) == new_status:
+            continue  # this incident already says so: nothing changes, nothing is affected
         component = named[component_id]
         update.component_changes.append(
             ComponentChange(
