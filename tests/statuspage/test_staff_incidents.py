@@ -312,3 +312,23 @@ async def test_list_filters_by_status(client: httpx.AsyncClient, support: dict[s
     bad = await client.get(f"{API}/incidents?status=closed", headers=support)
     assert bad.status_code == 422
     assert bad.json()["error"]["field"] == "status"
+
+
+async def test_an_update_repeating_a_status_records_no_change(
+    client: httpx.AsyncClient, support: dict[str, str]
+) -> None:
+    eth = await _component(client, support, "ETH withdrawals")
+    usdt = await _component(client, support, "USDT-TRC20 withdrawals")
+    incident = await _open(client, support, components={str(eth): "partial_outage"})
+    response = await client.post(
+        f"{API}/incidents/{incident['id']}/updates",
+        json={
+            "status": "identified",
+            "body": "USDT-TRC20 is not affected.",
+            "components": {str(eth): "partial_outage", str(usdt): "operational"},
+        },
+        headers=support,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["updates"][-1]["component_changes"] == []
+    assert response.json()["component_ids"] == [eth]
