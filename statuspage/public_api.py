@@ -36,6 +36,8 @@ __all__ = [
 
 # incidents.json and scheduled-maintenances.json list "the 50 most recent", as Statuspage does.
 LIST_LIMIT = 50
+# summary.json shows "any upcoming or in-progress scheduled maintenances".
+_PENDING_MAINTENANCE = frozenset({MaintenanceStatus.scheduled, *rules.ACTIVE_MAINTENANCE_STATUSES})
 
 Json = dict[str, Any]
 
@@ -102,9 +104,6 @@ def _maintenance_list(state: PublicState, items: Iterable[Maintenance]) -> Json:
         "page": page.header(),
         "scheduled_maintenances": [page.maintenance(m) for m in items],
     }
-
-
-_PENDING_MAINTENANCE = frozenset({MaintenanceStatus.scheduled, *rules.ACTIVE_MAINTENANCE_STATUSES})
 
 
 # -- the objects --------------------------------------------------------------------------
@@ -310,7 +309,7 @@ def _time(moment: datetime | None, state: PublicState) -> str | None:
     ("2019-02-20T13:40:58.572-06:00", and "…Z" on a page kept in UTC)."""
     if moment is None:
         return None
-    local = moment
+    local = moment.astimezone(state.site.zone)
     text = local.isoformat(timespec="milliseconds")
     return text.removesuffix("+00:00") + "Z" if local.tzname() in {"UTC", "UCT"} else text
 

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from statuspage import api_v2, feeds, public_pages
+from statuspage import feeds, public_api, public_pages
 from statuspage.public_cache import (
     API_CACHE_CONTROL,
     Entry,
@@ -110,7 +110,7 @@ def _json(build: Callable[[PublicState], dict[str, object]]) -> Renderer:
 
     async def render(ctx: RenderContext) -> Entry:
         return Entry.build(
-            api_v2.dumps(build(ctx.state)),
+            public_api.dumps(build(ctx.state)),
             content_type="application/json",
             cache_control=API_CACHE_CONTROL,
             vary="Accept-Encoding",
@@ -122,14 +122,14 @@ def _json(build: Callable[[PublicState], dict[str, object]]) -> Renderer:
 
 
 API_V2 = {
-    "summary.json": api_v2.summary,
-    "status.json": api_v2.status,
-    "components.json": api_v2.components,
-    "incidents.json": api_v2.incidents,
-    "incidents/unresolved.json": api_v2.unresolved_incidents,
-    "scheduled-maintenances.json": api_v2.scheduled_maintenances,
-    "scheduled-maintenances/upcoming.json": api_v2.upcoming_maintenances,
-    "scheduled-maintenances/active.json": api_v2.active_maintenances,
+    "summary.json": public_api.summary,
+    "status.json": public_api.status,
+    "components.json": public_api.components,
+    "incidents.json": public_api.incidents,
+    "incidents/unresolved.json": public_api.unresolved_incidents,
+    "scheduled-maintenances.json": public_api.scheduled_maintenances,
+    "scheduled-maintenances/upcoming.json": public_api.upcoming_maintenances,
+    "scheduled-maintenances/active.json": public_api.active_maintenances,
 }
 
 FEED_TYPES = {

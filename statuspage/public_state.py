@@ -90,7 +90,7 @@ class PublicState:
 
 
 async def load(
-    session: AsyncSession, *, site: Site, now: datetime | None = None, recent: int = 25
+    session: AsyncSession, *, site: Site, now: datetime | None = None, recent: int = 50
 ) -> PublicState:
     now = now or utcnow()
     version, updated_at = await publication.current(session)
