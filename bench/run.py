@@ -72,20 +72,21 @@ def _wait(base: str) -> None:
     raise RuntimeError(f"{base} did not start")
 
 
-def rss_mb(port_base: str) -> float:
-    """Resident memory of the granian process tree listening at this base URL, in MB."""
+def rss_mb(port_base: str) -> tuple[float, float]:
+    """Resident memory of the granian process tree at this base URL, in MB: the whole tree
+    (supervisor + worker) and its largest process (the worker that holds the app)."""
     port = port_base.rsplit(":", 1)[1]
     found = subprocess.run(
         ["pgrep", "-f", "--", f"--port {port}"], capture_output=True, text=True, check=False
     )
     pids = {tree_pid for pid in found.stdout.split() for tree_pid in [pid, *_children(pid)]}
-    total = 0
+    sizes = []
     for pid in pids:
         status = Path(f"/proc/{pid}/status")
         if status.exists():
             match = re.search(r"VmRSS:\s+(\d+) kB", status.read_text())
-            total += int(match.group(1)) if match else 0
-    return total / 1024
+            sizes.append(int(match.group(1)) / 1024 if match else 0.0)
+    return sum(sizes), max(sizes, default=0.0)
 
 
 def _children(pid: str) -> list[str]:
@@ -206,8 +207,8 @@ def main() -> None:
             f"{row.name:52} {row.requests_per_second:9.0f} {ratio:8.2f} {row.p99_ms:8.1f} {row.errors:7d}"
         )
     print("\nmemory after load (RSS of the server process tree):")
-    for label, megabytes in memory.items():
-        print(f"  {label:50} {megabytes:7.1f} MB")
+    for label, (tree, worker) in memory.items():
+        print(f"  {label:50} {tree:7.1f} MB in all, {worker:7.1f} MB the worker")
     print("\nre-render after a change (median: load public state + render the home page):")
     for label, (load_ms, render_ms) in renders.items():
         print(
