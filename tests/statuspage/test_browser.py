@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -20,6 +17,8 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, FloatRect, Page, async_playwright, expect
+
+from tests.servers import free_port, run_cli, serve_command, wait_until_up
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -52,37 +51,6 @@ class Site:
 # -- a real server on a fresh SQLite file ------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "statuspage.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout
-
-
-def _wait_until_up(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"server at {base} did not start")
-        time.sleep(0.1)
-
-
 def _site_env(folder: Path) -> dict[str, str]:
     return {
         **os.environ,
@@ -96,15 +64,15 @@ def _site_env(folder: Path) -> dict[str, str]:
 def _demo_sites(folders: list[Path]) -> Iterator[list[Site]]:
     """Copies of one demo platform, each served by `statuspage serve` in a process of its own."""
     envs = [_site_env(folder) for folder in folders]
-    token = _cli(envs[0], "demo").split("shown once): ")[1].strip()
+    token = run_cli(envs[0], "demo").split("shown once): ")[1].strip()
     for folder in folders[1:]:  # the same data without paying for the demo twice
         shutil.copyfile(folders[0] / "status.db", folder / "status.db")
-    ports = [_free_port() for _ in folders]
+    ports = [free_port() for _ in folders]
     with ExitStack() as stack:
         for env, port, folder in zip(envs, ports, folders, strict=True):
             log = stack.enter_context((folder / "server.log").open("w"))
             process = subprocess.Popen(  # noqa: S603 - our own CLI
-                [sys.executable, "-m", "statuspage.cli", "serve", "--port", str(port)],
+                serve_command(port),
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -113,7 +81,7 @@ def _demo_sites(folders: list[Path]) -> Iterator[list[Site]]:
             stack.callback(process.terminate)
         sites = [Site(base=f"http://127.0.0.1:{port}", token=token) for port in ports]
         for running in sites:
-            _wait_until_up(running.base)
+            wait_until_up(running.base)
         yield sites
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,14 +16,10 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.servers import free_port, run_cli, serve_command, wait_until_up
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(params=BACKENDS)
@@ -46,27 +40,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await connection.close()
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "statuspage.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout
-
-
 @pytest.fixture
 def servers(database_url: str, tmp_path: Path) -> Iterator[tuple[list[str], str]]:
     env = {**os.environ, "DATABASE_URL": database_url, "CACHE_POLL_SECONDS": "0.5"}
-    token = _cli(env, "demo").split("shown once): ")[1].strip()
-    ports = [_free_port(), _free_port()]
+    token = run_cli(env, "demo").split("shown once): ")[1].strip()
+    ports = [free_port(), free_port()]
     logs = [(tmp_path / f"server-{port}.log").open("w") for port in ports]
     processes = [
         subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "statuspage.cli", "serve", "--port", str(port)],
+            serve_command(port),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -75,7 +57,8 @@ def servers(database_url: str, tmp_path: Path) -> Iterator[tuple[list[str], str]
     ]
     try:
         bases = [f"http://127.0.0.1:{port}" for port in ports]
-        _wait_until_up(bases)
+        for base in bases:
+            wait_until_up(base)
         yield bases, token
     finally:
         for process in processes:
@@ -84,20 +67,6 @@ def servers(database_url: str, tmp_path: Path) -> Iterator[tuple[list[str], str]
             process.wait(timeout=10)
         for log in logs:
             log.close()
-
-
-def _wait_until_up(bases: list[str]) -> None:
-    deadline = time.monotonic() + 30
-    for base in bases:
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server at {base} did not start")
-            time.sleep(0.1)
 
 
 async def test_a_change_through_one_instance_reaches_the_other_within_two_seconds(

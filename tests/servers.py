@@ -1,0 +1,46 @@
+"""Helpers for tests that run the app as real server processes (multi-instance, browser)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    """Runs `statuspage ARGS` with this environment and returns what it printed."""
+    done = subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "statuspage.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
+def serve_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "statuspage.cli", "serve", "--port", str(port)]
+
+
+def wait_until_up(base: str, *, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"server at {base} did not start")
+        time.sleep(0.1)
