@@ -55,26 +55,6 @@ def flatten(windows: Iterable[ImpactWindow], *, until: datetime) -> list[Segment
     return flat
 
 
-def days(
-    windows: Iterable[ImpactWindow],
-    *,
-    last_day: date,
-    count: int,
-    zone: ZoneInfo,
-    now: datetime,
-    since: datetime | None = None,
-) -> list[Day]:
-    """`count` days ending with `last_day` (in `zone`), each with seconds per outage level.
-    Days wholly before `since` (the component's creation) have no data."""
-    first_day = last_day - timedelta(days=count - 1)
-    seconds = outage_seconds(windows, first_day=first_day, last_day=last_day, zone=zone, now=now)
-    first_with_data = since.astimezone(zone).date() if since is not None else first_day
-    return [
-        Day(day, seconds.get(day, {}), has_data=day >= first_with_data)
-        for day in (first_day + timedelta(days=offset) for offset in range(count))
-    ]
-
-
 def outage_seconds(
     windows: Iterable[ImpactWindow],
     *,
