@@ -132,6 +132,11 @@ def check_maintenance_edit(current: MaintenanceStatus) -> None:
 # -- derived component status and page indicator ------------------------------------------
 
 
+def component_severity(status: ComponentStatus) -> int:
+    """How bad a status is: operational 0 … major_outage 4."""
+    return _COMPONENT_SEVERITY[status]
+
+
 def worst_component_status(statuses: Iterable[ComponentStatus]) -> ComponentStatus:
     return max(statuses, key=_COMPONENT_SEVERITY.__getitem__, default=ComponentStatus.operational)
 

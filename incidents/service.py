@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.base import ExecutableOption
 
 from incidents import publication, rules  # noqa: F401 - publication registers the version bump
 from incidents.errors import InvalidInput, NotFound
@@ -83,7 +84,8 @@ async def next_position(session: AsyncSession, *, model: type[Component | Compon
 # -- incidents ----------------------------------------------------------------------------
 
 
-def _incident_loaded() -> tuple[object, ...]:
+def incident_load_options() -> tuple[ExecutableOption, ...]:
+    """What reading an incident needs: its components, updates and their component changes."""
     return (
         selectinload(Incident.components),
         selectinload(Incident.updates).selectinload(IncidentUpdate.component_changes),
@@ -94,7 +96,7 @@ async def get_incident(session: AsyncSession, *, incident_id: int) -> Incident:
     query = (
         select(Incident)
         .where(Incident.id == incident_id)
-        .options(*_incident_loaded())  # type: ignore[arg-type]
+        .options(*incident_load_options())
         .execution_options(populate_existing=True)
     )
     incident = await session.scalar(query)
@@ -113,7 +115,7 @@ async def list_incidents(
 ) -> list[Incident]:
     query = (
         select(Incident)
-        .options(*_incident_loaded())  # type: ignore[arg-type]
+        .options(*incident_load_options())
         .order_by(Incident.started_at.desc(), Incident.id.desc())
         .limit(limit)
     )
@@ -160,7 +162,7 @@ def impact_windows(incident: Incident) -> dict[int, list[rules.ImpactWindow]]:
 # -- maintenance --------------------------------------------------------------------------
 
 
-def _maintenance_loaded() -> tuple[object, ...]:
+def maintenance_load_options() -> tuple[ExecutableOption, ...]:
     return (selectinload(Maintenance.components), selectinload(Maintenance.updates))
 
 
@@ -168,7 +170,7 @@ async def get_maintenance(session: AsyncSession, *, maintenance_id: int) -> Main
     query = (
         select(Maintenance)
         .where(Maintenance.id == maintenance_id)
-        .options(*_maintenance_loaded())  # type: ignore[arg-type]
+        .options(*maintenance_load_options())
         .execution_options(populate_existing=True)
     )
     maintenance = await session.scalar(query)
@@ -186,7 +188,7 @@ async def list_maintenances(
 ) -> list[Maintenance]:
     query = (
         select(Maintenance)
-        .options(*_maintenance_loaded())  # type: ignore[arg-type]
+        .options(*maintenance_load_options())
         .order_by(Maintenance.scheduled_for.desc(), Maintenance.id.desc())
         .limit(limit)
     )

@@ -23,7 +23,7 @@ from incidents.models import (
     MaintenanceStatus,
     MaintenanceUpdate,
 )
-from statuspage.i18n import localized, localized_name, t
+from statuspage.i18n import format_time, localized, localized_name, t
 from statuspage.markdown import render
 from statuspage.public_state import PublicState
 
@@ -212,7 +212,7 @@ def _incident_lines(
 ) -> list[str]:
     lines = []
     if update.expected_resolution_at is not None:
-        when = _local_time(update.expected_resolution_at, state, language)
+        when = format_time(update.expected_resolution_at, state.site.zone, language)
         lines.append(t(language, "feed.expected_resolution", time=when))
     if update.cause:
         lines.append(t(language, "feed.cause", cause=localized(update, "cause", language)[0]))
@@ -233,8 +233,8 @@ def _incident_lines(
 
 
 def _maintenance_lines(state: PublicState, item: Maintenance, language: str) -> list[str]:
-    start = _local_time(item.scheduled_for, state, language)
-    end = _local_time(item.scheduled_until, state, language)
+    start = format_time(item.scheduled_for, state.site.zone, language)
+    end = format_time(item.scheduled_until, state.site.zone, language)
     lines = [t(language, "feed.scheduled", start=start, end=end)]
     if item.components:
         names = [localized_name(c, language) for c in item.components]
@@ -375,16 +375,6 @@ def _tag(state: PublicState, specific: str) -> str:
 
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
-
-
-def _local_time(moment: datetime, state: PublicState, language: str) -> str:
-    """Like the pages: the site's time zone, with its offset shown."""
-    local = moment.astimezone(state.site.zone)
-    offset = local.strftime("%z")
-    zone = f"UTC{offset[:3]}:{offset[3:]}"
-    if language == "zh-CN":
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M} ({zone})"
-    return f"{local:%Y-%m-%d %H:%M} ({zone})"
 
 
 def _clean(text: str) -> str:

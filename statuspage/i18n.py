@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from incidents.schemas import LANGUAGES
 
@@ -80,3 +82,17 @@ def _match(tag: str) -> str | None:
     if tag.startswith("en"):
         return "en"
     return None
+
+
+def utc_offset(local: datetime) -> str:
+    """`UTC+08:00` for an aware local time."""
+    offset = local.strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}"
+
+
+def format_time(moment: datetime, zone: ZoneInfo, language: str) -> str:
+    """A moment in the site's zone with the offset shown, as readers of `language` write it."""
+    local = moment.astimezone(zone)
+    if language == "zh-CN":
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M} ({utc_offset(local)})"
+    return f"{local:%Y-%m-%d %H:%M} ({utc_offset(local)})"

@@ -244,17 +244,24 @@ def query_of(scope: Scope) -> dict[str, str]:
     return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=False)) if raw else {}
 
 
-def key_for(
-    scope: Scope,
-    params: dict[str, str],
-    default_language: str,
-    headers: dict[bytes, bytes] | None = None,
-) -> Key:
-    query = query_of(scope)
-    headers = dict(scope["headers"]) if headers is None else headers
-    language = language_for(scope["path"], query, headers, default_language)
+@dataclass(frozen=True)
+class Incoming:
+    """A request's headers and query, parsed once for the key and the response."""
+
+    scope: Scope
+    headers: dict[bytes, bytes]
+    query: dict[str, str]
+
+    @classmethod
+    def of(cls, scope: Scope) -> Incoming:
+        return cls(scope, dict(scope["headers"]), query_of(scope))
+
+
+def key_for(incoming: Incoming, params: dict[str, str], default_language: str) -> Key:
+    path = incoming.scope["path"]
+    language = language_for(path, incoming.query, incoming.headers, default_language)
     canonical = urlencode(sorted((k, v) for k, v in params.items() if k != "lang"))
-    return scope["path"], canonical, language
+    return path, canonical, language
 
 
 # -- HTTP ---------------------------------------------------------------------------------
@@ -304,15 +311,13 @@ def _unchanged(entry: Entry, headers: dict[bytes, bytes]) -> bool:
     return since is not None and _not_modified_since(since.decode("latin-1"), entry)
 
 
-async def send_entry(
-    entry: Entry, scope: Scope, send: Send, headers: dict[bytes, bytes] | None = None
-) -> None:
-    headers = dict(scope["headers"]) if headers is None else headers
-    set_language = None
-    if scope.get("query_string") and surface(scope["path"]) == "html":
-        requested = query_of(scope).get("lang")
-        set_language = requested if requested in LANGUAGES else None
-    status, out, body = response_parts(entry, scope, headers, set_language=set_language)
+async def send_entry(entry: Entry, incoming: Incoming, send: Send) -> None:
+    scope = incoming.scope
+    requested = incoming.query.get("lang")
+    set_language = (
+        requested if requested in LANGUAGES and surface(scope["path"]) == "html" else None
+    )
+    status, out, body = response_parts(entry, scope, incoming.headers, set_language=set_language)
     await send({"type": "http.response.start", "status": status, "headers": out})
     await send({"type": "http.response.body", "body": body})
 
@@ -328,10 +333,9 @@ class CacheFront:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         entries = self.cache.entries
         if entries and scope["type"] == "http" and scope["method"] in {"GET", "HEAD"}:
-            headers = dict(scope["headers"])
-            key = key_for(scope, query_of(scope), self.default_language, headers)
-            entry = entries.get(key)
+            incoming = Incoming.of(scope)
+            entry = entries.get(key_for(incoming, incoming.query, self.default_language))
             if entry is not None:
-                await send_entry(entry, scope, send, headers)
+                await send_entry(entry, incoming, send)
                 return
         await self.app(scope, receive, send)

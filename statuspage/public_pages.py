@@ -12,12 +12,10 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from incidents import rules, uptime
+from incidents import rules, service, uptime
 from incidents.models import Component, ComponentStatus, Incident, IncidentUpdate, Maintenance
 from incidents.schemas import LANGUAGES
-from incidents.service import impact_windows
 from statuspage import i18n
 from statuspage.markdown import render as markdown
 from statuspage.public_cache import HTML_CACHE_CONTROL, Entry, RenderContext
@@ -67,7 +65,7 @@ def _page(
         css_version=CSS_VERSION,
         zone_label=_zone_label(state),
         t=lambda key, **params: i18n.t(lang, key, **params),
-        fmt=lambda dt: format_time(dt, state, lang),
+        fmt=lambda dt: i18n.format_time(dt, state.site.zone, lang),
         **values,
     )
     return Entry.build(
@@ -152,7 +150,7 @@ def _incident_view(
     incident: Incident, state: PublicState, lang: str, *, full: bool = False
 ) -> dict[str, Any]:
     updates = sorted(incident.updates, key=lambda u: (u.display_at, u.id), reverse=True)
-    latest_statuses = rules.latest_component_statuses(_changes(incident))
+    latest_statuses = rules.latest_component_statuses(service.status_changes(incident))
     view: dict[str, Any] = {
         "shortlink": incident.shortlink,
         "url": f"/incidents/{incident.shortlink}",
@@ -184,14 +182,6 @@ def _incident_view(
             else None
         )
     return view
-
-
-def _changes(incident: Incident) -> list[rules.StatusChange]:
-    return [
-        rules.StatusChange(u.display_at, ch.component_id, ch.new_status, u.id)
-        for u in incident.updates
-        for ch in u.component_changes
-    ]
 
 
 def _update_view(update: IncidentUpdate, state: PublicState, lang: str) -> dict[str, Any]:
@@ -268,7 +258,7 @@ def _groups_view(state: PublicState, lang: str) -> list[dict[str, Any]]:
 def _windows_by_component(state: PublicState) -> dict[int, list[rules.ImpactWindow]]:
     found: dict[int, list[rules.ImpactWindow]] = {}
     for incident in state.incidents:
-        for component_id, windows in impact_windows(incident).items():
+        for component_id, windows in service.impact_windows(incident).items():
             found.setdefault(component_id, []).extend(windows)
     return found
 
@@ -349,7 +339,7 @@ def _day_view(day: uptime.Day, lang: str) -> tuple[str, str]:
             minutes=day.minutes(status),
             status=i18n.t(lang, f"component_status.{status.value}"),
         )
-        for status in sorted(day.seconds, key=lambda s: -rules._COMPONENT_SEVERITY[s])
+        for status in sorted(day.seconds, key=rules.component_severity, reverse=True)
     ]
     return day.worst.value, f"{label}: " + ", ".join(parts)
 
@@ -408,10 +398,7 @@ async def _published_between(
         .where(Incident.draft.is_(False), Incident.started_at < end)
         .order_by(Incident.started_at.desc(), Incident.id.desc())
         .limit(limit)
-        .options(
-            selectinload(Incident.components),
-            selectinload(Incident.updates).selectinload(IncidentUpdate.component_changes),
-        )
+        .options(*service.incident_load_options())
     )
     if start is not None:
         query = query.where(Incident.started_at >= start)
@@ -424,10 +411,7 @@ async def _load_incident(ctx: RenderContext, shortlink: str) -> Incident:
         found = await session.scalar(
             select(Incident)
             .where(Incident.shortlink == shortlink, Incident.draft.is_(False))
-            .options(
-                selectinload(Incident.components),
-                selectinload(Incident.updates).selectinload(IncidentUpdate.component_changes),
-            )
+            .options(*service.incident_load_options())
         )
     if found is None:
         raise PageNotFound(shortlink)
@@ -439,7 +423,7 @@ async def _load_maintenance(ctx: RenderContext, shortlink: str) -> Maintenance:
         found = await session.scalar(
             select(Maintenance)
             .where(Maintenance.shortlink == shortlink, Maintenance.draft.is_(False))
-            .options(selectinload(Maintenance.components), selectinload(Maintenance.updates))
+            .options(*service.maintenance_load_options())
         )
     if found is None:
         raise PageNotFound(shortlink)
@@ -450,17 +434,7 @@ async def _load_maintenance(ctx: RenderContext, shortlink: str) -> Maintenance:
 
 
 def _zone_label(state: PublicState) -> str:
-    offset = state.now.astimezone(state.site.zone).strftime("%z")
-    return f"{state.site.time_zone} (UTC{offset[:3]}:{offset[3:]})"
-
-
-def format_time(moment: datetime, state: PublicState, lang: str) -> str:
-    local = moment.astimezone(state.site.zone)
-    offset = local.strftime("%z")
-    zone = f"UTC{offset[:3]}:{offset[3:]}"
-    if lang == "zh-CN":
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M} ({zone})"
-    return f"{local:%Y-%m-%d %H:%M} ({zone})"
+    return f"{state.site.time_zone} ({i18n.utc_offset(state.now.astimezone(state.site.zone))})"
 
 
 def format_day(day: date, lang: str) -> str:

@@ -15,6 +15,7 @@ from statuspage import feeds, public_api, public_pages
 from statuspage.public_cache import (
     API_CACHE_CONTROL,
     Entry,
+    Incoming,
     PublicCache,
     RenderContext,
     key_for,
@@ -34,7 +35,7 @@ class EntryResponse(Response):
         self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send_entry(self.entry, scope, send)
+        await send_entry(self.entry, Incoming.of(scope), send)
 
 
 Renderer = Callable[[RenderContext], Awaitable[Entry]]
@@ -71,7 +72,7 @@ def endpoint(surface: Surface) -> Callable[[Request], Awaitable[Response]]:
         params = surface.clean(request)
         if params is None:
             return await _not_found(request, cache, default)
-        key = key_for(request.scope, params, default)
+        key = key_for(Incoming.of(request.scope), params, default)
         try:
             entry = await cache.get(key, params, surface.render)
         except public_pages.PageNotFound:
@@ -83,7 +84,7 @@ def endpoint(surface: Surface) -> Callable[[Request], Awaitable[Response]]:
 
 async def _not_found(request: Request, cache: PublicCache, default: str) -> Response:
     """A 404 page in the reader's language; never cached, so junk URLs cost no memory."""
-    key = key_for(request.scope, {}, default)
+    key = key_for(Incoming.of(request.scope), {}, default)
     ctx = RenderContext(await cache.state(), key[2], {}, cache.database)
     return EntryResponse(public_pages.not_found(ctx))
 

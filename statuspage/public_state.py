@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from incidents import publication, rules, service
 from incidents.db_types import utcnow
@@ -17,7 +16,6 @@ from incidents.models import (
     Component,
     ComponentGroup,
     Incident,
-    IncidentUpdate,
     Indicator,
     Maintenance,
     MaintenanceStatus,
@@ -117,13 +115,6 @@ async def load(
     )
 
 
-def _incident_options() -> tuple[object, ...]:
-    return (
-        selectinload(Incident.components),
-        selectinload(Incident.updates).selectinload(IncidentUpdate.component_changes),
-    )
-
-
 async def _incidents(session: AsyncSession, *, now: datetime, recent: int) -> list[Incident]:
     since = now - timedelta(days=UPTIME_DAYS + 1)
     published = Incident.draft.is_(False)
@@ -137,7 +128,7 @@ async def _incidents(session: AsyncSession, *, now: datetime, recent: int) -> li
                 Incident.resolved_at >= since,
             ),
         )
-        .options(*_incident_options())  # type: ignore[arg-type]
+        .options(*service.incident_load_options())
     )
     found = {incident.id: incident for incident in window.all()}
     if len(found) < recent:
@@ -146,14 +137,14 @@ async def _incidents(session: AsyncSession, *, now: datetime, recent: int) -> li
             .where(published)
             .order_by(Incident.started_at.desc(), Incident.id.desc())
             .limit(recent)
-            .options(*_incident_options())  # type: ignore[arg-type]
+            .options(*service.incident_load_options())
         )
         found.update({incident.id: incident for incident in older.all()})
     return sorted(found.values(), key=lambda i: (i.started_at, i.id), reverse=True)
 
 
 async def _maintenances(session: AsyncSession, *, now: datetime, recent: int) -> list[Maintenance]:
-    options = (selectinload(Maintenance.components), selectinload(Maintenance.updates))
+    options = service.maintenance_load_options()
     published = Maintenance.draft.is_(False)
     pending = await session.scalars(
         select(Maintenance)
