@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incidents import audit, rules, service
+from incidents import audit, broadcasts, rules, service
 from incidents.db_types import utcnow
 from incidents.errors import InvalidInput
 from incidents.models import (
@@ -83,7 +83,11 @@ async def open_incident(session: AsyncSession, *, data: IncidentOpen, actor: Act
         entity_id=incident.id,
         after=snapshot(incident),
     )
-    return await service.get_incident(session, incident_id=incident.id)
+    incident = await service.get_incident(session, incident_id=incident.id)
+    await broadcasts.announce_incident(
+        session, incident=incident, kind="incident.opened", now=actor.now
+    )
+    return incident
 
 
 async def post_update(
@@ -99,7 +103,7 @@ async def post_update(
         session, incident, data, status=data.status, texts=data.translations, actor=actor
     )
     incident.status = data.status
-    return await _finish(session, incident, "incident.update", before, actor)
+    return await _finish(session, incident, "incident.update", before, actor, announce=True)
 
 
 async def resolve_incident(
@@ -126,7 +130,7 @@ async def resolve_incident(
     )
     incident.status = IncidentStatus.resolved
     incident.resolved_at = update.display_at
-    return await _finish(session, incident, "incident.resolve", before, actor)
+    return await _finish(session, incident, "incident.resolve", before, actor, announce=True)
 
 
 async def reopen_incident(
@@ -139,7 +143,7 @@ async def reopen_incident(
     await _add_update(session, incident, data, status=status, texts=data.translations, actor=actor)
     incident.status = status
     incident.resolved_at = None
-    return await _finish(session, incident, "incident.reopen", before, actor)
+    return await _finish(session, incident, "incident.reopen", before, actor, announce=True)
 
 
 async def add_postmortem(
@@ -230,7 +234,7 @@ async def publish_incident(session: AsyncSession, *, incident_id: int, actor: Ac
         raise InvalidInput("this incident is already published", field="draft")
     before = snapshot(incident)
     incident.draft = False
-    return await _finish(session, incident, "incident.publish", before, actor)
+    return await _finish(session, incident, "incident.publish", before, actor, announce=True)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -306,8 +310,22 @@ def _check_eta(expected_resolution_at: datetime | None, display_at: datetime) ->
         )
 
 
+_ANNOUNCED = {
+    "incident.update": "incident.updated",
+    "incident.resolve": "incident.resolved",
+    "incident.reopen": "incident.reopened",
+    "incident.publish": "incident.opened",
+}
+
+
 async def _finish(
-    session: AsyncSession, incident: Incident, action: str, before: dict[str, object], actor: Actor
+    session: AsyncSession,
+    incident: Incident,
+    action: str,
+    before: dict[str, object],
+    actor: Actor,
+    *,
+    announce: bool = False,
 ) -> Incident:
     await service.recompute_component_statuses(session)
     await audit.record(
@@ -319,4 +337,9 @@ async def _finish(
         before=before,
         after=snapshot(incident),
     )
-    return await service.get_incident(session, incident_id=incident.id)
+    incident = await service.get_incident(session, incident_id=incident.id)
+    if announce:
+        await broadcasts.announce_incident(
+            session, incident=incident, kind=_ANNOUNCED[action], now=actor.now
+        )
+    return incident

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incidents import audit, rules, service
+from incidents import audit, broadcasts, rules, service
 from incidents.errors import InvalidInput
 from incidents.flows import Actor, display_time
 from incidents.models import Maintenance, MaintenanceStatus
@@ -39,6 +39,8 @@ async def create_maintenance(
         started_at=None,
         completed_at=None,
         draft=data.draft,
+        auto_start=data.auto_start,
+        auto_complete=data.auto_complete,
         created_by=actor.staff_id,
         components=list(named.values()),
         updates=[],
@@ -56,7 +58,15 @@ async def create_maintenance(
     )
     await session.flush()
     await _audit(session, actor, "maintenance.create", maintenance, None)
-    return await service.get_maintenance(session, maintenance_id=maintenance.id)
+    maintenance = await service.get_maintenance(session, maintenance_id=maintenance.id)
+    await broadcasts.announce_maintenance(
+        session,
+        maintenance=maintenance,
+        kind="maintenance.scheduled",
+        now=actor.now,
+        notify=data.notify,
+    )
+    return maintenance
 
 
 async def edit_maintenance(
@@ -65,8 +75,16 @@ async def edit_maintenance(
     maintenance = await service.get_maintenance(session, maintenance_id=maintenance_id)
     rules.check_maintenance_edit(maintenance.status)
     before = snapshot(maintenance)
+    was_draft = maintenance.draft
+    window = (maintenance.scheduled_for, maintenance.scheduled_until)
     if data.name is not None:
         maintenance.name = data.name
+    if data.auto_start is not None:
+        maintenance.auto_start = data.auto_start
+    if data.auto_complete is not None:
+        maintenance.auto_complete = data.auto_complete
+    if data.draft is False:
+        maintenance.draft = False
     if data.scheduled_for is not None:
         maintenance.scheduled_for = data.scheduled_for
     if data.scheduled_until is not None:
@@ -86,7 +104,23 @@ async def edit_maintenance(
         maintenance.translations = translations
     await service.recompute_component_statuses(session)
     await _audit(session, actor, "maintenance.edit", maintenance, before)
-    return await service.get_maintenance(session, maintenance_id=maintenance.id)
+    maintenance = await service.get_maintenance(session, maintenance_id=maintenance.id)
+    if was_draft and not maintenance.draft:
+        kind = "maintenance.scheduled"
+    elif window != (maintenance.scheduled_for, maintenance.scheduled_until):
+        kind = "maintenance.rescheduled"
+    else:
+        return maintenance
+    previous = {"scheduled_for": window[0].isoformat(), "scheduled_until": window[1].isoformat()}
+    await broadcasts.announce_maintenance(
+        session,
+        maintenance=maintenance,
+        kind=kind,
+        now=actor.now,
+        notify=data.notify,
+        extra={"previous": previous} if kind == "maintenance.rescheduled" else None,
+    )
+    return maintenance
 
 
 async def post_maintenance_update(
@@ -157,7 +191,15 @@ async def _move(
     maintenance.status = status
     await service.recompute_component_statuses(session)
     await _audit(session, actor, f"maintenance.{status.value}", maintenance, before)
-    return await service.get_maintenance(session, maintenance_id=maintenance.id)
+    maintenance = await service.get_maintenance(session, maintenance_id=maintenance.id)
+    await broadcasts.announce_maintenance(
+        session,
+        maintenance=maintenance,
+        kind=broadcasts.MAINTENANCE_KINDS[status.value],
+        now=actor.now,
+        notify=notify,
+    )
+    return maintenance
 
 
 async def _audit(

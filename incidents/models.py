@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import true
 
 from incidents.db_types import UTCDateTime, utcnow
 
@@ -235,6 +236,9 @@ class Maintenance(Base):
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    # At scheduled_for the scheduler starts it, at scheduled_until completes it, unless off.
+    auto_start: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    auto_complete: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -204,6 +204,8 @@ class MaintenanceIn(_In):
     component_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
     notify: bool = True
     draft: bool = False
+    auto_start: bool = Field(default=True, description="start it at scheduled_for")
+    auto_complete: bool = Field(default=True, description="complete it at scheduled_until")
     language: Language | None = None
     translations: dict[Language, MaintenanceText] = {}
 
@@ -220,6 +222,12 @@ class MaintenancePatch(_In):
     scheduled_until: When | None = None
     component_ids: Annotated[list[Id], Field(min_length=1, max_length=500)] | None = None
     translations: dict[Language, NameText] | None = None
+    auto_start: bool | None = None
+    auto_complete: bool | None = None
+    draft: Literal[False] | None = Field(
+        default=None, description="false publishes a draft (and announces it)"
+    )
+    notify: bool = Field(default=True, description="tell subscribers of a new schedule")
 
 
 class MaintenanceUpdateIn(_In):
@@ -340,6 +348,8 @@ class MaintenanceOut(_Out):
     translations: dict[str, Any]
     status: MaintenanceStatus
     draft: bool
+    auto_start: bool
+    auto_complete: bool
     scheduled_for: datetime
     scheduled_until: datetime
     started_at: datetime | None

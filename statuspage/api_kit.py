@@ -320,8 +320,9 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     }
     if endpoint.path_params:
         responses["404"] = {"description": "no such id", **error}
-    if endpoint.body is not None:
+    if endpoint.method != "GET":
         responses["409"] = {"description": "not allowed in the current state", **error}
+    if endpoint.body is not None:
         responses["413"] = {"description": "request body too large", **error}
     operation: dict[str, Any] = {
         "summary": endpoint.summary,
@@ -367,12 +368,25 @@ def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
     if model is None:
         return []
     schema = TypeAdapter(model).json_schema()
+    definitions = schema.get("$defs", {})
     return [
         {
             "name": name,
             "in": "query",
             "required": name in schema.get("required", []),
-            "schema": prop,
+            "schema": _inline(prop, definitions),
         }
         for name, prop in schema.get("properties", {}).items()
     ]
+
+
+def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
+    """A parameter's schema with its `#/$defs/…` references (enums) written out in place."""
+    if isinstance(schema, list):
+        return [_inline(item, definitions) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    reference = schema.get("$ref", "")
+    if reference.startswith("#/$defs/"):
+        return _inline(definitions[reference.removeprefix("#/$defs/")], definitions)
+    return {key: _inline(value, definitions) for key, value in schema.items()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
@@ -14,11 +14,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from incidents.errors import DomainError
-from statuspage import api_kit, public_routes, staff_api
+from statuspage import api_kit, broadcast_api, public_routes, staff_api, subscribe_routes
 from statuspage.config import Settings
 from statuspage.db import Database, connect
+from statuspage.delivery_worker import DeliveryWorker
 from statuspage.public_cache import CacheFront, PublicCache
 from statuspage.public_state import Site
+from statuspage.scheduler import Scheduler
+
+STAFF_ENDPOINTS = [*staff_api.ENDPOINTS, *broadcast_api.ENDPOINTS]
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
@@ -26,8 +30,21 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     db = (
         database if database is not None else connect(settings.database_url, echo=settings.sql_echo)
     )
-    spec = api_kit.openapi(staff_api.ENDPOINTS, prefix="/api/staff", title="Status page staff API")
+    spec = api_kit.openapi(STAFF_ENDPOINTS, prefix="/api/staff", title="Status page staff API")
     cache = PublicCache(db, Site.from_settings(settings), poll_interval=settings.cache_poll_seconds)
+    worker = DeliveryWorker(db, settings) if settings.run_worker else None
+    scheduler = (
+        Scheduler(db, settings, on_change=_both(cache.refresh_soon, worker))
+        if settings.run_scheduler
+        else None
+    )
+
+    async def after_write() -> None:
+        await cache.refresh()  # this instance's public pages show the change at once
+        if worker is not None:
+            worker.wake()
+        if scheduler is not None:
+            scheduler.poke()
 
     async def openapi(_request: Request) -> Response:
         return JSONResponse(spec)
@@ -35,7 +52,13 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         cache.start()
+        for part in (worker, scheduler):
+            if part is not None:
+                await part.start()
         yield
+        for part in (scheduler, worker):
+            if part is not None:
+                await part.close()
         await cache.close()
         if owned:
             await db.dispose()
@@ -44,7 +67,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         routes=[
             Route("/healthz", healthz),
             Route("/api/staff/openapi.json", openapi),
-            *api_kit.routes(staff_api.ENDPOINTS, prefix="/api/staff"),
+            *api_kit.routes(STAFF_ENDPOINTS, prefix="/api/staff"),
+            *subscribe_routes.routes(),
             *public_routes.routes(),
         ],
         middleware=[
@@ -56,8 +80,21 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     app.state.settings = settings
     app.state.database = db
     app.state.public_cache = cache
-    app.state.after_write = cache.refresh
+    app.state.after_write = after_write
+    app.state.worker = worker
+    app.state.scheduler = scheduler
     return app
+
+
+def _both(refresh: Callable[[], object], worker: DeliveryWorker | None) -> Callable[[], None]:
+    """After the scheduler changed something: refresh the pages, wake the worker."""
+
+    def changed() -> None:
+        refresh()
+        if worker is not None:
+            worker.wake()
+
+    return changed
 
 
 def app_from_env() -> Starlette:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from incidents.broadcast_rules import parse_cadence
+from incidents.models import Impact
 from incidents.schemas import LANGUAGES
 
 DEFAULT_DATABASE_URL = "sqlite:///statuspage.db"
@@ -29,6 +32,28 @@ class Settings:
     sql_echo: bool = False
     # How often each instance checks for changes made elsewhere; 0 turns the check off.
     cache_poll_seconds: float = 1.0
+    # Signs confirmation, manage and unsubscribe links; generated and kept in the database
+    # when unset, so every instance shares it.
+    secret_key: str = ""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: str = "none"  # none | starttls | tls
+    mail_from: str = "Status <status@localhost>"
+    # Delivery: this instance sends what is due (any number of instances may).
+    run_worker: bool = True
+    delivery_concurrency: int = 64
+    delivery_timeout_seconds: float = 10.0
+    worker_poll_seconds: float = 0.2
+    # Scheduling: one instance at a time runs it (database lock); the others stand by.
+    run_scheduler: bool = True
+    scheduler_sweep_seconds: float = 10.0
+    progress_cadence: str = "critical=30,major=60,minor=120"
+    telegram_api_url: str = "https://api.telegram.org"
+
+    def cadence(self) -> dict[Impact, timedelta | None]:
+        return parse_cadence(self.progress_cadence)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,6 +69,21 @@ class Settings:
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_048_576),
             sql_echo=env.get("SQL_ECHO", "") in {"1", "true", "yes"},
             cache_poll_seconds=_float(env, "CACHE_POLL_SECONDS", 1.0),
+            secret_key=env.get("SECRET_KEY", ""),
+            smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
+            smtp_port=_int(env, "SMTP_PORT", 25),
+            smtp_username=env.get("SMTP_USERNAME", ""),
+            smtp_password=env.get("SMTP_PASSWORD", ""),
+            smtp_security=env.get("SMTP_SECURITY", "none"),
+            mail_from=env.get("MAIL_FROM", "Status <status@localhost>"),
+            run_worker=_flag(env, "RUN_WORKER", True),
+            delivery_concurrency=_int(env, "DELIVERY_CONCURRENCY", 64),
+            delivery_timeout_seconds=_float(env, "DELIVERY_TIMEOUT_SECONDS", 10.0),
+            worker_poll_seconds=_float(env, "WORKER_POLL_SECONDS", 0.2),
+            run_scheduler=_flag(env, "RUN_SCHEDULER", True),
+            scheduler_sweep_seconds=_float(env, "SCHEDULER_SWEEP_SECONDS", 10.0),
+            progress_cadence=env.get("PROGRESS_CADENCE", "critical=30,major=60,minor=120"),
+            telegram_api_url=env.get("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
         )
         settings.check()
         return settings
@@ -58,6 +98,27 @@ class Settings:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise SettingsError(f"TIME_ZONE {self.time_zone!r} is not a known zone") from error
+        if self.smtp_security not in {"none", "starttls", "tls"}:
+            raise SettingsError(
+                f"SMTP_SECURITY must be none, starttls or tls, not {self.smtp_security!r}"
+            )
+        if self.delivery_concurrency < 1:
+            raise SettingsError("DELIVERY_CONCURRENCY must be at least 1")
+        try:
+            self.cadence()
+        except ValueError as error:
+            raise SettingsError(f"PROGRESS_CADENCE: {error}") from error
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -123,6 +123,7 @@ class PublicCache:
     _state_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _rendering: dict[Key, asyncio.Future[Entry]] = field(default_factory=dict)
     _poller: asyncio.Task[None] | None = None
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     # -- freshness ------------------------------------------------------------------------
 
@@ -135,6 +136,12 @@ class PublicCache:
             self.version = version
             self.entries = {}
             self._state = None
+
+    def refresh_soon(self) -> None:
+        """`refresh` from code that cannot wait for it (the scheduler's callback)."""
+        task = asyncio.get_running_loop().create_task(self.refresh())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def start(self) -> None:
         if self.poll_interval <= 0:

@@ -55,7 +55,21 @@ def _page(
     ctx: RenderContext, template: str, *, path: str, status: int = 200, **values: Any
 ) -> Entry:
     state, lang = ctx.state, ctx.language
-    html = _env.get_template(f"public/{template}").render(
+    html = render_html(state, lang, template, path=path, **values)
+    return Entry.build(
+        html.encode(),
+        content_type="text/html; charset=utf-8",
+        cache_control=HTML_CACHE_CONTROL if status == 200 else "no-store",
+        vary=_VARY,
+        state=state,
+        extra=[("content-language", lang)],
+        status=status,
+    )
+
+
+def render_html(state: PublicState, lang: str, template: str, *, path: str, **values: Any) -> str:
+    """A public page in the site's layout (also for the uncached subscription pages)."""
+    return _env.get_template(f"public/{template}").render(
         lang=lang,
         languages=LANGUAGES,
         language_names=LANGUAGE_NAMES,
@@ -67,15 +81,6 @@ def _page(
         t=lambda key, **params: i18n.t(lang, key, **params),
         fmt=lambda dt: i18n.format_time(dt, state.site.zone, lang),
         **values,
-    )
-    return Entry.build(
-        html.encode(),
-        content_type="text/html; charset=utf-8",
-        cache_control=HTML_CACHE_CONTROL if status == 200 else "no-store",
-        vary=_VARY,
-        state=state,
-        extra=[("content-language", lang)],
-        status=status,
     )
 
 

@@ -91,7 +91,12 @@ MakeToken = Callable[..., Awaitable[str]]
 def settings() -> Settings:
     # No background poll: all tests share one connection, and a write through the app
     # refreshes the cache at once anyway. The multi-instance test runs real servers.
-    return Settings(database_url="sqlite:///unused-in-tests.db", cache_poll_seconds=0)
+    return Settings(
+        database_url="sqlite:///unused-in-tests.db",
+        cache_poll_seconds=0,
+        run_worker=False,
+        run_scheduler=False,
+    )
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import incidents.audit
+import incidents.broadcast_models
 import incidents.publication
 import incidents.staff  # noqa: F401  (registers the tables on the metadata)
 from incidents.models import Base

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,8 +12,7 @@ import httpx
 import pytest
 
 from incidents.staff import StaffRole
-from statuspage import staff_api
-from statuspage.app import create_app
+from statuspage.app import STAFF_ENDPOINTS, create_app
 from statuspage.config import Settings
 
 API = "/api/staff"
@@ -112,6 +112,7 @@ def _allowed_role(route: Route) -> str:
 
 
 # A body each route accepts, given real component and group ids; the world makes rows with them.
+_HOOKS = itertools.count(1)  # each webhook subscription needs its own URL
 VALID_BODIES: dict[str, Callable[[Ids], dict[str, Any]]] = {
     "POST /groups": lambda ids: {"name": "Wallets"},
     "PATCH /groups/{group_id}": lambda ids: {"description": "Deposits and withdrawals"},
@@ -146,6 +147,25 @@ VALID_BODIES: dict[str, Callable[[Ids], dict[str, Any]]] = {
         "body": "The upgrade has started.",
     },
     "POST /maintenances/{maintenance_id}/cancel": lambda ids: {"body": "Called off."},
+    "POST /subscriptions": lambda ids: {
+        "channel": "webhook",
+        "url": f"https://hooks.example.com/status/{next(_HOOKS)}",
+    },
+    "PATCH /subscriptions/{subscription_id}": lambda ids: {"language": "zh-CN"},
+    "POST /incidents/{incident_id}/scheduled-updates": lambda ids: {
+        "run_at": "2030-01-01T00:00:00+00:00",
+        "update": {"status": "identified", "body": "A node fell behind; resyncing."},
+    },
+    "POST /scheduled-maintenances": lambda ids: {
+        "run_at": "2030-01-01T00:00:00+00:00",
+        "maintenance": {
+            "name": "ETH node upgrade",
+            "body": "Withdrawals pause for an hour.",
+            "scheduled_for": "2030-01-05T02:00:00+00:00",
+            "scheduled_until": "2030-01-05T03:00:00+00:00",
+            "component_ids": [ids["component_id"]],
+        },
+    },
 }
 
 
@@ -180,6 +200,8 @@ class World:
             "component_id": "POST /components",
             "incident_id": "POST /incidents",
             "maintenance_id": "POST /maintenances",
+            "subscription_id": "POST /subscriptions",
+            "post_id": "POST /scheduled-maintenances",
         }.get(name)
         if route is None:
             raise AssertionError(f"the walk cannot make a real {name}: teach World how")
@@ -197,7 +219,7 @@ class World:
         return dict(response.json())
 
 
-_NEEDS_COMPONENT = {"POST /incidents", "POST /maintenances"}
+_NEEDS_COMPONENT = {"POST /incidents", "POST /maintenances", "POST /scheduled-maintenances"}
 
 
 async def _bearer(make_token: MakeToken, role: str) -> dict[str, str]:
@@ -256,7 +278,7 @@ async def test_the_served_document_lists_exactly_the_declared_endpoints(
         for path, operations in response.json()["paths"].items()
         for method in operations
     ]
-    declared = [(endpoint.method, API + endpoint.path) for endpoint in staff_api.ENDPOINTS]
+    declared = [(endpoint.method, API + endpoint.path) for endpoint in STAFF_ENDPOINTS]
     assert sorted(served) == sorted(declared)
     assert len(set(declared)) == len(declared)
     assert [(route.method, route.path) for route in ROUTES] == served
@@ -437,6 +459,7 @@ def _bad_values(schema: dict[str, Any]) -> list[str]:
             bad += ["maybe"]
         elif kind == "string":
             bad += ["BTC\x00"]
+            bad += ["no-such-choice"] if "enum" in option else []
             bad += ["x" * (option["maxLength"] + 1)] if "maxLength" in option else []
     return bad
 
