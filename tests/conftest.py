@@ -4,8 +4,9 @@ each test inside a transaction that is rolled back, and an app client with token
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,34 @@ async def admin(make_token: MakeToken) -> dict[str, str]:
 @pytest.fixture
 async def finance(make_token: MakeToken) -> dict[str, str]:
     return {"Authorization": f"Bearer {await make_token(StaffRole.finance)}"}
+
+
+# -- real receivers for broadcasts ------------------------------------------------------------
+
+from tests.receivers import HttpReceiver, SmtpReceiver, running_http, running_smtp  # noqa: E402
+
+
+@pytest.fixture
+def http_receiver() -> Iterator[HttpReceiver]:
+    """A real HTTP server on a free port that records every POST."""
+    yield from running_http()
+
+
+@pytest.fixture
+def smtp_receiver() -> Iterator[SmtpReceiver]:
+    """A real SMTP server (aiosmtpd) on a free port that keeps every message."""
+    yield from running_smtp()
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, smtp_receiver: SmtpReceiver) -> Settings:
+    """Settings whose mail goes to the test's SMTP server, with fast worker timeouts."""
+    return dataclasses.replace(
+        settings,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_receiver.port,
+        mail_from="Exchange Status <status@exchange.example>",
+        public_url="https://status.exchange.example",
+        site_name="Exchange",
+        delivery_timeout_seconds=2.0,
+    )

@@ -1,0 +1,153 @@
+"""Real receivers for broadcast tests: an HTTP server and an SMTP server on free local ports,
+each in its own thread, recording what arrives and answering as the test scripts them."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from tests.servers import free_port
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b"ok"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class HttpReceiver:
+    """Records every POST; answers with the next scripted reply, then with `default`."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.script: list[Reply] = []
+        self.default = Reply()
+        self.answer: Callable[[Received], Reply] | None = None
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                got = Received(
+                    self.path,
+                    {name.lower(): value for name, value in self.headers.items()},
+                    self.rfile.read(length),
+                )
+                reply = receiver._take(got)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.port = free_port()
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _take(self, got: Received) -> Reply:
+        with self._lock:
+            self.received.append(got)
+            if self.answer is not None:
+                return self.answer(got)
+            return self.script.pop(0) if self.script else self.default
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> HttpReceiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def to(self, path: str) -> list[Received]:
+        return [got for got in self.received if got.path.split("?")[0] == path]
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.refuse: dict[str, str] = {}  # recipient → SMTP reply, e.g. "550 no such user"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append((list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted"
+
+
+class SmtpReceiver:
+    """aiosmtpd on a free port: every message it accepts, parsed."""
+
+    def __init__(self) -> None:
+        self.inbox = _Inbox()
+        self.port = free_port()
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def messages(self) -> list[tuple[list[str], EmailMessage]]:
+        return self.inbox.messages
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [message for recipients, message in self.messages if address in recipients]
+
+    def start(self) -> SmtpReceiver:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+def running_http() -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+def running_smtp() -> Iterator[SmtpReceiver]:
+    receiver = SmtpReceiver().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
