@@ -1,9 +1,10 @@
-"""The `statuspage` command: serve, migrate, demo, staff create, token create."""
+"""The `statuspage` command: serve, worker, migrate, demo, staff create, token create."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -35,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default: PORT or 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes")
     serve.add_argument("--demo", action="store_true", help="load the demo data first if empty")
+    worker = commands.add_parser(
+        "worker", help="deliver broadcasts and run the scheduler, without serving HTTP"
+    )
+    worker.add_argument(
+        "--once", action="store_true", help="send what is due now, then exit (no scheduler)"
+    )
     commands.add_parser("migrate", help="create or upgrade the database schema")
     commands.add_parser("demo", help="load the demo crypto platform into an empty database")
     staff = commands.add_parser("staff", help="staff accounts").add_subparsers(
@@ -63,6 +70,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             await _create_staff(database, args)
         elif args.command == "token":
             await _create_token(database, args)
+        elif args.command == "worker":
+            await _work(database, settings, once=args.once)
         return 0
     finally:
         await database.dispose()
@@ -100,6 +109,38 @@ async def _create_token(database: Database, args: argparse.Namespace) -> None:
         _, plain = await auth.create_token(session, staff=staff, name=args.name, actor_id=None)
     print(plain)
     print(f"token for {staff.email} ({staff.role.value}); it is shown once", file=sys.stderr)
+
+
+async def _work(database: Database, settings: Settings, *, once: bool) -> None:
+    from statuspage.delivery_worker import DeliveryWorker
+    from statuspage.scheduler import Scheduler
+
+    worker = DeliveryWorker(database, settings)
+    if once:
+        try:
+            sent = await worker.drain()
+        finally:
+            await worker.close()
+        print(f"worker: {sent} deliveries handled")
+        return
+    scheduler = (
+        Scheduler(database, settings, on_change=worker.wake) if settings.run_scheduler else None
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    await worker.start()
+    if scheduler is not None:
+        await scheduler.start()
+    print(f"worker {worker.name}: delivering" + (", scheduler standing by" if scheduler else ""))
+    sys.stdout.flush()
+    try:
+        await stop.wait()
+    finally:
+        if scheduler is not None:
+            await scheduler.close()
+        await worker.close()
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

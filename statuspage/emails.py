@@ -71,6 +71,7 @@ def broadcast_email(
         ),
         subtype="html",
     )
+    email["Content-Language"] = lang  # after the parts: set_content drops Content-* headers
     return email
 
 
@@ -107,6 +108,7 @@ def confirmation_email(
     email.add_alternative(
         _env.get_template("email/confirm.html").render(t=_t(lang), **values), subtype="html"
     )
+    email["Content-Language"] = lang
     return email
 
 
@@ -121,7 +123,6 @@ def _envelope(
     domain = settings.mail_from.rpartition("@")[2].strip(">") or "localhost"
     # The same id on every attempt: a resent message is recognisably the same message.
     email["Message-ID"] = f"<{message_id}@{domain}>"
-    email["Content-Language"] = lang
     email["Auto-Submitted"] = "auto-generated"
     return email
 

@@ -81,6 +81,14 @@ async def send_email(
             start_tls=settings.smtp_security == "starttls",
             timeout=timeout,
         )
+    except aiosmtplib.SMTPRecipientsRefused as error:  # our one recipient was refused
+        refused = error.recipients[0]
+        return Result(
+            judge_smtp(refused.code),
+            refused.code,
+            _since(started),
+            f"SMTP {refused.code}: {refused.message}",
+        )
     except aiosmtplib.SMTPResponseException as error:
         verdict = judge_smtp(error.code)
         return Result(verdict, error.code, _since(started), f"SMTP {error.code}: {error.message}")
