@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, literal, or_, select
+from sqlalchemy import and_, exists, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents.broadcast_models import (
@@ -19,6 +19,7 @@ from incidents.broadcast_models import (
     Subscription,
     subscription_components,
 )
+from incidents.broadcast_rules import Notice
 from incidents.models import Incident, IncidentUpdate, Maintenance, MaintenanceUpdate
 
 # Components have no language of their own: their plain name is the site's default language.
@@ -237,6 +238,31 @@ MAINTENANCE_KINDS = {
     "completed": "maintenance.completed",
     "cancelled": "maintenance.cancelled",
 }
+
+
+async def last_notices(session: AsyncSession, incidents: Iterable[Incident]) -> dict[int, Notice]:
+    """When subscribers last heard of each incident: its latest notifying update or progress
+    broadcast. Incidents they never heard of (every update "do not notify") are left out."""
+    incidents = list(incidents)
+    progress = dict(
+        (
+            await session.execute(
+                select(BroadcastEvent.incident_id, func.max(BroadcastEvent.created_at))
+                .where(
+                    BroadcastEvent.incident_id.in_([incident.id for incident in incidents]),
+                    BroadcastEvent.kind == "incident.progress",
+                )
+                .group_by(BroadcastEvent.incident_id)
+            )
+        ).all()
+    )
+    notices = {}
+    for incident in incidents:
+        told = [update.display_at for update in incident.updates if update.notify]
+        if told:
+            latest = max([*told, *([progress[incident.id]] if incident.id in progress else [])])
+            notices[incident.id] = Notice(latest, incident.impact)
+    return notices
 
 
 async def seen(session: AsyncSession, *, dedup_key: str) -> bool:

@@ -201,26 +201,23 @@ async def _open_incidents(
 ) -> list[tuple[Incident, Notice | None, IncidentUpdate | None]]:
     """Each open incident, when subscribers last heard of it (None: they never did), and
     its latest update."""
-    incidents = await session.scalars(
-        select(Incident)
-        .where(Incident.status.in_(OPEN), Incident.draft.is_(False))
-        .options(*service.incident_load_options())
-        .order_by(Incident.id)
-    )
-    found = []
-    for incident in incidents:
-        told = [update.display_at for update in incident.updates if update.notify]
-        progress = await session.scalar(
-            select(func.max(BroadcastEvent.created_at)).where(
-                BroadcastEvent.incident_id == incident.id,
-                BroadcastEvent.kind == "incident.progress",
-            )
+    incidents = list(
+        await session.scalars(
+            select(Incident)
+            .where(Incident.status.in_(OPEN), Incident.draft.is_(False))
+            .options(*service.incident_load_options())
+            .order_by(Incident.id)
         )
-        moments = [*told, *([progress] if progress else [])]
-        notice = Notice(max(moments), incident.impact) if told else None
-        latest = max(incident.updates, key=lambda u: (u.display_at, u.id), default=None)
-        found.append((incident, notice, latest))
-    return found
+    )
+    notices = await broadcasts.last_notices(session, incidents)
+    return [
+        (
+            incident,
+            notices.get(incident.id),
+            max(incident.updates, key=lambda u: (u.display_at, u.id), default=None),
+        )
+        for incident in incidents
+    ]
 
 
 def _current_eta(incident: Incident) -> datetime | None:

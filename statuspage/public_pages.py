@@ -178,6 +178,7 @@ def _incident_view(
             for c in incident.components
         ],
         "latest": _update_view(updates[0], state, lang) if updates else None,
+        "next_update": state.next_updates.get(incident.id),
     }
     if full:
         view["updates"] = [_update_view(u, state, lang) for u in updates]

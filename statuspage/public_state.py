@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incidents import publication, rules, service
+from incidents import broadcasts, publication, rules, service
+from incidents.broadcast_rules import parse_cadence, progress_due
 from incidents.db_types import utcnow
 from incidents.models import (
     Component,
@@ -31,6 +32,7 @@ class Site:
     url: str
     time_zone: str
     default_language: str
+    progress_cadence: str = ""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -48,6 +50,7 @@ class Site:
             url=settings.public_url,
             time_zone=settings.time_zone,
             default_language=settings.default_language,
+            progress_cadence=settings.progress_cadence,
         )
 
 
@@ -70,6 +73,8 @@ class PublicState:
     components: list[Component]
     incidents: list[Incident]
     maintenances: list[Maintenance]
+    # When the next update on each open incident is due (its progress cadence).
+    next_updates: dict[int, datetime] = field(default_factory=dict)
 
     @property
     def unresolved(self) -> list[Incident]:
@@ -112,7 +117,21 @@ async def load(
         components=components,
         incidents=incidents,
         maintenances=maintenances,
+        next_updates=await _next_updates(session, incidents, site),
     )
+
+
+async def _next_updates(
+    session: AsyncSession, incidents: list[Incident], site: Site
+) -> dict[int, datetime]:
+    cadence = parse_cadence(site.progress_cadence)
+    open_incidents = [incident for incident in incidents if rules.is_open(incident.status)]
+    due = {}
+    for incident_id, notice in (await broadcasts.last_notices(session, open_incidents)).items():
+        moment = progress_due(notice, cadence)
+        if moment is not None:
+            due[incident_id] = moment
+    return due
 
 
 async def _incidents(session: AsyncSession, *, now: datetime, recent: int) -> list[Incident]:
