@@ -163,6 +163,13 @@ class Scheduler:
             self._sync_engine.dispose()
             self._sync_engine = None
         if self._lock_connection is not None:
+            # Closing only hands the connection back to the pool, lock and all: unlock first,
+            # and should that fail, make sure the connection itself goes.
+            with contextlib.suppress(Exception):
+                await self._lock_connection.execute(text("SELECT pg_advisory_unlock_all()"))
+                await self._lock_connection.commit()
+            with contextlib.suppress(Exception):
+                await self._lock_connection.invalidate()
             with contextlib.suppress(Exception):
                 await self._lock_connection.close()
             self._lock_connection = None

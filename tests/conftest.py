@@ -173,3 +173,43 @@ def mail_settings(settings: Settings, smtp_receiver: SmtpReceiver) -> Settings:
         site_name="Exchange",
         delivery_timeout_seconds=2.0,
     )
+
+
+# -- a database of its own, committed for real ----------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Fresh:
+    """A freshly migrated database nobody else uses, for tests whose writes must really
+    commit (other processes, other connections): its URL and the app's handle on it."""
+
+    url: str
+    database: Database
+
+
+@pytest.fixture(params=BACKENDS)
+async def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Fresh]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    else:
+        url = await _scratch_postgres(TEST_DATABASE_URL, f"statuspage_fresh_{os.getpid()}")
+    database = connect(url)
+    await migrate(database)
+    yield Fresh(url, database)
+    await database.dispose()
+
+
+async def _scratch_postgres(base_url: str, name: str) -> str:
+    """An empty PostgreSQL database beside the test one (dropped and made again)."""
+    from sqlalchemy.engine import make_url
+
+    server = make_url(base_url)
+    admin = connect(server.set(database="postgres").render_as_string(hide_password=False))
+    try:
+        async with admin.engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
