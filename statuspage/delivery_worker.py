@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 DIRECT_KINDS = {"subscription.confirm", "subscription.test"}  # sent before confirmation too
 _FLUSH_EVERY = 64
-_FLUSH_AFTER = 0.1  # seconds: results are written at least this often while a batch sends
+_FLUSH_AFTER = 0.05  # seconds: results are written at least this often while a batch sends
 
 
 @dataclass
@@ -156,7 +156,9 @@ class DeliveryWorker:
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
         )
-        lease = timedelta(seconds=self.settings.delivery_timeout_seconds * 3 + 30)
+        # Long enough for the whole batch to go out, each wave of it taking up to a timeout.
+        waves = -(-self.batch_size // self.settings.delivery_concurrency)
+        lease = timedelta(seconds=self.settings.delivery_timeout_seconds * waves + 5)
         claim = (
             update(Delivery)
             .where(Delivery.id.in_(due.scalar_subquery()))

@@ -49,10 +49,12 @@ class HttpReceiver:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: nothing arrived
+                    self.close_connection = True
+                    return
                 got = Received(
-                    self.path,
-                    {name.lower(): value for name, value in self.headers.items()},
-                    self.rfile.read(length),
+                    self.path, {name.lower(): value for name, value in self.headers.items()}, body
                 )
                 reply = receiver._take(got)
                 if reply.delay:
