@@ -55,7 +55,8 @@ def judge_smtp(code: int) -> Verdict:
 def retry_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta:
     """Exponential backoff with jitter: after the n-th failed attempt, wait between half and
     all of min(30 s * 2^(n-1), 1 h), so a receiver coming back is not hit by all at once."""
-    ceiling: timedelta = min(RETRY_FIRST * 2 ** max(attempts - 1, 0), RETRY_LONGEST)
+    doublings = min(max(attempts - 1, 0), 20)  # past an hour anyway; no overflow
+    ceiling: timedelta = min(RETRY_FIRST * 2**doublings, RETRY_LONGEST)
     fraction: float = (rng or random).uniform(0.5, 1.0)
     return ceiling * fraction
 
