@@ -181,6 +181,7 @@ async def _subscribe(request: Request, limiter: _Limiter) -> Response:
     return await _page(
         request,
         "subscribe_done.html",
+        lang=data.language,
         message=("subscribe.check_inbox", {"email": data.email, "hours": _confirm_hours()}),
     )
 
