@@ -307,3 +307,22 @@ async def test_an_update_marked_do_not_notify_sends_no_email(
     await _update(database, incident, "Internal note: swapped the node's disk.", notify=False)
     assert await worker.drain() == 0
     assert len(smtp_receiver.to(ADDRESS)) == before
+
+
+async def test_a_chinese_reader_is_answered_in_chinese_and_mailed_in_chinese(
+    web: httpx.AsyncClient, worker: DeliveryWorker, smtp_receiver: SmtpReceiver
+) -> None:
+    response = await web.post("/subscribe?lang=zh-CN", data={"email": ADDRESS, "language": "zh-CN"})
+    assert "请查收邮件" in response.text
+    await worker.drain()
+    [confirmation] = smtp_receiver.to(ADDRESS)
+    assert confirmation["Subject"] == "[Exchange] 请确认订阅"
+
+
+async def test_one_client_may_ask_five_times_in_ten_minutes(web: httpx.AsyncClient) -> None:
+    for number in range(5):
+        ok = await web.post("/subscribe", data={"email": f"holder{number}@wallet.example"})
+        assert ok.status_code == 200
+    refused = await web.post("/subscribe", data={"email": "holder9@wallet.example"})
+    assert refused.status_code == 429
+    assert "Too many requests from your network" in refused.text
