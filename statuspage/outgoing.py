@@ -7,7 +7,8 @@ import base64
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -25,6 +26,34 @@ class Outgoing:
     url: str
     body: bytes
     headers: dict[str, str]
+
+
+def _utf8(text: str) -> int:
+    return len(text.encode())
+
+
+def _utf16(text: str) -> int:  # how Telegram counts
+    return len(text.encode("utf-16-le")) // 2
+
+
+def within(
+    message: Message, render: Callable[[Message], str], limit: int, measure: Callable[[str], int]
+) -> str:
+    """`render(message)`, with the body shortened (ending in …) if that is what it takes to
+    stay within the platform's limit: the status, facts and link are never the part cut."""
+    whole = render(message)
+    if measure(whole) <= limit:
+        return whole
+    room = limit - measure(render(replace(message, body="…")))
+    body = message.body
+    low, high = 0, len(body)  # the longest prefix that fits, by bisection
+    while low < high:
+        middle = (low + high + 1) // 2
+        if measure(body[:middle]) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    return render(replace(message, body=body[:low] + "…"))
 
 
 def _json(data: Any) -> bytes:
@@ -92,7 +121,10 @@ def _slack(sub: Subscription, message: Message, site: Site, _api: str, _now: dat
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": _slack_escape(message.body)[:3000] or " "},
+            "text": {
+                "type": "mrkdwn",
+                "text": within(message, lambda m: _slack_escape(m.body), 3000, len) or " ",
+            },
         },
     ]
     context = [message.status, *message.facts]
@@ -127,10 +159,9 @@ def _discord(
     sub: Subscription, message: Message, site: Site, _api: str, _now: datetime
 ) -> Outgoing:
     color = 0x30A46C if message.kind in _RESOLVED else _COLORS.get(message.kind.split(".")[0], 0)
-    description = "\n\n".join(part for part in (message.body, "\n".join(message.facts)) if part)
     embed: dict[str, Any] = {
         "title": f"{message.headline}: {message.name}"[:256],
-        "description": description[:4096],
+        "description": within(message, _discord_description, 4096, len),
         "color": color,
         "footer": {"text": message.status[:2048]},
     }
@@ -144,6 +175,10 @@ def _discord(
     )
 
 
+def _discord_description(message: Message) -> str:
+    return "\n\n".join(part for part in (message.body, "\n".join(message.facts)) if part)
+
+
 def _telegram(
     sub: Subscription, message: Message, _site: Site, api: str, _now: datetime
 ) -> Outgoing:
@@ -153,12 +188,19 @@ def _telegram(
         _json(
             {
                 "chat_id": sub.options["chat_id"],
-                "text": message.text[:4096],
+                "text": within(message, lambda m: m.text, 4096, _utf16),
                 "disable_web_page_preview": True,
             }
         ),
         {"content-type": "application/json"},
     )
+
+
+_PART_BREAK = "\x1e"  # splits what `_plain_parts` joined; never in text we send
+
+
+def _plain_parts(message: Message) -> str:
+    return _PART_BREAK.join([message.status, message.body, *message.facts, message.url])
 
 
 def feishu_sign(secret: str, timestamp: int) -> str:
@@ -168,7 +210,9 @@ def feishu_sign(secret: str, timestamp: int) -> str:
 
 
 def _feishu(sub: Subscription, message: Message, _site: Site, _api: str, now: datetime) -> Outgoing:
-    lines = [message.status, "", *message.body.splitlines(), "", *message.facts]
+    # Custom bots take requests up to 20 KB; the body gets what the rest leaves of 16 KB.
+    body = within(message, _plain_parts, 16_000, _utf8).split(_PART_BREAK)[1]
+    lines = [message.status, "", *body.splitlines(), "", *message.facts]
     content: list[list[dict[str, str]]] = [[{"tag": "text", "text": line}] for line in lines]
     if message.url:
         label = t(message.language, "email.view_on_page")
@@ -208,15 +252,16 @@ def _dingtalk(
         timestamp_ms = int(now.timestamp() * 1000)
         sign = quote_plus(dingtalk_sign(sub.secret, timestamp_ms))
         url += f"{'&' if '?' in url else '?'}timestamp={timestamp_ms}&sign={sign}"
+    text = within(message, _markdown, 16_000, _utf8)
     body = {
         "msgtype": "markdown",
-        "markdown": {"title": f"{message.headline}: {message.name}", "text": _markdown(message)},
+        "markdown": {"title": f"{message.headline}: {message.name}", "text": text},
     }
     return Outgoing(url, _json(body), {"content-type": "application/json"})
 
 
 def _wecom(sub: Subscription, message: Message, _site: Site, _api: str, _now: datetime) -> Outgoing:
-    content = _markdown(message).encode()[:4000].decode(errors="ignore")  # WeCom: 4096 bytes
+    content = within(message, _markdown, 4096, _utf8)  # WeCom's limit, in bytes
     body = {"msgtype": "markdown", "markdown": {"content": content}}
     return Outgoing(sub.address, _json(body), {"content-type": "application/json"})
 

@@ -110,19 +110,28 @@ def test_progress_is_due_one_cadence_after_subscribers_last_heard() -> None:
 
 def test_one_quiet_reminder_per_cadence_period_however_late_the_run() -> None:
     every = timedelta(minutes=30)
-    key = lambda minutes: quiet_reminder_key(  # noqa: E731
-        incident_id=7, last_update_at=T0, every=every, now=T0 + timedelta(minutes=minutes)
-    )
+
+    def key(minutes: int) -> str | None:
+        return quiet_reminder_key(
+            incident_id=7, last_update_at=T0, every=every, now=T0 + timedelta(minutes=minutes)
+        )
+
     assert key(29) is None
     assert key(30) == key(59) != key(60)
-    assert key(300).endswith(":10")  # a run five hours late sends one, for the latest period
+    late = key(300)
+    assert late is not None and late.endswith(
+        ":10"
+    )  # a run five hours late sends one, for the latest period
 
 
 def test_maintenance_reminders_come_24_hours_and_1_hour_before_and_never_stale() -> None:
     start = T0 + timedelta(days=3)
-    due = lambda hours_before, announced=T0: maintenance_reminders_due(  # noqa: E731
-        scheduled_for=start, announced_at=announced, now=start - timedelta(hours=hours_before)
-    )
+
+    def due(hours_before: float, announced: datetime = T0) -> list[timedelta]:
+        return maintenance_reminders_due(
+            scheduled_for=start, announced_at=announced, now=start - timedelta(hours=hours_before)
+        )
+
     assert due(25) == []
     assert due(24) == [timedelta(hours=24)]
     assert due(1) == [timedelta(hours=1)]  # the 24-hour one is stale by now
