@@ -158,7 +158,7 @@ class DeliveryWorker:
         )
         # Long enough for the whole batch to go out, each wave of it taking up to a timeout.
         waves = -(-self.batch_size // self.settings.delivery_concurrency)
-        lease = timedelta(seconds=self.settings.delivery_timeout_seconds * waves + 5)
+        lease = timedelta(seconds=self.settings.delivery_timeout_seconds * waves + 2)
         claim = (
             update(Delivery)
             .where(Delivery.id.in_(due.scalar_subquery()))

@@ -54,7 +54,7 @@ async def _fan_out(fresh: Fresh, receiver: HttpReceiver, subscribers: int) -> No
 
 
 @contextmanager
-def _worker(url: str, *, timeout: float = 0.5) -> Iterator[subprocess.Popen[bytes]]:
+def _worker(url: str, *, timeout: float = 1.0) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
