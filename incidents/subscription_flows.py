@@ -117,7 +117,12 @@ async def subscribe_email(
         )
     )
     if existing is not None:
-        if existing.confirmed_at is None and existing.disabled_at is None:
+        waiting = await session.scalar(
+            select(Delivery.id).where(
+                Delivery.subscription_id == existing.id, Delivery.state == DeliveryState.pending
+            )
+        )
+        if existing.confirmed_at is None and existing.disabled_at is None and waiting is None:
             await broadcasts.record_direct(
                 session, subscription=existing, kind="subscription.confirm", now=now
             )

@@ -326,3 +326,15 @@ async def test_one_client_may_ask_five_times_in_ten_minutes(web: httpx.AsyncClie
     refused = await web.post("/subscribe", data={"email": "holder9@wallet.example"})
     assert refused.status_code == 429
     assert "Too many requests from your network" in refused.text
+
+
+async def test_asking_again_before_confirming_resends_the_link_once_it_went_out(
+    web: httpx.AsyncClient, worker: DeliveryWorker, smtp_receiver: SmtpReceiver
+) -> None:
+    await web.post("/subscribe", data={"email": ADDRESS})
+    await web.post("/subscribe", data={"email": ADDRESS})  # the first is not even sent yet
+    assert await worker.drain() == 1
+    await web.post("/subscribe", data={"email": ADDRESS})  # lost it: a new link
+    assert await worker.drain() == 1
+    first, second = smtp_receiver.to(ADDRESS)
+    assert first["Subject"] == second["Subject"] == "[Exchange] Confirm your subscription"
