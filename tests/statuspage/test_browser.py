@@ -350,6 +350,38 @@ async def test_the_page_reads_the_same_without_javascript(browser: Browser, site
         await expect(page.locator("svg.bars")).to_have_count(16)
 
 
+async def test_subscribing_by_email_from_the_home_page_works_without_javascript(
+    browser: Browser, site: Site
+) -> None:
+    async with _page(browser, site, locale="zh-CN", javascript=False) as page:
+        await page.goto("/")
+        await page.fill("#subscribe-email", "holder@wallet.example")
+        await page.get_by_role("button", name="订阅").click()
+        await expect(page.locator("[role=status]")).to_contain_text(
+            "请查收邮件：如果 holder@wallet.example 可以收信"
+        )
+        await _shot(page, "subscribe-done-zh-CN-mobile")
+
+
+async def test_the_subscribe_page_lets_a_reader_choose_components(
+    browser: Browser, site: Site
+) -> None:
+    async with _page(browser, site, screen="desktop") as page:
+        await page.goto("/subscribe")
+        await expect(page.locator("input[name=component_ids]")).to_have_count(16)
+        await page.fill("#email", "trader@wallet.example")
+        await page.get_by_label("Spot trading").check()
+        await page.get_by_label("Futures trading").check()
+        await _shot(page, "subscribe-en-desktop")
+        await page.get_by_role("button", name="Subscribe").click()
+        await expect(page.locator("[role=status]")).to_contain_text("Check your inbox")
+    async with httpx.AsyncClient(base_url=site.base, headers=site.headers) as staff:
+        listed = await staff.get("/api/staff/subscriptions", params={"channel": "email"})
+    chosen = {item["address"]: item for item in listed.json()}["trader@wallet.example"]
+    assert (chosen["all_components"], len(chosen["component_ids"])) == (False, 2)
+    assert chosen["confirmed_at"] is None
+
+
 @pytest.mark.parametrize(
     ("locale", "lang", "skip_text"),
     [("en-US", "en", "Skip to content"), ("zh-CN", "zh-CN", "跳到正文")],
