@@ -104,7 +104,7 @@ def app_from_env() -> Starlette:
 
 async def healthz(request: Request) -> Response:
     database: Database = request.app.state.database
-    async with database.engine.connect() as connection:
+    async with database.engine.execution_options(sqlite_deferred=True).connect() as connection:
         await connection.execute(text("SELECT 1"))
     return PlainTextResponse("ok")
 

@@ -62,7 +62,7 @@ async def run_due(database: Database, settings: Settings, *, now: datetime) -> l
 
 async def next_due(database: Database, settings: Settings, *, now: datetime) -> datetime | None:
     """The earliest moment something will be due, to wake up then (None: nothing planned)."""
-    async with database.sessionmaker() as session:
+    async with database.reading() as session:
         moments = [await scheduled_posts.next_run_at(session)]
         for maintenance in await _maintenances(session):
             moments += _maintenance_moments(maintenance)

@@ -36,6 +36,13 @@ def async_url(url: str) -> str:
 class Database:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # Sessions that only read. On SQLite the others take the write lock when they begin, so
+    # a transaction that reads and then writes never fails with "database is locked".
+    reader: async_sessionmaker[AsyncSession] | None = None
+
+    @property
+    def reading(self) -> async_sessionmaker[AsyncSession]:
+        return self.reader or self.sessionmaker
 
     @property
     def dialect(self) -> str:
@@ -51,7 +58,8 @@ def connect(url: str, *, echo: bool = False) -> Database:
         _prepare_sqlite(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
-    return Database(engine=engine, sessionmaker=session_factory(engine))
+    reader = session_factory(engine.execution_options(sqlite_deferred=True))
+    return Database(engine=engine, sessionmaker=session_factory(engine), reader=reader)
 
 
 def session_factory(bind: Any, **options: Any) -> async_sessionmaker[AsyncSession]:
@@ -77,7 +85,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A deferred BEGIN that reads and then writes is refused at once (the busy timeout does
+    # not apply) when another connection wrote meanwhile; IMMEDIATE waits for the lock instead.
+    deferred = connection.get_execution_options().get("sqlite_deferred", False)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def alembic_config() -> Config:

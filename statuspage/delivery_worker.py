@@ -16,6 +16,7 @@ import os
 import secrets
 import socket
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 DIRECT_KINDS = {"subscription.confirm", "subscription.test"}  # sent before confirmation too
 _FLUSH_EVERY = 64
+_POOL_SIZE = 8  # connections per HTTP client
 _FLUSH_AFTER = 0.05  # seconds: results are written at least this often while a batch sends
 
 
@@ -73,8 +75,8 @@ class DeliveryWorker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.clock = clock
         self.batch_size = settings.delivery_concurrency * 4
-        self._client = client
-        self._owns_client = client is None
+        self._client = client  # given: used for everything, and closed by whoever gave it
+        self._clients: list[httpx.AsyncClient] = []
         self._signer: Signer | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -92,9 +94,9 @@ class DeliveryWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        for client in self._clients:
+            await client.aclose()
+        self._clients = []
 
     def wake(self) -> None:
         """Something was written: look for due deliveries now rather than at the next poll."""
@@ -102,6 +104,7 @@ class DeliveryWorker:
 
     async def _loop(self) -> None:
         while True:
+            self._wake.clear()  # before looking: a wake-up that comes during the look is kept
             try:
                 sent = await self.run_once()
             except Exception:  # a database hiccup must not end delivery for good
@@ -109,7 +112,6 @@ class DeliveryWorker:
                 sent = 0
                 await asyncio.sleep(1)
             if sent == 0:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
 
@@ -178,7 +180,7 @@ class DeliveryWorker:
             .options(joinedload(Delivery.event), joinedload(Delivery.subscription))
             .order_by(Delivery.id)
         )
-        async with self.database.sessionmaker() as session:
+        async with self.database.reading() as session:
             return [_Job(delivery) for delivery in (await session.scalars(query)).unique()]
 
     # -- sending ---------------------------------------------------------------------------
@@ -232,17 +234,27 @@ class DeliveryWorker:
                 telegram_api=self.settings.telegram_api_url,
                 now=now,
             )
-        return await send_http(self._http(), request, channel=channel, timeout=timeout)
+        return await send_http(self._http(request.url), request, channel=channel, timeout=timeout)
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            limit = self.settings.delivery_concurrency
-            self._client = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-                follow_redirects=False,
-                headers={"user-agent": "statuspage-broadcasts/1"},
-            )
-        return self._client
+    def _http(self, url: str) -> httpx.AsyncClient:
+        """A pooled client for this URL: one of a few small pools rather than one big one,
+        because httpcore's pool does work in proportion to its size on every request (64
+        connections in one pool sent a fan-out at half the speed of 8 pools of 8)."""
+        if self._client is not None:
+            return self._client
+        if not self._clients:
+            concurrency = self.settings.delivery_concurrency
+            count = -(-concurrency // _POOL_SIZE)
+            each = -(-concurrency // count)
+            self._clients = [
+                httpx.AsyncClient(
+                    limits=httpx.Limits(max_connections=each, max_keepalive_connections=each),
+                    follow_redirects=False,
+                    headers={"user-agent": "statuspage-broadcasts/1"},
+                )
+                for _ in range(count)
+            ]
+        return self._clients[zlib.crc32(url.encode()) % len(self._clients)]
 
     def _message(self, delivery: Delivery) -> Message:
         key = (delivery.event_id, delivery.subscription.language)

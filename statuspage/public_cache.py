@@ -129,7 +129,7 @@ class PublicCache:
 
     async def refresh(self) -> None:
         """Empties the cache if the public version moved or the entries grew old."""
-        async with self.database.sessionmaker() as session:
+        async with self.database.reading() as session:
             version, _ = await publication.current(session)
         too_old = time.monotonic() - self._state_loaded_at > self.max_age
         if version != self.version or too_old:
@@ -167,7 +167,7 @@ class PublicCache:
     async def state(self) -> PublicState:
         async with self._state_lock:
             if self._state is None:
-                async with self.database.sessionmaker() as session:
+                async with self.database.reading() as session:
                     self._state = await load(session, site=self.site)
                 self._state_loaded_at = time.monotonic()
                 if self.version is None or self._state.version > self.version:

@@ -59,7 +59,8 @@ async def database(
     """A database whose every commit lands in a savepoint of one outer transaction,
     rolled back when the test ends: tests never see each other's rows."""
     real = connect(migrated_urls[request.param])
-    async with real.engine.connect() as connection:
+    # Deferred: one connection per test, and a test may also reach the file another way.
+    async with real.engine.execution_options(sqlite_deferred=True).connect() as connection:
         outer = await connection.begin()
         yield Database(
             engine=real.engine,

@@ -29,7 +29,7 @@ def _differences(connection: Connection) -> list[Any]:
 
 
 async def test_migrated_schema_matches_the_models(database: Database) -> None:
-    async with database.engine.connect() as connection:
+    async with database.engine.execution_options(sqlite_deferred=True).connect() as connection:
         differences = await connection.run_sync(_differences)
     assert differences == []
 
