@@ -195,10 +195,19 @@ class Scheduler:
 
 
 def job_store_engine(database_url: str) -> Engine:
-    """A synchronous engine for APScheduler's job store, on the same database."""
+    """A synchronous engine for APScheduler's job store.
+
+    On PostgreSQL it is the same database. On SQLite it is a file beside the database: the
+    job store's calls block the event loop, and if they waited for the main file's write lock
+    while a transaction of this same process held it (and needed the loop to finish), both
+    would wait out the busy timeout. Only the leader touches this file, so nothing waits.
+    """
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":
         return create_engine(url.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
+    database = url.database
+    if database and database != ":memory:":
+        url = url.set(database=f"{Path(database).expanduser()}.scheduler.db")
     engine = create_engine(url.set(drivername="sqlite"))
     event.listen(engine, "connect", _sqlite_wait)
     return engine

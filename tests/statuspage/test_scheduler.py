@@ -16,7 +16,7 @@ from incidents.flows import Actor
 from incidents.models import Component, Maintenance, MaintenanceStatus
 from incidents.schemas import MaintenanceIn
 from statuspage.config import Settings
-from statuspage.scheduler import Scheduler
+from statuspage.scheduler import Scheduler, job_store_engine
 from tests.conftest import Fresh
 
 
@@ -64,9 +64,14 @@ async def _until(predicate: object, seconds: float = 10.0) -> None:
 
 
 async def _jobs(fresh: Fresh) -> list[str]:
-    async with fresh.database.engine.connect() as connection:
-        rows = await connection.execute(text("SELECT id FROM apscheduler_jobs ORDER BY id"))
-        return [row[0] for row in rows]
+    """The job ids in the job store, read as a restarted scheduler would find them."""
+    engine = job_store_engine(fresh.url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT id FROM apscheduler_jobs ORDER BY id"))
+            return [row[0] for row in rows]
+    finally:
+        engine.dispose()
 
 
 async def test_exactly_one_instance_leads_and_another_takes_over_when_it_stops(
