@@ -68,6 +68,7 @@ class Scheduler:
         self._task: asyncio.Task[None] | None = None
         self._lock_connection: AsyncConnection | None = None
         self._lock_file: IO[bytes] | None = None
+        self._sweeps: set[asyncio.Task[object]] = set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._lead(), name="scheduler leadership")
@@ -159,6 +160,12 @@ class Scheduler:
         if self._apscheduler is not None:
             self._apscheduler.shutdown(wait=False)
             self._apscheduler = None
+        # APScheduler does not wait for a coroutine job; one still running would go on using
+        # the database after its owner closed it. Stop it here, while the database is open.
+        running = [task for task in self._sweeps if task is not asyncio.current_task()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         if self._sync_engine is not None:
             self._sync_engine.dispose()
             self._sync_engine = None
@@ -182,6 +189,15 @@ class Scheduler:
     # -- the work --------------------------------------------------------------------------
 
     async def sweep(self) -> list[str]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._sweeps.add(task)
+        try:
+            return await self._sweep()
+        finally:
+            self._sweeps.discard(task)
+
+    async def _sweep(self) -> list[str]:
         now = self.clock()
         done = await automation.run_due(self.database, self.settings, now=now)
         if done and self.on_change is not None:
