@@ -169,6 +169,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def read_model(request: Request, model: type[BaseModel], *, limit: int) -> BaseModel:
+    """A request's JSON body read within the size limit and validated, for routes outside
+    the endpoint table."""
+    return _parse_body(model, await _read_body(request, limit))
+
+
 def _parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
     if not raw.strip():
         raise RequestInvalid([("body", "a JSON object is required")])

@@ -14,15 +14,24 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from incidents.errors import DomainError
-from statuspage import api_kit, broadcast_api, public_routes, staff_api, subscribe_routes
+from statuspage import (
+    api_kit,
+    broadcast_api,
+    compensation_api,
+    compensation_routes,
+    public_routes,
+    staff_api,
+    subscribe_routes,
+)
 from statuspage.config import Settings
+from statuspage.credit_worker import CreditWorker
 from statuspage.db import Database, connect
 from statuspage.delivery_worker import DeliveryWorker
 from statuspage.public_cache import CacheFront, PublicCache
 from statuspage.public_state import Site
 from statuspage.scheduler import Scheduler
 
-STAFF_ENDPOINTS = [*staff_api.ENDPOINTS, *broadcast_api.ENDPOINTS]
+STAFF_ENDPOINTS = [*staff_api.ENDPOINTS, *broadcast_api.ENDPOINTS, *compensation_api.ENDPOINTS]
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
@@ -33,6 +42,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     spec = api_kit.openapi(STAFF_ENDPOINTS, prefix="/api/staff", title="Status page staff API")
     cache = PublicCache(db, Site.from_settings(settings), poll_interval=settings.cache_poll_seconds)
     worker = DeliveryWorker(db, settings) if settings.run_worker else None
+    credit_worker = (
+        CreditWorker(db, settings) if settings.run_worker and settings.credit_api_url else None
+    )
     scheduler = (
         Scheduler(db, settings, on_change=_both(cache.refresh_soon, worker))
         if settings.run_scheduler
@@ -52,11 +64,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         cache.start()
-        for part in (worker, scheduler):
+        for part in (worker, credit_worker, scheduler):
             if part is not None:
                 await part.start()
         yield
-        for part in (scheduler, worker):
+        for part in (scheduler, credit_worker, worker):
             if part is not None:
                 await part.close()
         await cache.close()
@@ -68,6 +80,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Route("/healthz", healthz),
             Route("/api/staff/openapi.json", openapi),
             *api_kit.routes(STAFF_ENDPOINTS, prefix="/api/staff"),
+            *compensation_routes.routes(),
             *subscribe_routes.routes(),
             *public_routes.routes(),
         ],
@@ -82,6 +95,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     app.state.public_cache = cache
     app.state.after_write = after_write
     app.state.worker = worker
+    app.state.credit_worker = credit_worker
     app.state.scheduler = scheduler
     return app
 

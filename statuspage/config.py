@@ -51,6 +51,14 @@ class Settings:
     scheduler_sweep_seconds: float = 10.0
     progress_cadence: str = "critical=30,major=60,minor=120"
     telegram_api_url: str = "https://api.telegram.org"
+    # Compensation: the platform's credit API hears of every issued voucher (signed per
+    # Standard Webhooks with this whsec_ secret); its event API feeds the intake.
+    credit_api_url: str = ""
+    credit_api_secret: str = ""
+    credit_concurrency: int = 16
+    platform_events_url: str = ""
+    platform_api_token: str = ""
+    max_upload_bytes: int = 2_147_483_648
 
     def cadence(self) -> dict[Impact, timedelta | None]:
         return parse_cadence(self.progress_cadence)
@@ -84,6 +92,12 @@ class Settings:
             scheduler_sweep_seconds=_float(env, "SCHEDULER_SWEEP_SECONDS", 10.0),
             progress_cadence=env.get("PROGRESS_CADENCE", "critical=30,major=60,minor=120"),
             telegram_api_url=env.get("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
+            credit_api_url=env.get("CREDIT_API_URL", ""),
+            credit_api_secret=env.get("CREDIT_API_SECRET", ""),
+            credit_concurrency=_int(env, "CREDIT_CONCURRENCY", 16),
+            platform_events_url=env.get("PLATFORM_EVENTS_URL", ""),
+            platform_api_token=env.get("PLATFORM_API_TOKEN", ""),
+            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 2_147_483_648),
         )
         settings.check()
         return settings
@@ -104,6 +118,12 @@ class Settings:
             )
         if self.delivery_concurrency < 1:
             raise SettingsError("DELIVERY_CONCURRENCY must be at least 1")
+        if self.credit_api_url and not self.credit_api_secret.startswith("whsec_"):
+            raise SettingsError(
+                "CREDIT_API_SECRET must be a whsec_ secret when CREDIT_API_URL is set"
+            )
+        if self.credit_concurrency < 1:
+            raise SettingsError("CREDIT_CONCURRENCY must be at least 1")
         try:
             self.cadence()
         except ValueError as error:

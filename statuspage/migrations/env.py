@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import compensation.models  # noqa: F401
 import incidents.audit
 import incidents.broadcast_models
 import incidents.publication

@@ -166,6 +166,31 @@ VALID_BODIES: dict[str, Callable[[Ids], dict[str, Any]]] = {
             "component_ids": [ids["component_id"]],
         },
     },
+    "POST /compensation/policies": lambda ids: {
+        "name": f"Refund fees {next(_HOOKS)}",
+        "rules": {"kind": "fee_refund", "percent": "100"},
+    },
+    "PATCH /compensation/policies/{policy_id}": lambda ids: {
+        "rules": {"kind": "fee_refund", "percent": "50"}
+    },
+    "POST /compensation/batches": lambda ids: {
+        "incident_id": ids.get("resolved_incident_id", MISSING_ID),
+        "policy_id": ids.get("policy_id", MISSING_ID),
+    },
+    "POST /compensation/batches/{batch_id}/accounts": lambda ids: {"account_ids": ["acc-1"]},
+    "POST /compensation/batches/{batch_id}/cancel": lambda ids: {"reason": "Wrong incident"},
+    "POST /compensation/batches/{batch_id}/mark-delivered": lambda ids: {
+        "reason": "Credited by the back office"
+    },
+    "POST /compensation/vouchers/void": lambda ids: {
+        "code": "0000-0000-0000-0000-00",
+        "reason": "Account closed",
+    },
+    "POST /compensation/vouchers/redeem": lambda ids: {
+        "code": "0000-0000-0000-0000-00",
+        "account_id": "acc-1",
+        "reference": "credit-1",
+    },
 }
 
 
@@ -192,6 +217,23 @@ class World:
         raise AssertionError(f"the walk cannot make a foreign {name}: teach World how")
 
     async def _make(self, name: str) -> int:
+        if name == "resolved_incident_id":
+            made = await self._create("POST /incidents")
+            resolved = await self._client.post(
+                f"{API}/incidents/{made['id']}/resolve",
+                json=VALID_BODIES["POST /incidents/{incident_id}/resolve"]({}),
+                headers=self._headers,
+            )
+            assert resolved.status_code == 200, resolved.text
+            return int(made["id"])
+        if name == "batch_id":
+            ids = await self.ids("resolved_incident_id", "policy_id")
+            body = VALID_BODIES["POST /compensation/batches"](ids)
+            batch = await self._client.post(
+                f"{API}/compensation/batches", json=body, headers=self._headers
+            )
+            assert batch.status_code == 201, batch.text
+            return int(batch.json()["id"])
         if name == "update_id":
             await self.id("incident_id")
             return self._ids["update_id"]
@@ -202,6 +244,7 @@ class World:
             "maintenance_id": "POST /maintenances",
             "subscription_id": "POST /subscriptions",
             "post_id": "POST /scheduled-maintenances",
+            "policy_id": "POST /compensation/policies",
         }.get(name)
         if route is None:
             raise AssertionError(f"the walk cannot make a real {name}: teach World how")

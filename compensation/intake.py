@@ -1,0 +1,448 @@
+"""Streaming intake of the platform's fee events (CSV, JSON Lines, HTTP pages), line by line."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import json
+import re
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from compensation.assets import SCALES, parse_amount
+from compensation.errors import DomainError, InvalidInput
+
+__all__ = [
+    "AccountEvent",
+    "EventKind",
+    "IntakeFormat",
+    "Rejection",
+    "SourceUnavailable",
+    "pull_events",
+    "read_event_batches",
+    "read_events",
+]
+
+
+class EventKind(enum.StrEnum):
+    trade = "trade"
+    withdrawal = "withdrawal"
+    deposit = "deposit"
+
+
+class IntakeFormat(enum.StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountEvent:
+    line: int
+    account_id: str
+    asset: str
+    fee: Decimal
+    volume: Decimal
+    kind: EventKind
+    component: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    line: int
+    reason: str
+
+
+class SourceUnavailable(DomainError):
+    """The platform's event API answered with an error or with something that is not a page."""
+
+    status_code = 502
+    code = "source_unavailable"
+
+
+COLUMNS = ("account_id", "asset", "fee", "volume", "kind", "component", "at")
+MAX_COMPONENT_CHARS = 200
+BATCH_LINES = 4096  # a chunk of any size comes out in lists no longer than this
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
+_KINDS = {kind.value: kind for kind in EventKind}
+_KIND_NAMES = ", ".join(sorted(_KINDS))
+_BOM = b"\xef\xbb\xbf"
+# Per asset, the exact shape parse_amount accepts (at most 19 integer digits keeps it under
+# MAX_AMOUNT): a match is valid as it stands, anything else goes to parse_amount for its message.
+_AMOUNT_SHAPES = {
+    asset: re.compile(rf"[0-9]{{1,19}}(?:\.[0-9]{{1,{scale}}})?" if scale else r"[0-9]{1,19}")
+    for asset, scale in SCALES.items()
+}
+
+Outcome = AccountEvent | Rejection
+
+
+class _Invalid(Exception):
+    """One field of one line is wrong: becomes a Rejection, never leaves this module."""
+
+
+def _amount(text: str, asset: str, field: str) -> Decimal:
+    text = text.strip()
+    if _AMOUNT_SHAPES[asset].fullmatch(text):
+        return Decimal(text)
+    try:
+        return parse_amount(text, asset, field=field)
+    except InvalidInput as error:
+        raise _Invalid(f"{field}: {error.message}") from None
+
+
+def _time(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text.strip())
+        if at.tzinfo is None:
+            raise _Invalid("at: time zone missing (add Z or an offset such as +08:00)")
+        return at if at.tzinfo is UTC else at.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise _Invalid(f"at: {text[:40]!r} is not an ISO 8601 time") from None
+
+
+def _event(line: int, fields: tuple[str, str, str, str, str, str, str]) -> Outcome:
+    """The one validation of an event, whatever format it came in."""
+    account_id, asset, fee, volume, kind, component, at = fields
+    try:
+        account_id = account_id.strip()
+        if not _ACCOUNT_ID.fullmatch(account_id):
+            raise _Invalid(
+                f"account_id: {account_id[:70]!r} is not 1 to 64 of A-Z a-z 0-9 _ . : @ -"
+            )
+        asset = asset.strip().upper()
+        if asset not in SCALES:
+            raise _Invalid(f"asset: {asset[:20]!r} is not one of {', '.join(sorted(SCALES))}")
+        event_kind = _KINDS.get(kind.strip().lower())
+        if event_kind is None:
+            raise _Invalid(f"kind: {kind.strip()[:40]!r} is not one of {_KIND_NAMES}")
+        component = component.strip()
+        if not component or len(component) > MAX_COMPONENT_CHARS:
+            raise _Invalid(f"component: must be 1 to {MAX_COMPONENT_CHARS} characters")
+        return AccountEvent(
+            line,
+            account_id,
+            asset,
+            _amount(fee, asset, "fee"),
+            _amount(volume, asset, "volume"),
+            event_kind,
+            component,
+            _time(at),
+        )
+    except _Invalid as error:
+        return Rejection(line, str(error))
+
+
+# -- bytes to lines -----------------------------------------------------------------------
+
+
+class _Lines:
+    """Splits chunks into physical lines (without their newline); a line longer than the limit
+    comes out as None once, and the rest of it is dropped up to the next newline."""
+
+    def __init__(self, max_line_bytes: int) -> None:
+        self.max = max_line_bytes
+        self.pending = b""
+        self.skipping = False
+
+    def _too_long(self, line: bytes) -> bool:
+        return len(line) > self.max and not (len(line) == self.max + 1 and line[-1] == 13)
+
+    def feed(self, chunk: bytes) -> list[bytes | None]:
+        if self.skipping:
+            end = chunk.find(b"\n")
+            if end < 0:
+                return []
+            self.skipping = False
+            chunk = chunk[end + 1 :]
+        parts = (self.pending + chunk).split(b"\n")
+        self.pending = parts.pop()
+        limit = self.max
+        lines = [line if len(line) <= limit or not self._too_long(line) else None for line in parts]
+        if self._too_long(self.pending):
+            lines.append(None)
+            self.pending = b""
+            self.skipping = True
+        return lines
+
+    def finish(self) -> list[bytes | None]:
+        rest, self.pending = self.pending, b""
+        return [rest] if rest else []
+
+
+async def _physical_lines(
+    chunks: AsyncIterator[bytes], max_line_bytes: int
+) -> AsyncIterator[list[bytes | None]]:
+    splitter = _Lines(max_line_bytes)
+    head: bytes | None = b""  # the first bytes, until there are enough to tell a BOM
+    async for chunk in chunks:
+        if head is not None:
+            head += chunk
+            if len(head) < len(_BOM):
+                continue
+            chunk, head = head.removeprefix(_BOM), None
+        if lines := splitter.feed(chunk):
+            yield lines
+    lines = splitter.feed(head.removeprefix(_BOM)) if head else []
+    if lines := lines + splitter.finish():
+        yield lines
+
+
+def _decode(line: bytes) -> str:
+    try:
+        return line.decode()
+    except UnicodeDecodeError as error:
+        raise _Invalid(f"line: not valid UTF-8 (byte {error.start + 1})") from None
+
+
+# -- CSV ----------------------------------------------------------------------------------
+
+
+class _Csv:
+    """Turns physical lines into events; a quoted field may run over several lines."""
+
+    def __init__(self, max_line_bytes: int) -> None:
+        self.max = max_line_bytes
+        self.columns: list[int] | None = None
+        self.width = 0
+        self.open: tuple[int, str] | None = None  # a record whose quoted field is not closed
+
+    def _header(self, fields: list[str]) -> None:
+        names = [name.strip().lower() for name in fields]
+        missing = [column for column in COLUMNS if column not in names]
+        if missing:
+            raise InvalidInput(
+                f"the header row has no column {', '.join(missing)}; it needs "
+                f"{', '.join(COLUMNS)} in any order",
+                field="file",
+            )
+        self.columns = [names.index(column) for column in COLUMNS]
+        self.width = len(names)
+
+    def feed(self, number: int, line: bytes | None, out: list[Outcome]) -> None:
+        if line is None:
+            self._reject_open(out)
+            self._refuse(number, f"line: longer than {self.max} bytes", out)
+            return
+        try:
+            text = _decode(line[:-1] if line.endswith(b"\r") else line)
+        except _Invalid as error:
+            self._reject_open(out)
+            self._refuse(number, str(error), out)
+            return
+        if self.open is not None:
+            number, text = self.open[0], f"{self.open[1]}\n{text}"
+            self.open = None
+        elif not text:
+            return
+        if '"' not in text:
+            self._record(number, text.split(","), out)
+            return
+        try:
+            self._record(number, next(csv.reader([text], strict=True)), out)
+        except csv.Error as error:
+            if "unexpected end of data" not in str(error):
+                self._refuse(number, f"line: {error}", out)
+            elif len(text.encode()) > self.max:
+                self._refuse(number, f"line: a quoted field runs past {self.max} bytes", out)
+            else:
+                self.open = (number, text)
+
+    def _refuse(self, number: int, reason: str, out: list[Outcome]) -> None:
+        if self.columns is None:  # nothing can be read without the header
+            raise InvalidInput(f"the header row cannot be read: {reason}", field="file")
+        out.append(Rejection(number, reason))
+
+    def _reject_open(self, out: list[Outcome]) -> None:
+        if self.open is not None:
+            self._refuse(self.open[0], "line: a quoted field is not closed", out)
+            self.open = None
+
+    def _record(self, number: int, fields: list[str], out: list[Outcome]) -> None:
+        if self.columns is None:
+            self._header(fields)
+        elif len(fields) == self.width:
+            a, b, c, d, e, f, g = self.columns
+            fields7 = (fields[a], fields[b], fields[c], fields[d], fields[e], fields[f], fields[g])
+            out.append(_event(number, fields7))
+        elif len(fields) > 1 or fields[0].strip():  # not a line of spaces
+            reason = f"line: {len(fields)} columns, expected {self.width} as in the header"
+            out.append(Rejection(number, reason))
+
+    def finish(self, out: list[Outcome]) -> None:
+        self._reject_open(out)
+        if self.columns is None:
+            raise InvalidInput("the file is empty: it needs a header row", field="file")
+
+
+# -- JSON Lines and API pages ---------------------------------------------------------------
+
+
+class _JsonNumber(str):
+    """A JSON number kept as the text it was written as, so no amount ever passes a float."""
+
+    __slots__ = ()
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+_JSON = json.JSONDecoder(
+    parse_float=_JsonNumber, parse_int=_JsonNumber, parse_constant=_no_constant
+)
+
+
+def _text(record: dict[str, Any], key: str, *, number_ok: bool = False) -> str:
+    value = record.get(key)
+    if type(value) is str or (number_ok and type(value) is _JsonNumber):
+        return value
+    if value is None:
+        raise _Invalid(f"{key}: missing")
+    kind = "a number" if type(value) is _JsonNumber else type(value).__name__
+    raise _Invalid(
+        f"{key}: expected {'a string or a number' if number_ok else 'a string'}, got {kind}"
+    )
+
+
+def _json_event(number: int, record: object) -> Outcome:
+    if type(record) is not dict:
+        return Rejection(number, "line: not a JSON object")
+    get = record.get
+    account_id, asset, kind, component, at = (
+        get("account_id"),
+        get("asset"),
+        get("kind"),
+        get("component"),
+        get("at"),
+    )
+    fee, volume = get("fee"), get("volume")
+    if (  # the usual case, checked without a call per field
+        type(account_id) is type(asset) is type(kind) is type(component) is type(at) is str
+        and isinstance(fee, str)
+        and isinstance(volume, str)
+    ):
+        return _event(number, (account_id, asset, fee, volume, kind, component, at))
+    try:
+        fields = (
+            _text(record, "account_id"),
+            _text(record, "asset"),
+            _text(record, "fee", number_ok=True),
+            _text(record, "volume", number_ok=True),
+            _text(record, "kind"),
+            _text(record, "component"),
+            _text(record, "at"),
+        )
+    except _Invalid as error:
+        return Rejection(number, str(error))
+    return _event(number, fields)
+
+
+def _json_line(number: int, line: bytes | None, max_line_bytes: int) -> Outcome | None:
+    if line is None:
+        return Rejection(number, f"line: longer than {max_line_bytes} bytes")
+    try:
+        text = _decode(line)
+    except _Invalid as error:
+        return Rejection(number, str(error))
+    if not text or text.isspace():
+        return None
+    try:
+        record, end = _JSON.raw_decode(text, len(text) - len(text.lstrip()))
+        if end != len(text) and not text[end:].isspace():
+            raise json.JSONDecodeError("Extra data", text, end)
+    except RecursionError:
+        return Rejection(number, "line: not valid JSON (nested too deeply)")
+    except ValueError as error:
+        where = f" at column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+        message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        return Rejection(number, f"line: not valid JSON ({message}{where})")
+    return _json_event(number, record)
+
+
+# -- the public entry points -----------------------------------------------------------------
+
+
+async def read_event_batches(
+    chunks: AsyncIterator[bytes], *, format: IntakeFormat, max_line_bytes: int = 65536
+) -> AsyncIterator[list[Outcome]]:
+    """Like read_events, in lists of at most BATCH_LINES lines' outcomes: the fast way."""
+    number = 0
+    parser = _Csv(max_line_bytes) if IntakeFormat(format) is IntakeFormat.csv else None
+    async for lines in _physical_lines(chunks, max_line_bytes):
+        for start in range(0, len(lines), BATCH_LINES):
+            out: list[Outcome] = []
+            for line in lines[start : start + BATCH_LINES]:
+                number += 1
+                if parser is not None:
+                    parser.feed(number, line, out)
+                elif (outcome := _json_line(number, line, max_line_bytes)) is not None:
+                    out.append(outcome)
+            if out:
+                yield out
+    if parser is not None:
+        out = []
+        parser.finish(out)
+        if out:
+            yield out
+
+
+async def read_events(
+    chunks: AsyncIterator[bytes], *, format: IntakeFormat, max_line_bytes: int = 65536
+) -> AsyncIterator[Outcome]:
+    """Every line's event or the reason it was refused, in file order. A CSV without the
+    needed header columns raises InvalidInput (field "file") before any line comes out."""
+    async for batch in read_event_batches(chunks, format=format, max_line_bytes=max_line_bytes):
+        for outcome in batch:
+            yield outcome
+
+
+def _page(number: int, response: httpx.Response) -> tuple[list[Any], str | None]:
+    if not response.is_success:
+        raise SourceUnavailable(f"page {number}: the source answered {response.status_code}")
+    try:
+        body = _JSON.decode(response.content.decode())
+    except (ValueError, RecursionError):
+        raise SourceUnavailable(f"page {number}: the answer is not JSON") from None
+    data = body.get("data") if type(body) is dict else None
+    cursor = body.get("next_cursor") if type(body) is dict else None
+    if type(data) is not list or not (cursor is None or (type(cursor) is str and cursor)):
+        raise SourceUnavailable(
+            f'page {number}: expected {{"data": [...], "next_cursor": "..." or null}}'
+        )
+    return data, cursor
+
+
+async def pull_events(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    params: Mapping[str, str],
+    token: str | None,
+    max_pages: int = 100000,
+) -> AsyncIterator[Outcome]:
+    """Every event of the platform's paged API; `line` counts records across pages.
+    A failed or malformed page raises SourceUnavailable naming the page."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    cursor: str | None = None
+    number = 0
+    for page in range(1, max_pages + 1):
+        query = {**params, "cursor": cursor} if cursor is not None else dict(params)
+        try:
+            response = await client.get(url, params=query, headers=headers)
+        except httpx.HTTPError as error:
+            raise SourceUnavailable(
+                f"page {page}: could not reach the source ({type(error).__name__})"
+            ) from error
+        records, cursor = _page(page, response)
+        for record in records:
+            number += 1
+            yield _json_event(number, record)
+        if cursor is None:
+            return
+    raise SourceUnavailable(f"the source has more than {max_pages} pages")

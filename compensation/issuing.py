@@ -1,0 +1,156 @@
+"""Issuing an approved batch: vouchers exactly once per (incident, policy, account, asset).
+
+The batch turns `issuing` first, then vouchers are written in chunks, each chunk in its own
+transaction together with its outbox rows for the platform's credit API. A crash between
+chunks leaves a batch that says `issuing`; issuing it again resumes where it stopped, and the
+unique key on vouchers makes a repeat, a double click or a second process add nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, insert, not_, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from compensation import rules, service
+from compensation.codes import new_codes
+from compensation.models import (
+    Batch,
+    BatchLine,
+    BatchState,
+    CreditDelivery,
+    LineNote,
+    Voucher,
+)
+from incidents import audit
+from incidents.db_types import utcnow
+
+CHUNK = 2000
+_UNIQUE = ["incident_id", "policy_id", "account_id", "asset"]
+# Lines that pay something; the others (excluded, below the minimum) pay zero.
+_PAID = (LineNote.payable, LineNote.capped)
+
+# Called between chunks; tests use it to stop a process at a chosen point.
+ChunkHook = Callable[[int], Awaitable[None]]
+
+
+async def issue(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    batch_id: int,
+    actor_id: int,
+    credit: bool,
+    now: Callable[[], datetime] = utcnow,
+    after_chunk: ChunkHook | None = None,
+) -> Batch:
+    """Issues (or resumes issuing) a batch and returns it issued. Idempotent."""
+    async with sessions() as session, session.begin():
+        batch = await service.get_batch(session, batch_id=batch_id, lock=True)
+        if batch.state in {BatchState.issued, BatchState.delivered}:
+            return batch
+        rules.check_batch_transition(batch.state, BatchState.issuing)
+        if batch.state == BatchState.approved:
+            batch.state = BatchState.issuing
+            await audit.record(
+                session,
+                actor_id=actor_id,
+                action="compensation.batch.issue_started",
+                entity_type="compensation_batch",
+                entity_id=batch.id,
+                after={"state": batch.state.value},
+            )
+    cursor: tuple[str, str] | None = None
+    written = 0
+    while True:
+        async with sessions() as session, session.begin():
+            batch = await service.get_batch(session, batch_id=batch_id, lock=True)
+            if batch.state != BatchState.issuing:
+                return batch  # another request finished it meanwhile
+            lines = await _next_lines(session, batch, cursor)
+            if not lines:
+                return await _finish(session, batch, actor_id=actor_id, at=now())
+            await _write_vouchers(session, batch, lines, credit=credit, at=now())
+            cursor = (lines[-1].account_id, lines[-1].asset)
+            written += len(lines)
+        if after_chunk is not None:
+            await after_chunk(written)
+
+
+async def _next_lines(
+    session: AsyncSession, batch: Batch, cursor: tuple[str, str] | None
+) -> list[Any]:
+    """Payable lines that hold no voucher yet, in key order after the cursor."""
+    taken = exists().where(
+        and_(
+            Voucher.incident_id == batch.incident_id,
+            Voucher.policy_id == batch.policy_id,
+            Voucher.account_id == BatchLine.account_id,
+            Voucher.asset == BatchLine.asset,
+        )
+    )
+    query = (
+        select(BatchLine.account_id, BatchLine.asset, BatchLine.amount, BatchLine.note)
+        .where(BatchLine.batch_id == batch.id, BatchLine.note.in_(_PAID), not_(taken))
+        .order_by(BatchLine.account_id, BatchLine.asset)
+        .limit(CHUNK)
+    )
+    if cursor is not None:
+        query = query.where(tuple_(BatchLine.account_id, BatchLine.asset) > tuple_(*cursor))
+    return list((await session.execute(query)).all())
+
+
+async def _write_vouchers(
+    session: AsyncSession, batch: Batch, lines: list[Any], *, credit: bool, at: datetime
+) -> None:
+    payable = lines
+    expires = at + timedelta(days=int(batch.rules.get("validity_days", 90)))
+    rows = [
+        {
+            "code": code,
+            "batch_id": batch.id,
+            "incident_id": batch.incident_id,
+            "policy_id": batch.policy_id,
+            "account_id": line.account_id,
+            "asset": line.asset,
+            "amount": line.amount,
+            "issued_at": at,
+            "expires_at": expires,
+        }
+        for line, code in zip(payable, new_codes(len(payable)), strict=True)
+    ]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Voucher).on_conflict_do_nothing(index_elements=_UNIQUE)
+    await session.execute(statement, rows)
+    if credit:
+        fresh = select(Voucher.id, Voucher.issued_at).where(
+            Voucher.batch_id == batch.id,
+            Voucher.account_id.in_({line.account_id for line in payable}),
+            ~exists().where(CreditDelivery.voucher_id == Voucher.id),
+        )
+        await session.execute(
+            insert(CreditDelivery).from_select(["voucher_id", "next_attempt_at"], fresh)
+        )
+
+
+async def _finish(session: AsyncSession, batch: Batch, *, actor_id: int, at: datetime) -> Batch:
+    rows = (
+        await session.execute(
+            select(Voucher.asset, Voucher.amount).where(Voucher.batch_id == batch.id)
+        )
+    ).all()
+    issued = rules.totals(((row.asset, row.amount) for row in rows), {})
+    batch.state, batch.issued_at = BatchState.issued, at
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="compensation.batch.issue",
+        entity_type="compensation_batch",
+        entity_id=batch.id,
+        before={"state": BatchState.issuing.value},
+        after={"state": batch.state.value, "issued": service.totals_json(issued)},
+    )
+    return batch

@@ -1,0 +1,359 @@
+"""Every query and write of compensation: policies, batches, lines, rejections, vouchers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from compensation import rules
+from compensation.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from compensation.models import (
+    Batch,
+    BatchLine,
+    BatchState,
+    IntakeRejection,
+    Policy,
+    PolicyKind,
+    Voucher,
+    VoucherState,
+    canonical,
+)
+from compensation.schemas import CouponRules, FeeRefundRules, Rules
+from incidents import audit
+from incidents.models import Incident, IncidentStatus
+
+_RULES: TypeAdapter[FeeRefundRules | CouponRules] = TypeAdapter(Rules)
+# Rejections kept per batch for the report; past this they are only counted.
+REJECTIONS_KEPT = 10_000
+
+Aggregate = dict[tuple[str, str], list[Any]]  # (account, asset) -> [fees, volume, events]
+
+
+def parse_rules(data: dict[str, Any]) -> FeeRefundRules | CouponRules:
+    return _RULES.validate_python(data)
+
+
+def dump_rules(value: FeeRefundRules | CouponRules) -> dict[str, Any]:
+    return value.model_dump(mode="json")
+
+
+def batch_rules(batch: Batch) -> FeeRefundRules | CouponRules:
+    return parse_rules(batch.rules)
+
+
+# -- policies -----------------------------------------------------------------------------
+
+
+async def get_policy(session: AsyncSession, *, policy_id: int) -> Policy:
+    policy = await session.get(Policy, policy_id, populate_existing=True)
+    if policy is None:
+        raise NotFound(f"policy {policy_id} does not exist", field="policy_id")
+    return policy
+
+
+async def list_policies(session: AsyncSession) -> list[Policy]:
+    return list((await session.scalars(select(Policy).order_by(Policy.id))).all())
+
+
+async def create_policy(
+    session: AsyncSession, *, name: str, value: FeeRefundRules | CouponRules, actor_id: int
+) -> Policy:
+    if await session.scalar(select(Policy.id).where(Policy.name == name)):
+        raise Conflict(f"a policy named {name!r} already exists", field="name")
+    policy = Policy(
+        name=name, kind=PolicyKind(value.kind), rules=dump_rules(value), created_by=actor_id
+    )
+    session.add(policy)
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="compensation.policy.create",
+        entity_type="compensation_policy",
+        entity_id=policy.id,
+        after={"name": name, "version": 1, "rules": policy.rules},
+    )
+    return policy
+
+
+async def update_policy(
+    session: AsyncSession, *, policy_id: int, value: FeeRefundRules | CouponRules, actor_id: int
+) -> Policy:
+    """A new version; batches drafted earlier keep the version they were drafted with."""
+    policy = await get_policy(session, policy_id=policy_id)
+    if value.kind != policy.kind:
+        raise InvalidInput(
+            f"policy {policy_id} is a {policy.kind.value} policy; make a new one for {value.kind}",
+            field="rules.kind",
+        )
+    before = {"version": policy.version, "rules": policy.rules}
+    policy.rules = dump_rules(value)
+    policy.version += 1
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="compensation.policy.update",
+        entity_type="compensation_policy",
+        entity_id=policy.id,
+        before=before,
+        after={"version": policy.version, "rules": policy.rules},
+    )
+    return policy
+
+
+# -- batches ------------------------------------------------------------------------------
+
+
+async def get_batch(session: AsyncSession, *, batch_id: int, lock: bool = False) -> Batch:
+    """The batch; with `lock`, its row is held until the transaction ends (PostgreSQL), so
+    two requests acting on one batch take turns."""
+    query = select(Batch).where(Batch.id == batch_id).execution_options(populate_existing=True)
+    if lock:
+        query = query.with_for_update()
+    batch = await session.scalar(query)
+    if batch is None:
+        raise NotFound(f"batch {batch_id} does not exist", field="batch_id")
+    return batch
+
+
+async def list_batches(
+    session: AsyncSession, *, incident_id: int | None = None, state: BatchState | None = None
+) -> list[Batch]:
+    query = select(Batch).order_by(Batch.id.desc()).limit(200)
+    if incident_id is not None:
+        query = query.where(Batch.incident_id == incident_id)
+    if state is not None:
+        query = query.where(Batch.state == state)
+    return list((await session.scalars(query)).all())
+
+
+async def closed_incident(session: AsyncSession, *, incident_id: int) -> Incident:
+    incident = await session.get(Incident, incident_id)
+    if incident is None:
+        raise InvalidInput(f"incident {incident_id} does not exist", field="incident_id")
+    if incident.status != IncidentStatus.resolved or incident.resolved_at is None:
+        raise InvalidTransition(
+            f"incident {incident_id} is {incident.status.value}: compensation follows a "
+            "resolved incident",
+            field="incident_id",
+        )
+    return incident
+
+
+async def create_batch(
+    session: AsyncSession, *, incident_id: int, policy_id: int, actor_id: int
+) -> Batch:
+    await closed_incident(session, incident_id=incident_id)
+    policy = await session.get(Policy, policy_id)
+    if policy is None:
+        raise InvalidInput(f"policy {policy_id} does not exist", field="policy_id")
+    live = await session.scalar(
+        select(Batch.id).where(
+            Batch.incident_id == incident_id,
+            Batch.policy_id == policy_id,
+            Batch.state != BatchState.cancelled,
+        )
+    )
+    if live is not None:
+        raise Conflict(
+            f"batch {live} already compensates incident {incident_id} under this policy; "
+            "cancel it first or choose another policy",
+            field="policy_id",
+        )
+    batch = Batch(
+        incident_id=incident_id,
+        policy_id=policy.id,
+        policy_version=policy.version,
+        policy_kind=policy.kind,
+        rules=policy.rules,
+        intake={"accepted": 0, "rejected": 0, "ineligible": 0, "sources": []},
+        totals={},
+        created_by=actor_id,
+    )
+    session.add(batch)
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="compensation.batch.create",
+        entity_type="compensation_batch",
+        entity_id=batch.id,
+        after={"incident_id": incident_id, "policy_id": policy.id, "version": policy.version},
+    )
+    return batch
+
+
+# -- lines --------------------------------------------------------------------------------
+
+
+async def load_aggregate(session: AsyncSession, *, batch_id: int) -> Aggregate:
+    rows = await session.execute(
+        select(
+            BatchLine.account_id,
+            BatchLine.asset,
+            BatchLine.fees,
+            BatchLine.volume,
+            BatchLine.events,
+        ).where(BatchLine.batch_id == batch_id)
+    )
+    return {(row[0], row[1]): [row[2], row[3], row[4]] for row in rows}
+
+
+async def write_lines(session: AsyncSession, *, batch: Batch, aggregate: Aggregate) -> None:
+    """Replaces the batch's lines with the aggregate, each priced by the batch's policy, and
+    records the totals per asset."""
+    value = batch_rules(batch)
+    excluded = frozenset(value.exclusions)
+    rows = []
+    for (account_id, asset), (fees, volume, events) in aggregate.items():
+        amount, note = rules.line_amount(
+            value, asset=asset, fees=fees, volume=volume, excluded=account_id in excluded
+        )
+        rows.append(
+            {
+                "batch_id": batch.id,
+                "account_id": account_id,
+                "asset": asset,
+                "fees": fees,
+                "volume": volume,
+                "events": events,
+                "amount": amount,
+                "note": note,
+            }
+        )
+    await session.execute(delete(BatchLine).where(BatchLine.batch_id == batch.id))
+    for start in range(0, len(rows), 5000):
+        await session.execute(insert(BatchLine), rows[start : start + 5000])
+    batch.totals = totals_json(
+        rules.totals(((row["asset"], row["amount"]) for row in rows), value.budget)
+    )
+
+
+def totals_json(found: dict[str, rules.AssetTotal]) -> dict[str, Any]:
+    return {
+        asset: {
+            "accounts": total.accounts,
+            "amount": format(canonical(total.amount), "f"),
+            "budget": None if total.budget is None else format(canonical(total.budget), "f"),
+            "over_budget": total.over_budget,
+        }
+        for asset, total in found.items()
+    }
+
+
+async def list_lines(
+    session: AsyncSession,
+    *,
+    batch_id: int,
+    after_account: str | None = None,
+    account_id: str | None = None,
+    limit: int = 100,
+) -> list[BatchLine]:
+    query = (
+        select(BatchLine)
+        .where(BatchLine.batch_id == batch_id)
+        .order_by(BatchLine.account_id, BatchLine.asset)
+        .limit(limit)
+    )
+    if after_account is not None:
+        query = query.where(BatchLine.account_id > after_account)
+    if account_id is not None:
+        query = query.where(BatchLine.account_id == account_id)
+    return list((await session.scalars(query)).all())
+
+
+async def add_rejections(
+    session: AsyncSession, *, batch_id: int, source: str, found: Sequence[tuple[int, str]]
+) -> None:
+    kept = await session.scalar(
+        select(func.count())
+        .select_from(IntakeRejection)
+        .where(IntakeRejection.batch_id == batch_id)
+    )
+    room = max(0, REJECTIONS_KEPT - (kept or 0))
+    rows = [
+        {"batch_id": batch_id, "source": source, "line": line, "reason": reason[:1000]}
+        for line, reason in found[:room]
+    ]
+    if rows:
+        await session.execute(insert(IntakeRejection), rows)
+
+
+async def list_rejections(
+    session: AsyncSession, *, batch_id: int, limit: int = 500
+) -> list[IntakeRejection]:
+    query = (
+        select(IntakeRejection)
+        .where(IntakeRejection.batch_id == batch_id)
+        .order_by(IntakeRejection.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def clear_intake(session: AsyncSession, *, batch: Batch, actor_id: int) -> None:
+    rules.check_editable(batch.state)
+    await session.execute(delete(BatchLine).where(BatchLine.batch_id == batch.id))
+    await session.execute(delete(IntakeRejection).where(IntakeRejection.batch_id == batch.id))
+    before = dict(batch.intake)
+    batch.intake = {"accepted": 0, "rejected": 0, "ineligible": 0, "sources": []}
+    batch.totals = totals_json(rules.totals([], batch_rules(batch).budget))
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="compensation.batch.clear_intake",
+        entity_type="compensation_batch",
+        entity_id=batch.id,
+        before=before,
+    )
+
+
+# -- vouchers -----------------------------------------------------------------------------
+
+
+async def get_voucher(session: AsyncSession, *, voucher_id: int, lock: bool = False) -> Voucher:
+    query = select(Voucher).where(Voucher.id == voucher_id)
+    if lock:
+        query = query.with_for_update()
+    voucher = await session.scalar(query.execution_options(populate_existing=True))
+    if voucher is None:
+        raise NotFound(f"voucher {voucher_id} does not exist", field="voucher_id")
+    return voucher
+
+
+async def list_vouchers(
+    session: AsyncSession,
+    *,
+    account_id: str | None = None,
+    batch_id: int | None = None,
+    state: VoucherState | None = None,
+    after_id: int | None = None,
+    limit: int = 100,
+) -> list[Voucher]:
+    query = select(Voucher).order_by(Voucher.id).limit(limit)
+    if account_id is not None:
+        query = query.where(Voucher.account_id == account_id)
+    if batch_id is not None:
+        query = query.where(Voucher.batch_id == batch_id)
+    if state is not None:
+        query = query.where(Voucher.state == state)
+    if after_id is not None:
+        query = query.where(Voucher.id > after_id)
+    return list((await session.scalars(query)).all())
+
+
+def is_expired(voucher: Voucher, now: datetime) -> bool:
+    return (
+        voucher.state in {VoucherState.issued, VoucherState.delivered} and voucher.expires_at <= now
+    )
+
+
+def total(amounts: Iterable[Decimal]) -> Decimal:
+    return sum(amounts, Decimal(0))

@@ -1,0 +1,214 @@
+"""Finance routes that stream: event uploads and pulls, issuing, and the CSV exports.
+
+They live outside the JSON endpoint table because each holds no transaction while bytes
+flow: the upload is read and summed first, then written in one short transaction; issuing
+commits chunk by chunk; exports read a page at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from compensation import exports, flows, intake, issuing, service
+from compensation.errors import Conflict, DomainError, NotFound
+from compensation.schemas import PullIn
+from incidents import audit
+from incidents.db_types import utcnow
+from statuspage import api_kit
+from statuspage.auth import Principal, authenticate, require_role
+from statuspage.compensation_api import FINANCE, batch_out
+from statuspage.config import Settings
+from statuspage.db import Database
+
+_PREFIX = "/api/staff/compensation/batches/{batch_id:id}"
+_FORMATS = {
+    "text/csv": intake.IntakeFormat.csv,
+    "application/x-ndjson": intake.IntakeFormat.jsonl,
+    "application/jsonl": intake.IntakeFormat.jsonl,
+    "application/json-lines": intake.IntakeFormat.jsonl,
+}
+REJECTIONS_SHOWN = 100
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+async def _finance(request: Request) -> tuple[Principal, int]:
+    """Who calls (finance or admin) and the batch id of the path, in a short transaction."""
+    database: Database = request.app.state.database
+    async with database.sessionmaker() as session, session.begin():
+        principal = await authenticate(session, authorization=request.headers.get("authorization"))
+        require_role(principal, FINANCE)
+    batch_id = int(request.path_params["batch_id"])
+    if not 1 <= batch_id <= 2**31 - 1:
+        raise NotFound(f"batch {batch_id} does not exist", field="batch_id")
+    return principal, batch_id
+
+
+def _format(request: Request) -> intake.IntakeFormat:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    found = _FORMATS.get(media)
+    if found is None:
+        raise UnsupportedMediaType(
+            "send the events as text/csv or application/x-ndjson (JSON Lines)",
+            field="Content-Type",
+        )
+    return found
+
+
+async def upload_events(request: Request) -> Response:
+    principal, batch_id = await _finance(request)
+    settings: Settings = request.app.state.settings
+    database: Database = request.app.state.database
+    source = request.query_params.get("source", "upload")[:200] or "upload"
+    async with database.reading() as session:
+        plan = await flows.plan_intake(session, batch_id=batch_id)
+    fmt = _format(request)
+    digest = hashlib.sha256()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > settings.max_upload_bytes:
+                raise api_kit.BodyTooLarge(
+                    f"the upload is over the {settings.max_upload_bytes}-byte limit", field="file"
+                )
+            digest.update(chunk)
+            yield chunk
+
+    collected = await flows.collect(
+        plan, intake.read_event_batches(chunks(), format=fmt), flows.Collected()
+    )
+    return await _commit(request, plan, collected, source, digest.hexdigest(), principal)
+
+
+async def pull_events(request: Request) -> Response:
+    principal, batch_id = await _finance(request)
+    settings: Settings = request.app.state.settings
+    database: Database = request.app.state.database
+    body = await api_kit.read_model(request, PullIn, limit=settings.max_body_bytes)
+    assert isinstance(body, PullIn)
+    async with database.reading() as session:
+        plan = await flows.plan_intake(session, batch_id=batch_id)
+    if not settings.platform_events_url:
+        raise Conflict("PLATFORM_EVENTS_URL is not set: upload a file instead", field="source")
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        events = intake.pull_events(
+            client,
+            settings.platform_events_url,
+            params=body.params,
+            token=settings.platform_api_token or None,
+        )
+        collected = await flows.collect(plan, flows.in_batches(events), flows.Collected())
+    return await _commit(request, plan, collected, "platform API", None, principal)
+
+
+async def _commit(
+    request: Request,
+    plan: flows.IntakePlan,
+    collected: flows.Collected,
+    source: str,
+    digest: str | None,
+    principal: Principal,
+) -> Response:
+    database: Database = request.app.state.database
+    async with database.sessionmaker() as session, session.begin():
+        batch = await flows.commit_intake(
+            session,
+            plan=plan,
+            collected=collected,
+            source=source,
+            digest=digest,
+            actor_id=principal.staff_id,
+        )
+    return JSONResponse(
+        {
+            **collected.summary(),
+            "lines": len(collected.aggregate),
+            "rejections": [
+                {"line": line, "reason": reason}
+                for line, reason in collected.rejections[:REJECTIONS_SHOWN]
+            ],
+            "batch": batch_out(batch).model_dump(mode="json"),
+        }
+    )
+
+
+async def issue(request: Request) -> Response:
+    principal, batch_id = await _finance(request)
+    settings: Settings = request.app.state.settings
+    database: Database = request.app.state.database
+    batch = await issuing.issue(
+        database.sessionmaker,
+        batch_id=batch_id,
+        actor_id=principal.staff_id,
+        credit=bool(settings.credit_api_url),
+    )
+    credit_worker = getattr(request.app.state, "credit_worker", None)
+    if credit_worker is not None:
+        credit_worker.wake()
+    return JSONResponse(batch_out(batch).model_dump(mode="json"))
+
+
+async def _audited_export(request: Request, what: str) -> tuple[Database, int]:
+    principal, batch_id = await _finance(request)
+    database: Database = request.app.state.database
+    async with database.sessionmaker() as session, session.begin():
+        await service.get_batch(session, batch_id=batch_id)
+        await audit.record(
+            session,
+            actor_id=principal.staff_id,
+            action=f"compensation.batch.export_{what}",
+            entity_type="compensation_batch",
+            entity_id=batch_id,
+        )
+    return database, batch_id
+
+
+def _attachment(name: str) -> dict[str, Any]:
+    return {"content-disposition": f'attachment; filename="{name}"', "cache-control": "no-store"}
+
+
+async def voucher_csv(request: Request) -> Response:
+    database, batch_id = await _audited_export(request, "vouchers")
+    return StreamingResponse(
+        _encoded(exports.voucher_csv(database.reading, batch_id=batch_id)),
+        media_type="text/csv; charset=utf-8",
+        headers=_attachment(f"batch-{batch_id}-vouchers.csv"),
+    )
+
+
+async def reconciliation_csv(request: Request) -> Response:
+    database, batch_id = await _audited_export(request, "reconciliation")
+    async with database.reading() as session:
+        found = await exports.reconciliation(session, batch_id=batch_id, now=utcnow())
+    return Response(
+        exports.reconciliation_csv(batch_id, found).encode(),
+        media_type="text/csv; charset=utf-8",
+        headers=_attachment(f"batch-{batch_id}-reconciliation.csv"),
+    )
+
+
+async def _encoded(texts: AsyncIterator[str]) -> AsyncIterator[bytes]:
+    async for text in texts:
+        yield text.encode()
+
+
+def routes() -> list[Route]:
+    return [
+        Route(_PREFIX + "/events", upload_events, methods=["POST"]),
+        Route(_PREFIX + "/pull", pull_events, methods=["POST"]),
+        Route(_PREFIX + "/issue", issue, methods=["POST"]),
+        Route(_PREFIX + "/vouchers.csv", voucher_csv, methods=["GET"]),
+        Route(_PREFIX + "/reconciliation.csv", reconciliation_csv, methods=["GET"]),
+    ]
