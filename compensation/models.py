@@ -22,6 +22,9 @@ from sqlalchemy.types import TypeDecorator
 
 from incidents.db_types import utcnow
 from incidents.models import Base, _enum
+from incidents.staff import Staff
+
+__all__ = ["Staff"]  # the table the staff columns point at, registered with these
 
 
 class Money(TypeDecorator[Decimal]):
