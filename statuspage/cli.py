@@ -112,16 +112,21 @@ async def _create_token(database: Database, args: argparse.Namespace) -> None:
 
 
 async def _work(database: Database, settings: Settings, *, once: bool) -> None:
+    from statuspage.credit_worker import CreditWorker
     from statuspage.delivery_worker import DeliveryWorker
     from statuspage.scheduler import Scheduler
 
     worker = DeliveryWorker(database, settings)
+    credit = CreditWorker(database, settings) if settings.credit_api_url else None
     if once:
         try:
             sent = await worker.drain()
+            credited = await credit.drain() if credit is not None else 0
         finally:
             await worker.close()
-        print(f"worker: {sent} deliveries handled")
+            if credit is not None:
+                await credit.close()
+        print(f"worker: {sent} deliveries handled, {credited} vouchers sent to the credit API")
         return
     scheduler = (
         Scheduler(database, settings, on_change=worker.wake) if settings.run_scheduler else None
@@ -131,6 +136,8 @@ async def _work(database: Database, settings: Settings, *, once: bool) -> None:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     await worker.start()
+    if credit is not None:
+        await credit.start()
     if scheduler is not None:
         await scheduler.start()
     print(f"worker {worker.name}: delivering" + (", scheduler standing by" if scheduler else ""))
@@ -140,6 +147,8 @@ async def _work(database: Database, settings: Settings, *, once: bool) -> None:
     finally:
         if scheduler is not None:
             await scheduler.close()
+        if credit is not None:
+            await credit.close()
         await worker.close()
 
 
