@@ -1,4 +1,4 @@
-"""The `statuspage` command: serve, worker, migrate, demo, staff create, token create."""
+"""The `statuspage` command: serve, worker, migrate, demo, staff, token, backup, restore."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.command == "serve":
             return _serve(settings, args)
+        if args.command in {"backup", "restore"}:
+            return _backup_or_restore(settings, args)
         return asyncio.run(_run(settings, args))
     except (SettingsError, DomainError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -57,7 +59,28 @@ def _parser() -> argparse.ArgumentParser:
     token_create = token.add_parser("create", help="create an API token (shown once)")
     token_create.add_argument("--email", required=True, help="the staff account it acts as")
     token_create.add_argument("--name", default="cli", help="what the token is for")
+    backup = commands.add_parser("backup", help="copy the database to a file while it serves")
+    backup.add_argument("file", help="where the backup goes")
+    restore = commands.add_parser("restore", help="put a backup into the (empty) database")
+    restore.add_argument("file", help="the backup to restore")
+    restore.add_argument("--force", action="store_true", help="replace a database holding data")
     return parser
+
+
+def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from statuspage.backup import BackupError, backup, restore
+
+    try:
+        if args.command == "backup":
+            print(backup(settings.database_url, Path(args.file)))
+        else:
+            print(restore(settings.database_url, Path(args.file), force=args.force))
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
