@@ -32,6 +32,10 @@ def _time(value: datetime) -> str:
 def csv_cell(value: object) -> str:
     """One cell: Decimals in plain digits (never 1E-8), aware datetimes as UTC with Z, None as
     empty, booleans as true/false, anything else as its text made safe."""
+    if type(value) is str:  # the common cases first, by exact type (a bool is not an int here)
+        return _text(value)
+    if type(value) is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, Decimal):

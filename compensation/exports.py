@@ -37,28 +37,13 @@ async def voucher_csv(
     after = 0
     while True:
         async with sessions() as session:
-            page = await service.list_vouchers(
+            page = await service.voucher_export_page(
                 session, batch_id=batch_id, after_id=after, limit=PAGE
             )
         if not page:
             return
-        yield "".join(
-            csv_row(
-                (
-                    voucher.id,
-                    voucher.code,
-                    voucher.account_id,
-                    voucher.asset,
-                    voucher.amount,
-                    voucher.state.value,
-                    voucher.issued_at,
-                    voucher.expires_at,
-                    voucher.incident_id,
-                    voucher.batch_id,
-                )
-            )
-            for voucher in page
-        )
+        # The row's columns are VOUCHER_COLUMNS, in order; the state is an enum (its value).
+        yield "".join([csv_row(row) for row in page])
         after = page[-1].id
 
 

@@ -178,7 +178,10 @@ async def commit_intake(
         )
     aggregate = await service.load_aggregate(session, batch_id=batch.id)
     for key, (fees, volume, events) in collected.aggregate.items():
-        line = aggregate.setdefault(key, [Decimal(0), Decimal(0), 0])
+        line = aggregate.get(key)
+        if line is None:  # the collected sums as they are: no new Decimals for each line
+            aggregate[key] = [fees, volume, events]
+            continue
         line[0] += fees
         line[1] += volume
         line[2] += events

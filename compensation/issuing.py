@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, insert, not_, select, tuple_
+from sqlalchemy import Table, and_, exists, insert, not_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,6 +33,9 @@ CHUNK = 2000
 _UNIQUE = ["incident_id", "policy_id", "account_id", "asset"]
 # Lines that pay something; the others (excluded, below the minimum) pay zero.
 _PAID = (LineNote.payable, LineNote.capped)
+
+_VOUCHERS = cast(Table, Voucher.__table__)
+_CREDITS = cast(Table, CreditDelivery.__table__)
 
 # Called between chunks; tests use it to stop a process at a chosen point.
 ChunkHook = Callable[[int], Awaitable[None]]
@@ -84,14 +87,17 @@ async def _next_lines(
     session: AsyncSession, batch: Batch, cursor: tuple[str, str] | None
 ) -> list[Any]:
     """Payable lines that hold no voucher yet, in key order after the cursor."""
-    taken = exists().where(
-        and_(
-            Voucher.incident_id == batch.incident_id,
-            Voucher.policy_id == batch.policy_id,
-            Voucher.account_id == BatchLine.account_id,
-            Voucher.asset == BatchLine.asset,
-        )
+    same_key = and_(
+        Voucher.incident_id == batch.incident_id,
+        Voucher.policy_id == batch.policy_id,
+        Voucher.account_id == BatchLine.account_id,
+        Voucher.asset == BatchLine.asset,
     )
+    if cursor is not None:
+        # Implied by the cursor, said again so the vouchers behind it are never read: without
+        # it a plan that scans vouchers per chunk costs O(vouchers issued so far) each time.
+        same_key = and_(same_key, Voucher.account_id >= cursor[0])
+    taken = exists().where(same_key)
     query = (
         select(BatchLine.account_id, BatchLine.asset, BatchLine.amount, BatchLine.note)
         .where(BatchLine.batch_id == batch.id, BatchLine.note.in_(_PAID), not_(taken))
@@ -123,16 +129,19 @@ async def _write_vouchers(
         for line, code in zip(payable, new_codes(len(payable)), strict=True)
     ]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Voucher).on_conflict_do_nothing(index_elements=_UNIQUE)
-    await session.execute(statement, rows)
-    if credit:
-        fresh = select(Voucher.id, Voucher.issued_at).where(
-            Voucher.batch_id == batch.id,
-            Voucher.account_id.in_({line.account_id for line in payable}),
-            ~exists().where(CreditDelivery.voucher_id == Voucher.id),
-        )
+    # Core, not ORM, insert: the same rows without the ORM's per-row bookkeeping. RETURNING
+    # gives the vouchers this statement wrote (not those another issuer wrote first), so the
+    # outbox rows need no search: searching vouchers by account cost a scan of the batch's
+    # vouchers per chunk (SQLite always, PostgreSQL without fresh statistics).
+    statement = (
+        dialect.insert(_VOUCHERS)
+        .on_conflict_do_nothing(index_elements=_UNIQUE)
+        .returning(_VOUCHERS.c.id)
+    )
+    written = (await session.execute(statement, rows)).scalars().all()
+    if credit and written:
         await session.execute(
-            insert(CreditDelivery).from_select(["voucher_id", "next_attempt_at"], fresh)
+            insert(_CREDITS), [{"voucher_id": id_, "next_attempt_at": at} for id_ in written]
         )
 
 
