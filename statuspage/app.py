@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -18,6 +19,7 @@ from statuspage import api_kit, broadcast_api, public_routes, staff_api, subscri
 from statuspage.config import Settings
 from statuspage.db import Database, connect
 from statuspage.delivery_worker import DeliveryWorker
+from statuspage.export_run import ContinuousExport
 from statuspage.public_cache import CacheFront, PublicCache
 from statuspage.public_state import Site
 from statuspage.scheduler import Scheduler
@@ -33,6 +35,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     spec = api_kit.openapi(STAFF_ENDPOINTS, prefix="/api/staff", title="Status page staff API")
     cache = PublicCache(db, Site.from_settings(settings), poll_interval=settings.cache_poll_seconds)
     worker = DeliveryWorker(db, settings) if settings.run_worker else None
+    exporter = ContinuousExport(cache, Path(settings.export_dir)) if settings.export_dir else None
     scheduler = (
         Scheduler(db, settings, on_change=_both(cache.refresh_soon, worker))
         if settings.run_scheduler
@@ -52,6 +55,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         cache.start()
+        if exporter is not None:
+            exporter.start()
         for part in (worker, scheduler):
             if part is not None:
                 await part.start()
@@ -59,6 +64,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         for part in (scheduler, worker):
             if part is not None:
                 await part.close()
+        if exporter is not None:
+            await exporter.close()
         await cache.close()
         if owned:
             await db.dispose()
@@ -83,6 +90,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     app.state.after_write = after_write
     app.state.worker = worker
     app.state.scheduler = scheduler
+    app.state.exporter = exporter
     return app
 
 

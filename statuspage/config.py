@@ -51,6 +51,10 @@ class Settings:
     scheduler_sweep_seconds: float = 10.0
     progress_cadence: str = "critical=30,major=60,minor=120"
     telegram_api_url: str = "https://api.telegram.org"
+    # Static export: when set, every public change re-exports the site into this folder.
+    export_dir: str = ""
+    # An S3-compatible store's address for `statuspage export s3://...` (empty: AWS itself).
+    export_s3_endpoint_url: str = ""
 
     def cadence(self) -> dict[Impact, timedelta | None]:
         return parse_cadence(self.progress_cadence)
@@ -84,6 +88,8 @@ class Settings:
             scheduler_sweep_seconds=_float(env, "SCHEDULER_SWEEP_SECONDS", 10.0),
             progress_cadence=env.get("PROGRESS_CADENCE", "critical=30,major=60,minor=120"),
             telegram_api_url=env.get("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
+            export_dir=env.get("EXPORT_DIR", ""),
+            export_s3_endpoint_url=env.get("EXPORT_S3_ENDPOINT_URL", ""),
         )
         settings.check()
         return settings

@@ -1,0 +1,181 @@
+"""The static export: every public surface rendered through the public cache, named as files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+
+from incidents import service
+from incidents.models import Incident, Maintenance
+from incidents.schemas import LANGUAGES
+from statuspage import public_pages
+from statuspage.public_cache import Archive, Entry, PublicCache, RenderContext, make_key
+from statuspage.public_routes import API_V2, SURFACES, Renderer, css_entry
+from statuspage.public_state import PublicState
+
+__all__ = ["LANGUAGE_DIR", "Page", "Snapshot", "snapshot"]
+
+# Every language's pages live under `_lang/<language>/`; the default language's are also at the
+# top, so a server without our rules (or a CDN) serves the page a reader without a choice gets.
+LANGUAGE_DIR = "_lang"
+_RENDERERS = {surface.path: surface.render for surface in SURFACES}
+_FEEDS = ("/history.rss", "/history.atom", "/maintenance.ics", "/badge.svg", "/badge.json")
+_COMPONENT_FEEDS = ("/components/{}/history.rss", "/components/{}/history.atom")
+_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Page:
+    """One exported file: the live URL it answers and its path inside the export."""
+
+    url: str
+    path: str
+    entry: Entry
+
+    def header(self, name: str) -> str:
+        wanted = name.lower().encode()
+        return next(v.decode() for k, v in self.entry.plain_headers if k == wanted)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The whole public site at one public version."""
+
+    version: int
+    updated_at: datetime
+    pages: list[Page]
+
+
+class ExportRace(RuntimeError):
+    """The public version kept moving while the site was rendered."""
+
+
+async def snapshot(cache: PublicCache) -> Snapshot:
+    """Renders every public surface of the current version, retrying if it moves meanwhile."""
+    for _ in range(_ATTEMPTS):
+        state = await cache.state()
+        pages = await _pages(cache, state)
+        if all(page.entry.version == state.version for page in pages):
+            return Snapshot(state.version, state.updated_at, pages)
+        await cache.refresh()
+    raise ExportRace(f"the public version moved {_ATTEMPTS} times during the export")
+
+
+async def _pages(cache: PublicCache, state: PublicState) -> list[Page]:
+    default = state.site.default_language
+    pages = [
+        Page(f"/api/v2/{name}", f"api/v2/{name}", await _get(cache, f"/api/v2/{name}", {}, default))
+        for name in API_V2
+    ]
+    pages.append(Page("/static/site.css", "static/site.css", css_entry(state)))
+    archive = await _archive(cache)
+    oldest = min((i.started_at for i in archive.incidents.values()), default=None)
+    for language in LANGUAGES:
+        html = [
+            ("/", {}),
+            *((f"/incidents/{code}", {"shortlink": code}) for code in archive.incidents),
+            *((f"/maintenance/{code}", {"shortlink": code}) for code in archive.maintenances),
+            *(
+                ("/history", _page_param(page))
+                for page in range(1, _history_pages(state, oldest) + 1)
+            ),
+        ]
+        for path, params in html:
+            entry = await _get(cache, path, params, language, archive)
+            pages += _both(_html_file(path, params), _url(path, params), language, default, entry)
+        documents: list[tuple[str, dict[str, str]]] = [(path, {}) for path in _FEEDS] + [
+            (template.format(c.id), {"component_id": str(c.id)})
+            for c in state.components
+            for template in _COMPONENT_FEEDS
+        ]
+        for path, params in documents:
+            entry = await _get(cache, path, params, language)
+            pages += _both(path.lstrip("/"), path, language, default, entry)
+        missing = public_pages.not_found(RenderContext(state, language, {}, cache.database))
+        pages += _both("404.html", "", language, default, missing)
+    return pages
+
+
+async def _get(
+    cache: PublicCache,
+    path: str,
+    params: dict[str, str],
+    language: str,
+    archive: Archive | None = None,
+) -> Entry:
+    """The live app's cached entry for this request, rendered now if it is not cached yet."""
+    render: Renderer = _RENDERERS[_template_of(path)]
+    return await cache.get(make_key(path, params, language), params, render, archive=archive)
+
+
+def _template_of(path: str) -> str:
+    parts = path.split("/")
+    if len(parts) == 3 and parts[1] in {"incidents", "maintenance"}:
+        return f"/{parts[1]}/{{shortlink}}"
+    if len(parts) == 4 and parts[1] == "components":
+        return f"/components/{{component_id}}/{parts[3]}"
+    return path
+
+
+def _both(file: str, url: str, language: str, default: str, entry: Entry) -> list[Page]:
+    """The language's own copy (`?lang=` in the URL) and, for the default, the plain one."""
+    joiner = "&" if "?" in url else "?"
+    own = Page(
+        f"{url}{joiner}lang={language}" if url else "", f"{LANGUAGE_DIR}/{language}/{file}", entry
+    )
+    return [own, Page(url, file, entry)] if language == default else [own]
+
+
+def _html_file(path: str, params: dict[str, str]) -> str:
+    if path == "/":
+        return "index.html"
+    if "page" in params:
+        return f"history/page-{params['page']}.html"
+    return f"{path.lstrip('/')}.html"
+
+
+def _url(path: str, params: dict[str, str]) -> str:
+    if "page" in params:
+        return f"{path}?{urlencode({'page': params['page']})}"
+    return path
+
+
+def _page_param(page: int) -> dict[str, str]:
+    return {"page": str(page)} if page > 1 else {}
+
+
+def _history_pages(state: PublicState, oldest: datetime | None) -> int:
+    """How many history pages the live app links before "older" runs out (at least one)."""
+    if oldest is None:
+        return 1
+    zone = state.site.zone
+    current = state.now.astimezone(zone).date()
+    first = oldest.astimezone(zone).date()
+    months_back = (current.year - first.year) * 12 + current.month - first.month
+    pages = max(months_back, 0) // public_pages.HISTORY_MONTHS_PER_PAGE + 1
+    return min(pages, public_pages.HISTORY_MAX_PAGES)
+
+
+async def _archive(cache: PublicCache) -> Archive:
+    """Every published incident and maintenance, old ones too (each has a page of its own),
+    read in a few queries rather than one per page."""
+    async with cache.database.reading() as session:
+        incidents = await session.scalars(
+            select(Incident)
+            .where(Incident.draft.is_(False))
+            .order_by(Incident.id)
+            .options(*service.incident_load_options())
+        )
+        maintenances = await session.scalars(
+            select(Maintenance)
+            .where(Maintenance.draft.is_(False))
+            .order_by(Maintenance.id)
+            .options(*service.maintenance_load_options())
+        )
+        return Archive(
+            {incident.shortlink: incident for incident in incidents.all()},
+            {item.shortlink: item for item in maintenances.all()},
+        )

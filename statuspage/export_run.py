@@ -1,0 +1,99 @@
+"""Running the static export: once from the command line, or after every public change."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from statuspage.config import Settings
+from statuspage.db import Database
+from statuspage.export import Snapshot, snapshot
+from statuspage.export_files import write_site
+from statuspage.public_cache import PublicCache
+from statuspage.public_state import Site
+
+__all__ = ["ContinuousExport", "export_once"]
+
+log = logging.getLogger(__name__)
+
+# Pages that show "today" (uptime bars, upcoming maintenance) roll over without a change.
+REFRESH_SECONDS = 300.0
+
+
+async def export_once(database: Database, settings: Settings, target: str) -> None:
+    """`statuspage export TARGET`: the whole public site, written once."""
+    started = time.monotonic()
+    cache = PublicCache(database, Site.from_settings(settings), poll_interval=0)
+    site = await snapshot(cache)
+    if target.startswith("s3://"):
+        from statuspage.export_s3 import upload
+
+        where = await asyncio.to_thread(upload, target, site, settings)
+    else:
+        build = await asyncio.to_thread(write_site, Path(target), site)
+        where = f"{Path(target) / 'current'} -> {build.name}"
+    seconds = time.monotonic() - started
+    print(_summary(site, where, seconds))
+
+
+def _summary(site: Snapshot, where: str, seconds: float) -> str:
+    return (
+        f"export: {len(site.pages)} files of public version {site.version} "
+        f"in {seconds:.1f} s: {where}"
+    )
+
+
+@dataclass
+class ContinuousExport:
+    """Re-exports the site into `folder` whenever the public version moves.
+
+    Hooked to the public cache, which sees a change made here at once and one made by another
+    instance within its poll interval. Changes that arrive during an export are folded into
+    the next one, so a burst of writes costs two exports, not one per write.
+    """
+
+    cache: PublicCache
+    folder: Path
+    refresh_seconds: float = REFRESH_SECONDS
+    exported_version: int | None = None
+    _wanted: asyncio.Event = field(default_factory=asyncio.Event)
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.changed not in self.cache.listeners:
+            self.cache.listeners.append(self.changed)
+        self._wanted.set()  # the first export does not wait for a change
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def changed(self) -> None:
+        self._wanted.set()
+
+    async def close(self) -> None:
+        if self.changed in self.cache.listeners:
+            self.cache.listeners.remove(self.changed)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def export(self) -> Path:
+        site = await snapshot(self.cache)
+        build = await asyncio.to_thread(write_site, self.folder, site)
+        self.exported_version = site.version
+        return build
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wanted.wait(), timeout=self.refresh_seconds)
+            self._wanted.clear()
+            try:
+                await self.export()
+            except Exception:  # database down, disk full: the last good export stays served
+                log.exception("static export into %s failed; trying again later", self.folder)
