@@ -31,6 +31,7 @@ class Served:
     token: str
     folder: Path
     app: subprocess.Popen[bytes]
+    env: dict[str, str]
 
     @property
     def headers(self) -> dict[str, str]:
@@ -73,7 +74,7 @@ def served(nginx: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
             wait_until_up(live)
             _wait_for(lambda: (folder / "site" / "current").exists(), seconds=20)
             with running_nginx(folder / "site" / "current", folder / "nginx") as static:
-                yield Served(live, static, token, folder, app)
+                yield Served(live, static, token, folder, app, env)
         finally:
             app.terminate()
             app.wait(timeout=10)
@@ -209,6 +210,20 @@ def test_a_change_in_the_app_reaches_nginx_within_two_seconds(served: Served) ->
     )
     assert took < 2
     assert _same(served, "/") and _same(served, "/api/v2/incidents/unresolved.json")
+
+
+def test_the_export_command_writes_the_same_files_as_the_continuous_export(
+    served: Served,
+) -> None:
+    printed = run_cli(served.env, "export", str(served.folder / "once"))
+    assert printed.startswith("export: 144 files of public version ")
+    continuous = served.folder / "site" / "current"
+    once = served.folder / "once" / "current"
+    files = sorted(p.relative_to(once) for p in once.rglob("*") if p.is_file())
+    assert len(files) == 144 * 3  # each with its .gz and .br
+    assert files == sorted(p.relative_to(continuous) for p in continuous.rglob("*") if p.is_file())
+    for name in files:
+        assert (once / name).read_bytes() == (continuous / name).read_bytes(), name
 
 
 def test_with_the_app_and_database_stopped_page_api_and_feeds_still_answer(
