@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from incidents import service
-from incidents.models import Incident, Maintenance
+from incidents.models import Incident, IncidentUpdate, Maintenance, MaintenanceUpdate
 from incidents.schemas import LANGUAGES
 from statuspage import public_pages
 from statuspage.public_cache import Archive, Entry, PublicCache, RenderContext, make_key
@@ -42,46 +42,60 @@ class Page:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The whole public site at one public version."""
+    """The public site at one public version: all of it, or (`partial`) what a change can
+    have touched; the pages of older incidents and history are then kept from the last build."""
 
     version: int
     updated_at: datetime
     pages: list[Page]
+    partial: bool = False
 
 
 class ExportRace(RuntimeError):
     """The public version kept moving while the site was rendered."""
 
 
-async def snapshot(cache: PublicCache) -> Snapshot:
-    """Renders every public surface of the current version, retrying if it moves meanwhile."""
+async def snapshot(cache: PublicCache, *, touched_since: datetime | None = None) -> Snapshot:
+    """Renders every public surface of the current version, retrying if it moves meanwhile.
+
+    With `touched_since`, only what a change since then can have touched: every page drawn
+    from the public state (home, API, feeds, recent incidents and maintenance, the first
+    history page) and the older incidents and maintenance edited since.
+    """
     for _ in range(_ATTEMPTS):
         state = await cache.state()
-        pages = await _pages(cache, state)
+        if touched_since is None:
+            archive = await _archive(cache)
+            oldest = min((i.started_at for i in archive.incidents.values()), default=None)
+            history = _history_pages(state, oldest)
+        else:
+            archive, history = await _archive(cache, state, touched_since), 1
+        pages = await _pages(cache, state, archive, history)
         if all(page.entry.version == state.version for page in pages):
-            return Snapshot(state.version, state.updated_at, pages)
+            return Snapshot(state.version, state.updated_at, pages, touched_since is not None)
         await cache.refresh()
     raise ExportRace(f"the public version moved {_ATTEMPTS} times during the export")
 
 
-async def _pages(cache: PublicCache, state: PublicState) -> list[Page]:
+async def _pages(
+    cache: PublicCache, state: PublicState, archive: Archive, history: int
+) -> list[Page]:
     default = state.site.default_language
     pages = [
         Page(f"/api/v2/{name}", f"api/v2/{name}", await _get(cache, f"/api/v2/{name}", {}, default))
         for name in API_V2
     ]
     pages.append(Page("/static/site.css", "static/site.css", css_entry(state)))
-    archive = await _archive(cache)
-    oldest = min((i.started_at for i in archive.incidents.values()), default=None)
+    incidents = dict.fromkeys([*(i.shortlink for i in state.incidents), *archive.incidents])
+    maintenances = dict.fromkeys(
+        [*(m.shortlink for m in state.maintenances), *archive.maintenances]
+    )
     for language in LANGUAGES:
         html = [
             ("/", {}),
-            *((f"/incidents/{code}", {"shortlink": code}) for code in archive.incidents),
-            *((f"/maintenance/{code}", {"shortlink": code}) for code in archive.maintenances),
-            *(
-                ("/history", _page_param(page))
-                for page in range(1, _history_pages(state, oldest) + 1)
-            ),
+            *((f"/incidents/{code}", {"shortlink": code}) for code in incidents),
+            *((f"/maintenance/{code}", {"shortlink": code}) for code in maintenances),
+            *(("/history", _page_param(page)) for page in range(1, history + 1)),
         ]
         for path, params in html:
             entry = await _get(cache, path, params, language, archive)
@@ -159,23 +173,43 @@ def _history_pages(state: PublicState, oldest: datetime | None) -> int:
     return min(pages, public_pages.HISTORY_MAX_PAGES)
 
 
-async def _archive(cache: PublicCache) -> Archive:
-    """Every published incident and maintenance, old ones too (each has a page of its own),
-    read in a few queries rather than one per page."""
-    async with cache.database.reading() as session:
-        incidents = await session.scalars(
-            select(Incident)
-            .where(Incident.draft.is_(False))
-            .order_by(Incident.id)
-            .options(*service.incident_load_options())
+async def _archive(
+    cache: PublicCache, state: PublicState | None = None, since: datetime | None = None
+) -> Archive:
+    """Published incidents and maintenance, read in a few queries rather than one per page:
+    all of them (old ones too: each has a page of its own), or, with `since`, those outside
+    `state` that were edited since then."""
+    incidents = select(Incident).where(Incident.draft.is_(False))
+    maintenances = select(Maintenance).where(Maintenance.draft.is_(False))
+    if state is not None and since is not None:
+        incidents = incidents.where(
+            Incident.id.not_in([i.id for i in state.incidents]),
+            or_(
+                Incident.updated_at >= since,
+                Incident.id.in_(
+                    select(IncidentUpdate.incident_id).where(IncidentUpdate.updated_at >= since)
+                ),
+            ),
         )
-        maintenances = await session.scalars(
-            select(Maintenance)
-            .where(Maintenance.draft.is_(False))
-            .order_by(Maintenance.id)
-            .options(*service.maintenance_load_options())
+        maintenances = maintenances.where(
+            Maintenance.id.not_in([m.id for m in state.maintenances]),
+            or_(
+                Maintenance.updated_at >= since,
+                Maintenance.id.in_(
+                    select(MaintenanceUpdate.maintenance_id).where(
+                        MaintenanceUpdate.updated_at >= since
+                    )
+                ),
+            ),
+        )
+    async with cache.database.reading() as session:
+        found = await session.scalars(
+            incidents.order_by(Incident.id).options(*service.incident_load_options())
+        )
+        items = await session.scalars(
+            maintenances.order_by(Maintenance.id).options(*service.maintenance_load_options())
         )
         return Archive(
-            {incident.shortlink: incident for incident in incidents.all()},
-            {item.shortlink: item for item in maintenances.all()},
+            {incident.shortlink: incident for incident in found.all()},
+            {item.shortlink: item for item in items.all()},
         )

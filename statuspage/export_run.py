@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from statuspage.config import Settings
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 
 # Pages that show "today" (uptime bars, upcoming maintenance) roll over without a change.
 REFRESH_SECONDS = 300.0
+_RETRY_SECONDS = 1.0
+# Rows carry the writing instance's clock: look a little further back than the last export.
+_CLOCK_SLACK = timedelta(seconds=5)
 
 
 async def export_once(database: Database, settings: Settings, target: str) -> None:
@@ -52,21 +56,23 @@ class ContinuousExport:
     """Re-exports the site into `folder` whenever the public version moves.
 
     Hooked to the public cache, which sees a change made here at once and one made by another
-    instance within its poll interval. Changes that arrive during an export are folded into
-    the next one, so a burst of writes costs two exports, not one per write.
+    instance within its poll interval. A change is exported in two steps: first what it can
+    have touched (every page drawn from the public state, and older incidents edited since the
+    last export), then, unless another change is waiting, the whole site again (older pages
+    carry the overall status in their description). Changes that arrive during an export are
+    folded into the next one.
     """
 
     cache: PublicCache
     folder: Path
     refresh_seconds: float = REFRESH_SECONDS
-    exported_version: int | None = None
+    exported: Snapshot | None = None
     _wanted: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self.changed not in self.cache.listeners:
             self.cache.listeners.append(self.changed)
-        self._wanted.set()  # the first export does not wait for a change
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -82,18 +88,31 @@ class ContinuousExport:
                 await self._task
             self._task = None
 
-    async def export(self) -> Path:
-        site = await snapshot(self.cache)
+    async def export(self, *, whole: bool) -> Path:
+        """One export: the whole site, or what changed since the last one."""
+        since = None if whole or self.exported is None else self.exported.updated_at
+        site = await snapshot(self.cache, touched_since=since and since - _CLOCK_SLACK)
         build = await asyncio.to_thread(write_site, self.folder, site)
-        self.exported_version = site.version
+        self.exported = site
         return build
 
     async def _run(self) -> None:
+        whole_due, delay = True, _RETRY_SECONDS
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wanted.wait(), timeout=self.refresh_seconds)
+            if not (whole_due and not self._wanted.is_set()):
+                try:
+                    await asyncio.wait_for(self._wanted.wait(), timeout=self.refresh_seconds)
+                except TimeoutError:
+                    whole_due = True
+                    continue
+            whole = not self._wanted.is_set()
             self._wanted.clear()
             try:
-                await self.export()
+                await self.export(whole=whole)
             except Exception:  # database down, disk full: the last good export stays served
-                log.exception("static export into %s failed; trying again later", self.folder)
+                log.exception("static export into %s failed; trying again", self.folder)
+                self._wanted.set()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.refresh_seconds)
+                continue
+            whole_due, delay = not whole, _RETRY_SECONDS

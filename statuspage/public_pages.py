@@ -194,7 +194,8 @@ def _incident_view(
 
 def _update_view(update: IncidentUpdate, state: PublicState, lang: str) -> dict[str, Any]:
     text = _text(update, "body", lang)
-    names = {c.id: i18n.localized_name(c, lang) for c in state.components}
+    wanted = {change.component_id for change in update.component_changes}
+    names = {c.id: i18n.localized_name(c, lang) for c in state.components if c.id in wanted}
     return {
         "id": update.id,
         "status": update.status.value,

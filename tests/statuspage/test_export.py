@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import os
 import time
@@ -14,9 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 import brotli
 import httpx
 import pytest
+from sqlalchemy import select, update
 from starlette.applications import Starlette
 
+from incidents import flows
 from incidents.db_types import utcnow
+from incidents.models import Incident, IncidentUpdate
+from incidents.schemas import IncidentOpen, ResolveIn
 from statuspage import demo
 from statuspage.app import create_app
 from statuspage.config import Settings
@@ -192,6 +197,75 @@ async def test_with_export_dir_a_change_is_exported_within_two_seconds(
         assert home.read_bytes() == (await live.get("/")).content
     finally:
         await exporter.close()
+
+
+async def _old_incidents(database: Database, count: int) -> None:
+    """Resolved incidents from a year ago, more than the public state keeps (it keeps 50)."""
+    long_ago = utcnow() - timedelta(days=365)
+    async with database.sessionmaker() as session, session.begin():
+        for number in range(count):
+            actor = flows.Actor(staff_id=None, default_language="en", now=long_ago)
+            data = {"name": f"Old incident {number}", "body": "Slow deposits."}
+            opened = await flows.open_incident(
+                session, data=IncidentOpen.model_validate(data), actor=actor
+            )
+            await flows.resolve_incident(
+                session,
+                incident_id=opened.id,
+                data=ResolveIn.model_validate({"body": "Fixed."}),
+                actor=dataclasses.replace(actor, now=long_ago + timedelta(hours=1)),
+            )
+            long_ago -= timedelta(days=1)
+        # As if written back then: rows carry the time they were written, not the one shown.
+        old = select(Incident.id).where(Incident.name.startswith("Old incident"))
+        await session.execute(
+            update(Incident).where(Incident.id.in_(old)).values(updated_at=long_ago)
+        )
+        await session.execute(
+            update(IncidentUpdate)
+            .where(IncidentUpdate.incident_id.in_(old))
+            .values(updated_at=long_ago)
+        )
+
+
+async def test_a_change_first_exports_what_it_touched_then_the_whole_site(
+    app: Starlette,
+    live: httpx.AsyncClient,
+    support: dict[str, str],
+    settings: Settings,
+    database: Database,
+) -> None:
+    await _old_incidents(database, 55)
+    exporter: ContinuousExport = app.state.exporter
+    first = await exporter.export(whole=True)
+    async with database.sessionmaker() as session:
+        named = await session.scalars(
+            select(Incident).where(Incident.name.in_(["Old incident 54", "Old incident 53"]))
+        )
+        old = {incident.name: incident for incident in named}
+    edited, untouched = old["Old incident 54"], old["Old incident 53"]
+    written = await live.put(
+        f"{API}/incidents/{edited.id}/postmortem",
+        json={"body": "A full disk stopped the deposit scanner."},
+        headers=support,
+    )
+    assert written.status_code == 200, written.text
+    partial = await exporter.export(whole=False)
+    assert exporter.exported is not None and exporter.exported.partial
+    # The public state holds the newest 50 incidents; of the 8 older ones only 1 was edited.
+    assert len(exporter.exported.pages) == 144 + 3 * 55 - 3 * 7
+    page = Path("incidents", f"{edited.shortlink}.html")
+    assert b"A full disk stopped the deposit scanner." in (partial / page).read_bytes()
+    assert (partial / page).read_bytes() == (await live.get(f"/{page.with_suffix('')}")).content
+    kept = Path("incidents", f"{untouched.shortlink}.html")
+    assert os.stat(partial / kept).st_ino == os.stat(first / kept).st_ino
+    whole = await exporter.export(whole=True)
+    for path, url in [(page, f"/{page.with_suffix('')}"), (Path("index.html"), "/")]:
+        assert (whole / path).read_bytes() == (await live.get(url)).content
+    site = (await _export(settings, database)).pages
+    assert sorted(p.relative_to(whole).as_posix() for p in whole.rglob("*.html")) == sorted(
+        p.path for p in site if p.path.endswith(".html")
+    )
 
 
 async def _until(check: Callable[[], bool], *, seconds: float) -> None:
