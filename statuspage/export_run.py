@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 # Pages that show "today" (uptime bars, upcoming maintenance) roll over without a change.
 REFRESH_SECONDS = 300.0
 _RETRY_SECONDS = 1.0
+_LOCK = ".export.lock"
 # Rows carry the writing instance's clock: look a little further back than the last export.
 _CLOCK_SLACK = timedelta(seconds=5)
 
@@ -88,13 +92,20 @@ class ContinuousExport:
                 await self._task
             self._task = None
 
-    async def export(self, *, whole: bool) -> Path:
-        """One export: the whole site, or what changed since the last one."""
-        since = None if whole or self.exported is None else self.exported.updated_at
-        site = await snapshot(self.cache, touched_since=since and since - _CLOCK_SLACK)
-        build = await asyncio.to_thread(write_site, self.folder, site)
-        self.exported = site
-        return build
+    async def export(self, *, whole: bool) -> Path | None:
+        """One export: the whole site, or what changed since the last one. None when another
+        process is exporting into the folder (server workers share it): it sees the same
+        changes, so this one leaves them to it."""
+        with _exclusive(self.folder) as mine:
+            if not mine:
+                return None
+            since = None
+            if not whole and self.exported is not None:
+                since = self.exported.updated_at - _CLOCK_SLACK
+            site = await snapshot(self.cache, touched_since=since)
+            build = await asyncio.to_thread(write_site, self.folder, site)
+            self.exported = site
+            return build
 
     async def _run(self) -> None:
         whole_due, delay = True, _RETRY_SECONDS
@@ -116,3 +127,19 @@ class ContinuousExport:
                 delay = min(delay * 2, self.refresh_seconds)
                 continue
             whole_due, delay = not whole, _RETRY_SECONDS
+
+
+@contextlib.contextmanager
+def _exclusive(folder: Path) -> Iterator[bool]:
+    """An advisory lock on the export folder, without waiting: True if this process got it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(folder / _LOCK, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(descriptor)  # closing releases the lock

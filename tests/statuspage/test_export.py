@@ -237,7 +237,7 @@ async def test_a_change_first_exports_what_it_touched_then_the_whole_site(
 ) -> None:
     await _old_incidents(database, 55)
     exporter: ContinuousExport = app.state.exporter
-    first = await exporter.export(whole=True)
+    first = await _exported(exporter, whole=True)
     async with database.sessionmaker() as session:
         named = await session.scalars(
             select(Incident).where(Incident.name.in_(["Old incident 54", "Old incident 53"]))
@@ -250,7 +250,7 @@ async def test_a_change_first_exports_what_it_touched_then_the_whole_site(
         headers=support,
     )
     assert written.status_code == 200, written.text
-    partial = await exporter.export(whole=False)
+    partial = await _exported(exporter, whole=False)
     assert exporter.exported is not None and exporter.exported.partial
     # The public state holds the newest 50 incidents; of the 8 older ones only 1 was edited.
     assert len(exporter.exported.pages) == 144 + 3 * 55 - 3 * 7
@@ -259,13 +259,33 @@ async def test_a_change_first_exports_what_it_touched_then_the_whole_site(
     assert (partial / page).read_bytes() == (await live.get(f"/{page.with_suffix('')}")).content
     kept = Path("incidents", f"{untouched.shortlink}.html")
     assert os.stat(partial / kept).st_ino == os.stat(first / kept).st_ino
-    whole = await exporter.export(whole=True)
+    whole = await _exported(exporter, whole=True)
     for path, url in [(page, f"/{page.with_suffix('')}"), (Path("index.html"), "/")]:
         assert (whole / path).read_bytes() == (await live.get(url)).content
     site = (await _export(settings, database)).pages
     assert sorted(p.relative_to(whole).as_posix() for p in whole.rglob("*.html")) == sorted(
         p.path for p in site if p.path.endswith(".html")
     )
+
+
+async def test_server_workers_sharing_a_folder_export_one_at_a_time(
+    app: Starlette, settings: Settings, database: Database
+) -> None:
+    """`serve --workers 4` with EXPORT_DIR: four processes see each change; one exports it."""
+    other = ContinuousExport(
+        PublicCache(database, Site.from_settings(settings), poll_interval=0),
+        Path(settings.export_dir),
+    )
+    done = await asyncio.gather(app.state.exporter.export(whole=True), other.export(whole=True))
+    assert sum(build is not None for build in done) == 1
+    assert len(list((Path(settings.export_dir) / ".builds").glob("v*[0-9]"))) == 1
+    assert await other.export(whole=True) is not None  # free again once the first is done
+
+
+async def _exported(exporter: ContinuousExport, *, whole: bool) -> Path:
+    build = await exporter.export(whole=whole)
+    assert build is not None
+    return build
 
 
 async def _until(check: Callable[[], bool], *, seconds: float) -> None:
