@@ -94,7 +94,7 @@ def serve_comparison(url: str, folder: Path, args: argparse.Namespace) -> list[R
     with running_nginx(site / "current", folder / "nginx", extra=extra) as base:
         bare, cached = (f"http://127.0.0.1:{port}/index.html" for port in ports)
         assert httpx.get(bare).content == httpx.get(base + "/").content
-        for name, url in [
+        for name, target in [
             ("nginx, plain file, defaults (before)", bare),
             ("nginx, plain file, open_file_cache (before)", cached),
             ("nginx, exported /", base + "/"),
@@ -103,7 +103,7 @@ def serve_comparison(url: str, folder: Path, args: argparse.Namespace) -> list[R
             ("nginx, plain file, defaults (after)", bare),
             ("nginx, plain file, open_file_cache (after)", cached),
         ]:
-            rows.append(wrk(name, url, args=args, headers=GZIP))
+            rows.append(wrk(name, target, args=args, headers=GZIP))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "RUN_WORKER": "false"}
     with server("statuspage.app:app_from_env", env, factory=True, workers=1) as live:
         rows.append(wrk("live app (granian, 1 worker), /", live + "/", args=args, headers=GZIP))
