@@ -13,6 +13,7 @@ from incidents.staff import StaffRole
 from statuspage import auth, demo
 from statuspage.config import Settings, SettingsError
 from statuspage.db import Database, connect, migrate
+from statuspage.export import ExportError
 from statuspage.export_run import export_once
 
 
@@ -24,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(settings, args)
         return asyncio.run(_run(settings, args))
-    except (SettingsError, DomainError) as error:
+    except (SettingsError, DomainError, ExportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

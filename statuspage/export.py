@@ -16,7 +16,7 @@ from statuspage.public_cache import Archive, Entry, PublicCache, RenderContext, 
 from statuspage.public_routes import API_V2, SURFACES, Renderer, css_entry
 from statuspage.public_state import PublicState
 
-__all__ = ["LANGUAGE_DIR", "Page", "Snapshot", "snapshot"]
+__all__ = ["LANGUAGE_DIR", "ExportError", "ExportRace", "Page", "Snapshot", "snapshot"]
 
 # Every language's pages live under `_lang/<language>/`; the default language's are also at the
 # top, so a server without our rules (or a CDN) serves the page a reader without a choice gets.
@@ -51,7 +51,11 @@ class Snapshot:
     partial: bool = False
 
 
-class ExportRace(RuntimeError):
+class ExportError(RuntimeError):
+    """The export cannot be written; the message says why and what to do."""
+
+
+class ExportRace(ExportError):
     """The public version kept moving while the site was rendered."""
 
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from statuspage.export import Page, Snapshot
+from statuspage.export import ExportError, Page, Snapshot
 
 __all__ = ["CURRENT", "ExportFolderError", "brotli_module", "write_site"]
 
@@ -31,7 +31,7 @@ _YOUNG_SECONDS = 60
 _BROTLI_QUALITY = 6  # 9 to 11 save under 1 % on these pages and take 40 times longer
 
 
-class ExportFolderError(RuntimeError):
+class ExportFolderError(ExportError):
     """The export folder holds something this command did not write."""
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from statuspage.config import Settings
-from statuspage.export import Page, Snapshot
+from statuspage.export import ExportError, Page, Snapshot
 
 __all__ = ["object_key", "upload"]
 
@@ -53,8 +53,12 @@ def _bucket_and_prefix(target: str) -> tuple[str, str]:
 
 
 def _client(settings: Settings) -> Any:
-    import boto3  # the `s3` extra; imported here so the app never needs it
-
+    try:
+        import boto3  # the `s3` extra; imported here so the app never needs it
+    except ImportError as error:
+        raise ExportError(
+            "exporting to s3:// needs the s3 extra: pip install 'statuspage[s3]'"
+        ) from error
     return boto3.client("s3", endpoint_url=settings.export_s3_endpoint_url or None)
 
 
