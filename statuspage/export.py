@@ -29,7 +29,8 @@ _ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class Page:
-    """One exported file: the live URL it answers and its path inside the export."""
+    """One exported file: the live URL it answers (path and query; empty for the not-found
+    page, which answers every unknown one) and its path inside the export."""
 
     url: str
     path: str
