@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
@@ -127,7 +128,9 @@ async def _get(
 ) -> Entry:
     """The live app's cached entry for this request, rendered now if it is not cached yet."""
     render: Renderer = _RENDERERS[_template_of(path)]
-    return await cache.get(make_key(path, params, language), params, render, archive=archive)
+    entry = await cache.get(make_key(path, params, language), params, render, archive=archive)
+    await asyncio.sleep(0)  # rendering is CPU work: let the app answer requests in between
+    return entry
 
 
 def _template_of(path: str) -> str:
