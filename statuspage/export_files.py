@@ -46,6 +46,7 @@ def brotli_module() -> ModuleType | None:
 
 def write_site(root: Path, site: Snapshot) -> Path:
     """Writes `site` as a new build under `root` and points `root/current` at it."""
+    root = root.absolute()  # builds are compared with `current` resolved
     current = root / CURRENT
     if current.exists() and not current.is_symlink():
         raise ExportFolderError(f"{current} exists and is not the symlink an export makes")

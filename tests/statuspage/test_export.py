@@ -117,8 +117,10 @@ async def test_a_new_export_links_what_did_not_change_and_switches_in_one_rename
     live: httpx.AsyncClient,
     support: dict[str, str],
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    root = tmp_path / "site"
+    monkeypatch.chdir(tmp_path)
+    root = Path("site")  # as EXPORT_DIR=site would give it
     first = write_site(root, await _export(settings, database))
     listed = (await live.get(f"{API}/incidents?status=identified", headers=support)).json()
     resolved = await live.post(
@@ -137,7 +139,8 @@ async def test_a_new_export_links_what_did_not_change_and_switches_in_one_rename
     assert b"All Systems Operational" in (second / home).read_bytes()
     assert b"All Systems Operational" not in (first / home).read_bytes()
     old = time.time() - 3600
-    os.utime(first, (old, old))
+    for build in (first, second):  # both over a minute old: only the previous one stays
+        os.utime(build, (old, old))
     third = write_site(root, await _export(settings, database))
     assert sorted(b.name for b in (root / ".builds").iterdir() if b.is_dir()) == sorted(
         [second.name, third.name]
