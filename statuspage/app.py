@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -27,6 +28,7 @@ from statuspage.config import Settings
 from statuspage.credit_worker import CreditWorker
 from statuspage.db import Database, connect
 from statuspage.delivery_worker import DeliveryWorker
+from statuspage.export_run import ContinuousExport
 from statuspage.public_cache import CacheFront, PublicCache
 from statuspage.public_state import Site
 from statuspage.scheduler import Scheduler
@@ -45,6 +47,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     credit_worker = (
         CreditWorker(db, settings) if settings.run_worker and settings.credit_api_url else None
     )
+    exporter = ContinuousExport(cache, Path(settings.export_dir)) if settings.export_dir else None
     scheduler = (
         Scheduler(db, settings, on_change=_both(cache.refresh_soon, worker))
         if settings.run_scheduler
@@ -64,6 +67,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         cache.start()
+        if exporter is not None:
+            exporter.start()
         for part in (worker, credit_worker, scheduler):
             if part is not None:
                 await part.start()
@@ -71,6 +76,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         for part in (scheduler, credit_worker, worker):
             if part is not None:
                 await part.close()
+        if exporter is not None:
+            await exporter.close()
         await cache.close()
         if owned:
             await db.dispose()
@@ -97,6 +104,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     app.state.worker = worker
     app.state.credit_worker = credit_worker
     app.state.scheduler = scheduler
+    app.state.exporter = exporter
     return app
 
 

@@ -1,4 +1,4 @@
-"""The `statuspage` command: serve, worker, migrate, demo, staff, token, backup, restore."""
+"""The `statuspage` command: serve, worker, migrate, demo, export, staff, token, backup, restore."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from incidents.staff import StaffRole
 from statuspage import auth, demo
 from statuspage.config import Settings, SettingsError
 from statuspage.db import Database, connect, migrate
+from statuspage.export import ExportError
+from statuspage.export_run import export_once
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in {"backup", "restore"}:
             return _backup_or_restore(settings, args)
         return asyncio.run(_run(settings, args))
-    except (SettingsError, DomainError) as error:
+    except (SettingsError, DomainError, ExportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -46,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("migrate", help="create or upgrade the database schema")
     commands.add_parser("demo", help="load the demo crypto platform into an empty database")
+    export = commands.add_parser(
+        "export", help="write the public site as static files (serve DIR/current with nginx)"
+    )
+    export.add_argument("target", help="a folder, or s3://bucket/prefix (the s3 extra)")
     staff = commands.add_parser("staff", help="staff accounts").add_subparsers(
         dest="action", required=True
     )
@@ -93,6 +99,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             await _create_staff(database, args)
         elif args.command == "token":
             await _create_token(database, args)
+        elif args.command == "export":
+            await export_once(database, settings, args.target)
         elif args.command == "worker":
             await _work(database, settings, once=args.once)
         return 0

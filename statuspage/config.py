@@ -59,6 +59,10 @@ class Settings:
     platform_events_url: str = ""
     platform_api_token: str = ""
     max_upload_bytes: int = 2_147_483_648
+    # Static export: when set, every public change re-exports the site into this folder.
+    export_dir: str = ""
+    # An S3-compatible store's address for `statuspage export s3://...` (empty: AWS itself).
+    export_s3_endpoint_url: str = ""
 
     def cadence(self) -> dict[Impact, timedelta | None]:
         return parse_cadence(self.progress_cadence)
@@ -98,6 +102,8 @@ class Settings:
             platform_events_url=env.get("PLATFORM_EVENTS_URL", ""),
             platform_api_token=env.get("PLATFORM_API_TOKEN", ""),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 2_147_483_648),
+            export_dir=env.get("EXPORT_DIR", ""),
+            export_s3_endpoint_url=env.get("EXPORT_S3_ENDPOINT_URL", ""),
         )
         settings.check()
         return settings

@@ -216,7 +216,8 @@ def _incident_lines(
         lines.append(t(language, "feed.expected_resolution", time=when))
     if update.cause:
         lines.append(t(language, "feed.cause", cause=localized(update, "cause", language)[0]))
-    names = {c.id: localized_name(c, language) for c in state.components}
+    wanted = {change.component_id for change in update.component_changes}
+    names = {c.id: localized_name(c, language) for c in state.components if c.id in wanted}
     affected = [
         t(
             language,

@@ -14,7 +14,7 @@ import gzip
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from incidents import publication
+from incidents.models import Incident, Maintenance
 from incidents.schemas import LANGUAGES
 from statuspage import i18n
 from statuspage.db import Database
@@ -96,6 +97,15 @@ class Entry:
         )
 
 
+@dataclass(frozen=True)
+class Archive:
+    """Published incidents and maintenances loaded ahead, by shortlink: the static export
+    reads every old one in one query instead of one query per page."""
+
+    incidents: Mapping[str, Incident] = field(default_factory=dict)
+    maintenances: Mapping[str, Maintenance] = field(default_factory=dict)
+
+
 @dataclass
 class RenderContext:
     """What a render function gets: the state, the reader's language and the clean params."""
@@ -104,6 +114,7 @@ class RenderContext:
     language: str
     params: dict[str, str]
     database: Database
+    archive: Archive = field(default_factory=Archive)
 
 
 Render = Callable[[RenderContext], Awaitable[Entry]]
@@ -118,6 +129,8 @@ class PublicCache:
     max_entries: int = 20_000
     version: int | None = None
     entries: dict[Key, Entry] = field(default_factory=dict)
+    # Called (without waiting) whenever the public version moves: the continuous export.
+    listeners: list[Callable[[], None]] = field(default_factory=list)
     _state: PublicState | None = None
     _state_loaded_at: float = 0.0
     _state_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -133,9 +146,13 @@ class PublicCache:
             version, _ = await publication.current(session)
         too_old = time.monotonic() - self._state_loaded_at > self.max_age
         if version != self.version or too_old:
+            moved = version != self.version
             self.version = version
             self.entries = {}
             self._state = None
+            if moved:
+                for listener in self.listeners:
+                    listener()
 
     def refresh_soon(self) -> None:
         """`refresh` from code that cannot wait for it (the scheduler's callback)."""
@@ -176,7 +193,9 @@ class PublicCache:
 
     # -- entries --------------------------------------------------------------------------
 
-    async def get(self, key: Key, params: dict[str, str], render: Render) -> Entry:
+    async def get(
+        self, key: Key, params: dict[str, str], render: Render, *, archive: Archive | None = None
+    ) -> Entry:
         """The cached entry for `key`, rendering it once however many ask at the same time."""
         self.start()
         found = self.entries.get(key)
@@ -189,7 +208,8 @@ class PublicCache:
         self._rendering[key] = future
         try:
             state = await self.state()
-            entry = await render(RenderContext(state, key[2], params, self.database))
+            ctx = RenderContext(state, key[2], params, self.database, archive or Archive())
+            entry = await render(ctx)
             if entry.version == self.version and len(self.entries) < self.max_entries:
                 self.entries[key] = entry
             future.set_result(entry)
@@ -267,6 +287,11 @@ class Incoming:
 def key_for(incoming: Incoming, params: dict[str, str], default_language: str) -> Key:
     path = incoming.scope["path"]
     language = language_for(path, incoming.query, incoming.headers, default_language)
+    return make_key(path, params, language)
+
+
+def make_key(path: str, params: dict[str, str], language: str) -> Key:
+    """The cache key of a request for `path` with its clean `params`, read in `language`."""
     canonical = urlencode(sorted((k, v) for k, v in params.items() if k != "lang"))
     return path, canonical, language
 

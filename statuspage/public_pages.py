@@ -102,6 +102,7 @@ async def home(ctx: RenderContext) -> Entry:
 async def incident_page(ctx: RenderContext) -> Entry:
     shortlink = ctx.params["shortlink"]
     incident = next((i for i in ctx.state.incidents if i.shortlink == shortlink), None)
+    incident = incident or ctx.archive.incidents.get(shortlink)
     if incident is None:
         incident = await _load_incident(ctx, shortlink)
     view = _incident_view(incident, ctx.state, ctx.language, full=True)
@@ -111,6 +112,7 @@ async def incident_page(ctx: RenderContext) -> Entry:
 async def maintenance_page(ctx: RenderContext) -> Entry:
     shortlink = ctx.params["shortlink"]
     found = next((m for m in ctx.state.maintenances if m.shortlink == shortlink), None)
+    found = found or ctx.archive.maintenances.get(shortlink)
     if found is None:
         found = await _load_maintenance(ctx, shortlink)
     view = _maintenance_view(found, ctx.state, ctx.language, full=True)
@@ -192,7 +194,8 @@ def _incident_view(
 
 def _update_view(update: IncidentUpdate, state: PublicState, lang: str) -> dict[str, Any]:
     text = _text(update, "body", lang)
-    names = {c.id: i18n.localized_name(c, lang) for c in state.components}
+    wanted = {change.component_id for change in update.component_changes}
+    names = {c.id: i18n.localized_name(c, lang) for c in state.components if c.id in wanted}
     return {
         "id": update.id,
         "status": update.status.value,

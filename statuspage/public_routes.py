@@ -89,11 +89,23 @@ async def _not_found(request: Request, cache: PublicCache, default: str) -> Resp
     return EntryResponse(public_pages.not_found(ctx))
 
 
+_CSS_CACHE_CONTROL = "public, max-age=31536000, immutable"  # its URL carries its hash
+
+
 async def css(_request: Request) -> Response:
     return Response(
+        public_pages.CSS, media_type="text/css", headers={"cache-control": _CSS_CACHE_CONTROL}
+    )
+
+
+def css_entry(state: PublicState) -> Entry:
+    """The stylesheet as the static export writes it."""
+    return Entry.build(
         public_pages.CSS,
-        media_type="text/css",
-        headers={"cache-control": "public, max-age=31536000, immutable"},
+        content_type="text/css; charset=utf-8",
+        cache_control=_CSS_CACHE_CONTROL,
+        vary="Accept-Encoding",
+        state=state,
     )
 
 

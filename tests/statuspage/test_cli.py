@@ -74,3 +74,17 @@ def test_bad_settings_are_named(
     monkeypatch.setenv("DEFAULT_LANGUAGE", "fr")
     assert main(["migrate"]) == 2
     assert "DEFAULT_LANGUAGE" in capsys.readouterr().err
+
+
+def test_export_writes_the_site_and_refuses_a_folder_it_did_not_make(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'status.db'}")
+    assert main(["demo"]) == 0
+    assert main(["export", str(tmp_path / "site")]) == 0
+    assert "export: 144 files of public version " in capsys.readouterr().out
+    assert (tmp_path / "site" / "current" / "api" / "v2" / "summary.json").is_file()
+    (tmp_path / "taken" / "current").mkdir(parents=True)
+    assert main(["export", str(tmp_path / "taken")]) == 2
+    assert "is not the symlink an export makes" in capsys.readouterr().err
+    assert list((tmp_path / "taken").iterdir()) == [tmp_path / "taken" / "current"]
