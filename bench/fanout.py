@@ -1036,7 +1036,7 @@ def slow_scenario(folder: Path, args: argparse.Namespace, pid: int, http: str) -
     for label, run in runs.items():
         lines.append(
             f"  {label:14} {run['seconds']:6.2f} s = {n / run['seconds']:4.0f} deliveries/s in"
-            f" {run['batches']} batches; verified {'yes' if _verified(run, n) else 'NO'}"
+            f" {run['batches']} claims; verified {'yes' if _verified(run, n) else 'NO'}"
         )
     return "\n".join(lines)
 

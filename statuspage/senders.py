@@ -130,6 +130,9 @@ class SmtpPool:
                     return client
             except aiosmtplib.SMTPServerDisconnected:
                 pass
+            except aiosmtplib.SMTPNotSupported:  # said before MAIL: the session is fine
+                self._idle.append(client)
+                raise
             except aiosmtplib.SMTPResponseException as error:
                 if error.code != 421:
                     if not await _reset(client):
