@@ -46,6 +46,7 @@ _FLUSH_EVERY = 64  # results written in one transaction, at most
 _FLUSH_AFTER = 0.05  # seconds: results are written at least this often while sends go on
 _POOL_SIZE = 4  # connections per HTTP client
 _SMTP_SESSIONS = 16  # open SMTP connections per worker, at most
+_RECORD_WITHIN = 12  # seconds a result may take to be written, for the lease
 _RENDERS_KEPT = 1000  # rendered messages kept per worker before starting afresh
 
 
@@ -146,9 +147,10 @@ class DeliveryWorker:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        # Claimed rows go out at once; the lease covers the attempt's timeout (a wait for an
-        # SMTP session included) and writing its result, with room to spare.
-        lease = timedelta(seconds=2 * self.settings.delivery_timeout_seconds + 5)
+        # Claimed rows go out at once. The lease covers the attempt (its timeout bounds it
+        # all, a wait for a connection included) and writing its result, which may wait out
+        # SQLite's 10 s busy timeout, with room to spare.
+        lease = timedelta(seconds=self.settings.delivery_timeout_seconds + _RECORD_WITHIN)
         claim = (
             update(Delivery)
             .where(Delivery.id.in_(due.scalar_subquery()))
