@@ -322,7 +322,8 @@ class _Pump:
                     return self.handled
                 wait = _FLUSH_AFTER if self.finished else self.worker.settings.worker_poll_seconds
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.arrived.wait(), wait)
+                    async with asyncio.timeout(wait):  # no task per wait, unlike wait_for
+                        await self.arrived.wait()
         finally:
             for task in self.running:
                 task.cancel()
