@@ -15,8 +15,9 @@ Every measured party is its own process, so each one's CPU and memory figures ar
   delivery is recorded;
 - the baseline: a fresh process sending the same message (captured by the receiver from the
   worker's own traffic) the same number of times at the same concurrency, with no database:
-  `httpx.AsyncClient.post` for webhooks, `aiosmtplib.send` for email. It runs before and after
-  the worker's run; the worker's throughput is printed as a ratio of their mean.
+  `httpx.AsyncClient.post` for webhooks, `aiosmtplib.send` for email (and for email also
+  `SMTP.sendmail` over as many kept-open connections as the worker keeps). It runs before and
+  after the worker's run; the worker's throughput is printed as a ratio of their mean.
 
 Time-to-first-delivery: the worker loop runs in the background; updates are posted one at a
 time to an incident with a few webhook subscribers, each measured from the commit to the
@@ -320,14 +321,14 @@ def _timed_worker_class() -> type:
             self.expect = expect
             self.recorded = 0
             self.batches = 0
-            self.phases = {"claim": 0.0, "load": 0.0, "send": 0.0}
+            self.phases = {"claim": 0.0, "load": 0.0, "record": 0.0}
             self.first_claimed: float | None = None
             self.finished: float | None = None
             self.done = asyncio.Event()
 
-        async def _claim(self, now: datetime) -> list[int]:
+        async def _claim(self, now: datetime, limit: int) -> list[int]:
             started = time.perf_counter()
-            ids: list[int] = await super()._claim(now)
+            ids: list[int] = await super()._claim(now, limit)
             if ids or self.batches:
                 self.phases["claim"] += time.perf_counter() - started
             if ids:
@@ -343,15 +344,10 @@ def _timed_worker_class() -> type:
             finally:
                 self.phases["load"] += time.perf_counter() - started
 
-        async def _send_all(self, jobs: Any) -> None:
-            started = time.perf_counter()
-            try:
-                await super()._send_all(jobs)
-            finally:
-                self.phases["send"] += time.perf_counter() - started
-
         async def _record(self, jobs: Any) -> None:
+            started = time.perf_counter()
             await super()._record(jobs)
+            self.phases["record"] += time.perf_counter() - started
             self.recorded += len(jobs)
             if self.expect and self.recorded >= self.expect and self.finished is None:
                 self.finished = time.monotonic()
@@ -479,12 +475,14 @@ async def _probe(worker: Any, database: Any) -> dict[str, float]:
     [job] = await worker._load([last])
     delivery, now = job.delivery, worker.clock()
     if delivery.subscription.channel == Channel.email:
-        from aiosmtplib.email import flatten_message
+        from statuspage.emails import BroadcastEmail
 
-        email = worker._email(delivery, "msg_probe", now)
+        message = worker._message(delivery)
         return {
+            "template": _per_call_ms(
+                lambda: BroadcastEmail(message=message, site=worker.site, settings=worker.settings)
+            ),
             "build": _per_call_ms(lambda: worker._email(delivery, "msg_probe", now)),
-            "flatten": _per_call_ms(lambda: flatten_message(email)),
         }
     body = worker._webhook_body(delivery)
     return {
@@ -628,12 +626,15 @@ async def run_baseline_http(config: dict[str, Any]) -> dict[str, Any]:
 
 
 async def run_baseline_smtp(config: dict[str, Any]) -> dict[str, Any]:
+    """`aiosmtplib.send` per message (a connection each), or with `sessions`: that many
+    connections kept open, each sending one message after another with `sendmail`."""
     import aiosmtplib
 
     sample = await _sample(config["control"])
     content = base64.b64decode(sample["content"])
     numbers = iter(range(config["count"]))
     ok = 0
+    sessions = config.get("sessions", 0)
 
     async def sender() -> None:
         nonlocal ok
@@ -648,9 +649,21 @@ async def run_baseline_smtp(config: dict[str, Any]) -> dict[str, Any]:
             )
             ok += not errors
 
+    async def session() -> None:
+        nonlocal ok
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=config["smtp_port"]) as client:
+            for number in numbers:
+                errors, _reply = await client.sendmail(
+                    sample["mail_from"], [f"base{number}@example.com"], content, timeout=10
+                )
+                ok += not errors
+
     cpu = _cpu_seconds()
     started = time.monotonic()
-    await asyncio.gather(*(sender() for _ in range(config["concurrency"])))
+    if sessions:
+        await asyncio.gather(*(session() for _ in range(sessions)))
+    else:
+        await asyncio.gather(*(sender() for _ in range(config["concurrency"])))
     seconds = time.monotonic() - started
     cpu = _cpu_seconds() - cpu
     return {
@@ -662,12 +675,21 @@ async def run_baseline_smtp(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def run_baseline_smtp_kept(config: dict[str, Any]) -> dict[str, Any]:
+    from statuspage.delivery_worker import _SMTP_SESSIONS
+
+    return await run_baseline_smtp(
+        {**config, "sessions": min(config["concurrency"], _SMTP_SESSIONS)}
+    )
+
+
 ROLES = {
     "fanout": run_fanout,
     "ttfd": run_ttfd,
     "contention": run_contention,
     "baseline-http": run_baseline_http,
     "baseline-smtp": run_baseline_smtp,
+    "baseline-smtp-kept": run_baseline_smtp_kept,
 }
 
 
@@ -823,6 +845,7 @@ def fanout_scenario(
     extra: dict[str, Any],
     variant: dict[str, Any] | None = None,
     tag: str = "",
+    kept_role: str = "",
 ) -> dict[str, Any]:
     big = f"sqlite:///{folder / f'{channel}{tag}.db'}"
     small = f"sqlite:///{folder / f'{channel}{tag}-rehearsal.db'}"
@@ -835,6 +858,7 @@ def fanout_scenario(
     _measured(pid, control, "fanout", {**common, "url": small, "incident": rehearsal, "expect": 20})
     counts = {**baseline_config, **common, "count": args.subscribers}
     before = _measured(pid, control, baseline_role, counts)
+    kept = [_measured(pid, control, kept_role, counts)] if kept_role else []
     profile = args.profile == channel and not variant
     worker = _measured(
         pid,
@@ -849,7 +873,9 @@ def fanout_scenario(
         },
     )
     after = _measured(pid, control, baseline_role, counts)
-    return {"worker": worker, "baselines": [before, after]}
+    if kept_role:
+        kept.append(_measured(pid, control, kept_role, counts))
+    return {"worker": worker, "baselines": [before, after], "kept": kept}
 
 
 def _verified(run: dict[str, Any], n: int) -> bool:
@@ -880,11 +906,10 @@ def report_fanout(
     per_delivery = 1000 * worker["cpu"] / n
     probe = worker["probe"]
     if channel == "email":
-        built = probe["build"] + probe["flatten"]
         probe_line = (
-            f"  one email, built alone after the run: emails.broadcast_email {probe['build']:.2f} ms"
-            f" + aiosmtplib's flatten_message {probe['flatten']:.2f} ms = {built:.2f} ms"
-            f" ({built / per_delivery:.0%} of the worker's CPU per delivery)"
+            f"  one email, built alone after the run: a subscriber's copy {probe['build']:.3f} ms"
+            f" ({probe['build'] / per_delivery:.0%} of the worker's CPU per delivery); the shared"
+            f" template, once per event and language, {probe['template']:.2f} ms"
         )
     else:
         probe_line = (
@@ -909,8 +934,8 @@ def report_fanout(
         f"  worker process: peak RSS {worker['rss_peak']:.1f} MB ({worker['rss_before']:.1f} MB"
         f" before the update), CPU {worker['cpu']:.2f} s = {worker['cpu'] / seconds:.0%}"
         f" of one core, {per_delivery:.2f} ms per delivery",
-        f"  {worker['batches']} batches; nothing in flight while claiming + loading each: "
-        f"{phases['claim']:.2f} + {phases['load']:.2f} s; sending + recording: {phases['send']:.2f} s",
+        f"  {worker['batches']} claims, made while sends go on; claiming + loading + recording:"
+        f" {phases['claim']:.2f} + {phases['load']:.2f} + {phases['record']:.2f} s",
         probe_line,
         f"  receiver process CPU meanwhile: {worker['receiver_cpu'] / seconds:.0%} of one core",
     ]
@@ -927,7 +952,24 @@ def report_fanout(
         f"  worker / baseline (mean {baseline:.0f}/s): {rate / baseline:.2f}x"
         f"   [the baseline alone would take {n / baseline:.2f} s for {n}]"
     )
+    lines += _kept_lines(result.get("kept", []), rate, n)
     return "\n".join(lines)
+
+
+def _kept_lines(kept: list[dict[str, Any]], rate: float, n: int) -> list[str]:
+    """The bare loop with SMTP sessions kept open, as the worker keeps them."""
+    if not kept:
+        return []
+    rates = [b["ok"] / b["seconds"] for b in kept]
+    lines = [
+        f"  baseline {label}, sessions kept: aiosmtplib.SMTP.sendmail on open connections, no"
+        f" database: {b['ok']}/{n} ok in {b['seconds']:.2f} s = {r:.0f}/s; CPU"
+        f" {b['cpu'] / b['seconds']:.0%}; receiver CPU {b['receiver_cpu'] / b['seconds']:.0%}"
+        for label, b, r in zip(("before", "after"), kept, rates, strict=True)
+    ]
+    mean = statistics.mean(rates)
+    lines.append(f"  worker / baseline with sessions kept (mean {mean:.0f}/s): {rate / mean:.2f}x")
+    return lines
 
 
 def report_what_if(rows: list[tuple[str, dict[str, Any]]], n: int) -> str:
@@ -994,7 +1036,7 @@ def slow_scenario(folder: Path, args: argparse.Namespace, pid: int, http: str) -
     for label, run in runs.items():
         lines.append(
             f"  {label:14} {run['seconds']:6.2f} s = {n / run['seconds']:4.0f} deliveries/s in"
-            f" {run['batches']} batches; verified {'yes' if _verified(run, n) else 'NO'}"
+            f" {run['batches']} claims; verified {'yes' if _verified(run, n) else 'NO'}"
         )
     return "\n".join(lines)
 
@@ -1158,6 +1200,7 @@ def main() -> None:
                     control=control,
                     address="subscriber{n}@example.com",
                     baseline_role="baseline-smtp",
+                    kept_role="baseline-smtp-kept",
                     baseline_config={"control": control, "smtp_port": smtp_port},
                     extra={"smtp_port": smtp_port},
                 )

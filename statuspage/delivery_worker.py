@@ -5,6 +5,9 @@ outbox. A claim is one UPDATE … RETURNING that leases the rows (`FOR UPDATE SK
 PostgreSQL, so workers never wait on each other); a worker that dies leaves its lease to expire
 and the rows go out again with the same message id, which receivers use to drop a repeat.
 Each subscription gets its messages in order: only its oldest pending delivery is ever due.
+
+A worker keeps up to DELIVERY_CONCURRENCY sends in flight and claims more as sends finish, so
+one slow receiver holds up one slot, not a whole batch.
 """
 
 from __future__ import annotations
@@ -18,45 +21,33 @@ import socket
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
 import httpx
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 
-from incidents import audit
-from incidents.broadcast_models import (
-    AttemptOutcome,
-    Channel,
-    Delivery,
-    DeliveryAttempt,
-    DeliveryState,
-    Subscription,
-)
-from incidents.broadcast_rules import DISABLE_AFTER, Verdict, next_attempt
+from incidents.broadcast_models import Channel, Delivery, DeliveryState
+from incidents.broadcast_rules import Verdict
 from incidents.db_types import utcnow
 from statuspage import emails, outgoing
 from statuspage.config import Settings
 from statuspage.db import Database
+from statuspage.delivery_records import Job, record
 from statuspage.messages import Message, compose
 from statuspage.public_state import Site
-from statuspage.senders import Result, send_email, send_http
+from statuspage.senders import Result, SmtpPool, send_http
 from statuspage.signing import Signer, load_signer
 
 log = logging.getLogger(__name__)
 
 DIRECT_KINDS = {"subscription.confirm", "subscription.test"}  # sent before confirmation too
-_FLUSH_EVERY = 64
-_POOL_SIZE = 8  # connections per HTTP client
-_FLUSH_AFTER = 0.05  # seconds: results are written at least this often while a batch sends
-
-
-@dataclass
-class _Job:
-    delivery: Delivery
-    result: Result | None = None  # None: not sent, the subscription was off
+_FLUSH_EVERY = 64  # results written in one transaction, at most
+_FLUSH_AFTER = 0.05  # seconds: results are written at least this often while sends go on
+_POOL_SIZE = 4  # connections per HTTP client
+_SMTP_SESSIONS = 16  # open SMTP connections per worker, at most
+_RECORD_WITHIN = 12  # seconds a result may take to be written, for the lease
+_RENDERS_KEPT = 1000  # rendered messages kept per worker before starting afresh
 
 
 class DeliveryWorker:
@@ -74,14 +65,16 @@ class DeliveryWorker:
         self.site = Site.from_settings(settings)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.clock = clock
-        self.batch_size = settings.delivery_concurrency * 4
+        self.concurrency = settings.delivery_concurrency
         self._client = client  # given: used for everything, and closed by whoever gave it
         self._clients: list[httpx.AsyncClient] = []
+        self._smtp = SmtpPool(settings, size=min(self.concurrency, _SMTP_SESSIONS))
         self._signer: Signer | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._messages: dict[tuple[int, str], Message] = {}
         self._bodies: dict[tuple[int, str], bytes] = {}
+        self._emails: dict[tuple[int, str], emails.BroadcastEmail] = {}
 
     # -- running ---------------------------------------------------------------------------
 
@@ -97,6 +90,7 @@ class DeliveryWorker:
         for client in self._clients:
             await client.aclose()
         self._clients = []
+        await self._smtp.close()
 
     def wake(self) -> None:
         """Something was written: look for due deliveries now rather than at the next poll."""
@@ -108,7 +102,7 @@ class DeliveryWorker:
             try:
                 sent = await self.run_once()
             except Exception:  # a database hiccup must not end delivery for good
-                log.exception("delivery worker %s: batch failed; retrying", self.name)
+                log.exception("delivery worker %s: sending failed; retrying", self.name)
                 sent = 0
                 await asyncio.sleep(1)
             if sent == 0:
@@ -116,17 +110,12 @@ class DeliveryWorker:
                     await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
 
     async def run_once(self) -> int:
-        """Claims one batch of due deliveries, sends them and records the results."""
-        ids = await self._claim(self.clock())
-        if not ids:
-            return 0
-        jobs = await self._load(ids)
-        await self._send_all(jobs)
-        self._forget_old_renders()
-        return len(jobs)
+        """Sends what is due until nothing more is, and records each result; returns how
+        many deliveries that was."""
+        return await _Pump(self).run()
 
     async def drain(self, *, limit: int = 1000) -> int:
-        """Runs batches until nothing is due (for tests and the CLI's one-shot mode)."""
+        """Runs until nothing is due (for tests and the CLI's one-shot mode)."""
         total = 0
         for _ in range(limit):
             sent = await self.run_once()
@@ -137,7 +126,7 @@ class DeliveryWorker:
 
     # -- claiming --------------------------------------------------------------------------
 
-    async def _claim(self, now: datetime) -> list[int]:
+    async def _claim(self, now: datetime, limit: int) -> list[int]:
         earlier = aliased(Delivery)
         blocked = exists().where(
             and_(
@@ -155,12 +144,13 @@ class DeliveryWorker:
                 ~blocked,
             )
             .order_by(Delivery.next_attempt_at, Delivery.id)
-            .limit(self.batch_size)
+            .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        # Long enough for the whole batch to go out, each wave of it taking up to a timeout.
-        waves = -(-self.batch_size // self.settings.delivery_concurrency)
-        lease = timedelta(seconds=self.settings.delivery_timeout_seconds * waves + 2)
+        # Claimed rows go out at once. The lease covers the attempt (its timeout bounds it
+        # all, a wait for a connection included) and writing its result, which may wait out
+        # SQLite's 10 s busy timeout, with room to spare.
+        lease = timedelta(seconds=self.settings.delivery_timeout_seconds + _RECORD_WITHIN)
         claim = (
             update(Delivery)
             .where(Delivery.id.in_(due.scalar_subquery()))
@@ -173,7 +163,9 @@ class DeliveryWorker:
                 self._signer = await load_signer(session, self.settings)
             return list((await session.scalars(claim)).all())
 
-    async def _load(self, ids: list[int]) -> list[_Job]:
+    async def _load(self, ids: list[int]) -> list[Job]:
+        if not ids:
+            return []
         query = (
             select(Delivery)
             .where(Delivery.id.in_(ids))
@@ -181,32 +173,21 @@ class DeliveryWorker:
             .order_by(Delivery.id)
         )
         async with self.database.reading() as session:
-            return [_Job(delivery) for delivery in (await session.scalars(query)).unique()]
+            return [Job(delivery) for delivery in (await session.scalars(query)).unique()]
+
+    async def _record(self, jobs: list[Job]) -> None:
+        async with self.database.sessionmaker() as session, session.begin():
+            await record(session, jobs, now=self.clock(), worker=self.name)
 
     # -- sending ---------------------------------------------------------------------------
 
-    async def _send_all(self, jobs: list[_Job]) -> None:
-        gate = asyncio.Semaphore(self.settings.delivery_concurrency)
-
-        async def one(job: _Job) -> _Job:
-            async with gate:
-                job.result = await self._deliver(job.delivery)
-                return job
-
-        tasks = [asyncio.create_task(one(job)) for job in jobs]
-        done: list[_Job] = []
-        flushed = time.monotonic()
+    async def _send(self, job: Job) -> Job:
         try:
-            for finished in asyncio.as_completed(tasks):
-                done.append(await finished)
-                if len(done) >= _FLUSH_EVERY or time.monotonic() - flushed > _FLUSH_AFTER:
-                    await self._record(done)
-                    done, flushed = [], time.monotonic()
-        finally:
-            for task in tasks:
-                task.cancel()
-        if done:
-            await self._record(done)
+            job.result = await self._deliver(job.delivery)
+        except Exception as error:  # a bug here must not lose the delivery: tried again later
+            log.exception("delivery %s: could not be sent", job.delivery.id)
+            job.result = Result(Verdict.retry, None, 0, f"internal error: {error!r}"[:500])
+        return job
 
     async def _deliver(self, delivery: Delivery) -> Result | None:
         subscription, event = delivery.subscription, delivery.event
@@ -220,7 +201,7 @@ class DeliveryWorker:
         channel = subscription.channel
         if channel == Channel.email:
             email = self._email(delivery, message_id, now)
-            return await send_email(email, settings=self.settings, timeout=timeout)
+            return await self._smtp.send(email, timeout=timeout)
         message = self._message(delivery)
         if channel == Channel.webhook:
             request = outgoing.signed_webhook(
@@ -237,20 +218,22 @@ class DeliveryWorker:
         return await send_http(self._http(request.url), request, channel=channel, timeout=timeout)
 
     def _http(self, url: str) -> httpx.AsyncClient:
-        """A pooled client for this URL: one of a few small pools rather than one big one,
+        """A pooled client for this URL: one of several small pools rather than one big one,
         because httpcore's pool does work in proportion to its size on every request (64
-        connections in one pool sent a fan-out at half the speed of 8 pools of 8)."""
+        connections in one pool sent a fan-out at half the speed of 8 pools of 8; 16 pools
+        of 4 take another quarter off the CPU per request)."""
         if self._client is not None:
             return self._client
         if not self._clients:
-            concurrency = self.settings.delivery_concurrency
-            count = -(-concurrency // _POOL_SIZE)
-            each = -(-concurrency // count)
+            count = -(-self.concurrency // _POOL_SIZE)
+            each = -(-self.concurrency // count)
+            tls = httpx.create_ssl_context()  # one for all: each costs a CA bundle load
             self._clients = [
                 httpx.AsyncClient(
                     limits=httpx.Limits(max_connections=each, max_keepalive_connections=each),
                     follow_redirects=False,
                     headers={"user-agent": "statuspage-broadcasts/1"},
+                    verify=tls,
                 )
                 for _ in range(count)
             ]
@@ -278,7 +261,7 @@ class DeliveryWorker:
             )
         return self._bodies[key]
 
-    def _email(self, delivery: Delivery, message_id: str, now: datetime) -> EmailMessage:
+    def _email(self, delivery: Delivery, message_id: str, now: datetime) -> emails.Email:
         assert self._signer is not None
         subscription = delivery.subscription
         if delivery.event.kind == "subscription.confirm":
@@ -290,136 +273,109 @@ class DeliveryWorker:
                 message_id=message_id,
                 now=now,
             )
-        return emails.broadcast_email(
-            message=self._message(delivery),
-            subscription=subscription,
-            signer=self._signer,
-            site=self.site,
-            settings=self.settings,
-            message_id=message_id,
-            now=now,
+        key = (delivery.event_id, subscription.language)
+        if key not in self._emails:
+            self._emails[key] = emails.BroadcastEmail(
+                message=self._message(delivery), site=self.site, settings=self.settings
+            )
+        return self._emails[key].to(
+            subscription, signer=self._signer, message_id=message_id, now=now
         )
 
     def _forget_old_renders(self) -> None:
-        if len(self._messages) > 1000:
+        if len(self._messages) > _RENDERS_KEPT:
             self._messages.clear()
             self._bodies.clear()
+            self._emails.clear()
 
-    # -- recording -------------------------------------------------------------------------
 
-    async def _record(self, jobs: list[_Job]) -> None:
-        now = self.clock()
-        attempts = []
-        changes = []
-        succeeded: set[int] = set()
-        failed: list[int] = []
-        gone: list[int] = []
+class _Pump:
+    """One run of the worker: claims what is due while sends are in flight, up to the
+    worker's concurrency, and writes results as they come in; ends when nothing is in flight
+    and nothing more is due."""
+
+    def __init__(self, worker: DeliveryWorker) -> None:
+        self.worker = worker
+        self.running: set[asyncio.Task[Job]] = set()
+        self.finished: list[Job] = []
+        self.arrived = asyncio.Event()
+        self.handled = 0
+        self.more = True  # worth claiming: the last claim got all it asked for, or news came
+        self.claimed_at = time.monotonic()
+        self.flushed_at = time.monotonic()
+        # Claims are worth their round trip when a quarter of the slots is free (or all are).
+        self.claim_at = max(1, worker.concurrency // 4)
+
+    async def run(self) -> int:
+        try:
+            while True:
+                self.arrived.clear()  # first: a send that ends from here on is noticed
+                if self.worker._wake.is_set():
+                    self.worker._wake.clear()
+                    self.more = True
+                if self._should_claim():
+                    await self._claim_or_wait()
+                if self.finished and self._should_flush():
+                    await self._flush()
+                    continue
+                if not self.running:
+                    return self.handled
+                wait = _FLUSH_AFTER if self.finished else self.worker.settings.worker_poll_seconds
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):  # no task per wait, unlike wait_for
+                        await self.arrived.wait()
+        finally:
+            for task in self.running:
+                task.cancel()
+            await asyncio.gather(*self.running, return_exceptions=True)
+
+    def _should_claim(self) -> bool:
+        room = self.worker.concurrency - len(self.running)
+        if room <= 0:
+            return False
+        stale = time.monotonic() - self.claimed_at > self.worker.settings.worker_poll_seconds
+        return (self.more or stale) and (room >= self.claim_at or not self.running or stale)
+
+    async def _claim_or_wait(self) -> None:
+        """Claims more; if the database fails to answer, the sends in flight go on and are
+        recorded, and claiming is tried again after a poll interval."""
+        try:
+            await self._claim()
+        except Exception:
+            if not self.running and not self.finished:
+                raise
+            log.exception("delivery worker %s: claim failed; trying again", self.worker.name)
+            self.claimed_at = time.monotonic()
+            self.more = False
+
+    async def _claim(self) -> None:
+        worker = self.worker
+        room = worker.concurrency - len(self.running)
+        worker._forget_old_renders()
+        jobs = await worker._load(await worker._claim(worker.clock(), room))
+        self.claimed_at = time.monotonic()
+        self.more = len(jobs) == room
         for job in jobs:
-            delivery, result = job.delivery, job.result
-            if result is None:
-                changes.append({"id": delivery.id, "state": DeliveryState.cancelled, **_unleased()})
-                continue
-            change, outcome = _after(delivery, result, now)
-            changes.append(change)
-            attempts.append(
-                {
-                    "delivery_id": delivery.id,
-                    "attempted_at": now,
-                    "outcome": outcome,
-                    "status_code": result.status_code,
-                    "latency_ms": result.latency_ms,
-                    "error": result.error,
-                    "worker": self.name,
-                }
-            )
-            if outcome == AttemptOutcome.sent:
-                succeeded.add(delivery.subscription_id)
-            elif outcome == AttemptOutcome.gone:
-                gone.append(delivery.subscription_id)
-            elif change["state"] == DeliveryState.failed:
-                failed.append(delivery.subscription_id)
-        async with self.database.sessionmaker() as session, session.begin():
-            if attempts:
-                await session.execute(insert(DeliveryAttempt), attempts)
-            await session.execute(update(Delivery), changes)
-            if succeeded:
-                await session.execute(
-                    update(Subscription)
-                    .where(Subscription.id.in_(succeeded), Subscription.consecutive_failures > 0)
-                    .values(consecutive_failures=0)
-                )
-            for subscription_id in failed:
-                await _count_failure(session, subscription_id, now)
-            for subscription_id in gone:
-                await _disable(session, subscription_id, now, "the receiver answered 410 Gone")
+            task = asyncio.create_task(worker._send(job))
+            self.running.add(task)
+            task.add_done_callback(self._done)
 
+    def _done(self, task: asyncio.Task[Job]) -> None:
+        self.running.discard(task)
+        if not task.cancelled() and task.exception() is None:
+            self.finished.append(task.result())
+            self.arrived.set()
 
-def _unleased() -> dict[str, object]:
-    return {"lease_owner": None, "lease_until": None}
-
-
-def _after(delivery: Delivery, result: Result, now: datetime) -> tuple[dict, AttemptOutcome]:  # type: ignore[type-arg]
-    tried = delivery.attempts + 1
-    base = {"id": delivery.id, "attempts": tried, **_unleased()}
-    if result.verdict == Verdict.sent:
-        return {**base, "state": DeliveryState.sent, "sent_at": now, "last_error": None}, (
-            AttemptOutcome.sent
-        )
-    if result.verdict == Verdict.gone:
-        return {**base, "state": DeliveryState.failed, "last_error": result.error}, (
-            AttemptOutcome.gone
-        )
-    if result.verdict == Verdict.retry:
-        when = next_attempt(
-            attempts=tried,
-            first_queued_at=delivery.created_at,
-            now=now,
-            retry_after=result.retry_after,
-        )
-        if when is not None:
-            return {
-                **base,
-                "state": DeliveryState.pending,
-                "next_attempt_at": when,
-                "last_error": result.error,
-            }, AttemptOutcome.retry
-    return {**base, "state": DeliveryState.failed, "last_error": result.error}, (
-        AttemptOutcome.failed
-    )
-
-
-async def _count_failure(session, subscription_id: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    count = await session.scalar(
-        update(Subscription)
-        .where(Subscription.id == subscription_id)
-        .values(consecutive_failures=Subscription.consecutive_failures + 1)
-        .returning(Subscription.consecutive_failures)
-    )
-    if count is not None and count >= DISABLE_AFTER:
-        await _disable(
-            session, subscription_id, now, f"{count} deliveries in a row failed for good"
+    def _should_flush(self) -> bool:
+        return (
+            len(self.finished) >= _FLUSH_EVERY
+            or not self.running
+            or time.monotonic() - self.flushed_at >= _FLUSH_AFTER
         )
 
-
-async def _disable(session, subscription_id: int, now: datetime, reason: str) -> None:  # type: ignore[no-untyped-def]
-    disabled = await session.scalar(
-        update(Subscription)
-        .where(Subscription.id == subscription_id, Subscription.disabled_at.is_(None))
-        .values(disabled_at=now, disabled_reason=reason)
-        .returning(Subscription.id)
-    )
-    if disabled is None:
-        return
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.subscription_id == subscription_id, Delivery.state == DeliveryState.pending)
-        .values(state=DeliveryState.cancelled, lease_owner=None, lease_until=None)
-    )
-    await audit.record(
-        session,
-        actor_id=None,
-        action="subscription.disable",
-        entity_type="subscription",
-        entity_id=subscription_id,
-        after={"disabled_reason": reason},
-    )
+    async def _flush(self) -> None:
+        jobs, self.finished = self.finished, []
+        await self.worker._record(jobs)
+        self.handled += len(jobs)
+        self.flushed_at = time.monotonic()
+        self.more = True  # a subscription's next message may be due now that this one is done

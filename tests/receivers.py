@@ -101,7 +101,16 @@ class HttpReceiver:
 class _Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.raw: list[bytes] = []  # each message as it came over the wire
         self.refuse: dict[str, str] = {}  # recipient → SMTP reply, e.g. "550 no such user"
+        self.sessions = 0  # connections that said EHLO
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -115,6 +124,7 @@ class _Inbox:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append((list(envelope.rcpt_tos), parsed))
+        self.raw.append(envelope.original_content)
         return "250 Message accepted"
 
 
@@ -139,6 +149,12 @@ class SmtpReceiver:
 
     def stop(self) -> None:
         self._controller.stop()
+
+    def restart(self) -> None:
+        """As a mail server restart does: every open session is cut, then it listens again."""
+        self._controller.stop()
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
 
 
 def running_http() -> Iterator[HttpReceiver]:
