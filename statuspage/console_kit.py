@@ -84,10 +84,16 @@ class FormError(Exception):
         if isinstance(error, ValidationError):
             found: dict[str, str] = {}
             for item in error.errors():
-                name = ".".join(str(part) for part in item["loc"][:1])
-                found.setdefault(name, str(item["msg"]).removeprefix("Value error, "))
+                name = ".".join(str(part) for part in item["loc"])
+                found.setdefault(name, _message(item["type"], str(item["msg"])))
             return cls(found)
         return cls({error.field or "": error.message}, status=error.status_code)
+
+
+def _message(kind: str, text: str) -> str:
+    if kind == "missing" or (kind == "string_too_short" and "at least 1 character" in text):
+        return "this field is required"
+    return text.removeprefix("Value error, ")
 
 
 # -- the session cookie -------------------------------------------------------------------
@@ -296,6 +302,8 @@ def route(
             return page(request, "refused.html", status=403, reason=refused.reason)
         except DomainError as error:
             return page(request, "refused.html", status=error.status_code, reason=error.message)
+        except FormError as error:  # a form with nowhere else to show its error
+            return page(request, "refused.html", status=error.status, reason=str(error))
 
     return Route("/staff" + path, endpoint, methods=list(methods))
 

@@ -54,3 +54,13 @@ async def signed_in(client: httpx.AsyncClient, database: Database, role: StaffRo
     answer = await sign_in(client, email)
     assert answer.status_code == 303, answer.text
     return csrf_of((await client.get("/staff/password")).text)
+
+
+async def add_components(database: Database, *names: str) -> dict[str, int]:
+    from incidents.models import Component
+
+    async with database.sessionmaker() as session, session.begin():
+        made = [Component(name=name) for name in names]
+        session.add_all(made)
+        await session.flush()
+        return {component.name: component.id for component in made}
