@@ -8,7 +8,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from statuspage import console_admin, console_auth, console_finance, console_support
+from statuspage import (
+    console_admin,
+    console_auth,
+    console_finance,
+    console_maintenance,
+    console_support,
+)
 
 _STATIC = Path(__file__).parent / "static"
 _ASSETS = {
@@ -28,6 +34,7 @@ def routes() -> list[Route]:
         Route("/staff/console.js", asset),
         *console_auth.routes(),
         *console_support.routes(),
+        *console_maintenance.routes(),
         *console_finance.routes(),
         *console_admin.routes(),
     ]
