@@ -89,7 +89,9 @@ def routes() -> list[Route]:
         session = await read_session(request)
         if request.method == "GET":
             if session is not None and session.staff_id:
-                return RedirectResponse("/staff/", status_code=303)
+                if await _still_valid(request, session):
+                    return RedirectResponse("/staff/", status_code=303)
+                session = None  # signed out elsewhere: start afresh
             return await _login_page(request, session or Session.anonymous())
         return await _sign_in(request, session, limit)
 
@@ -98,6 +100,13 @@ def routes() -> list[Route]:
         route("/logout", logout, ANYONE, methods=["POST"]),
         route("/password", password, ANYONE, methods=["GET", "POST"]),
     ]
+
+
+async def _still_valid(request: Request, session: Session) -> bool:
+    database: Database = request.app.state.database
+    async with database.reading() as db:
+        staff = await db.get(Staff, session.staff_id)
+    return staff is not None and staff.active and staff.session_version == session.version
 
 
 async def _sign_in(request: Request, session: Session | None, limit: FailureLimit) -> Response:

@@ -323,7 +323,11 @@ async def _enter(request: Request, roles: frozenset[StaffRole], *, upload: bool)
     console = Console(request, session, staffer)
     if request.method == "POST":
         console.form = await (read_upload(request) if upload else read_form(request))
-        check_csrf(session, console.form)
+        try:
+            check_csrf(session, console.form)
+        except Refused:
+            await console.form.close()  # an upload's spooled file
+            raise
     return console
 
 
@@ -335,7 +339,8 @@ def check_csrf(session: Session, form: FormData) -> None:
 
 async def read_form(request: Request) -> FormData:
     """A url-encoded form, read up to MAX_FORM_BYTES (over it: refused)."""
-    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+    kind = request.headers.get("content-type", "")
+    if kind and not kind.startswith("application/x-www-form-urlencoded"):
         raise Refused("form")
     body = b""
     async for chunk in request.stream():

@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from incidents import audit
 from incidents.db_types import utcnow
@@ -122,7 +123,12 @@ async def set_active(session: AsyncSession, *, staff_id: int, active: bool, acto
 
 
 async def list_tokens(session: AsyncSession) -> Sequence[ApiToken]:
-    query = select(ApiToken).join(Staff).order_by(ApiToken.id.desc())
+    query = (
+        select(ApiToken)
+        .join(Staff)
+        .options(selectinload(ApiToken.staff))
+        .order_by(ApiToken.id.desc())
+    )
     return (await session.scalars(query)).all()
 
 
