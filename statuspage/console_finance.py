@@ -48,7 +48,7 @@ async def finance_page(console: Console, *, status: int = 200, **values: Any) ->
     async def load(db: AsyncSession) -> dict[str, Any]:
         resolved = await db.scalars(
             select(Incident)
-            .where(Incident.status.in_([IncidentStatus.resolved, IncidentStatus.postmortem]))
+            .where(Incident.status == IncidentStatus.resolved)
             .order_by(Incident.resolved_at.desc())
             .limit(100)
         )
