@@ -28,8 +28,10 @@ from statuspage.console_kit import (
 )
 from statuspage.db import Database
 
-# Per email and client address, in this process: this many failures in this many seconds.
+# In this process: this many failures in this many seconds per email and client address,
+# and per client address whatever the email (someone trying one password on many accounts).
 LOGIN_LIMIT = (5, 900.0)
+ADDRESS_LIMIT = (30, 900.0)
 
 
 class FailureLimit:
@@ -83,7 +85,7 @@ async def _login_page(
 
 
 def routes() -> list[Route]:
-    limit = FailureLimit(*LOGIN_LIMIT)
+    limits = (FailureLimit(*LOGIN_LIMIT), FailureLimit(*ADDRESS_LIMIT))
 
     async def login(request: Request) -> Response:
         session = await read_session(request)
@@ -93,7 +95,7 @@ def routes() -> list[Route]:
                     return RedirectResponse("/staff/", status_code=303)
                 session = None  # signed out elsewhere: start afresh
             return await _login_page(request, session or Session.anonymous())
-        return await _sign_in(request, session, limit)
+        return await _sign_in(request, session, limits)
 
     return [
         Route("/staff/login", login, methods=["GET", "POST"]),
@@ -109,7 +111,9 @@ async def _still_valid(request: Request, session: Session) -> bool:
     return staff is not None and staff.active and staff.session_version == session.version
 
 
-async def _sign_in(request: Request, session: Session | None, limit: FailureLimit) -> Response:
+async def _sign_in(
+    request: Request, session: Session | None, limits: tuple[FailureLimit, FailureLimit]
+) -> Response:
     form = await read_form(request)
     if session is None:  # no cookie from the sign-in page: cookies off, or it expired
         return await _login_page(request, Session.anonymous(), status=403, error="expired")
@@ -119,31 +123,33 @@ async def _sign_in(request: Request, session: Session | None, limit: FailureLimi
         return await _login_page(request, session, status=403, error="expired")
     email = str(form.get("email", "")).strip().lower()[:254]
     client = request.client.host if request.client else "unknown"
-    key = (email, client)
-    wait = limit.wait(key)
-    if wait:
-        return await _login_page(
-            request, session, status=429, error="limited", wait=wait, email=email
-        )
-    database: Database = request.app.state.database
-    async with database.sessionmaker() as db, db.begin():
-        staff = await staff_accounts.sign_in(
-            db, email=email, password=str(form.get("password", ""))
-        )
-        signed = (
-            None
-            if staff is None
-            else Session(
-                staff.id, staff.session_version, secrets.token_urlsafe(24), int(time.time())
+    pair, address = limits
+    key, anywhere = (email, client), ("", client)
+    for limit, which, error in ((address, anywhere, "limited_address"), (pair, key, "limited")):
+        wait = limit.wait(which)
+        if wait:
+            return await _login_page(
+                request, session, status=429, error=error, wait=wait, email=email
             )
-        )
+    signed = await _check_password(request, email, str(form.get("password", "")))
     if signed is None:
-        limit.fail(key)
+        pair.fail(key)
+        address.fail(anywhere)
         return await _login_page(request, session, status=401, error="wrong", email=email)
-    limit.clear(key)
+    pair.clear(key)  # not the address's count: one good account must not reset it
     response = RedirectResponse(_next(str(form.get("next", ""))), status_code=303)
     await set_session(request, response, signed)  # a new token: no session fixation
     return response
+
+
+async def _check_password(request: Request, email: str, password: str) -> Session | None:
+    """A new session (with a new CSRF token) when the password is right."""
+    database: Database = request.app.state.database
+    async with database.sessionmaker() as db, db.begin():
+        staff = await staff_accounts.sign_in(db, email=email, password=password)
+        if staff is None:
+            return None
+        return Session(staff.id, staff.session_version, secrets.token_urlsafe(24), int(time.time()))
 
 
 async def logout(console: Console) -> Response:

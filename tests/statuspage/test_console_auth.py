@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -191,3 +195,49 @@ async def test_sign_in_never_redirects_off_the_console(
         },
     )
     assert answer.headers["location"] == "/staff/"
+
+
+async def test_one_address_trying_many_emails_is_stopped(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await add_staff(database, StaffRole.support, "agent@example.com")
+    for number in range(30):
+        assert (await sign_in(client, f"guess{number}@example.com", "guess")).status_code == 401
+    locked = await sign_in(client, "agent@example.com")
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins from your address. Try again in 15 minutes." in locked.text
+
+
+def test_the_cli_sets_a_password_from_stdin(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    command = [
+        sys.executable,
+        "-m",
+        "statuspage.cli",
+        "staff",
+        "create",
+        "--email",
+        "a@example.com",
+        "--name",
+        "A",
+        "--role",
+        "support",
+        "--password-stdin",
+    ]
+    short = subprocess.run(  # noqa: S603 - our own CLI
+        command, env=env, input="short\n", text=True, capture_output=True, timeout=60, check=False
+    )
+    assert short.returncode == 2
+    assert short.stderr == "error: a password needs at least 12 characters\n"
+    made = subprocess.run(  # noqa: S603 - our own CLI
+        command,
+        env=env,
+        input=PASSWORD + "\n",
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("created staff 1: a@example.com (support)")
+    assert PASSWORD not in made.stdout + made.stderr
