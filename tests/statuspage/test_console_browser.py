@@ -264,3 +264,15 @@ async def test_a_finance_run_with_a_second_approver(browser: Browser, site: Site
 async def _option(page: Page, name: str) -> str:
     labels = await page.get_by_label("Resolved incident").locator("option").all_inner_texts()
     return next(label for label in labels if name in label)
+
+
+async def test_with_javascript_the_preview_follows_the_typing(browser: Browser, site: Site) -> None:
+    async with _signed_in(browser, site, "mei@coinport.example", javascript=True) as page:
+        await page.get_by_role("link", name="BTC deposits credited slowly").first.click()
+        await expect(page.locator("[data-preview]")).to_have_count(0)
+        await page.locator("textarea[name=body_en]").first.fill("Deposits are *catching up* now.")
+        await page.locator("textarea[name='body_zh-CN']").first.fill("充值正在追赶进度。")
+        await expect(page.locator("[data-preview=en] em")).to_have_text("catching up")
+        await expect(page.locator("[data-preview=zh-CN]")).to_contain_text("充值正在追赶进度。")
+        await expect(page.locator(".done")).to_have_count(0)  # nothing was posted
+        await _shot(page, "live-preview")
