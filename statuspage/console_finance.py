@@ -22,6 +22,7 @@ from statuspage.console_kit import FINANCE, Console, FormError, parse, route
 LINES_SHOWN = 100
 REJECTIONS_SHOWN = 100
 VOUCHERS_SHOWN = 200
+_BATCH_FIELDS = {"file", "note", "reason", "code"}
 
 
 def routes() -> list[Route]:
@@ -36,6 +37,8 @@ def routes() -> list[Route]:
         route(batch + "/issue", issue, FINANCE, methods=["POST"]),
         route(batch + "/cancel", cancel, FINANCE, methods=["POST"]),
         route(batch + "/void", void, FINANCE, methods=["POST"]),
+        route(batch + "/clear", clear_intake, FINANCE, methods=["POST"]),
+        route(batch + "/delivered", mark_delivered, FINANCE, methods=["POST"]),
         route(batch + "/vouchers.csv", console_exports.vouchers, FINANCE),
         route(batch + "/reconciliation.csv", console_exports.reconciliation, FINANCE),
     ]
@@ -194,9 +197,10 @@ async def _act(console: Console, work: Any, done: str) -> Response:
     try:
         await work(batch_id)
     except FormError as error:
-        return await batch_page(
-            console, status=error.status, errors={"": " ".join(error.errors.values())}
-        )
+        shown = dict(error.errors)
+        if not shown.keys() & _BATCH_FIELDS:  # no field of its own: at the top of the page
+            shown = {"": " ".join(shown.values())}
+        return await batch_page(console, status=error.status, errors=shown)
     return console.redirect(f"/staff/finance/batches/{batch_id}", done=done)
 
 
@@ -243,6 +247,35 @@ async def cancel(console: Console) -> Response:
         )
 
     return await _act(console, work, "cancelled")
+
+
+async def clear_intake(console: Console) -> Response:
+    """Empties a draft's lines and rejections, to load the events again (say, after a fix)."""
+
+    async def work(batch_id: int) -> object:
+        async def clear(db: AsyncSession) -> None:
+            batch = await service.get_batch(db, batch_id=batch_id, lock=True)
+            await service.clear_intake(db, batch=batch, actor_id=console.staffer.id)
+
+        return await console.write(clear)
+
+    return await _act(console, work, "intake_cleared")
+
+
+async def mark_delivered(console: Console) -> Response:
+    """Without a credit API the CSV is the delivery: finance records that it was credited."""
+    note = console.field("note")
+
+    async def work(batch_id: int) -> object:
+        if not note:
+            raise FormError({"note": "say how the vouchers were credited"})
+        return await console.write(
+            lambda db: flows.mark_delivered(
+                db, batch_id=batch_id, note=note[:500], actor_id=console.staffer.id
+            )
+        )
+
+    return await _act(console, work, "delivered")
 
 
 async def void(console: Console) -> Response:

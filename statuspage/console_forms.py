@@ -14,6 +14,7 @@ from incidents.models import Component
 from incidents.schemas import (
     LANGUAGES,
     IncidentOpen,
+    MaintenanceCancelIn,
     MaintenanceIn,
     MaintenancePatch,
     MaintenanceUpdateIn,
@@ -192,21 +193,30 @@ def maintenance_patch(console: Console) -> MaintenancePatch:
     return result
 
 
-def maintenance_update_in(console: Console) -> MaintenanceUpdateIn:
+def _bodies(console: Console) -> dict[str, Any]:
+    """A body in the site's language and its translations, and whether to notify."""
     own = _own(console)
     translations = {
         lang: {"body": text["body"]}
         for lang, text in _translations(console, "body").items()
         if text["body"]
     }
-    data = {
-        "status": console.field("status"),
+    return {
         "body": console.field(f"body_{own}"),
         "notify": console.field("do_not_notify") != "on",
         "language": own,
         "translations": translations,
     }
+
+
+def maintenance_update_in(console: Console) -> MaintenanceUpdateIn:
+    data = {**_bodies(console), "status": console.field("status")}
     result: MaintenanceUpdateIn = parse(MaintenanceUpdateIn, data)
+    return result
+
+
+def maintenance_cancel_in(console: Console) -> MaintenanceCancelIn:
+    result: MaintenanceCancelIn = parse(MaintenanceCancelIn, _bodies(console))
     return result
 
 

@@ -259,6 +259,19 @@ def page(request: Request, template: str, *, status: int = 200, **values: Any) -
     return HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
 
 
+def placed(errors: dict[str, str], form: str, fields: Iterable[str]) -> dict[str, str]:
+    """Errors of one of a page's forms: those of its own fields named `form.field` (shown
+    next to them), the rest together at the top of the page."""
+    known = set(fields)
+    found: dict[str, str] = {}
+    for name, text in errors.items():
+        if name.split(".")[0] in known:
+            found[f"{form}.{name}"] = text
+        else:
+            found[""] = f"{found['']} {text}".strip() if "" in found else text
+    return found
+
+
 def parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
     try:
         return model.model_validate(data)

@@ -13,7 +13,7 @@ from incidents.broadcast_models import Channel, Subscription
 from incidents.models import Maintenance, MaintenanceStatus
 from incidents.schemas import LANGUAGES
 from statuspage import console_forms
-from statuspage.console_kit import SUPPORT, Console, FormError, route
+from statuspage.console_kit import SUPPORT, Console, FormError, placed, route
 
 SUBSCRIBERS_PAGE = 100
 
@@ -25,6 +25,7 @@ def routes() -> list[Route]:
         route(one, maintenance_page, SUPPORT),
         route(one, edit_maintenance, SUPPORT, methods=["POST"]),
         route(one + "/updates", post_update, SUPPORT, methods=["POST"]),
+        route(one + "/cancel", cancel, SUPPORT, methods=["POST"]),
         route("/subscribers", subscribers, SUPPORT),
     ]
 
@@ -130,9 +131,24 @@ async def post_update(console: Console) -> Response:
             )
         )
     except FormError as error:
-        errors = {f"update.{name}" if name else "": text for name, text in error.errors.items()}
+        errors = placed(error.errors, "update", ["status", "body", "translations"])
         return await maintenance_page(console, status=error.status, errors=errors)
     return console.redirect(f"/staff/maintenance/{maintenance_id}", done="maintenance_updated")
+
+
+async def cancel(console: Console) -> Response:
+    maintenance_id = console.id("maintenance_id")
+    try:
+        data = console_forms.maintenance_cancel_in(console)
+        await console.write(
+            lambda db: maintenance_flows.cancel_maintenance(
+                db, maintenance_id=maintenance_id, data=data, actor=console.actor()
+            )
+        )
+    except FormError as error:
+        errors = placed(error.errors, "cancel", ["body", "translations"])
+        return await maintenance_page(console, status=error.status, errors=errors)
+    return console.redirect(f"/staff/maintenance/{maintenance_id}", done="maintenance_cancelled")
 
 
 def masked(subscription: Subscription) -> str:

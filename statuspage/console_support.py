@@ -23,7 +23,15 @@ from incidents.models import (
 )
 from incidents.schemas import LANGUAGES
 from statuspage import console_forms, markdown
-from statuspage.console_kit import ANYONE, FINANCE, SUPPORT, Console, FormError, route
+from statuspage.console_kit import (
+    ANYONE,
+    FINANCE,
+    SUPPORT,
+    Console,
+    FormError,
+    placed,
+    route,
+)
 from statuspage.messages import compose
 from statuspage.public_state import Site
 
@@ -301,7 +309,7 @@ async def postmortem(console: Console) -> Response:
 
 def _under(form: str, error: FormError) -> dict[str, str]:
     """Errors of the page's second or third form, named so they show next to that form."""
-    return {f"{form}.{name}" if name else "": text for name, text in error.errors.items()}
+    return placed(error.errors, form, ["body", "translations"])
 
 
 async def cancel_post(console: Console) -> Response:

@@ -123,9 +123,19 @@ async def test_a_batch_from_upload_to_issue_with_a_second_approver(
         data={"csrf": csrf, "code": rows[0]["code"].lower(), "reason": "duplicate account"},
     )
     assert voided.status_code == 303
+    no_note = await client.post(batch_url + "/delivered", data={"csrf": csrf, "note": ""})
+    assert no_note.status_code == 422
+    assert (
+        '<span class="field-error" id="note-error">say how the vouchers were credited'
+        in no_note.text
+    )
+    delivered = await client.post(
+        batch_url + "/delivered", data={"csrf": csrf, "note": "ops ticket 4211"}
+    )
+    assert delivered.status_code == 303
     async with database.sessionmaker() as session:
         batch = await session.scalar(select(Batch))
-        assert batch is not None and batch.state == BatchState.issued
+        assert batch is not None and batch.state == BatchState.delivered
         voucher = await session.scalar(select(Voucher).where(Voucher.code == rows[0]["code"]))
         assert voucher is not None
         assert (voucher.state, voucher.void_reason) == (VoucherState.voided, "duplicate account")
@@ -163,3 +173,24 @@ async def test_a_policy_form_error_names_its_field(
     )
     assert caps.status_code == 422
     assert "write amounts as ASSET=amount, e.g. USDT=100" in caps.text
+
+
+async def test_clearing_a_draft_s_intake_lets_the_same_file_in_again(
+    client: httpx.AsyncClient, database: Database, make_token: MakeToken
+) -> None:
+    scene = await make_scene(client, make_token)
+    csrf = await _finance_user(client, database, "fin-a@example.com")
+    policy_id = await scene.policy({"kind": "coupon", "asset": "USDT", "amount": "5"})
+    batch_url = f"/staff/finance/batches/{await scene.batch(policy_id)}"
+    upload = {"file": ("march-1.csv", EVENTS.encode(), "text/csv")}
+    assert (
+        await client.post(batch_url + "/events", data={"csrf": csrf}, files=upload)
+    ).status_code == 200
+    cleared = await client.post(batch_url + "/clear", data={"csrf": csrf})
+    assert cleared.status_code == 303
+    page = await client.get(cleared.headers["location"])
+    assert "The intake is cleared: load the events again." in page.text
+    assert "Nothing yet: upload the platform" in page.text
+    again = await client.post(batch_url + "/events", data={"csrf": csrf}, files=upload)
+    assert again.status_code == 200
+    assert '<tr><td>USDT</td><td class="num">2</td><td class="num">10</td>' in again.text

@@ -51,6 +51,8 @@ async def test_schedule_edit_and_start_maintenance(
         },
     )
     assert edited.status_code == 303, edited.text
+    dashboard = await client.get("/staff/")
+    assert "Futures engine upgrade v2" in dashboard.text
     started = await client.post(
         location + "/updates",
         data={
@@ -69,8 +71,12 @@ async def test_schedule_edit_and_start_maintenance(
         assert maintenance.auto_complete is False
     page = await client.get(location)
     assert "Started." in page.text
-    dashboard = await client.get("/staff/")
-    assert "Futures engine upgrade v2" in dashboard.text
+    late = await client.post(location + "/cancel", data={"csrf": csrf, "body_en": "Called off."})
+    assert late.status_code == 409
+    assert (
+        "maintenance cannot go from in_progress to cancelled (allowed: completed, verifying)"
+        in late.text
+    )
 
 
 async def test_subscribers_are_listed_with_shortened_addresses(
@@ -92,3 +98,34 @@ async def test_subscribers_are_listed_with_shortened_addresses(
     assert "hooks.example.net" in page.text
     assert "alice@" not in page.text
     assert "secret/path" not in page.text
+
+
+async def test_scheduled_maintenance_can_be_cancelled(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    ids = await add_components(database, "Futures trading")
+    csrf = await signed_in(client, database, StaffRole.support)
+    made = await client.post(
+        "/staff/maintenance/new",
+        data={
+            "csrf": csrf,
+            "name_en": "Upgrade",
+            "body_en": "Paused.",
+            "scheduled_for": _local(24),
+            "scheduled_until": _local(25),
+            "component_ids": str(ids["Futures trading"]),
+        },
+    )
+    assert made.status_code == 303
+    location = made.headers["location"].split("?")[0]
+    empty = await client.post(location + "/cancel", data={"csrf": csrf, "body_en": ""})
+    assert empty.status_code == 422
+    assert '<span class="field-error" id="cancel.body-error">this field is required' in empty.text
+    cancelled = await client.post(
+        location + "/cancel",
+        data={"csrf": csrf, "body_en": "Called off.", "body_zh-CN": "已取消。"},
+    )
+    assert cancelled.status_code == 303, cancelled.text
+    async with database.sessionmaker() as session:
+        gone = await session.scalar(select(Maintenance.status))
+    assert gone == MaintenanceStatus.cancelled
