@@ -66,9 +66,10 @@ class LoginRequired(Exception):
 class Refused(Exception):
     """Signed in, but this page or action is not theirs (403), or the form is stale (CSRF)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, staffer: Staffer | None = None, csrf: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.staffer, self.csrf = staffer, csrf  # their own navigation on the refusal page
 
 
 class FormError(Exception):
@@ -253,7 +254,6 @@ def page(request: Request, template: str, *, status: int = 200, **values: Any) -
         path=request.url.path,
         done=request.query_params.get("done", ""),
         errors=values.pop("errors", {}),
-        now=time.time(),
         **values,
     )
     return HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
@@ -312,7 +312,14 @@ def route(
             target = quote(request.url.path, safe="/")
             return RedirectResponse(f"/staff/login?next={target}", status_code=303)
         except Refused as refused:
-            return page(request, "refused.html", status=403, reason=refused.reason)
+            return page(
+                request,
+                "refused.html",
+                status=403,
+                reason=refused.reason,
+                me=refused.staffer,
+                csrf=refused.csrf,
+            )
         except DomainError as error:
             return page(request, "refused.html", status=error.status_code, reason=error.message)
         except FormError as error:  # a form with nowhere else to show its error
@@ -332,15 +339,15 @@ async def _enter(request: Request, roles: frozenset[StaffRole], *, upload: bool)
         raise LoginRequired
     staffer = Staffer(staff.id, staff.email, staff.name, staff.role)
     if not staffer.can(roles):
-        raise Refused("role")
+        raise Refused("role", staffer, session.csrf)
     console = Console(request, session, staffer)
     if request.method == "POST":
         console.form = await (read_upload(request) if upload else read_form(request))
         try:
             check_csrf(session, console.form)
-        except Refused:
+        except Refused as refused:
             await console.form.close()  # an upload's spooled file
-            raise
+            raise Refused(refused.reason, staffer, session.csrf) from refused
     return console
 
 

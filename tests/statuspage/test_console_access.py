@@ -97,6 +97,7 @@ async def test_a_role_sees_neither_the_pages_nor_the_actions_of_another(
         answer = await _send(client, method, path, csrf)
         assert answer.status_code == 403, f"{method} {path}: {answer.status_code}"
         assert "This page is not part of your role." in answer.text
+        assert f"({role.value})</span>" in answer.text  # still their own navigation
         refused += 1
     assert refused >= 20
     navigation = (await client.get("/staff/password")).text
