@@ -121,34 +121,42 @@ async def edit_maintenance(console: Console) -> Response:
     return console.redirect(f"/staff/maintenance/{maintenance_id}", done="maintenance_saved")
 
 
-async def post_update(console: Console) -> Response:
+async def _apply(
+    console: Console, build: Any, flow: Any, *, form: str, fields: list[str], done: str
+) -> Response:
+    """Reads one of the maintenance page's forms and moves the maintenance with `flow`."""
     maintenance_id = console.id("maintenance_id")
     try:
-        data = console_forms.maintenance_update_in(console)
+        data = build(console)
         await console.write(
-            lambda db: maintenance_flows.post_maintenance_update(
-                db, maintenance_id=maintenance_id, data=data, actor=console.actor()
-            )
+            lambda db: flow(db, maintenance_id=maintenance_id, data=data, actor=console.actor())
         )
     except FormError as error:
-        errors = placed(error.errors, "update", ["status", "body", "translations"])
+        errors = placed(error.errors, form, fields)
         return await maintenance_page(console, status=error.status, errors=errors)
-    return console.redirect(f"/staff/maintenance/{maintenance_id}", done="maintenance_updated")
+    return console.redirect(f"/staff/maintenance/{maintenance_id}", done=done)
+
+
+async def post_update(console: Console) -> Response:
+    return await _apply(
+        console,
+        console_forms.maintenance_update_in,
+        maintenance_flows.post_maintenance_update,
+        form="update",
+        fields=["status", "body", "translations"],
+        done="maintenance_updated",
+    )
 
 
 async def cancel(console: Console) -> Response:
-    maintenance_id = console.id("maintenance_id")
-    try:
-        data = console_forms.maintenance_cancel_in(console)
-        await console.write(
-            lambda db: maintenance_flows.cancel_maintenance(
-                db, maintenance_id=maintenance_id, data=data, actor=console.actor()
-            )
-        )
-    except FormError as error:
-        errors = placed(error.errors, "cancel", ["body", "translations"])
-        return await maintenance_page(console, status=error.status, errors=errors)
-    return console.redirect(f"/staff/maintenance/{maintenance_id}", done="maintenance_cancelled")
+    return await _apply(
+        console,
+        console_forms.maintenance_cancel_in,
+        maintenance_flows.cancel_maintenance,
+        form="cancel",
+        fields=["body", "translations"],
+        done="maintenance_cancelled",
+    )
 
 
 def masked(subscription: Subscription) -> str:

@@ -279,32 +279,33 @@ async def _preview(
     return previews
 
 
-async def resolve(console: Console) -> Response:
+async def _close(console: Console, build: Any, flow: Any, *, form: str, done: str) -> Response:
+    """Resolve or postmortem: the incident page's second and third forms."""
     incident_id = console.id("incident_id")
     try:
-        data = console_forms.resolve_in(console)
+        data = build(console)
         await console.write(
-            lambda db: flows.resolve_incident(
-                db, incident_id=incident_id, data=data, actor=console.actor()
-            )
+            lambda db: flow(db, incident_id=incident_id, data=data, actor=console.actor())
         )
     except FormError as error:
-        return await incident_page(console, status=error.status, errors=_under("resolve", error))
-    return console.redirect(f"/staff/incidents/{incident_id}", done="resolved")
+        return await incident_page(console, status=error.status, errors=_under(form, error))
+    return console.redirect(f"/staff/incidents/{incident_id}", done=done)
+
+
+async def resolve(console: Console) -> Response:
+    return await _close(
+        console, console_forms.resolve_in, flows.resolve_incident, form="resolve", done="resolved"
+    )
 
 
 async def postmortem(console: Console) -> Response:
-    incident_id = console.id("incident_id")
-    try:
-        data = console_forms.postmortem_in(console)
-        await console.write(
-            lambda db: flows.add_postmortem(
-                db, incident_id=incident_id, data=data, actor=console.actor()
-            )
-        )
-    except FormError as error:
-        return await incident_page(console, status=error.status, errors=_under("postmortem", error))
-    return console.redirect(f"/staff/incidents/{incident_id}", done="postmortem_saved")
+    return await _close(
+        console,
+        console_forms.postmortem_in,
+        flows.add_postmortem,
+        form="postmortem",
+        done="postmortem_saved",
+    )
 
 
 def _under(form: str, error: FormError) -> dict[str, str]:

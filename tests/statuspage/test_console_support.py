@@ -135,6 +135,9 @@ async def test_preview_post_schedule_and_resolve(
         post = await session.scalar(select(ScheduledPost))
         assert post is not None and post.state == PostState.pending
         assert post.payload["body"] == "Fix deployed."
+    empty = await client.post(location + "/resolve", data={"csrf": csrf, "body_en": ""})
+    assert empty.status_code == 422
+    assert '<span class="field-error" id="resolve.body-error">this field is required' in empty.text
     resolved = await client.post(
         location + "/resolve", data={"csrf": csrf, "body_en": "All good.", "body_zh-CN": "已恢复。"}
     )
