@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.db_types import utcnow
@@ -27,6 +27,10 @@ class Staff(Base):
     role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The console's sign-in: an argon2 hash (None: no password, API tokens only), and a
+    # counter in every session cookie; bumping it signs the person out everywhere.
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiToken(Base):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from incidents.errors import DomainError
 from incidents.staff import StaffRole
-from statuspage import auth, demo
+from statuspage import auth, demo, staff_accounts
 from statuspage.config import Settings, SettingsError
 from statuspage.db import Database, connect, migrate
 from statuspage.export import ExportError
@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True)
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True, choices=[role.value for role in StaffRole])
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read a console password from stdin"
+    )
     token = commands.add_parser("token", help="API tokens").add_subparsers(
         dest="action", required=True
     )
@@ -127,10 +130,15 @@ async def _demo(database: Database, settings: Settings) -> None:
 
 
 async def _create_staff(database: Database, args: argparse.Namespace) -> None:
+    password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
     async with database.sessionmaker() as session, session.begin():
         staff = await auth.create_staff(
             session, email=args.email, name=args.name, role=StaffRole(args.role), actor_id=None
         )
+        if password is not None:
+            await staff_accounts.set_password(
+                session, staff_id=staff.id, password=password, actor_id=None
+            )
     print(f"created staff {staff.id}: {staff.email} ({staff.role.value})")
 
 

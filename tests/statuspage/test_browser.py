@@ -15,22 +15,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import pytest_asyncio
-from playwright.async_api import Browser, FloatRect, Page, async_playwright, expect
+from playwright.async_api import Browser, FloatRect, Page, expect
 
 from tests.servers import free_port, run_cli, serve_command, wait_until_up
+from tests.statuspage.browsers import SCREENSHOTS
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 ZONE = ZoneInfo("Asia/Shanghai")
 SCREENS = ["mobile", "desktop"]
 GROUPS = ["Deposits", "Withdrawals", "Trading", "Account", "API"]
@@ -83,26 +74,6 @@ def _demo_sites(folders: list[Path]) -> Iterator[list[Site]]:
         for running in sites:
             wait_until_up(running.base)
         yield sites
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Debian's chromium: a missing browser skips on a laptop but fails in CI."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: scripts/ensure-browser installs it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return CHROMIUM
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(chromium), args=LAUNCH_ARGS)
-        async with launched:
-            yield launched
 
 
 @pytest.fixture(scope="module")

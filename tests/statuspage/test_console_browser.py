@@ -1,0 +1,278 @@
+"""The staff console in a real browser (Debian's chromium): a support shift and a finance run."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.servers import free_port, run_cli, serve_command, wait_until_up
+from tests.statuspage.browsers import SCREENSHOTS
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+ZONE = ZoneInfo("Asia/Shanghai")  # the site's zone: console times are entered in it
+PASSWORD = "a long shift needs a long password"
+STAFF = [
+    ("mei@coinport.example", "Mei Lin", "support"),
+    ("omar@coinport.example", "Omar Haddad", "finance"),
+    ("ana@coinport.example", "Ana Souza", "finance"),
+]
+
+
+@dataclass(frozen=True)
+class Site:
+    base: str
+    token: str
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The demo platform with three staff members who sign in with passwords."""
+    folder = tmp_path_factory.mktemp("console")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{folder / 'status.db'}",
+        "TIME_ZONE": "Asia/Shanghai",
+        "SITE_NAME": "CoinPort",
+    }
+    token = run_cli(env, "demo").split("shown once): ")[1].strip()
+    for email, name, role in STAFF:
+        subprocess.run(  # noqa: S603 - our own CLI
+            [
+                sys.executable,
+                "-m",
+                "statuspage.cli",
+                "staff",
+                "create",
+                "--email",
+                email,
+                "--name",
+                name,
+                "--role",
+                role,
+                "--password-stdin",
+            ],
+            env=env,
+            input=PASSWORD + "\n",
+            text=True,
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+    port = free_port()
+    with (folder / "server.log").open("w") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own CLI
+            serve_command(port), env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}")
+            yield Site(f"http://127.0.0.1:{port}", token, folder)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@asynccontextmanager
+async def _signed_in(
+    browser: Browser, site: Site, email: str, *, javascript: bool
+) -> AsyncIterator[Page]:
+    """A fresh browser (its own cookies) signed in through the sign-in form."""
+    context = await browser.new_context(
+        base_url=site.base,
+        viewport={"width": 1280, "height": 900},
+        java_script_enabled=javascript,
+        accept_downloads=True,
+    )
+    async with context:
+        page = await context.new_page()
+        await page.goto("/staff/")
+        await expect(page).to_have_url(f"{site.base}/staff/login?next=/staff/")
+        await page.get_by_label("Email").fill(email)
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        yield page
+
+
+async def _shot(page: Page, name: str) -> None:
+    await page.screenshot(path=SCREENSHOTS / f"console-{name}.png", full_page=True)
+
+
+async def test_a_support_shift_without_javascript(browser: Browser, site: Site) -> None:
+    """Open from a template, post two updates (with a preview), resolve: all with JS off."""
+    context = await browser.new_context(base_url=site.base, viewport={"width": 1280, "height": 900})
+    async with context:
+        page = await context.new_page()
+        await page.goto("/staff/login")
+        await _shot(page, "sign-in")
+    async with _signed_in(browser, site, "mei@coinport.example", javascript=False) as page:
+        await expect(page.locator(".who")).to_contain_text("Mei Lin (support)")
+        await expect(page.locator("main h1").first).to_have_text("Open incidents")
+        await expect(page.locator("main table").first).to_contain_text(
+            "BTC deposits credited slowly"
+        )
+        await _shot(page, "dashboard")
+
+        await page.get_by_role("link", name="Open incident").click()
+        await page.get_by_role("link", name="Exchange matching engine degraded").click()
+        await expect(page.get_by_role("checkbox", name="Spot trading")).to_be_checked()
+        await expect(page.get_by_role("checkbox", name="Futures trading")).to_be_checked()
+        await expect(page.get_by_role("checkbox", name="BTC deposits")).not_to_be_checked()
+        await expect(page.get_by_label("Title (en)")).to_have_value("Order matching degraded")
+        await _shot(page, "open-from-template")
+        await page.get_by_role("button", name="Open and publish").click()
+        await expect(page.locator(".done")).to_have_text("The incident is open and published.")
+
+        eta = (datetime.now(ZONE) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+        await page.locator("select[name=status]").first.select_option("identified")
+        await page.locator("textarea[name=body_en]").first.fill(
+            "A failed **disk** on the matching cluster; failing over."
+        )
+        await page.locator("textarea[name='body_zh-CN']").first.fill(
+            "撮合集群一块磁盘故障，正在切换。"
+        )
+        await page.locator("input[name=cause_en]").fill(
+            "A failed disk on the primary matching node."
+        )
+        await page.locator("input[name=eta]").fill(eta)
+        await page.get_by_role("button", name="Preview").click()
+        await expect(page.locator("[data-preview=en]")).to_contain_text(
+            "A failed disk on the matching cluster"
+        )
+        await expect(page.locator("[data-preview=en] strong").nth(1)).to_have_text("disk")
+        await expect(page.locator("[data-preview=zh-CN]")).to_contain_text("撮合集群一块磁盘故障")
+        await expect(page.locator("[data-preview=en]")).to_contain_text("Email subject: [CoinPort]")
+        await _shot(page, "update-preview")
+        await page.get_by_role("button", name="Post update").click()
+        await expect(page.locator(".done")).to_have_text("The update is posted.")
+
+        await page.locator("select[name=status]").first.select_option("monitoring")
+        await page.locator("textarea[name=body_en]").first.fill(
+            "Failover done; orders match normally. Watching."
+        )
+        await page.locator("textarea[name='body_zh-CN']").first.fill(
+            "已完成切换，订单撮合恢复正常，持续观察中。"
+        )
+        await page.get_by_role("button", name="Post update").click()
+        await expect(page.locator(".done")).to_have_text("The update is posted.")
+        await _shot(page, "incident")
+
+        await page.get_by_role("button", name="Resolve incident").click()
+        await expect(page.locator(".done")).to_have_text("The incident is resolved.")
+        public_link = await page.get_by_role("link", name="public page").get_attribute("href")
+        assert public_link is not None
+        await page.goto(urlsplit(public_link).path)  # the public page, as a reader sees it
+        timeline = page.locator("main")
+        await expect(timeline).to_contain_text("Failover done; orders match normally. Watching.")
+        await expect(timeline).to_contain_text(
+            "A failed disk on the matching cluster; failing over."
+        )
+        await expect(timeline).to_contain_text("This incident is resolved.")
+        await _shot(page, "public-incident")
+
+
+def _events_for(site: Site) -> str:
+    """Withdrawal fees paid while 2FA codes were late (the demo's resolved login incident),
+    and two lines it refuses."""
+    listed = httpx.get(
+        f"{site.base}/api/staff/incidents",
+        headers={"Authorization": f"Bearer {site.token}"},
+        timeout=5,
+    ).json()
+    incident = next(item for item in listed if item["name"] == "2FA codes by SMS arrive late")
+    during = datetime.fromisoformat(incident["started_at"]) + timedelta(minutes=30)
+    at = during.isoformat().replace("+00:00", "Z")
+    rows = [
+        "account_id,asset,fee,volume,kind,component,at",
+        *(f"acc-{n},USDT,{n}.500000,{n * 100},withdrawal,Login and 2FA,{at}" for n in range(1, 6)),
+        f"acc-9,USDT,-1,1,withdrawal,Login and 2FA,{at}",
+        f"acc-10,USDT,1,1,teleport,Login and 2FA,{at}",
+    ]
+    return "\n".join(rows) + "\n"
+
+
+async def test_a_finance_run_with_a_second_approver(browser: Browser, site: Site) -> None:
+    events = site.folder / "2fa-withdrawals.csv"
+    events.write_text(_events_for(site))
+    async with _signed_in(browser, site, "omar@coinport.example", javascript=True) as page:
+        await expect(page).to_have_url(f"{site.base}/staff/finance")
+        await page.get_by_label("Name", exact=True).fill("Withdrawal fees back")
+        await page.get_by_label("Percent of fees (fee refund)").fill("100")
+        await page.get_by_label("Per-account cap (fee refund)").fill("USDT=4")
+        await page.get_by_label("Budget per asset").fill("USDT=1000")
+        await page.get_by_role("button", name="Create policy").click()
+        await expect(page.locator(".done")).to_have_text("The policy is created.")
+        await page.get_by_label("Resolved incident").select_option(
+            label=await _option(page, "2FA codes by SMS arrive late")
+        )
+        await page.get_by_role("button", name="Draft batch").click()
+        await expect(page.locator(".done")).to_have_text("The draft batch is created.")
+        batch_url = page.url.split("?")[0]
+
+        await page.get_by_label("Events file").set_input_files(events)
+        await page.get_by_role("button", name="Upload").click()
+        await expect(page.locator(".done")).to_have_text(
+            "Took 2fa-withdrawals.csv: 5 events accepted (0 outside the policy), 2 lines refused."
+        )
+        totals = page.locator("table").first
+        await expect(totals).to_contain_text("USDT")
+        await expect(totals.locator("tbody tr td").nth(2)).to_have_text(
+            "15.5"
+        )  # 1.5+2.5+3.5+4+4 (cap)
+        await expect(page.locator("text=Rejection report")).to_be_visible()
+        await _shot(page, "batch-draft")
+
+        await page.get_by_role("button", name="Approve (a second finance user)").click()
+        await expect(page.locator("p.error")).to_contain_text("drafted")
+    async with _signed_in(browser, site, "ana@coinport.example", javascript=True) as second:
+        await second.goto(batch_url)
+        await second.get_by_role("button", name="Approve (a second finance user)").click()
+        await expect(second.locator(".done")).to_have_text("The batch is approved.")
+        await second.get_by_role("button", name="Issue vouchers").click()
+        await expect(second.locator(".done")).to_have_text("The vouchers are issued.")
+        await expect(second.locator("h1")).to_contain_text("issued")
+        await _shot(second, "batch-issued")
+        async with second.expect_download() as waiting:
+            await second.get_by_role("link", name="Download vouchers CSV").click()
+        download = await waiting.value
+        saved = site.folder / download.suggested_filename
+        await download.save_as(saved)
+    rows = list(csv.DictReader(io.StringIO(saved.read_text())))
+    assert sorted((row["account_id"], row["amount"]) for row in rows) == [
+        ("acc-1", "1.5"),
+        ("acc-2", "2.5"),
+        ("acc-3", "3.5"),
+        ("acc-4", "4"),
+        ("acc-5", "4"),
+    ]
+
+
+async def _option(page: Page, name: str) -> str:
+    labels = await page.get_by_label("Resolved incident").locator("option").all_inner_texts()
+    return next(label for label in labels if name in label)
+
+
+async def test_with_javascript_the_preview_follows_the_typing(browser: Browser, site: Site) -> None:
+    async with _signed_in(browser, site, "mei@coinport.example", javascript=True) as page:
+        await page.get_by_role("link", name="BTC deposits credited slowly").first.click()
+        await expect(page.locator("[data-preview]")).to_have_count(0)
+        await page.locator("textarea[name=body_en]").first.fill("Deposits are *catching up* now.")
+        await page.locator("textarea[name='body_zh-CN']").first.fill("充值正在追赶进度。")
+        await expect(page.locator("[data-preview=en] em")).to_have_text("catching up")
+        await expect(page.locator("[data-preview=zh-CN]")).to_contain_text("充值正在追赶进度。")
+        await expect(page.locator(".done")).to_have_count(0)  # nothing was posted
+        await _shot(page, "live-preview")
