@@ -29,6 +29,8 @@ from incidents import audit
 from incidents.models import Incident, IncidentStatus
 
 _RULES: TypeAdapter[FeeRefundRules | CouponRules] = TypeAdapter(Rules)
+# Incidents that can be compensated: over, with or without a postmortem written.
+CLOSED = frozenset({IncidentStatus.resolved, IncidentStatus.postmortem})
 # Rejections kept per batch for the report; past this they are only counted.
 REJECTIONS_KEPT = 10_000
 
@@ -139,7 +141,7 @@ async def closed_incident(session: AsyncSession, *, incident_id: int) -> Inciden
     incident = await session.get(Incident, incident_id)
     if incident is None:
         raise InvalidInput(f"incident {incident_id} does not exist", field="incident_id")
-    if incident.status != IncidentStatus.resolved or incident.resolved_at is None:
+    if incident.status not in CLOSED or incident.resolved_at is None:
         raise InvalidTransition(
             f"incident {incident_id} is {incident.status.value}: compensation follows a "
             "resolved incident",

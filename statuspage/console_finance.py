@@ -14,7 +14,7 @@ from compensation.errors import DomainError, InvalidInput
 from compensation.intake import EventKind
 from compensation.models import Batch, BatchState, Voucher
 from compensation.schemas import PolicyIn
-from incidents.models import Incident, IncidentStatus
+from incidents.models import Incident
 from incidents.staff import Staff
 from statuspage import console_exports, console_intake
 from statuspage.console_kit import FINANCE, Console, FormError, parse, route
@@ -51,7 +51,7 @@ async def finance_page(console: Console, *, status: int = 200, **values: Any) ->
     async def load(db: AsyncSession) -> dict[str, Any]:
         resolved = await db.scalars(
             select(Incident)
-            .where(Incident.status == IncidentStatus.resolved)
+            .where(Incident.status.in_(service.CLOSED))
             .order_by(Incident.resolved_at.desc())
             .limit(100)
         )

@@ -332,3 +332,17 @@ async def test_cancelled_batches_issue_nothing(scene: Scene) -> None:
     issued = await scene.client.post(f"{COMP}/batches/{batch_id}/issue", headers=scene.drafter)
     assert issued.status_code == 409
     assert await scene.vouchers(batch_id) == []
+
+
+async def test_an_incident_with_its_postmortem_written_can_still_be_compensated(
+    scene: Scene,
+) -> None:
+    written = await scene.client.put(
+        f"/api/staff/incidents/{scene.incident_id}/postmortem",
+        json={"body": "A matching engine node ran out of memory."},
+        headers=scene.admin,
+    )
+    assert written.json()["status"] == "postmortem"
+    batch_id = await scene.batch(await scene.policy(REFUND_HALF))
+    await scene.upload(batch_id, events(scene))
+    assert (await scene.lines(batch_id))[("acc-9", "USDT")] == ("100", "capped")
