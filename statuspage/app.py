@@ -21,7 +21,9 @@ from statuspage import (
     compensation_api,
     compensation_routes,
     console,
+    public_openapi,
     public_routes,
+    security_headers,
     staff_api,
     subscribe_routes,
 )
@@ -42,6 +44,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     db = (
         database if database is not None else connect(settings.database_url, echo=settings.sql_echo)
     )
+    https = security_headers.is_https(settings.public_url)
     spec = api_kit.openapi(STAFF_ENDPOINTS, prefix="/api/staff", title="Status page staff API")
     cache = PublicCache(db, Site.from_settings(settings), poll_interval=settings.cache_poll_seconds)
     worker = DeliveryWorker(db, settings) if settings.run_worker else None
@@ -62,8 +65,13 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         if scheduler is not None:
             scheduler.poke()
 
+    public_spec = public_openapi.document(public_url=settings.public_url)
+
     async def openapi(_request: Request) -> Response:
         return JSONResponse(spec)
+
+    async def public_openapi_document(_request: Request) -> Response:
+        return JSONResponse(public_spec, headers={"access-control-allow-origin": "*"})
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -87,16 +95,24 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         routes=[
             Route("/healthz", healthz),
             Route("/api/staff/openapi.json", openapi),
+            Route("/api/v2/openapi.json", public_openapi_document, methods=["GET", "HEAD"]),
             *api_kit.routes(STAFF_ENDPOINTS, prefix="/api/staff"),
             *compensation_routes.routes(),
             *console.routes(),
             *subscribe_routes.routes(),
             *public_routes.routes(),
         ],
+        # Cache hits are answered by CacheFront with headers prepared at render time; every
+        # other response gets the security headers from the light layer behind it.
         middleware=[
-            Middleware(CacheFront, cache=cache, default_language=settings.default_language)
+            Middleware(CacheFront, cache=cache, default_language=settings.default_language),
+            Middleware(security_headers.SecurityHeaders, https=https),
         ],
-        exception_handlers={HTTPException: http_error, DomainError: domain_error},
+        exception_handlers={
+            HTTPException: http_error,
+            DomainError: domain_error,
+            500: security_headers.server_error_handler(https),
+        },
         lifespan=lifespan,
     )
     app.state.settings = settings

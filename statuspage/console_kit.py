@@ -39,16 +39,8 @@ FINANCE = frozenset({StaffRole.finance})
 ADMIN = frozenset({StaffRole.admin})
 ANYONE = frozenset({StaffRole.support, StaffRole.finance, StaffRole.admin})
 _ROOT = Path(__file__).resolve().parent.parent
-_SECURITY_HEADERS = {
-    "cache-control": "no-store",
-    "x-frame-options": "DENY",
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "same-origin",
-    "content-security-policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
+# The security headers (CSP, frame-ancestors, no-referrer) come from the app's middleware.
+_PAGE_HEADERS = {"cache-control": "no-store"}
 T = TypeVar("T")
 
 _env = Environment(
@@ -256,7 +248,7 @@ def page(request: Request, template: str, *, status: int = 200, **values: Any) -
         errors=values.pop("errors", {}),
         **values,
     )
-    return HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
+    return HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
 
 
 def placed(errors: dict[str, str], form: str, fields: Iterable[str]) -> dict[str, str]:
@@ -366,7 +358,7 @@ async def read_form(request: Request) -> FormData:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            raise Refused("too_large")
+            raise FormError({"form": f"the form is over the {MAX_FORM_BYTES}-byte limit"}, 413)
     pairs: list[tuple[str, str | UploadFile]] = list(
         parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     )
@@ -378,7 +370,8 @@ async def read_upload(request: Request) -> FormData:
     settings: Settings = request.app.state.settings
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.max_upload_bytes:
-        raise Refused("too_large")
+        limit = settings.max_upload_bytes
+        raise FormError({"file": f"the file is over the {limit}-byte limit"}, 413)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Refused("form")
     return await request.form(max_files=1, max_fields=20)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import secrets
 import socket
 import time
+import traceback
 import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -30,12 +32,13 @@ from sqlalchemy.orm import aliased, joinedload
 from incidents.broadcast_models import Channel, Delivery, DeliveryState
 from incidents.broadcast_rules import Verdict
 from incidents.db_types import utcnow
-from statuspage import emails, outgoing
+from statuspage import emails, outgoing, redaction
 from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.delivery_records import Job, record
 from statuspage.messages import Message, compose
 from statuspage.public_state import Site
+from statuspage.redaction import redact
 from statuspage.senders import Result, SmtpPool, send_http
 from statuspage.signing import Signer, load_signer
 
@@ -67,6 +70,7 @@ class DeliveryWorker:
         self.clock = clock
         self.concurrency = settings.delivery_concurrency
         self._client = client  # given: used for everything, and closed by whoever gave it
+        redaction.guard_httpx_log()
         self._clients: list[httpx.AsyncClient] = []
         self._smtp = SmtpPool(settings, size=min(self.concurrency, _SMTP_SESSIONS))
         self._signer: Signer | None = None
@@ -182,11 +186,16 @@ class DeliveryWorker:
     # -- sending ---------------------------------------------------------------------------
 
     async def _send(self, job: Job) -> Job:
+        hidden = redaction.secrets_of(job.delivery.subscription)
         try:
-            job.result = await self._deliver(job.delivery)
+            result = await self._deliver(job.delivery)
         except Exception as error:  # a bug here must not lose the delivery: tried again later
-            log.exception("delivery %s: could not be sent", job.delivery.id)
-            job.result = Result(Verdict.retry, None, 0, f"internal error: {error!r}"[:500])
+            trace = "".join(traceback.format_exception(error))
+            log.error("delivery %s: could not be sent\n%s", job.delivery.id, redact(trace, hidden))
+            result = Result(Verdict.retry, None, 0, f"internal error: {error!r}"[:500])
+        if result is not None and result.error is not None:
+            result = dataclasses.replace(result, error=redact(result.error, hidden))
+        job.result = result
         return job
 
     async def _deliver(self, delivery: Delivery) -> Result | None:

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from incidents import publication
 from incidents.models import Incident, Maintenance
 from incidents.schemas import LANGUAGES
-from statuspage import i18n
+from statuspage import i18n, security_headers
 from statuspage.db import Database
 from statuspage.public_state import PublicState, Site, load
 
@@ -72,7 +72,7 @@ class Entry:
             (b"content-type", content_type.encode()),
             (b"cache-control", cache_control.encode()),
             (b"vary", vary.encode()),
-            (b"x-content-type-options", b"nosniff"),
+            *security_headers.for_response(https=security_headers.is_https(state.site.url)),
             *((name.encode(), value.encode()) for name, value in extra),
             (b"last-modified", last_modified.encode()),
         ]

@@ -82,7 +82,7 @@ async def _page(
     return HTMLResponse(
         html,
         status_code=status,
-        headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
+        headers={"cache-control": "no-store"},  # the middleware adds no-referrer
     )
 
 

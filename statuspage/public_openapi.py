@@ -1,0 +1,172 @@
+"""The OpenAPI document of the public API v2 (`/api/v2/openapi.json`), fuzzed by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from incidents.models import ComponentStatus, Impact, IncidentStatus, Indicator, MaintenanceStatus
+
+__all__ = ["document"]
+
+Json = dict[str, Any]
+
+_PATHS = {
+    "summary.json": ("The page, its components, unresolved incidents and maintenance", "Summary"),
+    "status.json": ("The page's overall indicator", "StatusDocument"),
+    "components.json": ("Every component and group", "Components"),
+    "incidents.json": ("The latest 50 incidents", "Incidents"),
+    "incidents/unresolved.json": ("Incidents not yet resolved", "Incidents"),
+    "scheduled-maintenances.json": ("The latest 50 maintenances", "Maintenances"),
+    "scheduled-maintenances/upcoming.json": ("Maintenances not yet started", "Maintenances"),
+    "scheduled-maintenances/active.json": ("Maintenances in progress", "Maintenances"),
+}
+
+
+def _string(nullable: bool = False) -> Json:
+    return {"type": ["string", "null"]} if nullable else {"type": "string"}
+
+
+def _time(nullable: bool = False) -> Json:
+    return {**_string(nullable), "format": "date-time"}
+
+
+def _object(properties: Json, *, optional: tuple[str, ...] = ()) -> Json:
+    required = [name for name in properties if name not in optional]
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def _ref(name: str) -> Json:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _list_of(name: str) -> Json:
+    return {"type": "array", "items": _ref(name)}
+
+
+def _schemas() -> Json:
+    component_status = {"type": "string", "enum": [s.value for s in ComponentStatus]}
+    event_status = [s.value for s in IncidentStatus] + [s.value for s in MaintenanceStatus]
+    update = _object(
+        {
+            "id": _string(),
+            "status": {"type": "string", "enum": event_status},
+            "body": _string(),
+            "incident_id": _string(),
+            "created_at": _time(),
+            "updated_at": _time(),
+            "display_at": _time(),
+            "affected_components": {"type": ["array", "null"]},
+            "deliver_notifications": {"type": "boolean"},
+        }
+    )
+    event = _object(
+        {
+            "id": _string(),
+            "name": _string(),
+            "status": {"type": "string", "enum": event_status},
+            "created_at": _time(),
+            "updated_at": _time(),
+            "monitoring_at": _time(nullable=True),
+            "resolved_at": _time(nullable=True),
+            "impact": {"type": "string", "enum": [*(i.value for i in Impact), "maintenance"]},
+            "shortlink": _string(),
+            "started_at": _time(nullable=True),
+            "page_id": _string(),
+            "incident_updates": _list_of("IncidentUpdate"),
+            "components": _list_of("Component"),
+            "scheduled_for": _time(),
+            "scheduled_until": _time(),
+        },
+        optional=("scheduled_for", "scheduled_until"),
+    )
+    component = _object(
+        {
+            "id": _string(),
+            "name": _string(),
+            "status": component_status,
+            "created_at": _time(),
+            "updated_at": _time(),
+            "position": {"type": "integer"},
+            "description": _string(nullable=True),
+            "group_id": _string(nullable=True),
+            "page_id": _string(),
+            "group": {"type": "boolean"},
+            "components": {"type": "array", "items": _string()},
+        },
+        optional=("components",),
+    )
+    page = _object(
+        {
+            "id": _string(),
+            "name": _string(),
+            "url": _string(),
+            "time_zone": _string(),
+            "updated_at": _time(),
+        }
+    )
+    status = _object(
+        {
+            "indicator": {"type": "string", "enum": [i.value for i in Indicator]},
+            "description": _string(),
+        }
+    )
+    return {
+        "Page": page,
+        "Status": status,
+        "Component": component,
+        "Incident": event,
+        "IncidentUpdate": update,
+        "Summary": _object(
+            {
+                "page": _ref("Page"),
+                "components": _list_of("Component"),
+                "incidents": _list_of("Incident"),
+                "scheduled_maintenances": _list_of("Incident"),
+                "status": _ref("Status"),
+            }
+        ),
+        "StatusDocument": _object({"page": _ref("Page"), "status": _ref("Status")}),
+        "Components": _object({"page": _ref("Page"), "components": _list_of("Component")}),
+        "Incidents": _object({"page": _ref("Page"), "incidents": _list_of("Incident")}),
+        "Maintenances": _object(
+            {"page": _ref("Page"), "scheduled_maintenances": _list_of("Incident")}
+        ),
+    }
+
+
+def _operation(path: str, summary: str, schema: str) -> Json:
+    return {
+        "get": {
+            "summary": summary,
+            "operationId": "get_" + path.removesuffix(".json").replace("/", "_").replace("-", "_"),
+            "parameters": [
+                {
+                    "name": "If-None-Match",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "the document",
+                    "content": {"application/json": {"schema": _ref(schema)}},
+                },
+                "304": {"description": "unchanged since the ETag given in If-None-Match"},
+            },
+        }
+    }
+
+
+def document(*, public_url: str) -> Json:
+    """OpenAPI 3.1 for the Statuspage-compatible read-only API, same paths and fields."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Public status API v2 (Statuspage-compatible)", "version": "2"},
+        "servers": [{"url": public_url}],
+        "paths": {
+            f"/api/v2/{path}": _operation(path, summary, schema)
+            for path, (summary, schema) in _PATHS.items()
+        },
+        "components": {"schemas": _schemas()},
+    }
