@@ -114,7 +114,12 @@ async def _still_valid(request: Request, session: Session) -> bool:
 async def _sign_in(
     request: Request, session: Session | None, limits: tuple[FailureLimit, FailureLimit]
 ) -> Response:
-    form = await read_form(request)
+    try:
+        form = await read_form(request)
+    except FormError as too_large:
+        return page(request, "refused.html", status=too_large.status, reason=str(too_large))
+    except Refused as refused:  # not a form at all
+        return page(request, "refused.html", status=403, reason=refused.reason)
     if session is None:  # no cookie from the sign-in page: cookies off, or it expired
         return await _login_page(request, Session.anonymous(), status=403, error="expired")
     try:

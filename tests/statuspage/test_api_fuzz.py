@@ -17,6 +17,11 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
+
+from incidents.models import Component, ComponentGroup, Incident, IncidentUpdate, Maintenance
+from statuspage import demo
+from statuspage.db import Database
 
 # Small and derandomized: the same cases every run, a few seconds per backend.
 EXAMPLES_PER_MODE = 6
@@ -28,16 +33,25 @@ CHECKS = [
 ]
 
 
-def _cases(spec: dict[str, Any], fixed_headers: dict[str, str]) -> list[Case[Any]]:
+def _cases(
+    spec: dict[str, Any], fixed_headers: dict[str, str], ids: dict[str, int] | None = None
+) -> list[Case[Any]]:
     """Valid and invalid requests for every operation, drawn without calling the app
-    (the app runs on the test's event loop and its rolled-back database)."""
+    (the app runs on the test's event loop and its rolled-back database). With `ids`,
+    only the operations with path parameters, each pointed at a real row."""
     schema = schemathesis.openapi.from_dict(spec)
     drawn: list[Case[Any]] = []
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result  # the document itself is valid
         operation = result.ok()
+        names = [p.name for p in operation.path_parameters]
+        if ids is not None and not names:
+            continue
+        fixed = {name: ids[name] for name in names} if ids is not None else None
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            strategy = operation.as_strategy(mode, headers=fixed_headers or None)
+            strategy = operation.as_strategy(
+                mode, headers=fixed_headers or None, path_parameters=fixed
+            )
 
             @settings(
                 max_examples=EXAMPLES_PER_MODE,
@@ -94,6 +108,69 @@ async def test_the_staff_api_answers_every_fuzzed_request_as_documented(
     spec = (await client.get("/api/staff/openapi.json")).json()
     cases = _cases(spec, admin)
     assert len({(c.method, c.path) for c in cases}) == len(spec_operations(spec))
+    failures = await _fuzz(client, cases)
+    assert failures == [], "\n\n".join(failures[:5])
+
+
+async def _real_ids(
+    client: httpx.AsyncClient, database: Database, admin: dict[str, str]
+) -> dict[str, int]:
+    """An id of a real row for every path parameter of the staff API, from the demo."""
+    async with database.sessionmaker() as session, session.begin():
+        await demo.load(session, actor_id=None)
+    async with database.sessionmaker() as session:
+        ids = {
+            name: (await session.scalars(select(column).order_by(column).limit(1))).one()
+            for name, column in [
+                ("component_id", Component.id),
+                ("group_id", ComponentGroup.id),
+                ("incident_id", Incident.id),
+                ("update_id", IncidentUpdate.id),
+                ("maintenance_id", Maintenance.id),
+            ]
+        }
+        resolved = (
+            await session.scalars(
+                select(Incident.id).where(Incident.resolved_at.is_not(None)).limit(1)
+            )
+        ).one()
+    made = {
+        "subscription_id": await client.post(
+            "/api/staff/subscriptions",
+            json={"channel": "webhook", "url": "https://hooks.example.com/status"},
+            headers=admin,
+        ),
+        "policy_id": await client.post(
+            "/api/staff/compensation/policies",
+            json={"name": "Coupon", "rules": {"kind": "coupon", "asset": "USDT", "amount": "5"}},
+            headers=admin,
+        ),
+        "post_id": await client.post(
+            f"/api/staff/incidents/{ids['incident_id']}/scheduled-updates",
+            json={
+                "run_at": "2099-01-01T00:00:00Z",
+                "update": {"status": "monitoring", "body": "Watching."},
+            },
+            headers=admin,
+        ),
+    }
+    for name, response in made.items():
+        assert response.status_code == 201, response.text
+        ids[name] = response.json()["id"]
+    batch = await client.post(
+        "/api/staff/compensation/batches",
+        json={"incident_id": resolved, "policy_id": ids["policy_id"]},
+        headers=admin,
+    )
+    assert batch.status_code == 201, batch.text
+    return {**ids, "batch_id": batch.json()["id"]}
+
+
+async def test_the_staff_api_answers_fuzzed_requests_about_real_rows_as_documented(
+    client: httpx.AsyncClient, database: Database, admin: dict[str, str]
+) -> None:
+    spec = (await client.get("/api/staff/openapi.json")).json()
+    cases = _cases(spec, admin, await _real_ids(client, database, admin))
     failures = await _fuzz(client, cases)
     assert failures == [], "\n\n".join(failures[:5])
 

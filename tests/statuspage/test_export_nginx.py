@@ -149,8 +149,22 @@ def test_every_public_url_gives_the_same_body_from_nginx_as_from_the_app(
         assert live.status_code == 200, url
         assert (static.status_code, static.content) == (200, live.content), url
         assert static.headers["content-type"] == live.headers["content-type"], url
+        for name in SECURITY_HEADERS:
+            assert static.headers[name] == live.headers[name], (url, name)
     for missing in ("/incidents/nosuchcode", "/components/9999/history.rss?lang=zh-CN"):
         assert _same(served, missing), missing
+        live = httpx.get(served.live + missing, timeout=5)
+        static = httpx.get(served.static + missing, timeout=5)
+        for name in SECURITY_HEADERS:
+            assert static.headers[name] == live.headers[name], (missing, name)
+
+
+SECURITY_HEADERS = [
+    "content-security-policy",
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+]
 
 
 @pytest.mark.parametrize(

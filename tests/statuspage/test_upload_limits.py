@@ -78,3 +78,15 @@ async def test_the_console_refuses_an_upload_or_a_form_over_the_limit(
     form = await client.post("/staff/finance/policies", data={"csrf": csrf, "name": "x" * 300_000})
     assert form.status_code == 413
     assert "<p>form: the form is over the 262144-byte limit</p>" in form.text
+
+
+async def test_the_sign_in_page_refuses_an_oversized_form_or_no_form(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.get("/staff/login")
+    huge = await client.post("/staff/login", data={"email": "x" * 300_000, "password": "p"})
+    assert huge.status_code == 413
+    assert "<p>form: the form is over the 262144-byte limit</p>" in huge.text
+    json = await client.post("/staff/login", json={"email": "a@example.com"})
+    assert json.status_code == 403
+    assert "This address takes a form sent from the console." in json.text
