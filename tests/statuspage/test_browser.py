@@ -321,6 +321,31 @@ async def test_the_page_reads_the_same_without_javascript(browser: Browser, site
         await expect(page.locator("svg.bars")).to_have_count(16)
 
 
+async def test_no_page_breaks_its_content_security_policy(
+    browser: Browser, site: Site, open_incident: dict[str, Any]
+) -> None:
+    """Chromium reports every blocked inline script, handler or style on the console."""
+    refused: list[str] = []
+    async with _page(browser, site, screen="desktop") as page:
+        page.on("console", lambda message: refused.append(message.text))
+        for path in [
+            "/",
+            f"/incidents/{open_incident['shortlink']}",
+            "/history",
+            "/subscribe",
+            "/staff/login",
+        ]:
+            response = await page.goto(path)
+            assert response is not None
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+            await expect(page.locator("h1").first).to_be_visible()
+        # The stylesheet applied: the banner is laid out by site.css, not the browser.
+        await page.goto("/")
+        padding = await page.locator(".banner").evaluate("e => getComputedStyle(e).padding")
+        assert padding != "0px"
+    assert [text for text in refused if "Content Security Policy" in text] == []
+
+
 async def test_subscribing_by_email_from_the_home_page_works_without_javascript(
     browser: Browser, site: Site
 ) -> None:
