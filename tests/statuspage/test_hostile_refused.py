@@ -9,7 +9,7 @@ import pytest
 from incidents.staff import StaffRole
 from statuspage.db import Database
 from tests.hostile import NAMES, REFUSED_BODIES, REFUSED_NAMES, scan
-from tests.statuspage.console_helpers import add_components, signed_in
+from tests.statuspage.console_helpers import PASSWORD, add_components, add_staff, csrf_of, signed_in
 
 API = "/api/staff"
 
@@ -102,3 +102,39 @@ async def test_the_console_refuses_a_name_with_control_characters(
     assert "control characters" in answer.text
     dashboard = await client.get("/staff/")
     assert "Deposits" not in dashboard.text
+
+
+async def test_a_sign_in_with_a_nul_in_the_address_is_a_wrong_password_not_a_500(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await add_staff(database, StaffRole.support, "ops@example.com")
+    page = await client.get("/staff/login")
+    answer = await client.post(
+        "/staff/login",
+        data={
+            "csrf": csrf_of(page.text),
+            "email": "ops@example.com\x00",
+            "password": PASSWORD,
+            "next": "",
+        },
+    )
+    assert answer.status_code == 401
+    assert scan(answer.text).harmful == []
+
+
+@pytest.mark.parametrize(
+    ("email", "name", "field"),
+    [("new\x00@example.com", "New", "email"), ("new@example.com", "New\r\nPerson", "name")],
+)
+async def test_an_admin_cannot_create_staff_with_control_characters(
+    client: httpx.AsyncClient, database: Database, email: str, name: str, field: str
+) -> None:
+    csrf = await signed_in(client, database, StaffRole.admin)
+    answer = await client.post(
+        "/staff/admin/staff",
+        data={"csrf": csrf, "email": email, "name": name, "role": "support"},
+    )
+    assert answer.status_code == 400, answer.text
+    assert f'<span class="field-error" id="{field}-error">' in answer.text
+    listed = await client.get("/staff/admin/staff")
+    assert "new@example.com" not in listed.text and "new\x00" not in listed.text
