@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -20,6 +21,7 @@ from compensation.assets import SCALES, check_amount
 from compensation.errors import InvalidInput
 from compensation.intake import EventKind
 from compensation.models import BatchState, LineNote, PolicyKind, VoucherState
+from incidents.schemas import check_one_line, check_text
 
 AccountId = Annotated[
     str,
@@ -30,7 +32,11 @@ AccountId = Annotated[
 Asset = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=16)
 ]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=2000),
+    AfterValidator(check_text),
+]
 _ID = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
@@ -140,7 +146,11 @@ Rules = Annotated[FeeRefundRules | CouponRules, Field(discriminator="kind")]
 
 
 class PolicyIn(_In):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+        AfterValidator(check_one_line),
+    ]
     rules: Rules
 
 
@@ -184,7 +194,9 @@ class RedeemIn(_In):
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     account_id: AccountId
     reference: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+        AfterValidator(check_one_line),
     ] = Field(description="the platform's own id for the credit; a retry sends the same one")
 
 

@@ -16,7 +16,15 @@ from incidents.broadcast_models import (
     PostKind,
     PostState,
 )
-from incidents.schemas import ComponentIds, Id, Language, MaintenanceIn, UpdateIn, When
+from incidents.schemas import (
+    ComponentIds,
+    Id,
+    Language,
+    MaintenanceIn,
+    UpdateIn,
+    When,
+    unsafe_character,
+)
 
 _EMAIL = re.compile(
     r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
@@ -27,7 +35,7 @@ _TELEGRAM_CHAT = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z0-9_]{4,64})$")
 
 def normal_email(value: str) -> str:
     value = value.strip()
-    if len(value) > 254 or not _EMAIL.match(value):
+    if len(value) > 254 or not _EMAIL.match(value) or unsafe_character(value) is not None:
         raise ValueError("is not an email address")
     local, _, domain = value.rpartition("@")
     return f"{local}@{domain.lower()}"

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incidents import audit
 from incidents.db_types import utcnow
 from incidents.errors import Conflict, DomainError, NotFound
+from incidents.schemas import unsafe_character
 from incidents.staff import ApiToken, Staff, StaffRole
 
 TOKEN_PREFIX = "sp_"  # noqa: S105 - a prefix, not a secret
@@ -46,8 +47,10 @@ async def create_staff(
     session: AsyncSession, *, email: str, name: str, role: StaffRole, actor_id: int | None
 ) -> Staff:
     email = email.strip().lower()
-    if "@" not in email or len(email) > 254:
+    if "@" not in email or len(email) > 254 or unsafe_character(email) is not None:
         raise DomainError(f"{email!r} is not an email address", field="email")
+    if unsafe_character(name) is not None:
+        raise DomainError("must be one line without control characters", field="name")
     if await session.scalar(select(Staff).where(Staff.email == email)):
         raise Conflict(f"a staff account for {email} already exists", field="email")
     staff = Staff(email=email, name=name, role=role)

@@ -15,6 +15,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.header import Header
 from email.utils import parseaddr
 
 _MARK = re.compile("\x00([a-z_]+)\x00")  # where a per-recipient value goes in a rendered part
@@ -42,6 +43,11 @@ class Email:
 def header(name: str, value: str, *, utf8: bool = False) -> bytes:
     """`Name: value` folded, with anything not ASCII in RFC 2047 encoded words (or left as
     UTF-8 when the message goes out with SMTPUTF8)."""
+    if name == "Subject" and not utf8 and not value.isascii():
+        # The policy's folder loses a space that falls between two encoded words ("with zero"
+        # arrives as "withzero"); Header keeps every space inside its encoded words.
+        encoded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+        return f"{name}: {encoded}\r\n".encode()
     policy = email.policy.SMTPUTF8 if utf8 else email.policy.SMTP
     return policy.fold_binary(*policy.header_store_parse(name, value))
 

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -176,7 +177,28 @@ def _discord(
 
 
 def _discord_description(message: Message) -> str:
-    return "\n\n".join(part for part in (message.body, "\n".join(message.facts)) if part)
+    return unmask("\n\n".join(part for part in (message.body, "\n".join(message.facts)) if part))
+
+
+# A Markdown link or image, as Discord, DingTalk and WeCom render them: [text](target "title").
+_LINK = re.compile(r"!?\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+[^)\n]*)?\)")
+
+
+def unmask(text: str) -> str:
+    """Chat Markdown with every link written out: "[Claim](https://evil.example)" becomes
+    "Claim (https://evil.example)" and an image its alt text and address. A reader sees where a
+    link goes before following it (a link's text cannot pretend to be our site), no remote image
+    loads in the chat, and a javascript: target is only text. Our own page link is added after."""
+    while True:  # "[[a](b)](c)" leaves a link after one pass; each pass removes at least one
+        unmasked = _LINK.sub(_written_out, text)
+        if unmasked == text:
+            return text.replace("<@", "<\u200b@")  # WeCom's <@userid> mention, made inert
+        text = unmasked
+
+
+def _written_out(link: re.Match[str]) -> str:
+    label, target = link.group(1).strip(), link.group(2)
+    return target if label in {"", target} else f"{label} ({target})"
 
 
 def _telegram(
@@ -239,9 +261,10 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
 def _markdown(message: Message) -> str:
     parts = [f"### {message.headline}: {message.name}", message.status, message.body]
     parts += [f"- {fact}" for fact in message.facts]
+    text = unmask("\n\n".join(part for part in parts if part))
     if message.url:
-        parts.append(f"[{t(message.language, 'email.view_on_page')}]({message.url})")
-    return "\n\n".join(part for part in parts if part)
+        text += f"\n\n[{t(message.language, 'email.view_on_page')}]({message.url})"
+    return text
 
 
 def _dingtalk(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from incidents import audit
 from incidents.db_types import utcnow
 from incidents.errors import Conflict, DomainError, NotFound
+from incidents.schemas import unsafe_character
 from incidents.staff import ApiToken, Staff, StaffRole
 
 MIN_PASSWORD = 12
@@ -45,7 +46,11 @@ def password_matches(staff: Staff | None, password: str) -> bool:
 
 
 async def sign_in(session: AsyncSession, *, email: str, password: str) -> Staff | None:
-    staff = await session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    email = email.strip().lower()
+    # An address no account can have is not looked up (PostgreSQL cannot even compare a NUL),
+    # and is checked against the dummy hash, as slowly as any unknown account.
+    found = unsafe_character(email) is None
+    staff = await session.scalar(select(Staff).where(Staff.email == email)) if found else None
     if not password_matches(staff, password):
         return None
     assert staff is not None and staff.password_hash is not None

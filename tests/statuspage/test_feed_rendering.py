@@ -18,7 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents import component_flows, flows, maintenance_flows
-from incidents.models import Indicator, Maintenance, MaintenanceUpdate
+from incidents.models import Incident, IncidentUpdate, Indicator, Maintenance, MaintenanceUpdate
 from incidents.schemas import (
     ComponentIn,
     IncidentOpen,
@@ -441,29 +441,33 @@ async def test_a_reschedule_raises_the_sequence(database: Database) -> None:
 async def test_hostile_text_cannot_break_the_feeds_or_the_calendar(database: Database) -> None:
     shown = "<script>alert(1)</script> ]]> & Co"
     hostile = f"{shown}\x0b"  # a pasted vertical tab: lxml refuses control characters
+    incident_body = f"{hostile}\n\n<img src=x onerror=alert(2)> [x](javascript:alert(3))"
     async with database.sessionmaker() as session, session.begin():
         spot = await _component(session, "Spot <b>& ]]>")
         await flows.open_incident(
             session,
             data=IncidentOpen(
-                name=hostile,
-                body=f"{hostile}\n\n<img src=x onerror=alert(2)> [x](javascript:alert(3))",
-                cause="</p><script>alert(4)</script>\x1b",
-                components={spot: "major_outage"},
+                name=shown, body=shown, cause="cause", components={spot: "major_outage"}
             ),
             actor=_actor(T0),
         )
         await maintenance_flows.create_maintenance(
             session,
             data=MaintenanceIn(
-                name=hostile,
-                body=f"{hostile}\nline two",
+                name=shown,
+                body=shown,
                 scheduled_for=MAINTENANCE_START,
                 scheduled_until=MAINTENANCE_START + timedelta(hours=1),
                 component_ids=[spot],
             ),
             actor=_actor(T0 + timedelta(minutes=5)),
         )
+        # Input refuses control characters now; rows stored before that must still render.
+        cause = "</p><script>alert(4)</script>\x1b"
+        await session.execute(update(Incident).values(name=hostile))
+        await session.execute(update(IncidentUpdate).values(body=incident_body, cause=cause))
+        await session.execute(update(Maintenance).values(name=hostile))
+        await session.execute(update(MaintenanceUpdate).values(body=f"{hostile}\nline two"))
     state = dataclasses.replace(
         await _state(database), site=dataclasses.replace(SITE, name="A&B, <i>;")
     )
