@@ -61,7 +61,7 @@ async def one_round(url: str, scenario: str, rng: random.Random) -> Outcome:
                 database, url, receiver, rng=rng, subscribers=rng.choice([200, 500, 1000])
             )
         return await crash_during_issue(
-            database, url, receiver, rng=rng, accounts=rng.choice([5000, 10000]), latest=0.5
+            database, url, receiver, rng=rng, accounts=rng.choice([5000, 10_000]), latest=0.3
         )
     finally:
         receiver.stop()
