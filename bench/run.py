@@ -103,6 +103,11 @@ def wrk(name: str, url: str, *, args: argparse.Namespace, headers: list[str]) ->
     for header in headers:
         command += ["-H", header]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    return parse_wrk(name, output)
+
+
+def parse_wrk(name: str, output: str) -> Result:
+    """Requests/s, p99 and errors (socket errors plus non-2xx/3xx) from `wrk --latency`."""
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p99 = _millis(re.search(r"99%\s+([\d.]+\w+)", output).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))

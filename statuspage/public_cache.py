@@ -135,6 +135,8 @@ class PublicCache:
     _state_loaded_at: float = 0.0
     _state_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _rendering: dict[Key, asyncio.Future[Entry]] = field(default_factory=dict)
+    # The entries of the version before, answered while their successor renders.
+    _previous: dict[Key, Entry] = field(default_factory=dict)
     _poller: asyncio.Task[None] | None = None
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -148,7 +150,7 @@ class PublicCache:
         if version != self.version or too_old:
             moved = version != self.version
             self.version = version
-            self.entries = {}
+            self._previous, self.entries = self.entries, {}
             self._state = None
             if moved:
                 for listener in self.listeners:
@@ -203,7 +205,11 @@ class PublicCache:
             return found
         pending = self._rendering.get(key)
         if pending is not None:
-            return await asyncio.shield(pending)
+            # Under load a re-render takes a while; the readers arriving meanwhile get the
+            # previous bytes at once instead of queueing behind it (the change shows when
+            # the render is done, as it would have for them anyway).
+            previous = self._previous.get(key)
+            return previous if previous is not None else await asyncio.shield(pending)
         future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
         self._rendering[key] = future
         try:

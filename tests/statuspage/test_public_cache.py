@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 
 import httpx
@@ -70,3 +71,22 @@ async def test_pages_render_once_per_change(
     assert list(cache.entries.values()) == [entry]
     await client.post(f"{API}/components", json={"name": "New"}, headers=support)
     assert cache.entries == {}
+
+
+async def test_readers_during_a_re_render_get_the_previous_page_at_once(
+    client: httpx.AsyncClient, support: dict[str, str]
+) -> None:
+    before = await client.get("/")
+    opened = await client.post(
+        f"{API}/incidents",
+        json={"name": "Deposits delayed", "body": "Looking.", "impact": "major"},
+        headers=support,
+    )
+    assert opened.status_code == 201
+    # The first reader renders the new page; the second arrives while it renders.
+    first, second = await asyncio.gather(client.get("/"), client.get("/"))
+    assert "Deposits delayed" in first.text
+    assert second.headers["etag"] == before.headers["etag"]
+    assert "All Systems Operational" in second.text
+    later = await client.get("/")
+    assert later.headers["etag"] == first.headers["etag"]

@@ -1,0 +1,47 @@
+"""The server process itself killed with SIGKILL while it posts an update, fans one out or
+issues a batch, then restarted: no update lost, no message lost or sent as two, no voucher twice."""
+
+from __future__ import annotations
+
+import random
+
+from tests.conftest import Fresh
+from tests.crashes import crash_during_fan_out, crash_during_issue, crash_during_writes
+from tests.receivers import HttpReceiver, Reply
+
+
+async def test_a_server_killed_while_staff_post_updates_keeps_every_acknowledged_one(
+    fresh: Fresh, http_receiver: HttpReceiver
+) -> None:
+    outcome = await crash_during_writes(
+        fresh.database, fresh.url, http_receiver, rng=random.Random(8), subscribers=20
+    )
+    assert (outcome.updates_lost, outcome.updates_half_written) == (0, 0), outcome
+    assert (outcome.messages_lost, outcome.duplicates) == (0, 0), outcome
+
+
+async def test_a_server_killed_mid_fan_out_delivers_each_message_once_after_restart(
+    fresh: Fresh, http_receiver: HttpReceiver
+) -> None:
+    http_receiver.default = Reply(200, delay=0.01)
+    outcome = await crash_during_fan_out(
+        fresh.database, fresh.url, http_receiver, rng=random.Random(8), subscribers=120
+    )
+    assert outcome.notes == []  # it really died mid-way
+    assert (outcome.messages_lost, outcome.duplicates) == (0, 0), outcome
+
+
+async def test_a_server_killed_mid_issue_issues_each_voucher_once_after_restart(
+    fresh: Fresh, http_receiver: HttpReceiver
+) -> None:
+    outcome = await crash_during_issue(
+        fresh.database,
+        fresh.url,
+        http_receiver,
+        rng=random.Random(8),
+        accounts=8000,
+        latest=0.2,
+    )
+    assert outcome.notes == []  # it died before the batch was issued, which it then was
+    assert outcome.double_vouchers == 0, outcome
+    assert (outcome.messages_lost, outcome.duplicates) == (0, 0), outcome
