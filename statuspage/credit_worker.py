@@ -10,12 +10,7 @@ to a day; any other answer fails the row for finance to look at.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import logging
-import os
-import secrets
-import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -38,8 +33,8 @@ from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.outgoing import Outgoing
 from statuspage.senders import Result, send_http
+from statuspage.worker_loop import WorkerLoop
 
-log = logging.getLogger(__name__)
 EVENT_TYPE = "voucher.issued"
 
 
@@ -76,7 +71,9 @@ def signed_credit(settings: Settings, voucher: Voucher, now: datetime) -> Outgoi
     )
 
 
-class CreditWorker:
+class CreditWorker(WorkerLoop):
+    kind = "credit worker"
+
     def __init__(
         self,
         database: Database,
@@ -85,52 +82,18 @@ class CreditWorker:
         clock: Callable[[], datetime] = utcnow,
         name: str | None = None,
     ) -> None:
+        super().__init__(name=name, poll_seconds=settings.worker_poll_seconds)
         self.database = database
         self.settings = settings
         self.clock = clock
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.batch_size = settings.credit_concurrency * 4
         self._client: httpx.AsyncClient | None = None
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name=f"credit worker {self.name}")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.stop()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def _loop(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                sent = await self.run_once()
-            except Exception:  # a database hiccup must not end crediting for good
-                log.exception("credit worker %s: batch failed; retrying", self.name)
-                sent = 0
-                await asyncio.sleep(1)
-            if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
-
-    async def drain(self, *, limit: int = 1000) -> int:
-        total = 0
-        for _ in range(limit):
-            sent = await self.run_once()
-            if sent == 0:
-                break
-            total += sent
-        return total
 
     async def run_once(self) -> int:
         now = self.clock()

@@ -16,9 +16,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import os
-import secrets
-import socket
 import time
 import traceback
 import zlib
@@ -41,6 +38,7 @@ from statuspage.public_state import Site
 from statuspage.redaction import redact
 from statuspage.senders import Result, SmtpPool, send_http
 from statuspage.signing import Signer, load_signer
+from statuspage.worker_loop import WorkerLoop
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +51,9 @@ _RECORD_WITHIN = 12  # seconds a result may take to be written, for the lease
 _RENDERS_KEPT = 1000  # rendered messages kept per worker before starting afresh
 
 
-class DeliveryWorker:
+class DeliveryWorker(WorkerLoop):
+    kind = "delivery worker"
+
     def __init__(
         self,
         database: Database,
@@ -66,7 +66,7 @@ class DeliveryWorker:
         self.database = database
         self.settings = settings
         self.site = Site.from_settings(settings)
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        super().__init__(name=name, poll_seconds=settings.worker_poll_seconds)
         self.clock = clock
         self.concurrency = settings.delivery_concurrency
         self._client = client  # given: used for everything, and closed by whoever gave it
@@ -74,59 +74,23 @@ class DeliveryWorker:
         self._clients: list[httpx.AsyncClient] = []
         self._smtp = SmtpPool(settings, size=min(self.concurrency, _SMTP_SESSIONS))
         self._signer: Signer | None = None
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._messages: dict[tuple[int, str], Message] = {}
         self._bodies: dict[tuple[int, str], bytes] = {}
         self._emails: dict[tuple[int, str], emails.BroadcastEmail] = {}
 
     # -- running ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name=f"delivery worker {self.name}")
-
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.stop()
         for client in self._clients:
             await client.aclose()
         self._clients = []
         await self._smtp.close()
 
-    def wake(self) -> None:
-        """Something was written: look for due deliveries now rather than at the next poll."""
-        self._wake.set()
-
-    async def _loop(self) -> None:
-        while True:
-            self._wake.clear()  # before looking: a wake-up that comes during the look is kept
-            try:
-                sent = await self.run_once()
-            except Exception:  # a database hiccup must not end delivery for good
-                log.exception("delivery worker %s: sending failed; retrying", self.name)
-                sent = 0
-                await asyncio.sleep(1)
-            if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
-
     async def run_once(self) -> int:
         """Sends what is due until nothing more is, and records each result; returns how
         many deliveries that was."""
         return await _Pump(self).run()
-
-    async def drain(self, *, limit: int = 1000) -> int:
-        """Runs until nothing is due (for tests and the CLI's one-shot mode)."""
-        total = 0
-        for _ in range(limit):
-            sent = await self.run_once()
-            if sent == 0:
-                break
-            total += sent
-        return total
 
     # -- claiming --------------------------------------------------------------------------
 
