@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from compensation import codes, service
-from compensation.errors import InvalidInput, RedemptionRefused
+from compensation import service
+from compensation.errors import RedemptionRefused
 from compensation.models import Voucher, VoucherState
 from incidents import audit
 
@@ -22,15 +21,7 @@ async def redeem(
     actor_id: int,
     now: datetime,
 ) -> Voucher:
-    canonical = codes.normalize(code)
-    voucher = await session.scalar(
-        select(Voucher)
-        .where(Voucher.code == canonical)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if voucher is None:
-        raise InvalidInput("no voucher has this code", field="code")
+    voucher = await service.voucher_by_code(session, code=code, lock=True)
     if voucher.account_id != account_id:
         raise RedemptionRefused(
             "this voucher belongs to another account", code="wrong_account", field="account_id"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import Table, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from compensation import rules
+from compensation import codes, rules
 from compensation.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from compensation.models import (
     Batch,
@@ -341,6 +341,23 @@ async def get_voucher(session: AsyncSession, *, voucher_id: int, lock: bool = Fa
     return voucher
 
 
+async def voucher_by_code(
+    session: AsyncSession, *, code: str, batch_id: int | None = None, lock: bool = False
+) -> Voucher:
+    """The voucher a person typed the code of (normalized, its check character checked);
+    with `batch_id`, only among that batch's."""
+    query = select(Voucher).where(Voucher.code == codes.normalize(code))
+    if batch_id is not None:
+        query = query.where(Voucher.batch_id == batch_id)
+    if lock:
+        query = query.with_for_update()
+    voucher = await session.scalar(query.execution_options(populate_existing=True))
+    if voucher is None:
+        scope = "of this batch " if batch_id is not None else ""
+        raise InvalidInput(f"no voucher {scope}has this code", field="code")
+    return voucher
+
+
 async def list_vouchers(
     session: AsyncSession,
     *,
@@ -391,7 +408,3 @@ def is_expired(voucher: Voucher, now: datetime) -> bool:
     return (
         voucher.state in {VoucherState.issued, VoucherState.delivered} and voucher.expires_at <= now
     )
-
-
-def total(amounts: Iterable[Decimal]) -> Decimal:
-    return sum(amounts, Decimal(0))

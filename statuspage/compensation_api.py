@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import select
 
-from compensation import codes, exports, flows, redemption, service
-from compensation.errors import InvalidInput
+from compensation import exports, flows, redemption, service
 from compensation.models import Batch, BatchState, Voucher, VoucherState
 from compensation.schemas import (
     AccountsIn,
@@ -241,13 +239,9 @@ async def list_vouchers(call: Call) -> list[VoucherOut]:
 
 async def void_voucher(call: Call) -> VoucherOut:
     body: VoidIn = call.body
-    voucher_id = await call.session.scalar(
-        select(Voucher.id).where(Voucher.code == codes.normalize(body.code))
-    )
-    if voucher_id is None:
-        raise InvalidInput("no voucher has this code", field="code")
+    found = await service.voucher_by_code(call.session, code=body.code)
     voucher = await flows.void(
-        call.session, voucher_id=voucher_id, reason=body.reason, actor_id=call.principal.staff_id
+        call.session, voucher_id=found.id, reason=body.reason, actor_id=call.principal.staff_id
     )
     return voucher_out(voucher)
 

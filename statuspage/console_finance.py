@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 from starlette.routing import Route
 
-from compensation import codes, flows, issuing, service
-from compensation.errors import DomainError, InvalidInput
+from compensation import flows, issuing, service
+from compensation.errors import DomainError
 from compensation.intake import EventKind
 from compensation.models import Batch, BatchState, Voucher
 from compensation.schemas import PolicyIn
@@ -286,15 +286,9 @@ async def void(console: Console) -> Response:
             raise FormError({"reason": "say why the voucher is void"})
 
         async def void_in(db: AsyncSession) -> Voucher:
-            voucher_id = await db.scalar(
-                select(Voucher.id).where(
-                    Voucher.code == codes.normalize(code), Voucher.batch_id == batch_id
-                )
-            )
-            if voucher_id is None:
-                raise InvalidInput("no voucher of this batch has this code", field="code")
+            found = await service.voucher_by_code(db, code=code, batch_id=batch_id)
             return await flows.void(
-                db, voucher_id=voucher_id, reason=reason[:500], actor_id=console.staffer.id
+                db, voucher_id=found.id, reason=reason[:500], actor_id=console.staffer.id
             )
 
         return await console.write(void_in)
