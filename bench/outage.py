@@ -4,8 +4,9 @@ every second through the staff API and the server fans each one out to its subsc
     bash bench/run outage            (sets up, installs wrk if missing, runs this)
     .venv/bin/python bench/outage.py --duration 15 --connections 256 --webhooks 2000 --emails 200
 
-Every party is its own process: `statuspage serve` (granian, one worker, with the app's own
-delivery worker inside, as deployed); wrk (loopback only, bounded duration); a webhook receiver
+Every party is its own process: `statuspage serve` (granian, one web worker, and the delivery
+worker in serve's niced child process, as deployed; for comparison also with the delivery worker
+on the app's own event loop, `WORKER_PROCESS=false`); wrk (loopback only, bounded duration); a webhook receiver
 and an aiosmtpd receiver (bench/fanout.py's); and this process, which posts the updates and
 watches the page. For each update it records the time from the POST's response to the first
 response of `/api/v2/summary.json` (polled every 50 ms by another client, not through wrk's
@@ -181,6 +182,11 @@ def main() -> None:
     parser.add_argument("--webhooks", type=int, default=2000)
     parser.add_argument("--emails", type=int, default=200)
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    parser.add_argument("--nice", type=int, default=5, help="WORKER_NICE of serve's worker")
+    parser.add_argument(
+        "--only-default", dest="modes", action="store_const", const=(False,), default=(True, False),
+        help="measure only the default deployment (not also the worker on the app's loop)",
+    )  # fmt: skip
     args = parser.parse_args()
     print(f"machine: {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; granian, 1 worker")
@@ -199,33 +205,32 @@ def main() -> None:
         server_env = {
             **env, "DATABASE_URL": url, "RUN_SCHEDULER": "false", "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(mail_ports[0]), "PUBLIC_URL": "http://127.0.0.1",
+            "WORKER_NICE": str(args.nice), "ALLOW_PRIVATE_WEBHOOK_HOSTS": "true",
         }  # fmt: skip
         posted = 0
-        for separate in (False, True):
+        for inline in args.modes:
             for control in controls:
                 httpx.post(control + "/_reset")
-            rows, visible = measure(server_env, args, token, incident_id, separate, posted)
+            rows, visible = measure(server_env, args, token, incident_id, inline, posted)
             posted += len(visible)
             hooks, mails = (httpx.get(control + "/_stats").json() for control in controls)
-            label = "separate `statuspage worker` process" if separate else "worker in the app"
+            label = (
+                "worker on the app's event loop (WORKER_PROCESS=false)"
+                if inline
+                else f"worker in serve's child process (the default, WORKER_NICE={args.nice})"
+            )
             report(label, [hello, *rows], visible, hooks, mails, args)
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def measure(
     server_env: dict[str, str], args: argparse.Namespace, token: str, incident_id: int,
-    separate: bool, first: int,
+    inline: bool, first: int,
 ) -> tuple[list[surfaces.Result], list[tuple[float, float]]]:  # fmt: skip
     """The page and summary.json under wrk, without updates and then with an update a second,
-    with the delivery worker in the app's process or (`separate`) in its own."""
-    env = {**server_env, "RUN_WORKER": "false"} if separate else server_env
+    with the delivery worker on the app's event loop (`inline`) or in serve's child process."""
+    env = {**server_env, "WORKER_PROCESS": "false"} if inline else server_env
     process, base = start_server(env)
-    worker = None
-    if separate:
-        worker = subprocess.Popen(
-            [PYTHON, "-m", "statuspage.cli", "worker"],
-            env=server_env, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
     rows: list[surfaces.Result] = []
     visible: list[tuple[float, float]] = []
     try:
@@ -241,8 +246,6 @@ def measure(
         time.sleep(5)  # the last updates' fan-out
     finally:
         stop_server(process)
-        if worker is not None:
-            stop_server(worker)
     return rows, visible
 
 

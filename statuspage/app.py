@@ -59,11 +59,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     )
 
     async def after_write() -> None:
-        await cache.refresh()  # this instance's public pages show the change at once
         if worker is not None:
             worker.wake()
         if scheduler is not None:
             scheduler.poke()
+        await cache.refresh()  # the pages being read show the change when the write answers
 
     public_spec = public_openapi.document(public_url=settings.public_url)
 

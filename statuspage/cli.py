@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from statuspage.config import Settings, SettingsError
 from statuspage.db import Database, connect, migrate
 from statuspage.export import ExportError
 from statuspage.export_run import export_once
+from statuspage.worker_process import WorkerProcess
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -207,16 +209,27 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     asyncio.run(prepare())
     host = args.host or settings.host
     port = args.port or settings.port
-    print(f"serving on http://{host}:{port}/ ({settings.database_url.split('://')[0]})")
+    child = None
+    if settings.run_worker and settings.worker_process:
+        child = WorkerProcess(os.environ, nice=settings.worker_nice)
+        os.environ["RUN_WORKER"] = "false"  # the web processes leave delivery to the child
+    where = f"http://{host}:{port}/ ({settings.database_url.split('://')[0]})"
+    print(f"serving on {where}" + (", delivering in a worker process" if child else ""))
     sys.stdout.flush()
-    Granian(
-        "statuspage.app:app_from_env",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=args.workers,
-        factory=True,
-    ).serve()
+    if child is not None:
+        child.start()
+    try:
+        Granian(
+            "statuspage.app:app_from_env",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=args.workers,
+            factory=True,
+        ).serve()
+    finally:
+        if child is not None:
+            child.stop()
     return 0
 
 

@@ -43,6 +43,10 @@ class Settings:
     mail_from: str = "Status <status@localhost>"
     # Delivery: this instance sends what is due (any number of instances may).
     run_worker: bool = True
+    # `statuspage serve` runs the delivery worker as a child process at this CPU niceness
+    # instead of on the web server's event loop (see statuspage/worker_process.py).
+    worker_process: bool = True
+    worker_nice: int = 5
     delivery_concurrency: int = 64
     delivery_timeout_seconds: float = 10.0
     worker_poll_seconds: float = 0.2
@@ -89,6 +93,8 @@ class Settings:
             smtp_security=env.get("SMTP_SECURITY", "none"),
             mail_from=env.get("MAIL_FROM", "Status <status@localhost>"),
             run_worker=_flag(env, "RUN_WORKER", True),
+            worker_process=_flag(env, "WORKER_PROCESS", True),
+            worker_nice=_int(env, "WORKER_NICE", 5),
             delivery_concurrency=_int(env, "DELIVERY_CONCURRENCY", 64),
             delivery_timeout_seconds=_float(env, "DELIVERY_TIMEOUT_SECONDS", 10.0),
             worker_poll_seconds=_float(env, "WORKER_POLL_SECONDS", 0.2),
@@ -122,6 +128,8 @@ class Settings:
             raise SettingsError(
                 f"SMTP_SECURITY must be none, starttls or tls, not {self.smtp_security!r}"
             )
+        if not 0 <= self.worker_nice <= 19:
+            raise SettingsError(f"WORKER_NICE must be from 0 to 19, not {self.worker_nice}")
         if self.delivery_concurrency < 1:
             raise SettingsError("DELIVERY_CONCURRENCY must be at least 1")
         if self.credit_api_url and not self.credit_api_secret.startswith("whsec_"):

@@ -119,6 +119,9 @@ class RenderContext:
 
 Render = Callable[[RenderContext], Awaitable[Entry]]
 
+# How many of the most read pages are rendered again as soon as the public version moves.
+HOT_KEYS = 32
+
 
 @dataclass
 class PublicCache:
@@ -137,24 +140,62 @@ class PublicCache:
     _rendering: dict[Key, asyncio.Future[Entry]] = field(default_factory=dict)
     # The entries of the version before, answered while their successor renders.
     _previous: dict[Key, Entry] = field(default_factory=dict)
+    # Reads of each key since the version moved, and how to render it: the most read are
+    # rendered again as soon as the version moves, before anyone asks.
+    _hits: dict[Key, int] = field(default_factory=dict)
+    _recipes: dict[Key, tuple[dict[str, str], Render]] = field(default_factory=dict)
     _poller: asyncio.Task[None] | None = None
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     # -- freshness ------------------------------------------------------------------------
 
     async def refresh(self) -> None:
-        """Empties the cache if the public version moved or the entries grew old."""
+        """Moves to the new public version if it moved (or the entries grew old), and renders
+        again the pages that were being read before returning: after a write through this
+        process they show the change when the write answers. Until each is done, its readers
+        get the bytes of the version before, at once (`CacheFront`, `get`)."""
         async with self.database.reading() as session:
             version, _ = await publication.current(session)
         too_old = time.monotonic() - self._state_loaded_at > self.max_age
-        if version != self.version or too_old:
-            moved = version != self.version
-            self.version = version
-            self._previous, self.entries = self.entries, {}
-            self._state = None
-            if moved:
-                for listener in self.listeners:
-                    listener()
+        if version == self.version and not too_old:
+            return
+        moved = version != self.version
+        self.version = version
+        hot = sorted(self._hits, key=self._hits.__getitem__, reverse=True)[:HOT_KEYS]
+        self._previous, self.entries, self._hits = self.entries, {}, {}
+        self._recipes = {key: self._recipes[key] for key in hot if key in self._recipes}
+        self._state = None
+        if moved:
+            for listener in self.listeners:
+                listener()
+        await self._render_again(list(self._recipes))
+
+    async def _render_again(self, keys: list[Key]) -> None:
+        outcomes = await asyncio.gather(*(self._fresh(key) for key in keys), return_exceptions=True)
+        for key, outcome in zip(keys, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.error("public cache: could not render %s again: %r", key, outcome)
+
+    async def _fresh(self, key: Key) -> Entry:
+        """An entry of the current version for `key`, waiting for one already rendering."""
+        params, render = self._recipes[key]
+        for _ in range(3):
+            pending = self._rendering.get(key)
+            if pending is None:
+                break
+            with contextlib.suppress(Exception):  # its reader hears of its failure
+                await asyncio.shield(pending)
+            found = self.entries.get(key)
+            if found is not None:
+                return found
+        return await self.get(key, params, render)
+
+    def while_rendering(self, key: Key) -> Entry | None:
+        """The previous version's entry for `key` while its successor renders, else None."""
+        return self._previous.get(key) if key in self._rendering else None
+
+    def hit(self, key: Key) -> None:
+        self._hits[key] = self._hits.get(key, 0) + 1
 
     def refresh_soon(self) -> None:
         """`refresh` from code that cannot wait for it (the scheduler's callback)."""
@@ -200,12 +241,13 @@ class PublicCache:
     ) -> Entry:
         """The cached entry for `key`, rendering it once however many ask at the same time."""
         self.start()
+        self.hit(key)
         found = self.entries.get(key)
         if found is not None:
             return found
         pending = self._rendering.get(key)
         if pending is not None:
-            # Under load a re-render takes a while; the readers arriving meanwhile get the
+            # Under load a render takes a while; the readers arriving meanwhile get the
             # previous bytes at once instead of queueing behind it (the change shows when
             # the render is done, as it would have for them anyway).
             previous = self._previous.get(key)
@@ -218,6 +260,8 @@ class PublicCache:
             entry = await render(ctx)
             if entry.version == self.version and len(self.entries) < self.max_entries:
                 self.entries[key] = entry
+                if archive is None:
+                    self._recipes[key] = (params, render)
             future.set_result(entry)
             return entry
         except BaseException as error:
@@ -369,11 +413,13 @@ class CacheFront:
         self.default_language = default_language
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        entries = self.cache.entries
-        if entries and scope["type"] == "http" and scope["method"] in {"GET", "HEAD"}:
+        if scope["type"] == "http" and scope["method"] in {"GET", "HEAD"}:
+            cache = self.cache
             incoming = Incoming.of(scope)
-            entry = entries.get(key_for(incoming, incoming.query, self.default_language))
+            key = key_for(incoming, incoming.query, self.default_language)
+            entry = cache.entries.get(key) or cache.while_rendering(key)
             if entry is not None:
+                cache.hit(key)
                 await send_entry(entry, incoming, send)
                 return
         await self.app(scope, receive, send)

@@ -25,6 +25,7 @@ from incidents.schemas import IncidentOpen
 from incidents.subscription_flows import create_subscription
 from tests.conftest import Fresh
 from tests.receivers import HttpReceiver, Reply
+from tests.servers import free_port, serve_command, wait_until_up
 
 ACTOR = Actor(staff_id=None, default_language="en")
 CONCURRENCY = 8
@@ -159,3 +160,80 @@ async def test_two_workers_share_the_outbox_without_sending_anything_twice(
         )
     assert workers == 2  # both took a share
     assert sent == subscribers
+
+
+@contextmanager
+def _serving(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """`statuspage serve` as deployed, stopped with SIGTERM at the end."""
+    port = free_port()
+    process = subprocess.Popen(serve_command(port), env=env, stdout=subprocess.DEVNULL)  # noqa: S603
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}")
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _children(parent: int) -> dict[int, str]:
+    """The live child processes of `parent`: pid -> command line."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z":
+            found[int(entry)] = command
+    return found
+
+
+def _niceness(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[16])
+
+
+def _delivery_workers(serving: subprocess.Popen[bytes]) -> list[int]:
+    return [
+        pid for pid, command in _children(serving.pid).items() if "statuspage.cli worker" in command
+    ]
+
+
+async def test_serve_delivers_from_a_niced_child_process_it_restarts_and_stops(
+    fresh: Fresh, http_receiver: HttpReceiver
+) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": fresh.url,
+        "RUN_SCHEDULER": "false",
+        "WORKER_POLL_SECONDS": "0.05",
+        "ALLOW_PRIVATE_WEBHOOK_HOSTS": "true",
+    }
+    with _serving(env) as serving:
+        await _wait_for(lambda: len(_delivery_workers(serving)) == 1, 30)
+        [child] = _delivery_workers(serving)
+        assert _niceness(child) == 5
+        assert _niceness(serving.pid) == 0
+        await _fan_out(fresh, http_receiver, 20)
+        await _wait_for(lambda: len(http_receiver.received) >= 20, 30)
+
+        os.kill(child, signal.SIGKILL)
+        await _wait_for(lambda: _delivery_workers(serving) not in ([], [child]), 10)
+        [replacement] = _delivery_workers(serving)
+        async with fresh.database.sessionmaker() as session, session.begin():
+            await flows.open_incident(
+                session,
+                data=IncidentOpen(name="BTC deposits slow", body="Confirmations are slow."),
+                actor=ACTOR,
+            )
+        # Repeats of what the killed one sent but had not recorded keep their ids.
+        await _wait_for(lambda: len(set(_ids(http_receiver))) >= 40, 30)
+    # Stopping `serve` stopped its worker too.
+    await _wait_for(lambda: not os.path.exists(f"/proc/{replacement}"), 10)
+    assert {got.path for got in http_receiver.received} == {f"/hook/{n}" for n in range(20)}
+    assert len(set(_ids(http_receiver))) == 40
