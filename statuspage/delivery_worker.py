@@ -29,7 +29,7 @@ from sqlalchemy.orm import aliased, joinedload
 from incidents.broadcast_models import Channel, Delivery, DeliveryState
 from incidents.broadcast_rules import Verdict
 from incidents.db_types import utcnow
-from statuspage import emails, outgoing, redaction
+from statuspage import egress, emails, outgoing, redaction
 from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.delivery_records import Job, record
@@ -201,12 +201,19 @@ class DeliveryWorker(WorkerLoop):
             count = -(-self.concurrency // _POOL_SIZE)
             each = -(-self.concurrency // count)
             tls = httpx.create_ssl_context()  # one for all: each costs a CA bundle load
+            # The Bot API's host is the operator's choice (maybe a server of their own on
+            # this machine), not a subscriber's: it is trusted as configured.
+            telegram = httpx.URL(self.settings.telegram_api_url).host
             self._clients = [
                 httpx.AsyncClient(
-                    limits=httpx.Limits(max_connections=each, max_keepalive_connections=each),
+                    transport=egress.transport(
+                        allow_private=self.settings.allow_private_webhook_hosts,
+                        trusted=[telegram],
+                        limits=httpx.Limits(max_connections=each, max_keepalive_connections=each),
+                        verify=tls,
+                    ),
                     follow_redirects=False,
                     headers={"user-agent": "statuspage-broadcasts/1"},
-                    verify=tls,
                 )
                 for _ in range(count)
             ]
