@@ -69,7 +69,9 @@ class DeliveryWorker(WorkerLoop):
         super().__init__(name=name, poll_seconds=settings.worker_poll_seconds)
         self.clock = clock
         self.concurrency = settings.delivery_concurrency
-        self._client = client  # given: used for everything, and closed by whoever gave it
+        # Given: used for everything as it is (without the private-address guard of the
+        # worker's own clients), and closed by whoever gave it.
+        self._client = client
         redaction.guard_httpx_log()
         self._clients: list[httpx.AsyncClient] = []
         self._smtp = SmtpPool(settings, size=min(self.concurrency, _SMTP_SESSIONS))

@@ -102,15 +102,18 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         allowed = [ip for ip in addresses if not private(ip)]
         if not allowed:
             raise AddressRefused(f"refused: {host} resolves to a private address {addresses[0]}")
+        # One address after the other, each with its share of the time, so an unreachable
+        # first one (IPv6 without a route, say) leaves time for the next.
+        each = None if timeout is None else timeout / len(allowed)
         for ip in allowed[:-1]:
             try:
                 return await self._backend.connect_tcp(
-                    str(ip), port, timeout, local_address, socket_options
+                    str(ip), port, each, local_address, socket_options
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout):
-                continue  # the next address, as a resolver-driven connect would
+                continue
         return await self._backend.connect_tcp(
-            str(allowed[-1]), port, timeout, local_address, socket_options
+            str(allowed[-1]), port, each, local_address, socket_options
         )
 
     async def connect_unix_socket(
