@@ -118,7 +118,13 @@ async def test_the_staff_api_refuses_a_private_url(
 
 
 @pytest.mark.parametrize(
-    "url", ["https://hooks.example.com/status", "http://93.184.216.34:8080/hook"]
+    "url",
+    [
+        "https://hooks.example.com/status",
+        "http://93.184.216.34:8080/hook",
+        "https://localhost.example.com/hook",  # a name: judged when connecting
+        "https://10.example.com/hook",
+    ],
 )
 async def test_the_staff_api_takes_a_public_url(
     client: httpx.AsyncClient, support: dict[str, str], url: str
