@@ -205,7 +205,8 @@ def main() -> None:
         server_env = {
             **env, "DATABASE_URL": url, "RUN_SCHEDULER": "false", "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(mail_ports[0]), "PUBLIC_URL": "http://127.0.0.1",
-            "WORKER_NICE": str(args.nice), "ALLOW_PRIVATE_WEBHOOK_HOSTS": "true",
+            "WORKER_NICE": str(args.nice),
+            "ALLOW_PRIVATE_WEBHOOK_HOSTS": "true",  # the receivers are on 127.0.0.1
         }  # fmt: skip
         posted = 0
         for inline in args.modes:

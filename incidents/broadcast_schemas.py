@@ -123,7 +123,10 @@ class SubscriptionOut(_Out):
     id: int
     channel: Channel
     audience: Audience
-    address: str
+    address: str = Field(
+        description="the email address or Telegram chat; a webhook URL without its query; "
+        "a chat webhook URL with its token (the last part of the path, or the query) as …"
+    )
     language: str
     all_components: bool
     component_ids: list[int]
@@ -135,6 +138,7 @@ class SubscriptionOut(_Out):
 
 
 class SubscriptionCreated(SubscriptionOut):
+    address: str = Field(description="the address as given: shown whole this once")
     secret: str | None = Field(
         description="the webhook signing secret: shown this once, keep it safe"
     )
@@ -156,7 +160,7 @@ class DeliveryOut(_Out):
     kind: str
     subscription_id: int
     channel: Channel
-    address: str
+    address: str = Field(description="the subscription's address, masked as it is there")
     state: DeliveryState
     attempts: int
     next_attempt_at: datetime

@@ -20,7 +20,9 @@ from incidents.broadcast_schemas import (
     SubscriptionPatch,
 )
 from incidents.staff import StaffRole
-from statuspage.api_kit import Call, Endpoint
+from statuspage import egress
+from statuspage.api_kit import Call, Endpoint, RequestInvalid
+from statuspage.redaction import shown_address
 
 SUPPORT = frozenset({StaffRole.support})
 _MAX_ID = 2**31 - 1
@@ -58,9 +60,13 @@ class TestQueued(BaseModel):
     delivery_id: int
 
 
-def subscription_out(subscription: Subscription) -> dict[str, Any]:
+def subscription_out(subscription: Subscription, *, whole: bool = False) -> dict[str, Any]:
+    """The subscription as the API shows it: its address masked (a chat webhook URL is its
+    token), unless `whole` (the create response, which shows it this once)."""
+    address = subscription.address
     return {
         **{name: getattr(subscription, name) for name in _SUBSCRIPTION_COLUMNS},
+        "address": address if whole else shown_address(subscription.channel, address),
         "component_ids": [component.id for component in subscription.components],
     }
 
@@ -82,7 +88,7 @@ def _delivery_out(delivery: Delivery, attempts: list[Any]) -> DeliveryOut:
         kind=delivery.event.kind,
         subscription_id=delivery.subscription_id,
         channel=delivery.subscription.channel,
-        address=delivery.subscription.address,
+        address=shown_address(delivery.subscription.channel, delivery.subscription.address),
         state=delivery.state,
         attempts=delivery.attempts,
         next_attempt_at=delivery.next_attempt_at,
@@ -105,13 +111,19 @@ async def list_subscriptions(call: Call) -> list[SubscriptionOut]:
 
 
 async def create_subscription(call: Call) -> SubscriptionCreated:
+    data: SubscriptionIn = call.body
+    if data.url is not None and not call.settings.allow_private_webhook_hosts:
+        refused = egress.refused_url(data.url)
+        if refused is not None:
+            raise RequestInvalid([("url", refused)])
     subscription, secret = await subscription_flows.create_subscription(
-        call.session, data=call.body, actor=call.actor()
+        call.session, data=data, actor=call.actor()
     )
     subscription = await subscription_flows.get_subscription(
         call.session, subscription_id=subscription.id
     )
-    return SubscriptionCreated.model_validate({**subscription_out(subscription), "secret": secret})
+    shown = subscription_out(subscription, whole=True)
+    return SubscriptionCreated.model_validate({**shown, "secret": secret})
 
 
 async def get_subscription(call: Call) -> SubscriptionOut:
@@ -205,7 +217,8 @@ ENDPOINTS: list[Endpoint] = [
         "POST",
         "/subscriptions",
         create_subscription,
-        "subscribe an email, webhook or chat channel (a webhook's secret is shown once)",
+        "subscribe an email, webhook or chat channel (a webhook's secret and a chat webhook's "
+        "whole URL are shown once)",
         body=SubscriptionIn,
         response=SubscriptionCreated,
         status_code=201,

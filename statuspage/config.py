@@ -55,6 +55,9 @@ class Settings:
     scheduler_sweep_seconds: float = 10.0
     progress_cadence: str = "critical=30,major=60,minor=120"
     telegram_api_url: str = "https://api.telegram.org"
+    # Subscribers' webhook and chat URLs may lead to private and local addresses (off: such
+    # URLs are refused when made, and connections to such addresses when sending).
+    allow_private_webhook_hosts: bool = False
     # Compensation: the platform's credit API hears of every issued voucher (signed per
     # Standard Webhooks with this whsec_ secret); its event API feeds the intake.
     credit_api_url: str = ""
@@ -102,6 +105,7 @@ class Settings:
             scheduler_sweep_seconds=_float(env, "SCHEDULER_SWEEP_SECONDS", 10.0),
             progress_cadence=env.get("PROGRESS_CADENCE", "critical=30,major=60,minor=120"),
             telegram_api_url=env.get("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
+            allow_private_webhook_hosts=_flag(env, "ALLOW_PRIVATE_WEBHOOK_HOSTS", False),
             credit_api_url=env.get("CREDIT_API_URL", ""),
             credit_api_secret=env.get("CREDIT_API_SECRET", ""),
             credit_concurrency=_int(env, "CREDIT_CONCURRENCY", 16),

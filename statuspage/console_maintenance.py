@@ -12,7 +12,7 @@ from incidents import maintenance_flows, service, subscription_flows
 from incidents.broadcast_models import Channel, Subscription
 from incidents.models import Maintenance, MaintenanceStatus
 from incidents.schemas import LANGUAGES
-from statuspage import console_forms
+from statuspage import console_forms, redaction
 from statuspage.console_kit import SUPPORT, Console, FormError, placed, route
 
 SUBSCRIBERS_PAGE = 100
@@ -165,7 +165,7 @@ def masked(subscription: Subscription) -> str:
     if subscription.channel == Channel.email:
         local, _, domain = address.partition("@")
         return f"{local[:1]}…@{domain}"
-    return address.split("//", 1)[-1].split("/", 1)[0]
+    return redaction.host_of(address)
 
 
 async def subscribers(console: Console) -> Response:

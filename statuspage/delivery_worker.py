@@ -29,7 +29,7 @@ from sqlalchemy.orm import aliased, joinedload
 from incidents.broadcast_models import Channel, Delivery, DeliveryState
 from incidents.broadcast_rules import Verdict
 from incidents.db_types import utcnow
-from statuspage import emails, outgoing, redaction
+from statuspage import egress, emails, outgoing, redaction
 from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.delivery_records import Job, record
@@ -69,7 +69,9 @@ class DeliveryWorker(WorkerLoop):
         super().__init__(name=name, poll_seconds=settings.worker_poll_seconds)
         self.clock = clock
         self.concurrency = settings.delivery_concurrency
-        self._client = client  # given: used for everything, and closed by whoever gave it
+        # Given: used for everything as it is (without the private-address guard of the
+        # worker's own clients), and closed by whoever gave it.
+        self._client = client
         redaction.guard_httpx_log()
         self._clients: list[httpx.AsyncClient] = []
         self._smtp = SmtpPool(settings, size=min(self.concurrency, _SMTP_SESSIONS))
@@ -201,12 +203,19 @@ class DeliveryWorker(WorkerLoop):
             count = -(-self.concurrency // _POOL_SIZE)
             each = -(-self.concurrency // count)
             tls = httpx.create_ssl_context()  # one for all: each costs a CA bundle load
+            # The Bot API's host is the operator's choice (maybe a server of their own on
+            # this machine), not a subscriber's: it is trusted as configured.
+            telegram = httpx.URL(self.settings.telegram_api_url).host
             self._clients = [
                 httpx.AsyncClient(
-                    limits=httpx.Limits(max_connections=each, max_keepalive_connections=each),
+                    transport=egress.transport(
+                        allow_private=self.settings.allow_private_webhook_hosts,
+                        trusted=[telegram],
+                        limits=httpx.Limits(max_connections=each, max_keepalive_connections=each),
+                        verify=tls,
+                    ),
                     follow_redirects=False,
                     headers={"user-agent": "statuspage-broadcasts/1"},
-                    verify=tls,
                 )
                 for _ in range(count)
             ]

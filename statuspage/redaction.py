@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from incidents.broadcast_models import Subscription
+from incidents.broadcast_models import Channel, Subscription
 
 REDACTED = "[redacted]"
+MASK = "…"
 _SHORTEST = 8  # shorter strings are too common to be a secret worth hiding (and to replace)
 
 
@@ -21,6 +22,32 @@ def secrets_of(subscription: Subscription) -> list[str]:
     if parts is not None:
         found |= {parts.path, parts.query}
     return sorted((s for s in found if len(s) >= _SHORTEST), key=len, reverse=True)
+
+
+def shown_address(channel: Channel, address: str) -> str:
+    """A subscription's address as staff see it after creation. A chat webhook's URL holds
+    its token: Slack, Discord and Feishu in the last part of the path, which becomes `…`
+    (with any query), DingTalk and WeCom in the query, which becomes `…`. A Standard Webhooks
+    URL is the subscriber's own and keeps its path but not its query. No URL keeps a
+    user:password. Email addresses and Telegram chats (the bot token is kept apart, and never
+    shown) are shown as they are."""
+    if channel in (Channel.email, Channel.telegram) or "://" not in address:
+        return address
+    parts = urlsplit(address)
+    netloc = host_of(address)
+    if channel == Channel.webhook or channel in _TOKEN_IN_QUERY:
+        return urlunsplit((parts.scheme, netloc, parts.path, MASK if parts.query else "", ""))
+    kept = parts.path.rsplit("/", 1)[0] if parts.path.count("/") > 1 else ""
+    return f"{parts.scheme}://{netloc}{kept}/{MASK}"
+
+
+_TOKEN_IN_QUERY = {Channel.dingtalk, Channel.wecom}
+
+
+def host_of(address: str) -> str:
+    """A URL's host and port, without the user:password a URL may carry; anything else (a
+    Telegram chat) as it is."""
+    return urlsplit(address).netloc.rpartition("@")[2] if "://" in address else address
 
 
 def redact(text: str, secrets: list[str]) -> str:

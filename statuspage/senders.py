@@ -14,6 +14,7 @@ import httpx
 from incidents.broadcast_models import Channel
 from incidents.broadcast_rules import Verdict, judge_http, judge_smtp
 from statuspage.config import Settings
+from statuspage.egress import AddressRefused
 from statuspage.mime import Email
 from statuspage.outgoing import Outgoing, platform_error
 
@@ -44,6 +45,10 @@ async def send_http(
             )
     except (httpx.TimeoutException, TimeoutError):
         return Result(Verdict.retry, None, _since(started), f"no answer within {timeout:g} s")
+    except AddressRefused as error:
+        # The name leads to a private address: sending again will not change that, so the
+        # delivery fails now (and counts towards disabling the subscription).
+        return Result(Verdict.failed, None, _since(started), str(error))
     except httpx.HTTPError as error:
         return Result(Verdict.retry, None, _since(started), _describe(error))
     latency = _since(started)

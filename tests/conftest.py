@@ -98,6 +98,9 @@ def settings() -> Settings:
         cache_poll_seconds=0,
         run_worker=False,
         run_scheduler=False,
+        # The receivers tests deliver to listen on 127.0.0.1; the guard's own tests turn
+        # this off.
+        allow_private_webhook_hosts=True,
     )
 
 

@@ -68,6 +68,7 @@ class App:
             "DELIVERY_TIMEOUT_SECONDS": "1",
             "WORKER_POLL_SECONDS": "0.05",
             "CACHE_POLL_SECONDS": "0.5",
+            "ALLOW_PRIVATE_WEBHOOK_HOSTS": "true",  # the receiver is on 127.0.0.1
             "CREDIT_API_URL": receiver.url("/credit"),
             "CREDIT_API_SECRET": CREDIT_SECRET,
         }

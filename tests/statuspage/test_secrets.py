@@ -1,5 +1,6 @@
 """Secrets stay secret: bot tokens and webhook tokens never reach a recorded error or a log
-line, and the API shows a webhook's signing secret once and a bot token never."""
+line, and the API shows a webhook's signing secret and a chat webhook's URL once and a bot
+token never."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from incidents.broadcast_models import Delivery, DeliveryAttempt
+from incidents.staff import StaffRole
 from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.delivery_worker import DeliveryWorker
 from tests.receivers import HttpReceiver, Received, Reply
+from tests.statuspage.console_helpers import signed_in
 
 BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 HOOK_TOKEN = "T0001/B0002/XyZsecretSlackPart1234"
@@ -133,3 +136,76 @@ async def test_secrets_are_shown_once_and_never_again(
         assert response.status_code == 200, response.text
         assert signing_secret not in response.text
         assert BOT_TOKEN not in response.text
+
+
+# A chat webhook's URL is its token: the part after the last `/`, or the query.
+CHAT_HOOKS = [
+    (
+        "slack",
+        "https://hooks.slack.com/services/T0001/B0002/XyZsecretSlackPart1234",
+        "XyZsecretSlackPart1234",
+        "https://hooks.slack.com/services/T0001/B0002/…",
+    ),
+    (
+        "discord",
+        "https://discord.com/api/webhooks/1234567890/dIsCoRdSeCrEt-ToKeN_abcdef?wait=true",
+        "dIsCoRdSeCrEt-ToKeN_abcdef",
+        "https://discord.com/api/webhooks/1234567890/…",
+    ),
+    (
+        "feishu",
+        "https://open.feishu.cn/open-apis/bot/v2/hook/8f0c2b7e-5a1d-4c3b-feishu-secret",
+        "8f0c2b7e-5a1d-4c3b-feishu-secret",
+        "https://open.feishu.cn/open-apis/bot/v2/hook/…",
+    ),
+    (
+        "dingtalk",
+        "https://oapi.dingtalk.com/robot/send?access_token=dingSecretToken0123456789",
+        "dingSecretToken0123456789",
+        "https://oapi.dingtalk.com/robot/send?…",
+    ),
+    (
+        "wecom",
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=wecom-secret-key-0123",
+        "wecom-secret-key-0123",
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?…",
+    ),
+    (
+        "webhook",
+        "https://ops:pa55-w0rd-secret@hooks.example.com/status?token=query-secret-0123",
+        "secret",
+        "https://hooks.example.com/status?…",
+    ),
+]
+
+
+@pytest.mark.parametrize(("channel", "url", "secret", "masked"), CHAT_HOOKS)
+async def test_a_webhook_url_is_shown_whole_once_and_masked_after(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    database: Database,
+    channel: str,
+    url: str,
+    secret: str,
+    masked: str,
+) -> None:
+    made = await client.post(
+        "/api/staff/subscriptions", json={"channel": channel, "url": url}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["address"] == url
+    await _open_incident(client, admin)  # a delivery, whose log shows the address too
+    path = f"/api/staff/subscriptions/{made.json()['id']}"
+    read = await client.get(path, headers=admin)
+    patched = await client.patch(path, json={"language": "zh-CN"}, headers=admin)
+    listed = await client.get("/api/staff/subscriptions", headers=admin)
+    deliveries = await client.get("/api/staff/deliveries", headers=admin)
+    assert [read.json()["address"], patched.json()["address"]] == [masked, masked]
+    assert [item["address"] for item in listed.json()] == [masked]
+    assert [item["address"] for item in deliveries.json()] == [masked]
+    await signed_in(client, database, StaffRole.support)
+    console = await client.get("/staff/subscribers")
+    assert console.status_code == 200
+    for response in (read, patched, listed, deliveries, console):
+        assert response.status_code == 200, response.text
+        assert secret not in response.text
