@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -81,6 +82,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         for part in (worker, credit_worker, scheduler):
             if part is not None:
                 await part.start()
+        # What starting made (modules, mappers, templates, the app) lives as long as the
+        # process. Frozen, it is no longer walked by every full garbage collection, and those
+        # walks were most of the readers' tail latency: p99 of the cached page under wrk -c256
+        # went from 80-180 ms to 27-86 ms, beside 27-38 ms for a bare hello-world.
+        gc.collect()
+        gc.freeze()
         yield
         for part in (scheduler, credit_worker, worker):
             if part is not None:

@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="migrate, then serve HTTP (granian)")
     serve.add_argument("--host", help="address to listen on (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: PORT or 8000)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument("--workers", type=int, default=1, help="web server processes")
     serve.add_argument("--demo", action="store_true", help="load the demo data first if empty")
     worker = commands.add_parser(
         "worker", help="deliver broadcasts and run the scheduler, without serving HTTP"
@@ -226,6 +226,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             interface=Interfaces.ASGI,
             workers=args.workers,
             factory=True,
+            respawn_failed_workers=True,  # a web process that dies is replaced
         ).serve()
     finally:
         if child is not None:

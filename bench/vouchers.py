@@ -2,8 +2,8 @@
 the vouchers' CSV, through a real server process, on SQLite and on PostgreSQL.
 
     bash bench/run compensation                 (sets up, then runs this with its defaults)
-    .venv/bin/python bench/compensation.py --events 1000000 --accounts 200000 --backend both
-    .venv/bin/python bench/compensation.py --profile /tmp/prof   (cProfile inside the server)
+    .venv/bin/python bench/vouchers.py --events 1000000 --accounts 200000 --backend both
+    .venv/bin/python bench/vouchers.py --profile /tmp/prof   (cProfile inside the server)
 
 Each backend gets a fresh database (SQLite: a new file; PostgreSQL: its `public` schema dropped
 and made again), migrated by `statuspage migrate`, staff and tokens made by `statuspage staff
@@ -598,7 +598,7 @@ def run_backend(
         profile_dir = Path(args.profile) / label
         profile_dir.mkdir(parents=True, exist_ok=True)
         env["BENCH_PROFILE_DIR"] = str(profile_dir)
-        target = "bench.compensation:profiled_app"
+        target = "bench.vouchers:profiled_app"
     _cli(env, "migrate")
     result: dict[str, Any] = {"backend": label, "phases": {}}
     result["floor_write"] = (
