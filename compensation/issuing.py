@@ -30,6 +30,7 @@ from incidents import audit
 from incidents.db_types import utcnow
 
 CHUNK = 2000
+ANALYZE_AFTER = 10 * CHUNK  # vouchers issued in one batch, before statistics are refreshed
 _UNIQUE = ["incident_id", "policy_id", "account_id", "asset"]
 # Lines that pay something; the others (excluded, below the minimum) pay zero.
 _PAID = (LineNote.payable, LineNote.capped)
@@ -153,6 +154,9 @@ async def _finish(session: AsyncSession, batch: Batch, *, actor_id: int, at: dat
     ).all()
     issued = rules.totals(((row.asset, row.amount) for row in rows), {})
     batch.state, batch.issued_at = BatchState.issued, at
+    if len(rows) >= ANALYZE_AFTER:
+        # The exports and reconciliation read these vouchers next; plan them on real counts.
+        await service.analyze(session, _VOUCHERS.name)
     await audit.record(
         session,
         actor_id=actor_id,
