@@ -162,7 +162,9 @@ class PublicCache:
         moved = version != self.version
         self.version = version
         hot = sorted(self._hits, key=self._hits.__getitem__, reverse=True)[:HOT_KEYS]
-        self._previous, self.entries, self._hits = self.entries, {}, {}
+        # The hot keys stay candidates (at no reads) for the next move, which may come before
+        # anyone has read again: two writes in a row.
+        self._previous, self.entries, self._hits = self.entries, {}, dict.fromkeys(hot, 0)
         self._recipes = {key: self._recipes[key] for key in hot if key in self._recipes}
         self._state = None
         if moved:

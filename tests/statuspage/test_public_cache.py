@@ -84,6 +84,18 @@ async def test_pages_render_once_per_change(
     assert list(cache.entries.values()) == [again]
 
 
+async def test_two_writes_in_a_row_both_re_render_the_page_being_read(
+    client: httpx.AsyncClient, support: dict[str, str]
+) -> None:
+    cache = _cache(client)
+    await client.get("/")
+    for name in ("Staking", "Margin"):
+        await client.post(f"{API}/components", json={"name": name}, headers=support)
+    [entry] = cache.entries.values()
+    assert b"Staking" in entry.body
+    assert b"Margin" in entry.body
+
+
 async def test_readers_during_a_re_render_get_the_previous_page_at_once(
     client: httpx.AsyncClient, database: Database
 ) -> None:
