@@ -8,7 +8,8 @@ the app and 90 ms with the same work in a process of its own. The child is niced
 catches up as soon as they leave.
 
 The child is `statuspage worker` (delivery and the credit API; the scheduler stays with the web
-instances). It is restarted if it dies, and stopped when `serve` stops. It shares the serving
+instances). It is restarted if it dies (a signal or an error, not a clean exit), and stopped
+when `serve` stops. It shares the serving
 process group, so a `kill -9` of the group takes it too, as a machine crash would.
 """
 
@@ -78,8 +79,8 @@ class WorkerProcess:
             process = self.process
             assert process is not None
             code = process.wait()
-            if self._stopping.is_set():
-                return
+            if self._stopping.is_set() or code == 0:
+                return  # asked to stop: by us, or by a Ctrl-C that reached the whole group
             log.error("worker process exited with %s; restarting it", code)
             if self._stopping.wait(RESTART_DELAY_SECONDS):
                 return
