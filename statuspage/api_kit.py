@@ -90,7 +90,35 @@ class Endpoint:
 
     @property
     def path_params(self) -> list[str]:
-        return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
+        return _path_params(self.path)
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """An operation as the OpenAPI document describes it. Routes with a handler of their own
+    (they stream their body in or out) are listed as these; each `Endpoint` becomes one."""
+
+    method: str
+    path: str
+    roles: frozenset[StaffRole]
+    summary: str
+    # status → (description, content by media type); `errors` are answered as `Error` JSON
+    answers: dict[int, tuple[str, dict[str, Any]]]
+    errors: tuple[int, ...]
+    body: dict[str, Any] | None = None  # media type → schema
+    json_body: type[BaseModel] | None = None  # or a JSON body read with `read_model`
+    query: type[BaseModel] | None = None
+    models: tuple[type[BaseModel], ...] = ()  # referenced by `answers`
+    tags: tuple[str, ...] = field(default=())
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def schema_ref(model: type[BaseModel]) -> dict[str, str]:
+    """A reference to a model in the document's components."""
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
 def error_response(error: DomainError) -> JSONResponse:
@@ -137,7 +165,7 @@ async def _serve(endpoint: Endpoint, request: Request) -> Response:
             settings=settings,
             path=path,
             body=_parse_body(endpoint.body, raw) if endpoint.body else None,
-            query=_parse_query(endpoint.query, request),
+            query=parse_query(endpoint.query, request),
         )
         result = await endpoint.handler(call)
     if endpoint.method != "GET":
@@ -213,7 +241,9 @@ def _nul_at(data: dict[str, Any]) -> str | None:
     return None
 
 
-def _parse_query(model: type[BaseModel] | None, request: Request) -> BaseModel | None:
+def parse_query(model: type[BaseModel] | None, request: Request) -> BaseModel | None:
+    """The query validated against `model` (unknown names refused), or refused whole when
+    the route takes none; NUL characters refused either way."""
     params = request.query_params
     for name, value in params.multi_items():
         if "\x00" in name or "\x00" in value:
@@ -251,18 +281,29 @@ def _dump(result: Any) -> Any:
 # -- OpenAPI ------------------------------------------------------------------------------
 
 
-def openapi(endpoints: Sequence[Endpoint], *, prefix: str, title: str) -> dict[str, Any]:
+def openapi(
+    endpoints: Sequence[Endpoint],
+    *,
+    prefix: str,
+    title: str,
+    streamed: Sequence[Streamed] = (),
+) -> dict[str, Any]:
     models = _models(endpoints)
+    inputs = [endpoint.body for endpoint in endpoints]
+    for route in streamed:
+        inputs.append(route.json_body)
+        for model in (route.json_body, *route.models):
+            if model is not None and model not in models:
+                models.append(model)
     _, schemas = models_json_schema(
-        [
-            (model, "validation" if _is_input(model, endpoints) else "serialization")
-            for model in models
-        ],
+        [(model, "validation" if model in inputs else "serialization") for model in models],
         ref_template="#/components/schemas/{model}",
     )
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
         paths.setdefault(prefix + endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
+    for route in streamed:
+        paths.setdefault(prefix + route.path, {})[route.method.lower()] = _streamed(route)
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1"},
@@ -302,39 +343,59 @@ def _models(endpoints: Sequence[Endpoint]) -> list[type[BaseModel]]:
     return found
 
 
-def _is_input(model: type[BaseModel], endpoints: Sequence[Endpoint]) -> bool:
-    return any(endpoint.body is model for endpoint in endpoints)
-
-
 def _response_model(response: Any) -> type[BaseModel] | None:
     if get_origin(response) is list:
         response = get_args(response)[0]
     return response if isinstance(response, type) and issubclass(response, BaseModel) else None
 
 
-def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+_ERRORS = {
+    401: "no valid API token",
+    403: "the token's role may not do this",
+    404: "no such id",
+    409: "not allowed in the current state",
+    413: "request body too large",
+    415: "a body in a media type this route does not read",
+    422: "invalid input; `error.field` names it",
+    502: "the platform's API failed or answered something that is not a page of events",
+}
+
+
+def _errors(statuses: Sequence[int]) -> dict[str, Any]:
+    error = {"content": {_JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {str(status): {"description": _ERRORS[status], **error} for status in statuses}
 
 
 def _operation(endpoint: Endpoint) -> dict[str, Any]:
-    error = {"content": {_JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    responses: dict[str, Any] = {
-        str(endpoint.status_code): {"description": "done", **_response_content(endpoint.response)},
-        "401": {"description": "no valid API token", **error},
-        "403": {"description": "the token's role may not do this", **error},
-        "422": {"description": "invalid input; `error.field` names it", **error},
-    }
-    if endpoint.path_params:
-        responses["404"] = {"description": "no such id", **error}
-    if endpoint.method != "GET":
-        responses["409"] = {"description": "not allowed in the current state", **error}
-    if endpoint.body is not None:
-        responses["413"] = {"description": "request body too large", **error}
+    statuses = [401, 403, 422]
+    statuses += [404] if endpoint.path_params else []
+    statuses += [409] if endpoint.method != "GET" else []
+    statuses += [413] if endpoint.body is not None else []
+    done = ("done", _response_content(endpoint.response))
+    return _streamed(
+        Streamed(
+            endpoint.method,
+            endpoint.path,
+            endpoint.roles,
+            endpoint.summary,
+            answers={endpoint.status_code: done},
+            errors=tuple(sorted(statuses)),
+            json_body=endpoint.body,
+            query=endpoint.query,
+            tags=endpoint.tags,
+        )
+    )
+
+
+def _streamed(route: Streamed) -> dict[str, Any]:
+    body = route.body
+    if route.json_body is not None:
+        body = {_JSON: {"schema": schema_ref(route.json_body)}}
     operation: dict[str, Any] = {
-        "summary": endpoint.summary,
-        "operationId": _operation_id(endpoint),
-        "tags": list(endpoint.tags),
-        "x-roles": sorted(role.value for role in endpoint.roles | {StaffRole.admin}),
+        "summary": route.summary,
+        "operationId": _operation_id(route.method, route.path),
+        "tags": list(route.tags),
+        "x-roles": sorted(role.value for role in route.roles | {StaffRole.admin}),
         "parameters": [
             {
                 "name": name,
@@ -342,32 +403,35 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
                 "required": True,
                 "schema": {"type": "integer", "minimum": 1, "maximum": _MAX_ID},
             }
-            for name in endpoint.path_params
+            for name in _path_params(route.path)
         ]
-        + _query_parameters(endpoint.query),
-        "responses": responses,
+        + _query_parameters(route.query),
+        "responses": {
+            **{
+                str(status): {"description": description, "content": content}
+                for status, (description, content) in route.answers.items()
+            },
+            **_errors(route.errors),
+        },
     }
-    if endpoint.body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {_JSON: {"schema": _ref(endpoint.body)}},
-        }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": body}
     return operation
 
 
-def _operation_id(endpoint: Endpoint) -> str:
-    words = endpoint.path.strip("/").replace("{", "").replace("}", "").replace("/", "_")
-    return f"{endpoint.method.lower()}_{words}"
+def _operation_id(method: str, path: str) -> str:
+    words = path.strip("/").replace("{", "").replace("}", "").replace("/", "_")
+    return f"{method.lower()}_{words}"
 
 
 def _response_content(response: Any) -> dict[str, Any]:
     model = _response_model(response)
     if model is None:
-        return {"content": {_JSON: {"schema": {"type": "object"}}}}
-    schema: dict[str, Any] = _ref(model)
+        return {_JSON: {"schema": {"type": "object"}}}
+    schema: dict[str, Any] = schema_ref(model)
     if get_origin(response) is list:
         schema = {"type": "array", "items": schema}
-    return {"content": {_JSON: {"schema": schema}}}
+    return {_JSON: {"schema": schema}}
 
 
 def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:

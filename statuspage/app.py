@@ -46,7 +46,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         database if database is not None else connect(settings.database_url, echo=settings.sql_echo)
     )
     https = security_headers.is_https(settings.public_url)
-    spec = api_kit.openapi(STAFF_ENDPOINTS, prefix="/api/staff", title="Status page staff API")
+    spec = api_kit.openapi(
+        STAFF_ENDPOINTS,
+        prefix="/api/staff",
+        title="Status page staff API",
+        streamed=compensation_routes.STREAMED,
+    )
     cache = PublicCache(db, Site.from_settings(settings), poll_interval=settings.cache_poll_seconds)
     worker = DeliveryWorker(db, settings) if settings.run_worker else None
     credit_worker = (

@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from compensation import exports, flows, intake, issuing, service
 from compensation.errors import Conflict, DomainError, NotFound
-from compensation.schemas import PullIn
+from compensation.schemas import BatchOut, PullIn
 from incidents import audit
 from incidents.db_types import utcnow
 from statuspage import api_kit
@@ -35,6 +36,7 @@ _FORMATS = {
     "application/json-lines": intake.IntakeFormat.jsonl,
 }
 REJECTIONS_SHOWN = 100
+_JSON = "application/json"
 
 
 class UnsupportedMediaType(DomainError):
@@ -42,8 +44,35 @@ class UnsupportedMediaType(DomainError):
     code = "unsupported_media_type"
 
 
-async def _finance(request: Request) -> tuple[Principal, int]:
-    """Who calls (finance or admin) and the batch id of the path, in a short transaction."""
+class SourceQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(
+        default="upload", description="what the events came from, kept with the intake"
+    )
+
+
+class RejectionLine(BaseModel):
+    line: int
+    reason: str
+
+
+class IntakeOut(BaseModel):
+    accepted: int
+    rejected: int
+    ineligible: int
+    lines: int
+    rejections: list[RejectionLine] = Field(
+        description=f"the first {REJECTIONS_SHOWN} lines refused, with reasons"
+    )
+    batch: BatchOut
+
+
+async def _finance(
+    request: Request, query: type[BaseModel] | None = None
+) -> tuple[Principal, int, Any]:
+    """Who calls (finance or admin), in a short transaction; the batch id of the path; the
+    query validated as the endpoint table's routes validate theirs."""
     database: Database = request.app.state.database
     async with database.sessionmaker() as session, session.begin():
         principal = await authenticate(session, authorization=request.headers.get("authorization"))
@@ -51,7 +80,7 @@ async def _finance(request: Request) -> tuple[Principal, int]:
     batch_id = int(request.path_params["batch_id"])
     if not 1 <= batch_id <= 2**31 - 1:
         raise NotFound(f"batch {batch_id} does not exist", field="batch_id")
-    return principal, batch_id
+    return principal, batch_id, api_kit.parse_query(query, request)
 
 
 def _format(request: Request) -> intake.IntakeFormat:
@@ -66,10 +95,10 @@ def _format(request: Request) -> intake.IntakeFormat:
 
 
 async def upload_events(request: Request) -> Response:
-    principal, batch_id = await _finance(request)
+    principal, batch_id, query = await _finance(request, SourceQuery)
     settings: Settings = request.app.state.settings
     database: Database = request.app.state.database
-    source = request.query_params.get("source", "upload")[:200] or "upload"
+    source = query.source[:200] or "upload"
     async with database.reading() as session:
         plan = await flows.plan_intake(session, batch_id=batch_id)
     fmt = _format(request)
@@ -93,7 +122,7 @@ async def upload_events(request: Request) -> Response:
 
 
 async def pull_events(request: Request) -> Response:
-    principal, batch_id = await _finance(request)
+    principal, batch_id, _ = await _finance(request)
     settings: Settings = request.app.state.settings
     database: Database = request.app.state.database
     body = await api_kit.read_model(request, PullIn, limit=settings.max_body_bytes)
@@ -131,21 +160,20 @@ async def _commit(
             digest=digest,
             actor_id=principal.staff_id,
         )
-    return JSONResponse(
-        {
-            **collected.summary(),
-            "lines": len(collected.aggregate),
-            "rejections": [
-                {"line": line, "reason": reason}
-                for line, reason in collected.rejections[:REJECTIONS_SHOWN]
-            ],
-            "batch": batch_out(batch).model_dump(mode="json"),
-        }
+    summary = IntakeOut(
+        **collected.summary(),
+        lines=len(collected.aggregate),
+        rejections=[
+            RejectionLine(line=line, reason=reason)
+            for line, reason in collected.rejections[:REJECTIONS_SHOWN]
+        ],
+        batch=batch_out(batch),
     )
+    return JSONResponse(summary.model_dump(mode="json"))
 
 
 async def issue(request: Request) -> Response:
-    principal, batch_id = await _finance(request)
+    principal, batch_id, _ = await _finance(request)
     settings: Settings = request.app.state.settings
     database: Database = request.app.state.database
     batch = await issuing.issue(
@@ -161,7 +189,7 @@ async def issue(request: Request) -> Response:
 
 
 async def _audited_export(request: Request, what: str) -> tuple[Database, int]:
-    principal, batch_id = await _finance(request)
+    principal, batch_id, _ = await _finance(request)
     database: Database = request.app.state.database
     async with database.sessionmaker() as session, session.begin():
         await service.get_batch(session, batch_id=batch_id)
@@ -212,3 +240,67 @@ def routes() -> list[Route]:
         Route(_PREFIX + "/vouchers.csv", voucher_csv, methods=["GET"]),
         Route(_PREFIX + "/reconciliation.csv", reconciliation_csv, methods=["GET"]),
     ]
+
+
+_TEXT = {"schema": {"type": "string"}}
+_CSV_OUT = {"text/csv": _TEXT}
+
+
+def _json(model: type[BaseModel]) -> dict[str, Any]:
+    return {_JSON: {"schema": api_kit.schema_ref(model)}}
+
+
+def _s(method: str, path: str, summary: str, **options: Any) -> api_kit.Streamed:
+    return api_kit.Streamed(
+        method, "/compensation/batches/{batch_id}" + path, FINANCE, summary,
+        tags=("compensation",), **options,
+    )  # fmt: skip
+
+
+_TAKEN: dict[str, Any] = {
+    "answers": {200: ("the events taken and refused", _json(IntakeOut))},
+    "models": (IntakeOut,),
+}
+
+# The routes above in the staff API's OpenAPI document, with what each really answers.
+STREAMED = [
+    _s(
+        "POST",
+        "/events",
+        "take affected accounts' fee events from a CSV or JSON Lines file of any size",
+        body={media: _TEXT for media in _FORMATS},
+        query=SourceQuery,
+        errors=(401, 403, 404, 409, 413, 415, 422),
+        **_TAKEN,
+    ),
+    _s(
+        "POST",
+        "/pull",
+        "take the events from the platform's paged API (PLATFORM_EVENTS_URL)",
+        json_body=PullIn,
+        errors=(401, 403, 404, 409, 413, 422, 502),
+        **_TAKEN,
+    ),
+    _s(
+        "POST",
+        "/issue",
+        "issue an approved batch's vouchers, exactly once (resumes an interrupted issue)",
+        answers={200: ("issued", _json(BatchOut))},
+        errors=(401, 403, 404, 409, 422),
+        models=(BatchOut,),
+    ),
+    _s(
+        "GET",
+        "/vouchers.csv",
+        "the batch's vouchers as CSV, streamed",
+        answers={200: ("the vouchers", _CSV_OUT)},
+        errors=(401, 403, 404, 422),
+    ),
+    _s(
+        "GET",
+        "/reconciliation.csv",
+        "issued, delivered, redeemed, voided, expired per asset, as CSV",
+        answers={200: ("the reconciliation", _CSV_OUT)},
+        errors=(401, 403, 404, 422),
+    ),
+]

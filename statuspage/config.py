@@ -49,6 +49,9 @@ class Settings:
     worker_nice: int = 5
     delivery_concurrency: int = 64
     delivery_timeout_seconds: float = 10.0
+    # A claim on deliveries lasts the attempt's timeout plus this, room to record the result
+    # (past SQLite's 10 s busy timeout); a dead worker's claims go out again after both.
+    delivery_lease_margin_seconds: float = 12.0
     worker_poll_seconds: float = 0.2
     # Scheduling: one instance at a time runs it (database lock); the others stand by.
     run_scheduler: bool = True
@@ -100,6 +103,7 @@ class Settings:
             worker_nice=_int(env, "WORKER_NICE", 5),
             delivery_concurrency=_int(env, "DELIVERY_CONCURRENCY", 64),
             delivery_timeout_seconds=_float(env, "DELIVERY_TIMEOUT_SECONDS", 10.0),
+            delivery_lease_margin_seconds=_float(env, "DELIVERY_LEASE_MARGIN_SECONDS", 12.0),
             worker_poll_seconds=_float(env, "WORKER_POLL_SECONDS", 0.2),
             run_scheduler=_flag(env, "RUN_SCHEDULER", True),
             scheduler_sweep_seconds=_float(env, "SCHEDULER_SWEEP_SECONDS", 10.0),
@@ -136,6 +140,8 @@ class Settings:
             raise SettingsError(f"WORKER_NICE must be from 0 to 19, not {self.worker_nice}")
         if self.delivery_concurrency < 1:
             raise SettingsError("DELIVERY_CONCURRENCY must be at least 1")
+        if self.delivery_lease_margin_seconds < 0:
+            raise SettingsError("DELIVERY_LEASE_MARGIN_SECONDS must not be negative")
         if self.credit_api_url and not self.credit_api_secret.startswith("whsec_"):
             raise SettingsError(
                 "CREDIT_API_SECRET must be a whsec_ secret when CREDIT_API_URL is set"

@@ -47,7 +47,6 @@ _FLUSH_EVERY = 64  # results written in one transaction, at most
 _FLUSH_AFTER = 0.05  # seconds: results are written at least this often while sends go on
 _POOL_SIZE = 4  # connections per HTTP client
 _SMTP_SESSIONS = 16  # open SMTP connections per worker, at most
-_RECORD_WITHIN = 12  # seconds a result may take to be written, for the lease
 _RENDERS_KEPT = 1000  # rendered messages kept per worker before starting afresh
 
 
@@ -119,8 +118,11 @@ class DeliveryWorker(WorkerLoop):
         )
         # Claimed rows go out at once. The lease covers the attempt (its timeout bounds it
         # all, a wait for a connection included) and writing its result, which may wait out
-        # SQLite's 10 s busy timeout, with room to spare.
-        lease = timedelta(seconds=self.settings.delivery_timeout_seconds + _RECORD_WITHIN)
+        # SQLite's 10 s busy timeout: the margin's default leaves room to spare.
+        lease = timedelta(
+            seconds=self.settings.delivery_timeout_seconds
+            + self.settings.delivery_lease_margin_seconds
+        )
         claim = (
             update(Delivery)
             .where(Delivery.id.in_(due.scalar_subquery()))

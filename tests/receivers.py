@@ -20,6 +20,11 @@ from tests.servers import free_port
 
 
 class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops the SYNs of a worker opening 16 connections
+    # at once; the sender's TCP retries a second later, which a short delivery timeout (the
+    # crash tests') counts as no answer (a retry 20-30 s later).
+    request_queue_size = 128
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], ConnectionError):
             return  # the sender died mid-request (the crash tests kill it on purpose)

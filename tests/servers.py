@@ -33,7 +33,7 @@ def serve_command(port: int) -> list[str]:
     return [sys.executable, "-m", "statuspage.cli", "serve", "--port", str(port)]
 
 
-def wait_until_up(base: str, *, seconds: float = 30) -> None:
+def wait_until_up(base: str, *, seconds: float = 30, every: float = 0.1) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -43,4 +43,4 @@ def wait_until_up(base: str, *, seconds: float = 30) -> None:
             pass
         if time.monotonic() > deadline:
             raise AssertionError(f"server at {base} did not start")
-        time.sleep(0.1)
+        time.sleep(every)

@@ -346,3 +346,37 @@ async def test_an_incident_with_its_postmortem_written_can_still_be_compensated(
     batch_id = await scene.batch(await scene.policy(REFUND_HALF))
     await scene.upload(batch_id, events(scene))
     assert (await scene.lines(batch_id))[("acc-9", "USDT")] == ("100", "capped")
+
+
+async def test_the_streaming_routes_refuse_a_query_they_do_not_take_as_every_route_does(
+    scene: Scene,
+) -> None:
+    """Found once they were in the OpenAPI document (the staff-access walk sends every GET
+    an unknown parameter): they ignored unknown and NUL-bearing query parameters, so a typo
+    (`?sorce=`) was taken silently where every other staff route answers 422."""
+    batch_id = await scene.batch(await scene.policy({"kind": "fee_refund", "percent": "100"}))
+    line = "acc-1,USDT,1.5,10,trade,Spot trading,2026-03-01T02:30:00Z\n"
+    typo = await scene.client.post(
+        f"{COMP}/batches/{batch_id}/events",
+        params={"sorce": "day1.csv"},
+        content=(HEADER + line).encode(),
+        headers={**scene.drafter, "content-type": "text/csv"},
+    )
+    assert typo.status_code == 422, typo.text
+    assert typo.json()["error"]["message"] == "sorce: Extra inputs are not permitted"
+    nul = await scene.upload(batch_id, HEADER + line, source="day\x001.csv")
+    assert nul.status_code == 422, nul.text
+    assert nul.json()["error"]["message"] == "source: must not contain NUL characters"
+    assert await scene.lines(batch_id) == {}  # neither upload was taken
+    for method, path in [
+        ("POST", "pull"),
+        ("POST", "issue"),
+        ("GET", "vouchers.csv"),
+        ("GET", "reconciliation.csv"),
+    ]:
+        response = await scene.client.request(
+            method, f"{COMP}/batches/{batch_id}/{path}?x=1", headers=scene.drafter
+        )
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["error"]["field"] == "x"
+        assert response.json()["error"]["message"] == "x: this endpoint takes no query parameters"
