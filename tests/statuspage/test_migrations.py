@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
@@ -170,7 +169,7 @@ async def test_0006_downgrade_refuses_while_platform_accounts_exist(database: Da
     from sqlalchemy import text
 
     await _run(database, _insert_platform)
-    with pytest.raises(RuntimeError, match="1 staff account.s. have the platform role"):
+    with pytest.raises(RuntimeError, match=r"1 staff account\(s\) have the platform role"):
         await _run(database, _migrate_to, "0005")
 
     def retire(connection: Connection) -> None:
