@@ -16,6 +16,9 @@ class StaffRole(enum.StrEnum):
     support = "support"
     finance = "finance"
     admin = "admin"
+    # The exchange platform's service account: redeems vouchers and looks them up by
+    # account, with API tokens only (no console, no password).
+    platform = "platform"
 
 
 class Staff(Base):

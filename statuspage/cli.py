@@ -22,6 +22,14 @@ from statuspage.worker_process import WorkerProcess
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "staff" and args.role == StaffRole.platform and args.password_stdin:
+        print(
+            "error: a platform account has no password (it never signs in to the console):"
+            " drop --password-stdin, then give it a token with"
+            f" `statuspage token create --email {args.email}`",
+            file=sys.stderr,
+        )
+        return 2
     try:
         settings = Settings.from_env()
         if args.command == "serve":

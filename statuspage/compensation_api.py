@@ -24,8 +24,11 @@ from compensation.schemas import (
 from incidents.db_types import utcnow
 from incidents.staff import StaffRole
 from statuspage.api_kit import Call, Endpoint
+from statuspage.auth import Forbidden
 
 FINANCE = frozenset({StaffRole.finance})
+# The exchange platform redeems vouchers and looks up one account's; nothing else.
+FINANCE_OR_PLATFORM = FINANCE | {StaffRole.platform}
 _ID = Annotated[int, Field(ge=1, le=2**31 - 1)]
 _Account = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -233,6 +236,10 @@ async def reconciliation(call: Call) -> list[ReconciliationRow]:
 
 async def list_vouchers(call: Call) -> list[VoucherOut]:
     query: VoucherQuery = call.query
+    if call.principal.role == StaffRole.platform and (
+        query.account_id is None or query.batch_id is not None
+    ):
+        raise Forbidden("the platform role lists vouchers by account_id only", field="account_id")
     found = await service.list_vouchers(call.session, **query.model_dump(exclude_none=True))
     return [voucher_out(voucher) for voucher in found]
 
@@ -259,9 +266,16 @@ async def redeem(call: Call) -> VoucherOut:
     return voucher_out(voucher)
 
 
-def _e(method: str, path: str, handler: Any, summary: str, **options: Any) -> Endpoint:
+def _e(
+    method: str,
+    path: str,
+    handler: Any,
+    summary: str,
+    roles: frozenset[StaffRole] = FINANCE,
+    **options: Any,
+) -> Endpoint:
     return Endpoint(
-        method, "/compensation" + path, handler, FINANCE, summary, tags=("compensation",), **options
+        method, "/compensation" + path, handler, roles, summary, tags=("compensation",), **options
     )
 
 
@@ -363,7 +377,8 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         "/vouchers",
         list_vouchers,
-        "vouchers, by account or batch",
+        "vouchers, by account or batch (the platform role: by account only)",
+        FINANCE_OR_PLATFORM,
         query=VoucherQuery,
         response=list[VoucherOut],
     ),
@@ -380,6 +395,7 @@ ENDPOINTS: list[Endpoint] = [
         "/vouchers/redeem",
         redeem,
         "redeem a voucher for its account (idempotent)",
+        FINANCE_OR_PLATFORM,
         body=RedeemIn,
         response=VoucherOut,
     ),

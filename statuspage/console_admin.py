@@ -44,16 +44,19 @@ def _role(console: Console) -> StaffRole:
     try:
         return StaffRole(console.field("role"))
     except ValueError as error:
-        raise FormError({"role": "choose support, finance or admin"}) from error
+        raise FormError({"role": "choose support, finance, admin or platform"}) from error
 
 
 async def create_staff(console: Console) -> Response:
     async def work(db: AsyncSession) -> None:
+        role = _role(console)
+        if role == StaffRole.platform and console.field("password"):
+            raise staff_accounts.TokenOnly  # refused before the account exists
         staff = await auth.create_staff(
             db,
             email=console.field("email"),
             name=console.field("name") or console.field("email"),
-            role=_role(console),
+            role=role,
             actor_id=console.staffer.id,
         )
         if console.field("password"):

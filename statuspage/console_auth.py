@@ -108,7 +108,7 @@ async def _still_valid(request: Request, session: Session) -> bool:
     database: Database = request.app.state.database
     async with database.reading() as db:
         staff = await db.get(Staff, session.staff_id)
-    return staff is not None and staff.active and staff.session_version == session.version
+    return staff_accounts.session_is_current(staff, session.version)
 
 
 async def _sign_in(

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from incidents.errors import DomainError
 from incidents.flows import Actor
 from incidents.staff import Staff, StaffRole
+from statuspage import staff_accounts
 from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.signing import load_signer
@@ -327,7 +328,7 @@ async def _enter(request: Request, roles: frozenset[StaffRole], *, upload: bool)
     database: Database = request.app.state.database
     async with database.reading() as db:
         staff = await db.get(Staff, session.staff_id)
-    if staff is None or not staff.active or staff.session_version != session.version:
+    if staff is None or not staff_accounts.session_is_current(staff, session.version):
         raise LoginRequired
     staffer = Staffer(staff.id, staff.email, staff.name, staff.role)
     if not staffer.can(roles):

@@ -30,14 +30,33 @@ def check_password_rules(password: str, *, field: str = "password") -> None:
         raise DomainError(f"a password may have at most {MAX_PASSWORD} characters", field=field)
 
 
+class TokenOnly(DomainError):
+    """The platform role is a service account: API tokens only, never the console."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a platform account has no password: it uses API tokens only", field="password"
+        )
+
+
+def may_use_console(staff: Staff | None) -> bool:
+    return staff is not None and staff.active and staff.role != StaffRole.platform
+
+
+def session_is_current(staff: Staff | None, version: int) -> bool:
+    """Whether a console session of `version` still stands for this staff member."""
+    return may_use_console(staff) and staff is not None and staff.session_version == version
+
+
 def hash_password(password: str) -> str:
     check_password_rules(password)
     return _hasher.hash(password)
 
 
 def password_matches(staff: Staff | None, password: str) -> bool:
-    """Whether `password` is the active staff member's; as slow for an unknown account."""
-    stored = staff.password_hash if staff is not None and staff.active else None
+    """Whether `password` is the active console user's; as slow for an unknown account
+    or a token-only (platform) one."""
+    stored = staff.password_hash if staff is not None and may_use_console(staff) else None
     try:
         _hasher.verify(stored or _DUMMY_HASH, password[:MAX_PASSWORD])
     except (VerificationError, InvalidHashError):
@@ -67,6 +86,8 @@ async def set_password(
 ) -> Staff:
     """Sets the password and signs the person out of every other session."""
     staff = await get_staff(session, staff_id=staff_id)
+    if staff.role == StaffRole.platform:
+        raise TokenOnly
     staff.password_hash = hash_password(password)
     staff.session_version += 1
     await audit.record(
@@ -98,6 +119,9 @@ async def change_role(
         raise Conflict("you cannot take the admin role from yourself", field="role")
     before = {"role": staff.role.value}
     staff.role = role
+    if role == StaffRole.platform:  # token-only from now on: no password, no open session
+        staff.password_hash = None
+        staff.session_version += 1
     await audit.record(
         session,
         actor_id=actor_id,

@@ -15,6 +15,14 @@ COMP = f"{API}/compensation"
 OPENED = "2026-03-01T02:00:00Z"
 RESOLVED = "2026-03-01T03:00:00Z"
 HEADER = "account_id,asset,fee,volume,kind,component,at\n"
+REFUND_ALL = {"kind": "fee_refund", "percent": "100", "validity_days": 30}
+EVENTS = HEADER + "\n".join(
+    [
+        "acc-1,BTC,0.00012345,1,trade,Spot trading,2026-03-01T02:10:00Z",
+        "acc-2,USDT,3.5,1,trade,Spot trading,2026-03-01T02:20:00Z",
+        "acc-3,ETH,0.000000000000000007,1,withdrawal,Spot trading,2026-03-01T02:30:00Z",
+    ]
+)
 
 
 @dataclass
@@ -108,3 +116,10 @@ async def make_scene(client: httpx.AsyncClient, make_token: Any) -> Scene:
     )
     assert resolved.status_code == 200, resolved.text
     return Scene(client, drafter, approver, support, admin, incident_id, spot, withdrawals)
+
+
+async def issued(scene: Scene) -> tuple[int, dict[str, dict[str, Any]]]:
+    batch_id = await scene.batch(await scene.policy(REFUND_ALL))
+    assert (await scene.upload(batch_id, EVENTS)).status_code == 200
+    await scene.approve_and_issue(batch_id)
+    return batch_id, {v["account_id"]: v for v in await scene.vouchers(batch_id)}

@@ -19,18 +19,10 @@ from incidents.db_types import utcnow
 from statuspage.config import Settings
 from statuspage.credit_worker import CreditWorker
 from statuspage.db import Database
-from tests.compensation.helpers import COMP, HEADER, Scene, make_scene
+from tests.compensation.helpers import COMP, Scene, issued, make_scene
 from tests.receivers import HttpReceiver, Reply, running_http
 
 SECRET = "whsec_" + "c2VjcmV0LWZvci10aGUtY3JlZGl0LWFwaQ=="
-REFUND_ALL = {"kind": "fee_refund", "percent": "100", "validity_days": 30}
-EVENTS = HEADER + "\n".join(
-    [
-        "acc-1,BTC,0.00012345,1,trade,Spot trading,2026-03-01T02:10:00Z",
-        "acc-2,USDT,3.5,1,trade,Spot trading,2026-03-01T02:20:00Z",
-        "acc-3,ETH,0.000000000000000007,1,withdrawal,Spot trading,2026-03-01T02:30:00Z",
-    ]
-)
 
 
 @pytest.fixture
@@ -54,13 +46,6 @@ def settings(credit_receiver: HttpReceiver) -> Settings:
 @pytest.fixture
 async def scene(client: httpx.AsyncClient, make_token: Any) -> Scene:
     return await make_scene(client, make_token)
-
-
-async def issued(scene: Scene) -> tuple[int, dict[str, dict[str, Any]]]:
-    batch_id = await scene.batch(await scene.policy(REFUND_ALL))
-    assert (await scene.upload(batch_id, EVENTS)).status_code == 200
-    await scene.approve_and_issue(batch_id)
-    return batch_id, {v["account_id"]: v for v in await scene.vouchers(batch_id)}
 
 
 async def redeem(scene: Scene, code: str, account: str, reference: str) -> httpx.Response:

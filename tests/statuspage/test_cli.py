@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 
 import httpx
@@ -88,3 +89,24 @@ def test_export_writes_the_site_and_refuses_a_folder_it_did_not_make(
     assert main(["export", str(tmp_path / "taken")]) == 2
     assert "is not the symlink an export makes" in capsys.readouterr().err
     assert list((tmp_path / "taken").iterdir()) == [tmp_path / "taken" / "current"]
+
+
+def test_a_platform_account_is_created_without_a_password_and_gets_a_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'status.db'}")
+    create = ["staff", "create", "--email", "exchange@example.com", "--name", "Exchange"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long passphrase here\n"))
+    assert main([*create, "--role", "platform", "--password-stdin"]) == 2
+    assert capsys.readouterr().err == (
+        "error: a platform account has no password (it never signs in to the console):"
+        " drop --password-stdin, then give it a token with"
+        " `statuspage token create --email exchange@example.com`\n"
+    )
+    assert not (tmp_path / "status.db").exists()  # refused before anything was made
+    assert main([*create, "--role", "platform"]) == 0
+    assert capsys.readouterr().out == "created staff 1: exchange@example.com (platform)\n"
+    assert main(["token", "create", "--email", "exchange@example.com", "--name", "redeem"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("sp_")
+    assert "token for exchange@example.com (platform); it is shown once" in captured.err

@@ -9,9 +9,10 @@ import re
 
 import httpx
 import pytest
+from sqlalchemy import select
 from starlette.routing import Route
 
-from incidents.staff import StaffRole
+from incidents.staff import Staff, StaffRole
 from statuspage.app import create_app
 from statuspage.config import Settings
 from statuspage.db import Database
@@ -106,6 +107,26 @@ async def test_a_role_sees_neither_the_pages_nor_the_actions_of_another(
     else:
         assert 'href="/staff/incidents/new"' not in navigation
     assert 'href="/staff/admin/audit"' not in navigation
+
+
+async def test_a_platform_account_is_sent_to_sign_in_from_every_page_and_form(
+    settings: Settings, client: httpx.AsyncClient, database: Database
+) -> None:
+    """The platform role has no row in ROLES: even with a session (a console user whose row
+    was turned into the platform by hand), every page and form sends it to sign in, where
+    its password is refused."""
+    await add_staff(database, StaffRole.finance, "exchange@example.com")
+    assert (await sign_in(client, "exchange@example.com")).status_code == 303
+    csrf = csrf_of((await client.get("/staff/password")).text)
+    async with database.sessionmaker() as session, session.begin():
+        staff = await session.scalar(select(Staff).where(Staff.email == "exchange@example.com"))
+        assert staff is not None
+        staff.role = StaffRole.platform
+    for method, path in console_routes(settings):
+        answer = await _send(client, method, path, csrf)
+        assert answer.status_code == 303, f"{method} {path}: {answer.status_code}"
+        assert answer.headers["location"].startswith("/staff/login?next=")
+    assert (await sign_in(client, "exchange@example.com")).status_code == 401
 
 
 async def test_a_stranger_is_sent_to_sign_in_from_every_page_and_form(

@@ -72,6 +72,74 @@ async def test_an_admin_adds_staff_who_can_then_sign_in(
         assert (await sign_in(other, "new@example.com")).status_code == 401
 
 
+async def test_a_platform_account_takes_tokens_and_no_password(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    csrf = await signed_in(client, database, StaffRole.admin)
+    account = {"csrf": csrf, "email": "exchange@example.com", "name": "Exchange"}
+    with_password = await client.post(
+        "/staff/admin/staff", data={**account, "role": "platform", "password": PASSWORD}
+    )
+    assert with_password.status_code == 400
+    assert "a platform account has no password: it uses API tokens only" in with_password.text
+    async with database.sessionmaker() as session:
+        assert await session.scalar(select(Staff).where(Staff.role == StaffRole.platform)) is None
+    made = await client.post("/staff/admin/staff", data={**account, "role": "platform"})
+    assert made.status_code == 303
+    platform_id = await _id_of(database, "exchange@example.com")
+    page = (await client.get("/staff/admin/staff")).text
+    assert '<option value="platform"' in page
+    assert f'action="/staff/admin/staff/{platform_id}/password"' not in page
+    refused = await client.post(
+        f"/staff/admin/staff/{platform_id}/password", data={"csrf": csrf, "password": PASSWORD}
+    )
+    assert refused.status_code == 400
+    assert "a platform account has no password: it uses API tokens only" in refused.text
+    token = await client.post(
+        "/staff/admin/tokens", data={"csrf": csrf, "staff_id": str(platform_id), "name": "redeem"}
+    )
+    assert token.status_code == 200
+    plain = re.search(r"sp_[A-Za-z0-9_-]{43}", token.text)
+    assert plain is not None
+    headers = {"Authorization": f"Bearer {plain.group(0)}"}
+    lookup = await client.get(
+        "/api/staff/compensation/vouchers", params={"account_id": "acc-1"}, headers=headers
+    )
+    assert (lookup.status_code, lookup.json()) == (200, [])
+    assert (await client.get("/api/staff/incidents", headers=headers)).status_code == 403
+
+
+async def test_giving_someone_the_platform_role_takes_their_password_and_session(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    csrf = await signed_in(client, database, StaffRole.admin)
+    await client.post(
+        "/staff/admin/staff",
+        data={
+            "csrf": csrf,
+            "email": "fin@example.com",
+            "name": "Fin",
+            "role": "finance",
+            "password": PASSWORD,
+        },
+    )
+    fin_id = await _id_of(database, "fin@example.com")
+    async with httpx.AsyncClient(
+        transport=client._transport, base_url="http://testserver"
+    ) as other:
+        assert (await sign_in(other, "fin@example.com")).status_code == 303
+        changed = await client.post(
+            f"/staff/admin/staff/{fin_id}/role", data={"csrf": csrf, "role": "platform"}
+        )
+        assert changed.status_code == 303
+        assert (await other.get("/staff/")).status_code == 303
+        assert (await sign_in(other, "fin@example.com")).status_code == 401
+    async with database.sessionmaker() as session:
+        staff = await session.get(Staff, fin_id)
+        assert staff is not None
+        assert (staff.role, staff.password_hash) == (StaffRole.platform, None)
+
+
 async def test_an_admin_cannot_lock_themselves_out(
     client: httpx.AsyncClient, database: Database
 ) -> None:

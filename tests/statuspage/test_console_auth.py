@@ -123,6 +123,37 @@ async def test_a_deactivated_account_cannot_sign_in(
     assert (await sign_in(client, "agent@example.com")).status_code == 401
 
 
+async def _make_platform(database: Database, email: str) -> None:
+    """A console user turned into the platform behind the app's back: the password hash
+    and the session version stay, as a hand-edited row would leave them."""
+    async with database.sessionmaker() as session, session.begin():
+        staff = await session.scalar(select(Staff).where(Staff.email == email))
+        assert staff is not None and staff.password_hash is not None
+        staff.role = StaffRole.platform
+
+
+async def test_a_platform_account_cannot_sign_in_even_with_a_password(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await add_staff(database, StaffRole.finance, "exchange@example.com")
+    await _make_platform(database, "exchange@example.com")
+    answer = await sign_in(client, "exchange@example.com")
+    assert answer.status_code == 401
+    assert "The email or the password is wrong." in answer.text  # says no more than that
+    assert (await client.get("/staff/")).status_code == 303
+
+
+async def test_a_session_ends_when_its_account_becomes_the_platform(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await signed_in(client, database, StaffRole.finance)
+    await _make_platform(database, "finance@example.com")
+    answer = await client.get("/staff/finance")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/staff/login?next=/staff/finance"
+    assert (await client.get("/staff/login")).status_code == 200  # the form, not a redirect
+
+
 async def test_sign_out_ends_the_session(client: httpx.AsyncClient, database: Database) -> None:
     csrf = await signed_in(client, database, StaffRole.support)
     refused = await client.post("/staff/logout", data={"csrf": "wrong"})

@@ -111,6 +111,13 @@ def _refused_role(route: Route) -> str | None:
     return next((role for role in ("finance", "support") if role not in route.roles), None)
 
 
+# What a role must send for the route to let it through: the platform looks vouchers up by
+# account only.
+ROLE_PARAMS: dict[tuple[str, str], dict[str, str]] = {
+    ("platform", "GET /compensation/vouchers"): {"account_id": "acc-1"},
+}
+
+
 def _allowed_role(route: Route) -> str:
     return "support" if "support" in route.roles else "admin"
 
@@ -380,6 +387,15 @@ async def test_a_role_the_route_does_not_allow_is_forbidden_and_the_others_get_t
             "field": None,
         }
 
+    if "platform" not in route.roles:  # the platform's token: a deny-by-default role
+        needed = " or ".join(name for name in route.roles if name != "admin") or "admin"
+        response = await _send(client, route, headers=await _bearer(make_token, "platform"))
+        assert _error(response, 403) == {
+            "code": "forbidden",
+            "message": f"this action needs the {needed} role; you are platform",
+            "field": None,
+        }
+
     assert "admin" in route.roles
     admin = await _bearer(make_token, "admin")
     world = World(client, admin)
@@ -389,8 +405,14 @@ async def test_a_role_the_route_does_not_allow_is_forbidden_and_the_others_get_t
     for role in route.roles:
         body = VALID_BODIES[route.id](ids) if route.body is not None else None
         headers = admin if role == "admin" else await _bearer(make_token, role)
-        response = await _send(client, route, ids=ids, headers=headers, body=body)
+        params = ROLE_PARAMS.get((role, route.id))
+        response = await _send(client, route, ids=ids, headers=headers, body=body, params=params)
         assert response.status_code not in {401, 403}, (role, response.text)
+
+
+def test_the_platform_role_reaches_exactly_redemption_and_the_account_lookup() -> None:
+    allowed = [route.id for route in ROUTES if "platform" in route.roles]
+    assert allowed == ["GET /compensation/vouchers", "POST /compensation/vouchers/redeem"]
 
 
 # -- 3. bodies -----------------------------------------------------------------------------
