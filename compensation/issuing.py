@@ -8,11 +8,12 @@ unique key on vouchers makes a repeat, a double click or a second process add no
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, exists, insert, not_, select, tuple_
+from sqlalchemy import Table, and_, exists, insert, not_, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,6 +29,8 @@ from compensation.models import (
 )
 from incidents import audit
 from incidents.db_types import utcnow
+
+log = logging.getLogger(__name__)
 
 CHUNK = 2000
 ANALYZE_AFTER = 10 * CHUNK  # vouchers issued in one batch, before statistics are refreshed
@@ -76,12 +79,29 @@ async def issue(
                 return batch  # another request finished it meanwhile
             lines = await _next_lines(session, batch, cursor)
             if not lines:
-                return await _finish(session, batch, actor_id=actor_id, at=now())
+                finished, vouchers = await _finish(session, batch, actor_id=actor_id, at=now())
+                break
             await _write_vouchers(session, batch, lines, credit=credit, at=now())
             cursor = (lines[-1].account_id, lines[-1].asset)
             written += len(lines)
         if after_chunk is not None:
             await after_chunk(written)
+    if vouchers >= ANALYZE_AFTER:
+        await _refresh_statistics(sessions)
+    return finished
+
+
+async def _refresh_statistics(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Fresh planner statistics for the vouchers (the exports and reconciliation read them
+    next), after the issue committed: its own transaction, which gives up rather than wait
+    long for a lock (an autovacuum's), since autovacuum will get there anyway."""
+    try:
+        async with sessions() as session, session.begin():
+            if session.get_bind().dialect.name == "postgresql":
+                await session.execute(text("SET LOCAL lock_timeout = '2s'"))
+            await service.analyze(session, _VOUCHERS.name)
+    except Exception:
+        log.warning("vouchers: statistics not refreshed after an issue", exc_info=True)
 
 
 async def _next_lines(
@@ -146,7 +166,10 @@ async def _write_vouchers(
         )
 
 
-async def _finish(session: AsyncSession, batch: Batch, *, actor_id: int, at: datetime) -> Batch:
+async def _finish(
+    session: AsyncSession, batch: Batch, *, actor_id: int, at: datetime
+) -> tuple[Batch, int]:
+    """Marks the batch issued; returns it and how many vouchers it has."""
     rows = (
         await session.execute(
             select(Voucher.asset, Voucher.amount).where(Voucher.batch_id == batch.id)
@@ -154,9 +177,6 @@ async def _finish(session: AsyncSession, batch: Batch, *, actor_id: int, at: dat
     ).all()
     issued = rules.totals(((row.asset, row.amount) for row in rows), {})
     batch.state, batch.issued_at = BatchState.issued, at
-    if len(rows) >= ANALYZE_AFTER:
-        # The exports and reconciliation read these vouchers next; plan them on real counts.
-        await service.analyze(session, _VOUCHERS.name)
     await audit.record(
         session,
         actor_id=actor_id,
@@ -166,4 +186,4 @@ async def _finish(session: AsyncSession, batch: Batch, *, actor_id: int, at: dat
         before={"state": BatchState.issuing.value},
         after={"state": batch.state.value, "issued": service.totals_json(issued)},
     )
-    return batch
+    return batch, len(rows)

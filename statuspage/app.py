@@ -94,6 +94,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         gc.collect()
         gc.freeze()
         yield
+        gc.unfreeze()  # whatever outlives this app (tests make many) is collectable again
         for part in (scheduler, credit_worker, worker):
             if part is not None:
                 await part.close()

@@ -16,7 +16,7 @@ from statuspage.config import Settings, SettingsError
 from statuspage.db import Database, connect, migrate
 from statuspage.export import ExportError
 from statuspage.export_run import export_once
-from statuspage.worker_process import WorkerProcess
+from statuspage.worker_process import PARENT_ENV, WorkerProcess
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -184,6 +184,8 @@ async def _work(database: Database, settings: Settings, *, once: bool) -> None:
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
+    parent = os.environ.get(PARENT_ENV)
+    orphaned = asyncio.create_task(_parent_gone(int(parent), stop)) if parent else None
     await worker.start()
     if credit is not None:
         await credit.start()
@@ -194,11 +196,21 @@ async def _work(database: Database, settings: Settings, *, once: bool) -> None:
     try:
         await stop.wait()
     finally:
+        if orphaned is not None:
+            orphaned.cancel()
         if scheduler is not None:
             await scheduler.close()
         if credit is not None:
             await credit.close()
         await worker.close()
+
+
+async def _parent_gone(parent: int, stop: asyncio.Event) -> None:
+    """As `serve`'s child: stops the worker when `serve` is gone (killed on its own), so
+    no orphan goes on delivering beside the next `serve`'s child."""
+    while os.getppid() == parent:  # noqa: ASYNC110 - a process's parent sends no event
+        await asyncio.sleep(1)
+    stop.set()
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -128,7 +128,8 @@ async def _get(
 ) -> Entry:
     """The live app's cached entry for this request, rendered now if it is not cached yet."""
     render: Renderer = _RENDERERS[_template_of(path)]
-    entry = await cache.get(make_key(path, params, language), params, render, archive=archive)
+    key = make_key(path, params, language)
+    entry = await cache.get(key, params, render, archive=archive, stale_ok=False)
     await asyncio.sleep(0)  # rendering is CPU work: let the app answer requests in between
     return entry
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gzip
 import hashlib
+import heapq
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -144,6 +145,8 @@ class PublicCache:
     # rendered again as soon as the version moves, before anyone asks.
     _hits: dict[Key, int] = field(default_factory=dict)
     _recipes: dict[Key, tuple[dict[str, str], Render]] = field(default_factory=dict)
+    _refresh_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _generation: int = 0  # moves with the version: a state loaded across a move is dropped
     _poller: asyncio.Task[None] | None = None
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -154,28 +157,34 @@ class PublicCache:
         again the pages that were being read before returning: after a write through this
         process they show the change when the write answers. Until each is done, its readers
         get the bytes of the version before, at once (`CacheFront`, `get`)."""
-        async with self.database.reading() as session:
-            version, _ = await publication.current(session)
-        too_old = time.monotonic() - self._state_loaded_at > self.max_age
-        if version == self.version and not too_old:
-            return
-        moved = version != self.version
-        self.version = version
-        hot = sorted(self._hits, key=self._hits.__getitem__, reverse=True)[:HOT_KEYS]
-        # The hot keys stay candidates (at no reads) for the next move, which may come before
-        # anyone has read again: two writes in a row.
-        self._previous, self.entries, self._hits = self.entries, {}, dict.fromkeys(hot, 0)
-        self._recipes = {key: self._recipes[key] for key in hot if key in self._recipes}
-        self._state = None
-        if moved:
-            for listener in self.listeners:
-                listener()
-        await self._render_again(list(self._recipes))
+        # One at a time, so a write's refresh answers only after the render of any refresh
+        # before it, and a slower one never takes the version back.
+        async with self._refresh_lock:
+            async with self.database.reading() as session:
+                version, _ = await publication.current(session)
+            too_old = time.monotonic() - self._state_loaded_at > self.max_age
+            moved = self.version is None or version > self.version
+            if not moved and not too_old:
+                return
+            if moved:
+                self.version = version
+            hot = heapq.nlargest(HOT_KEYS, self._hits, key=self._hits.__getitem__)
+            # The hot keys stay candidates (at no reads) for the next move, which may come
+            # before anyone has read again: two writes in a row.
+            self._previous, self.entries, self._hits = self.entries, {}, dict.fromkeys(hot, 0)
+            self._recipes = {key: self._recipes[key] for key in hot if key in self._recipes}
+            self._state = None
+            self._generation += 1
+            if moved:
+                for listener in self.listeners:
+                    listener()
+            await self._render_again(list(self._recipes))
 
     async def _render_again(self, keys: list[Key]) -> None:
         outcomes = await asyncio.gather(*(self._fresh(key) for key in keys), return_exceptions=True)
         for key, outcome in zip(keys, outcomes, strict=True):
             if isinstance(outcome, BaseException):
+                self._recipes.pop(key, None)  # a page gone (or failing) is not tried again
                 log.error("public cache: could not render %s again: %r", key, outcome)
 
     async def _fresh(self, key: Key) -> Entry:
@@ -228,31 +237,43 @@ class PublicCache:
 
     async def state(self) -> PublicState:
         async with self._state_lock:
-            if self._state is None:
+            while self._state is None:
+                generation = self._generation
                 async with self.database.reading() as session:
-                    self._state = await load(session, site=self.site)
-                self._state_loaded_at = time.monotonic()
-                if self.version is None or self._state.version > self.version:
-                    self.version = self._state.version
+                    loaded = await load(session, site=self.site)
+                if generation != self._generation:
+                    continue  # the version moved while it loaded: it may predate the move
+                self._state, self._state_loaded_at = loaded, time.monotonic()
+                if self.version is None or loaded.version > self.version:
+                    self.version = loaded.version
+                return loaded
             return self._state
 
     # -- entries --------------------------------------------------------------------------
 
     async def get(
-        self, key: Key, params: dict[str, str], render: Render, *, archive: Archive | None = None
+        self,
+        key: Key,
+        params: dict[str, str],
+        render: Render,
+        *,
+        archive: Archive | None = None,
+        stale_ok: bool = True,
     ) -> Entry:
-        """The cached entry for `key`, rendering it once however many ask at the same time."""
+        """The cached entry for `key`, rendering it once however many ask at the same time.
+        While it renders, others asking get the previous version's entry, unless not
+        `stale_ok` (the static export, which wants one version throughout)."""
         self.start()
-        self.hit(key)
         found = self.entries.get(key)
         if found is not None:
+            self.hit(key)
             return found
         pending = self._rendering.get(key)
         if pending is not None:
             # Under load a render takes a while; the readers arriving meanwhile get the
             # previous bytes at once instead of queueing behind it (the change shows when
             # the render is done, as it would have for them anyway).
-            previous = self._previous.get(key)
+            previous = self._previous.get(key) if stale_ok else None
             return previous if previous is not None else await asyncio.shield(pending)
         future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
         self._rendering[key] = future
@@ -264,6 +285,7 @@ class PublicCache:
                 self.entries[key] = entry
                 if archive is None:
                     self._recipes[key] = (params, render)
+                    self.hit(key)
             future.set_result(entry)
             return entry
         except BaseException as error:

@@ -8,34 +8,45 @@ the app and 90 ms with the same work in a process of its own. The child is niced
 catches up as soon as they leave.
 
 The child is `statuspage worker` (delivery and the credit API; the scheduler stays with the web
-instances). It is restarted if it dies (a signal or an error, not a clean exit), and stopped
-when `serve` stops. It shares the serving
-process group, so a `kill -9` of the group takes it too, as a machine crash would.
+instances). It is restarted whenever it exits before `serve` stops (after 1 s, then longer
+while it keeps exiting quickly), and stopped when `serve` stops; it exits by itself if `serve`
+is gone. It shares the serving process group, so a `kill -9` of the group takes it too, as a
+machine crash would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
-RESTART_DELAY_SECONDS = 1.0
+RESTART_DELAYS_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # after quick exits in a row
+HEALTHY_AFTER_SECONDS = 60.0  # a child that ran this long starts the delays over
 STOP_TIMEOUT_SECONDS = 15.0
+PARENT_ENV = "STATUSPAGE_SERVE_PID"  # the child exits if this process goes away
 
 
 class WorkerProcess:
     """Runs and supervises one `statuspage worker` child until `stop`."""
 
     def __init__(self, environ: Mapping[str, str], *, nice: int) -> None:
-        self.environ = {**environ, "RUN_WORKER": "true", "RUN_SCHEDULER": "false"}
+        self.environ = {
+            **environ,
+            "RUN_WORKER": "true",
+            "RUN_SCHEDULER": "false",
+            PARENT_ENV: str(os.getpid()),
+        }
         self.nice = nice
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
+        self._started_at = 0.0
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._supervise, name="worker-process", daemon=True)
@@ -58,12 +69,6 @@ class WorkerProcess:
             process.wait()
 
     def _spawn(self) -> None:
-        nice = self.nice
-
-        def lower_priority() -> None:  # runs in the child, before exec
-            if nice:
-                os.nice(nice)
-
         with self._lock:
             if self._stopping.is_set():
                 return
@@ -71,18 +76,31 @@ class WorkerProcess:
                 [sys.executable, "-m", "statuspage.cli", "worker"],
                 env=self.environ,
                 stdout=subprocess.DEVNULL,
-                preexec_fn=lower_priority,
             )
+            self._started_at = time.monotonic()
+        if self.nice:
+            with contextlib.suppress(ProcessLookupError):  # it may have died already
+                os.setpriority(os.PRIO_PROCESS, self.process.pid, self.nice)
 
     def _supervise(self) -> None:
+        quick_exits = 0
         while not self._stopping.is_set():
             process = self.process
-            assert process is not None
-            code = process.wait()
-            if self._stopping.is_set() or code == 0:
-                return  # asked to stop: by us, or by a Ctrl-C that reached the whole group
-            log.error("worker process exited with %s; restarting it", code)
-            if self._stopping.wait(RESTART_DELAY_SECONDS):
+            code = process.wait() if process is not None else None
+            if self._stopping.is_set():
+                return
+            ran = time.monotonic() - self._started_at
+            quick_exits = 1 if ran >= HEALTHY_AFTER_SECONDS else quick_exits + 1
+            delay = RESTART_DELAYS_SECONDS[min(quick_exits, len(RESTART_DELAYS_SECONDS)) - 1]
+            log.error(
+                "worker process exited with %s after %.0f s; restarting it in %.0f s",
+                code, ran, delay,
+            )  # fmt: skip
+            if self._stopping.wait(delay):
                 return
             self.restarts += 1
-            self._spawn()
+            try:
+                self._spawn()
+            except OSError:  # out of processes or memory, for now: try again after the delay
+                log.exception("worker process could not be started")
+                self.process = None

@@ -21,12 +21,17 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
+_NAME = "ix_deliveries_subscription_order"
+
 
 def upgrade() -> None:
-    op.create_index(
-        "ix_deliveries_subscription_order", "deliveries", ["subscription_id", "state", "id"]
-    )
+    # A plain build: migrations run in one transaction (statuspage.db.migrate), which
+    # CREATE INDEX CONCURRENTLY cannot. It holds off writes to `deliveries` while it builds
+    # (a second or so per million rows); on a large table, build it beforehand with
+    # `CREATE INDEX CONCURRENTLY ix_deliveries_subscription_order ON deliveries
+    # (subscription_id, state, id)` and this step finds it there.
+    op.create_index(_NAME, "deliveries", ["subscription_id", "state", "id"], if_not_exists=True)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_deliveries_subscription_order", table_name="deliveries")
+    op.drop_index(_NAME, table_name="deliveries")
