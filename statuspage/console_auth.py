@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections import deque
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from incidents.db_types import utcnow
+from incidents.rate_limits import Window
 from incidents.staff import Staff
 from statuspage import staff_accounts
 from statuspage.console_kit import (
@@ -28,38 +29,11 @@ from statuspage.console_kit import (
 )
 from statuspage.db import Database
 
-# In this process: this many failures in this many seconds per email and client address,
-# and per client address whatever the email (someone trying one password on many accounts).
-LOGIN_LIMIT = (5, 900.0)
-ADDRESS_LIMIT = (30, 900.0)
-
-
-class FailureLimit:
-    """Failed sign-ins per (email, address) in a sliding window."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self.failures: dict[tuple[str, str], deque[float]] = {}
-
-    def wait(self, key: tuple[str, str]) -> int:
-        """Minutes until the next try is allowed (0: now)."""
-        now = time.monotonic()
-        found = self.failures.get(key)
-        if not found:
-            return 0
-        while found and now - found[0] > self.window:
-            found.popleft()
-        if len(found) < self.limit:
-            return 0
-        return max(1, round((self.window - (now - found[0])) / 60))
-
-    def fail(self, key: tuple[str, str]) -> None:
-        if len(self.failures) > 50_000:
-            self.failures.clear()
-        self.failures.setdefault(key, deque()).append(time.monotonic())
-
-    def clear(self, key: tuple[str, str]) -> None:
-        self.failures.pop(key, None)
+# This many failures in this many seconds per email and client address, and per client
+# address whatever the email (someone trying one password on many accounts); counted in the
+# database, so across every instance.
+LOGIN_LIMIT = Window("sign_in_email", 5, 900.0)
+ADDRESS_LIMIT = Window("sign_in_address", 30, 900.0)
 
 
 def _next(raw: str) -> str:
@@ -85,8 +59,6 @@ async def _login_page(
 
 
 def routes() -> list[Route]:
-    limits = (FailureLimit(*LOGIN_LIMIT), FailureLimit(*ADDRESS_LIMIT))
-
     async def login(request: Request) -> Response:
         session = await read_session(request)
         if request.method == "GET":
@@ -95,7 +67,7 @@ def routes() -> list[Route]:
                     return RedirectResponse("/staff/", status_code=303)
                 session = None  # signed out elsewhere: start afresh
             return await _login_page(request, session or Session.anonymous())
-        return await _sign_in(request, session, limits)
+        return await _sign_in(request, session)
 
     return [
         Route("/staff/login", login, methods=["GET", "POST"]),
@@ -111,9 +83,7 @@ async def _still_valid(request: Request, session: Session) -> bool:
     return staff_accounts.session_is_current(staff, session.version)
 
 
-async def _sign_in(
-    request: Request, session: Session | None, limits: tuple[FailureLimit, FailureLimit]
-) -> Response:
+async def _sign_in(request: Request, session: Session | None) -> Response:
     try:
         form = await read_form(request)
     except FormError as too_large:
@@ -128,20 +98,31 @@ async def _sign_in(
         return await _login_page(request, session, status=403, error="expired")
     email = str(form.get("email", "")).strip().lower()[:254]
     client = request.client.host if request.client else "unknown"
-    pair, address = limits
-    key, anywhere = (email, client), ("", client)
-    for limit, which, error in ((address, anywhere, "limited_address"), (pair, key, "limited")):
-        wait = limit.wait(which)
-        if wait:
-            return await _login_page(
-                request, session, status=429, error=error, wait=wait, email=email
-            )
+    pair = f"{client} {email}"  # an address holds no space
+    database: Database = request.app.state.database
+    now = utcnow()
+    async with database.reading() as db:
+        for limit, which, error in (
+            (ADDRESS_LIMIT, client, "limited_address"),
+            (LOGIN_LIMIT, pair, "limited"),
+        ):
+            wait = await limit.wait(db, which, now=now)
+            if wait:
+                minutes = max(1, round(wait / 60))
+                return await _login_page(
+                    request, session, status=429, error=error, wait=minutes, email=email
+                )
     signed = await _check_password(request, email, str(form.get("password", "")))
+    async with database.sessionmaker() as db, db.begin():
+        if signed is None:
+            await LOGIN_LIMIT.add(db, pair, now=now)
+            await ADDRESS_LIMIT.add(db, client, now=now)
+        else:
+            await LOGIN_LIMIT.clear(
+                db, pair
+            )  # not the address's count: one good account must not reset it
     if signed is None:
-        pair.fail(key)
-        address.fail(anywhere)
         return await _login_page(request, session, status=401, error="wrong", email=email)
-    pair.clear(key)  # not the address's count: one good account must not reset it
     response = RedirectResponse(_next(str(form.get("next", ""))), status_code=303)
     await set_session(request, response, signed)  # a new token: no session fixation
     return response

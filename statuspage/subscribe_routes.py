@@ -7,8 +7,6 @@ RFC 8058 one-click POST (`List-Unsubscribe=One-Click`) that mail clients send th
 
 from __future__ import annotations
 
-import time
-from collections import deque
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,6 +19,7 @@ from incidents import service, subscription_flows
 from incidents.broadcast_schemas import PublicSubscribeIn
 from incidents.db_types import utcnow
 from incidents.errors import DomainError
+from incidents.rate_limits import Window
 from incidents.schemas import LANGUAGES
 from statuspage.db import Database
 from statuspage.emails import CONFIRM_FOR
@@ -30,39 +29,15 @@ from statuspage.public_pages import render_html
 from statuspage.signing import Signer, load_signer
 
 MAX_FORM_BYTES = 16_384
-# Per client address: this many subscribe requests in this many seconds.
-SUBSCRIBE_LIMIT = (5, 600.0)
-
-
-class _Limiter:
-    """A sliding window per client, in this process: enough to stop a script mailing
-    confirmation links to a list of strangers through us."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self.seen: dict[str, deque[float]] = {}
-
-    def allow(self, client: str) -> bool:
-        now = time.monotonic()
-        if len(self.seen) > 50_000:
-            self.seen.clear()
-        hits = self.seen.setdefault(client, deque())
-        while hits and now - hits[0] > self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return False
-        hits.append(now)
-        return True
+# Per client address: this many subscribe requests in this many seconds, counted in the
+# database (so across every instance): enough to stop a script mailing confirmation links to
+# a list of strangers through us.
+SUBSCRIBE_LIMIT = Window("subscribe", 5, 600.0)
 
 
 def routes() -> list[Route]:
-    limiter = _Limiter(*SUBSCRIBE_LIMIT)
-
-    async def subscribe(request: Request) -> Response:
-        return await _subscribe(request, limiter)
-
     return [
-        Route("/subscribe", subscribe, methods=["GET", "POST"]),
+        Route("/subscribe", _subscribe, methods=["GET", "POST"]),
         Route("/subscriptions/confirm", confirm, methods=["GET", "POST"]),
         Route("/subscriptions/manage", manage, methods=["GET", "POST"]),
         Route("/subscriptions/unsubscribe", unsubscribe, methods=["GET", "POST"]),
@@ -140,7 +115,7 @@ def _client(request: Request) -> str:
 # -- subscribe ----------------------------------------------------------------------------
 
 
-async def _subscribe(request: Request, limiter: _Limiter) -> Response:
+async def _subscribe(request: Request) -> Response:
     cache: PublicCache = request.app.state.public_cache
     lang = _language(request, cache.site.default_language)
     components = await _components(request, lang)
@@ -167,9 +142,14 @@ async def _subscribe(request: Request, limiter: _Limiter) -> Response:
         )
     except ValidationError:
         return await _page(request, "subscribe.html", status=422, error="email", **values)
-    if not limiter.allow(_client(request)):
-        return await _page(request, "subscribe.html", status=429, error="rate", **values)
     database: Database = request.app.state.database
+    client, now = _client(request), utcnow()
+    async with database.sessionmaker() as session, session.begin():
+        allowed = not await SUBSCRIBE_LIMIT.wait(session, client, now=now)
+        if allowed:
+            await SUBSCRIBE_LIMIT.add(session, client, now=now)
+    if not allowed:
+        return await _page(request, "subscribe.html", status=429, error="rate", **values)
     try:
         async with database.sessionmaker() as session, session.begin():
             await subscription_flows.subscribe_email(session, data=data, now=utcnow())

@@ -9,6 +9,7 @@ import compensation.models  # noqa: F401
 import incidents.audit
 import incidents.broadcast_models
 import incidents.publication
+import incidents.rate_limits
 import incidents.staff  # noqa: F401  (registers the tables on the metadata)
 from incidents.models import Base
 

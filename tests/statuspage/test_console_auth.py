@@ -228,6 +228,21 @@ async def test_sign_in_never_redirects_off_the_console(
     assert answer.headers["location"] == "/staff/"
 
 
+async def test_failures_count_across_instances(
+    client: httpx.AsyncClient, settings: Settings, database: Database
+) -> None:
+    await add_staff(database, StaffRole.support, "agent@example.com")
+    other = create_app(settings, database=database)  # a second instance, one database
+    transport = httpx.ASGITransport(app=other)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as second:
+        for number in range(5):
+            instance = client if number % 2 else second
+            assert (await sign_in(instance, "agent@example.com", "guess")).status_code == 401
+        for instance in (client, second):
+            assert (await sign_in(instance, "agent@example.com")).status_code == 429
+    await other.state.public_cache.close()
+
+
 async def test_one_address_trying_many_emails_is_stopped(
     client: httpx.AsyncClient, database: Database
 ) -> None:

@@ -16,6 +16,7 @@ from incidents import flows
 from incidents.broadcast_models import Subscription
 from incidents.flows import Actor
 from incidents.models import Component
+from incidents.rate_limits import RateEvent
 from incidents.schemas import IncidentOpen, UpdateIn
 from statuspage.app import create_app
 from statuspage.config import Settings
@@ -326,6 +327,28 @@ async def test_one_client_may_ask_five_times_in_ten_minutes(web: httpx.AsyncClie
     refused = await web.post("/subscribe", data={"email": "holder9@wallet.example"})
     assert refused.status_code == 429
     assert "Too many requests from your network" in refused.text
+
+
+async def test_the_limit_counts_across_instances(
+    web: httpx.AsyncClient, mail_settings: Settings, database: Database
+) -> None:
+    # A second instance on the same database, as behind a load balancer.
+    other = create_app(mail_settings, database=database)
+    transport = httpx.ASGITransport(app=other)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as second:
+        for number in range(5):
+            instance = web if number % 2 else second
+            ok = await instance.post("/subscribe", data={"email": f"h{number}@wallet.example"})
+            assert ok.status_code == 200
+        for instance in (web, second):
+            refused = await instance.post("/subscribe", data={"email": "h9@wallet.example"})
+            assert refused.status_code == 429
+    await other.state.public_cache.close()
+    # Nothing about who asked is kept in the clear.
+    async with database.reading() as session:
+        digests = (await session.scalars(select(RateEvent.key_digest))).all()
+    assert len(digests) == 5
+    assert all(len(digest) == 64 and "127.0.0.1" not in digest for digest in digests)
 
 
 async def test_asking_again_before_confirming_resends_the_link_once_it_went_out(

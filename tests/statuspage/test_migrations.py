@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 import incidents.audit
 import incidents.broadcast_models
 import incidents.publication
+import incidents.rate_limits
 import incidents.staff  # noqa: F401  (registers the tables)
 from incidents.models import Base
 from statuspage.db import Database
