@@ -273,7 +273,7 @@ class PublicCache:
             # Under load a render takes a while; the readers arriving meanwhile get the
             # previous bytes at once instead of queueing behind it (the change shows when
             # the render is done, as it would have for them anyway).
-            previous = self._previous.get(key) if stale_ok else None
+            previous = self.while_rendering(key) if stale_ok else None
             return previous if previous is not None else await asyncio.shield(pending)
         future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
         self._rendering[key] = future

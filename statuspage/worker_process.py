@@ -45,7 +45,6 @@ class WorkerProcess:
         }
         self.nice = nice
         self.process: subprocess.Popen[bytes] | None = None
-        self.restarts = 0
         self._started_at = 0.0
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -98,7 +97,6 @@ class WorkerProcess:
             )  # fmt: skip
             if self._stopping.wait(delay):
                 return
-            self.restarts += 1
             try:
                 self._spawn()
             except OSError:  # out of processes or memory, for now: try again after the delay
