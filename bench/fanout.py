@@ -62,6 +62,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from incidents.common.actor import Actor
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 if str(ROOT) not in sys.path:
@@ -313,7 +315,7 @@ def _client(config: dict[str, Any]) -> Any:
 def _timed_worker_class() -> type:
     """The real DeliveryWorker, with its phases timed and the moment the expected number of
     deliveries has been recorded noted. Nothing it does is changed."""
-    from statuspage.delivery_worker import DeliveryWorker
+    from statuspage.workers.delivery import DeliveryWorker
 
     class TimedWorker(DeliveryWorker):  # type: ignore[misc]
         def __init__(self, *args: Any, expect: int = 0, **kwargs: Any) -> None:
@@ -374,13 +376,13 @@ async def _post_update(database: Any, incident_id: int, *, notify: bool = True) 
     is locked" first (each is retried at once, as a person would click again)."""
     from sqlalchemy.exc import OperationalError
 
-    import incidents.staff  # noqa: F401  (registers the staff table the incident rows refer to)
+    import incidents.common.staff  # noqa: F401  (registers the staff table the incident rows refer to)
     from incidents import flows
     from incidents.schemas import UpdateIn
 
     data = UpdateIn.model_validate({"status": "identified", "body": UPDATE_BODY, "notify": notify})
     for failed in range(100):
-        actor = flows.Actor(staff_id=None, default_language="en")
+        actor = Actor(staff_id=None, default_language="en")
         try:
             async with database.sessionmaker() as session, session.begin():
                 await flows.post_update(session, incident_id=incident_id, data=data, actor=actor)
@@ -395,7 +397,7 @@ async def _post_update(database: Any, incident_id: int, *, notify: bool = True) 
 async def run_fanout(config: dict[str, Any]) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from incidents.broadcast_models import Delivery, DeliveryAttempt, DeliveryState
+    from incidents.broadcasting.models import Delivery, DeliveryAttempt, DeliveryState
     from statuspage.db import connect
 
     _apply_variant(config.get("variant", {}))
@@ -468,15 +470,15 @@ async def _probe(worker: Any, database: Any) -> dict[str, float]:
     """After the measured run: what building one message costs, in this process, alone."""
     from sqlalchemy import func, select
 
-    from incidents.broadcast_models import Channel, Delivery
-    from statuspage import outgoing
+    from incidents.broadcasting.models import Channel, Delivery
+    from statuspage.channels import formats
 
     async with database.sessionmaker() as session:
         last = await session.scalar(select(func.max(Delivery.id)))
     [job] = await worker._load([last])
     delivery, now = job.delivery, worker.clock()
     if delivery.subscription.channel == Channel.email:
-        from statuspage.emails import BroadcastEmail
+        from statuspage.channels.emails import BroadcastEmail
 
         message = worker._message(delivery)
         return {
@@ -488,7 +490,7 @@ async def _probe(worker: Any, database: Any) -> dict[str, float]:
     body = worker._webhook_body(delivery)
     return {
         "build": _per_call_ms(
-            lambda: outgoing.signed_webhook(
+            lambda: formats.signed_webhook(
                 delivery.subscription, message_id="msg_probe", body=body, now=now
             )
         )
@@ -500,7 +502,7 @@ async def run_ttfd(config: dict[str, Any]) -> dict[str, Any]:
     import httpx
     from sqlalchemy import func, select
 
-    from incidents.broadcast_models import Delivery, DeliveryState
+    from incidents.broadcasting.models import Delivery, DeliveryState
     from statuspage.db import connect
 
     database = connect(config["url"])
@@ -677,7 +679,7 @@ async def run_baseline_smtp(config: dict[str, Any]) -> dict[str, Any]:
 
 
 async def run_baseline_smtp_kept(config: dict[str, Any]) -> dict[str, Any]:
-    from statuspage.delivery_worker import _SMTP_SESSIONS
+    from statuspage.workers.delivery import _SMTP_SESSIONS
 
     return await run_baseline_smtp(
         {**config, "sessions": min(config["concurrency"], _SMTP_SESSIONS)}
@@ -698,7 +700,7 @@ ROLES = {
 
 
 def _webhook_secret() -> str:
-    """As incidents.subscription_flows._new_webhook_secret makes them."""
+    """As incidents.broadcasting.subscriptions._new_webhook_secret makes them."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
@@ -717,7 +719,7 @@ async def build(
     from sqlalchemy import insert
 
     from incidents import component_flows, flows
-    from incidents.broadcast_models import Audience, Channel, Subscription
+    from incidents.broadcasting.models import Audience, Channel, Subscription
     from incidents.schemas import ComponentIn, IncidentOpen
     from statuspage.db import connect, migrate
 
@@ -743,7 +745,7 @@ async def build(
         }
         for number in range(subscribers)
     ]
-    actor = flows.Actor(staff_id=None, default_language="en")
+    actor = Actor(staff_id=None, default_language="en")
     async with database.sessionmaker() as session, session.begin():
         component = await component_flows.create_component(
             session, data=ComponentIn(name="ETH deposits and withdrawals"), actor=actor
@@ -914,7 +916,7 @@ def report_fanout(
         )
     else:
         probe_line = (
-            f"  one webhook signed alone after the run: outgoing.signed_webhook {probe['build']:.3f} ms"
+            f"  one webhook signed alone after the run: formats.signed_webhook {probe['build']:.3f} ms"
             f" ({probe['build'] / per_delivery:.1%} of the worker's CPU per delivery)"
         )
     lines = [

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents import component_flows, flows, service
-from incidents.db_types import utcnow
+from incidents.common.actor import Actor
+from incidents.common.db_types import utcnow
 from incidents.schemas import ComponentIn, GroupIn, IncidentOpen, ResolveIn, UpdateIn
-from statuspage import demo
+from statuspage.cli import demo
 from statuspage.db import connect, migrate
 
 COMPONENTS = 50
@@ -36,7 +37,7 @@ async def build(url: str, *, seed: int = 7) -> None:
 
 
 async def _more_components(session: AsyncSession, now: datetime) -> list[int]:
-    actor = flows.Actor(staff_id=None, default_language="en", now=now)
+    actor = Actor(staff_id=None, default_language="en", now=now)
     group = await component_flows.create_group(
         session,
         data=GroupIn.model_validate(
@@ -66,10 +67,8 @@ async def _incident(
 ) -> None:
     start = now - timedelta(days=730 * (number + 1) / INCIDENTS, minutes=chance.randint(0, 600))
 
-    def at(minutes: int) -> flows.Actor:
-        return flows.Actor(
-            staff_id=None, default_language="en", now=start + timedelta(minutes=minutes)
-        )
+    def at(minutes: int) -> Actor:
+        return Actor(staff_id=None, default_language="en", now=start + timedelta(minutes=minutes))
 
     touched = chance.sample(ids, k=chance.randint(1, 3))
     incident = await flows.open_incident(

@@ -36,6 +36,8 @@ from typing import Any
 
 import httpx
 
+from incidents.common.actor import Actor
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 if str(ROOT) not in sys.path:
@@ -53,10 +55,10 @@ async def prepare(url: str, *, webhook: str, webhooks: int, emails: int) -> tupl
     from sqlalchemy import insert
 
     from incidents import component_flows, flows
-    from incidents.broadcast_models import Audience, Channel, Subscription
+    from incidents.broadcasting.models import Audience, Channel, Subscription
+    from incidents.common.staff import StaffRole
     from incidents.schemas import ComponentIn, IncidentOpen
-    from incidents.staff import StaffRole
-    from statuspage import auth
+    from statuspage.access import tokens
     from statuspage.db import connect, migrate
 
     database = connect(url)
@@ -79,7 +81,7 @@ async def prepare(url: str, *, webhook: str, webhooks: int, emails: int) -> tupl
         )
         for n in range(webhooks)
     ] + [row(Channel.email, f"holder{n}@example.test", None) for n in range(emails)]
-    actor = flows.Actor(staff_id=None, default_language="en")
+    actor = Actor(staff_id=None, default_language="en")
     async with database.sessionmaker() as session, session.begin():
         component = await component_flows.create_component(
             session, data=ComponentIn(name="ETH deposits and withdrawals"), actor=actor
@@ -96,11 +98,11 @@ async def prepare(url: str, *, webhook: str, webhooks: int, emails: int) -> tupl
         )  # fmt: skip
         if rows:
             await session.execute(insert(Subscription), rows)
-        staff = await auth.create_staff(
+        staff = await tokens.create_staff(
             session, email="support@bench.test", name="Support", role=StaffRole.support,
             actor_id=None,
         )  # fmt: skip
-        token = (await auth.create_token(session, staff=staff, name="bench", actor_id=None))[1]
+        token = (await tokens.create_token(session, staff=staff, name="bench", actor_id=None))[1]
     await database.dispose()
     return token, opened.id
 

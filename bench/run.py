@@ -152,10 +152,10 @@ def measure_page(base: str, label: str, args: argparse.Namespace) -> list[Result
 
 def rerender_ms(url: str, rounds: int = 15) -> tuple[float, float]:
     """Median time to load the public state and render the home page after a change."""
-    from statuspage import public_pages
     from statuspage.db import connect
-    from statuspage.public_cache import RenderContext
-    from statuspage.public_state import Site, load
+    from statuspage.public import pages
+    from statuspage.public.cache import RenderContext
+    from statuspage.public.state import Site, load
 
     async def run() -> tuple[float, float]:
         database = connect(url)
@@ -166,7 +166,7 @@ def rerender_ms(url: str, rounds: int = 15) -> tuple[float, float]:
             async with database.sessionmaker() as session:
                 state = await load(session, site=site)
             loaded = time.perf_counter()
-            await public_pages.home(RenderContext(state, "en", {}, database))
+            await pages.home(RenderContext(state, "en", {}, database))
             loads.append(loaded - started)
             renders.append(time.perf_counter() - loaded)
         await database.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from incidents.errors import Conflict, DomainError, InvalidInput, InvalidTransition, NotFound
+from incidents.common.errors import Conflict, DomainError, InvalidInput, InvalidTransition, NotFound
 
 __all__ = [
     "BudgetExceeded",

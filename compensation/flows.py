@@ -30,9 +30,9 @@ from compensation.models import (
 )
 from compensation.rules import Eligibility
 from compensation.schemas import CouponRules, FeeRefundRules
-from incidents import audit
 from incidents import service as incident_service
-from incidents.db_types import utcnow
+from incidents.common import audit
+from incidents.common.db_types import utcnow
 
 # -- intake -------------------------------------------------------------------------------
 

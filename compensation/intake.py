@@ -1,4 +1,5 @@
-"""Streaming intake of the platform's fee events (CSV, JSON Lines, HTTP pages), line by line."""
+"""Streaming intake of the platform's fee events (CSV, JSON Lines, records of its paged API),
+line by line."""
 
 from __future__ import annotations
 
@@ -6,13 +7,11 @@ import csv
 import enum
 import json
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-
-import httpx
 
 from compensation.assets import SCALES, parse_amount
 from compensation.errors import DomainError, InvalidInput
@@ -23,7 +22,8 @@ __all__ = [
     "IntakeFormat",
     "Rejection",
     "SourceUnavailable",
-    "pull_events",
+    "event_from_record",
+    "parse_json",
     "read_event_batches",
     "read_events",
 ]
@@ -402,47 +402,11 @@ async def read_events(
             yield outcome
 
 
-def _page(number: int, response: httpx.Response) -> tuple[list[Any], str | None]:
-    if not response.is_success:
-        raise SourceUnavailable(f"page {number}: the source answered {response.status_code}")
-    try:
-        body = _JSON.decode(response.content.decode())
-    except (ValueError, RecursionError):
-        raise SourceUnavailable(f"page {number}: the answer is not JSON") from None
-    data = body.get("data") if type(body) is dict else None
-    cursor = body.get("next_cursor") if type(body) is dict else None
-    if type(data) is not list or not (cursor is None or (type(cursor) is str and cursor)):
-        raise SourceUnavailable(
-            f'page {number}: expected {{"data": [...], "next_cursor": "..." or null}}'
-        )
-    return data, cursor
+def event_from_record(number: int, record: object) -> Outcome:
+    """One record of the platform's paged API, read as a JSON Lines record is."""
+    return _json_event(number, record)
 
 
-async def pull_events(
-    client: httpx.AsyncClient,
-    url: str,
-    *,
-    params: Mapping[str, str],
-    token: str | None,
-    max_pages: int = 100000,
-) -> AsyncIterator[Outcome]:
-    """Every event of the platform's paged API; `line` counts records across pages.
-    A failed or malformed page raises SourceUnavailable naming the page."""
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    cursor: str | None = None
-    number = 0
-    for page in range(1, max_pages + 1):
-        query = {**params, "cursor": cursor} if cursor is not None else dict(params)
-        try:
-            response = await client.get(url, params=query, headers=headers)
-        except httpx.HTTPError as error:
-            raise SourceUnavailable(
-                f"page {page}: could not reach the source ({type(error).__name__})"
-            ) from error
-        records, cursor = _page(page, response)
-        for record in records:
-            number += 1
-            yield _json_event(number, record)
-        if cursor is None:
-            return
-    raise SourceUnavailable(f"the source has more than {max_pages} pages")
+def parse_json(text: str) -> Any:
+    """JSON as the intake reads it: numbers kept as written, no NaN or Infinity."""
+    return _JSON.decode(text)

@@ -27,8 +27,8 @@ from compensation.models import (
     LineNote,
     Voucher,
 )
-from incidents import audit
-from incidents.db_types import utcnow
+from incidents.common import audit
+from incidents.common.db_types import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from incidents.db_types import utcnow
-from incidents.models import Base, _enum
-from incidents.staff import Staff
+from incidents.common.db_types import Base, checked_enum, utcnow
+from incidents.common.staff import Staff
 
 __all__ = ["Staff"]  # the table the staff columns point at, registered with these
 
@@ -102,7 +101,7 @@ class Policy(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[PolicyKind] = mapped_column(_enum(PolicyKind))
+    kind: Mapped[PolicyKind] = mapped_column(checked_enum(PolicyKind))
     version: Mapped[int] = mapped_column(Integer, default=1)
     rules: Mapped[dict[str, Any]] = mapped_column()
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
@@ -121,9 +120,9 @@ class Batch(Base):
     )
     policy_id: Mapped[int] = mapped_column(ForeignKey("compensation_policies.id"), index=True)
     policy_version: Mapped[int] = mapped_column(Integer)
-    policy_kind: Mapped[PolicyKind] = mapped_column(_enum(PolicyKind))
+    policy_kind: Mapped[PolicyKind] = mapped_column(checked_enum(PolicyKind))
     rules: Mapped[dict[str, Any]] = mapped_column()  # the policy version, frozen here
-    state: Mapped[BatchState] = mapped_column(_enum(BatchState), default=BatchState.draft)
+    state: Mapped[BatchState] = mapped_column(checked_enum(BatchState), default=BatchState.draft)
     # Intake so far: counts per outcome and the digests of the files taken.
     intake: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Per asset: accounts, amount (string), budget (string or null), over_budget.
@@ -153,7 +152,7 @@ class BatchLine(Base):
     volume: Mapped[Decimal] = mapped_column(Money)
     events: Mapped[int] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(Money)
-    note: Mapped[LineNote] = mapped_column(_enum(LineNote))
+    note: Mapped[LineNote] = mapped_column(checked_enum(LineNote))
 
 
 class IntakeRejection(Base):
@@ -187,7 +186,9 @@ class Voucher(Base):
     account_id: Mapped[str] = mapped_column(String(64))
     asset: Mapped[str] = mapped_column(String(16))
     amount: Mapped[Decimal] = mapped_column(Money)
-    state: Mapped[VoucherState] = mapped_column(_enum(VoucherState), default=VoucherState.issued)
+    state: Mapped[VoucherState] = mapped_column(
+        checked_enum(VoucherState), default=VoucherState.issued
+    )
     issued_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
@@ -208,7 +209,9 @@ class CreditDelivery(Base):
     voucher_id: Mapped[int] = mapped_column(
         ForeignKey("vouchers.id", ondelete="CASCADE"), unique=True
     )
-    state: Mapped[CreditState] = mapped_column(_enum(CreditState), default=CreditState.pending)
+    state: Mapped[CreditState] = mapped_column(
+        checked_enum(CreditState), default=CreditState.pending
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(String(64))

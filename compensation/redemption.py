@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from compensation import service
 from compensation.errors import RedemptionRefused
 from compensation.models import Voucher, VoucherState
-from incidents import audit
+from incidents.common import audit
 
 
 async def redeem(

@@ -25,7 +25,7 @@ from compensation.models import (
     canonical,
 )
 from compensation.schemas import CouponRules, FeeRefundRules, Rules
-from incidents import audit
+from incidents.common import audit
 from incidents.models import Incident, IncidentStatus
 
 _RULES: TypeAdapter[FeeRefundRules | CouponRules] = TypeAdapter(Rules)

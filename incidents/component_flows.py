@@ -8,12 +8,13 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incidents import audit, service
-from incidents.errors import InvalidInput
-from incidents.flows import Actor
+from incidents import service
+from incidents.common import audit
+from incidents.common.actor import Actor
+from incidents.common.errors import InvalidInput
+from incidents.common.snapshots import snapshot
 from incidents.models import Component, ComponentGroup
 from incidents.schemas import ComponentIn, ComponentPatch, GroupIn, GroupPatch, ReorderIn
-from incidents.snapshots import snapshot
 
 
 async def create_group(session: AsyncSession, *, data: GroupIn, actor: Actor) -> ComponentGroup:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incidents import audit, broadcasts, rules, service
-from incidents.db_types import utcnow
-from incidents.errors import InvalidInput
+from incidents import rules, service
+from incidents.broadcasting import outbox
+from incidents.common import audit
+from incidents.common.actor import Actor
+from incidents.common.errors import InvalidInput
+from incidents.common.snapshots import snapshot
 from incidents.models import (
     ComponentChange,
     ComponentStatus,
@@ -29,19 +31,9 @@ from incidents.schemas import (
     UpdateIn,
     UpdateText,
 )
-from incidents.snapshots import snapshot
 
 # Clocks of staff laptops drift; a display time this far ahead still counts as "now".
 CLOCK_SKEW = timedelta(seconds=60)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts, and the site defaults their input is read with."""
-
-    staff_id: int | None
-    default_language: str
-    now: datetime = field(default_factory=utcnow)
 
 
 async def open_incident(session: AsyncSession, *, data: IncidentOpen, actor: Actor) -> Incident:
@@ -84,7 +76,7 @@ async def open_incident(session: AsyncSession, *, data: IncidentOpen, actor: Act
         after=snapshot(incident),
     )
     incident = await service.get_incident(session, incident_id=incident.id)
-    await broadcasts.announce_incident(
+    await outbox.announce_incident(
         session, incident=incident, kind="incident.opened", now=actor.now
     )
     return incident
@@ -339,7 +331,7 @@ async def _finish(
     )
     incident = await service.get_incident(session, incident_id=incident.id)
     if announce:
-        await broadcasts.announce_incident(
+        await outbox.announce_incident(
             session, incident=incident, kind=_ANNOUNCED[action], now=actor.now
         )
     return incident

@@ -6,9 +6,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incidents import audit, broadcasts, rules, service
-from incidents.errors import InvalidInput
-from incidents.flows import Actor, display_time
+from incidents import rules, service
+from incidents.broadcasting import outbox
+from incidents.common import audit
+from incidents.common.actor import Actor
+from incidents.common.errors import InvalidInput
+from incidents.common.snapshots import snapshot
+from incidents.flows import display_time
 from incidents.models import Maintenance, MaintenanceStatus
 from incidents.schemas import (
     BodyText,
@@ -17,7 +21,6 @@ from incidents.schemas import (
     MaintenancePatch,
     MaintenanceUpdateIn,
 )
-from incidents.snapshots import snapshot
 
 
 async def create_maintenance(
@@ -59,7 +62,7 @@ async def create_maintenance(
     await session.flush()
     await _audit(session, actor, "maintenance.create", maintenance, None)
     maintenance = await service.get_maintenance(session, maintenance_id=maintenance.id)
-    await broadcasts.announce_maintenance(
+    await outbox.announce_maintenance(
         session,
         maintenance=maintenance,
         kind="maintenance.scheduled",
@@ -112,7 +115,7 @@ async def edit_maintenance(
     else:
         return maintenance
     previous = {"scheduled_for": window[0].isoformat(), "scheduled_until": window[1].isoformat()}
-    await broadcasts.announce_maintenance(
+    await outbox.announce_maintenance(
         session,
         maintenance=maintenance,
         kind=kind,
@@ -192,10 +195,10 @@ async def _move(
     await service.recompute_component_statuses(session)
     await _audit(session, actor, f"maintenance.{status.value}", maintenance, before)
     maintenance = await service.get_maintenance(session, maintenance_id=maintenance.id)
-    await broadcasts.announce_maintenance(
+    await outbox.announce_maintenance(
         session,
         maintenance=maintenance,
-        kind=broadcasts.MAINTENANCE_KINDS[status.value],
+        kind=outbox.MAINTENANCE_KINDS[status.value],
         now=actor.now,
         notify=notify,
     )

@@ -4,41 +4,22 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Column,
-    Enum,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import true
 
-from incidents.db_types import UTCDateTime, utcnow
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(
-        naming_convention={
-            "ix": "ix_%(column_0_label)s",
-            "uq": "uq_%(table_name)s_%(column_0_name)s",
-            "ck": "ck_%(table_name)s_%(column_0_name)s",
-            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-            "pk": "pk_%(table_name)s",
-        }
-    )
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: UTCDateTime(),
-        dict[str, Any]: JSON(),
-    }
+from incidents.common.db_types import Base, checked_enum, utcnow
 
 
 class ComponentStatus(enum.StrEnum):
@@ -78,19 +59,6 @@ class Indicator(enum.StrEnum):
     major = "major"
     critical = "critical"
     maintenance = "maintenance"
-
-
-def _enum(kind: type[enum.StrEnum]) -> Enum:
-    """Enums are stored as checked strings: no native PostgreSQL type to migrate later."""
-    return Enum(
-        kind,
-        native_enum=False,
-        length=32,
-        create_constraint=True,
-        name=None,  # so the CHECK constraint is named per column by the naming convention
-        values_callable=lambda members: [member.value for member in members],
-        validate_strings=True,
-    )
 
 
 incident_components = Table(
@@ -139,10 +107,10 @@ class Component(Base):
     # What staff set by hand, outside any incident; the shown status is derived from it
     # and from every open incident and active maintenance touching the component.
     manual_status: Mapped[ComponentStatus] = mapped_column(
-        _enum(ComponentStatus), default=ComponentStatus.operational
+        checked_enum(ComponentStatus), default=ComponentStatus.operational
     )
     status: Mapped[ComponentStatus] = mapped_column(
-        _enum(ComponentStatus), default=ComponentStatus.operational
+        checked_enum(ComponentStatus), default=ComponentStatus.operational
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -158,8 +126,8 @@ class Incident(Base):
     name: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8))
     translations: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    impact: Mapped[Impact] = mapped_column(_enum(Impact))
-    status: Mapped[IncidentStatus] = mapped_column(_enum(IncidentStatus), index=True)
+    impact: Mapped[Impact] = mapped_column(checked_enum(Impact))
+    status: Mapped[IncidentStatus] = mapped_column(checked_enum(IncidentStatus), index=True)
     draft: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
@@ -186,7 +154,7 @@ class IncidentUpdate(Base):
     incident_id: Mapped[int] = mapped_column(
         ForeignKey("incidents.id", ondelete="CASCADE"), index=True
     )
-    status: Mapped[IncidentStatus] = mapped_column(_enum(IncidentStatus))
+    status: Mapped[IncidentStatus] = mapped_column(checked_enum(IncidentStatus))
     body: Mapped[str] = mapped_column(Text)
     cause: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(8))
@@ -215,8 +183,8 @@ class ComponentChange(Base):
         ForeignKey("incident_updates.id", ondelete="CASCADE"), index=True
     )
     component_id: Mapped[int] = mapped_column(ForeignKey("components.id", ondelete="RESTRICT"))
-    old_status: Mapped[ComponentStatus] = mapped_column(_enum(ComponentStatus))
-    new_status: Mapped[ComponentStatus] = mapped_column(_enum(ComponentStatus))
+    old_status: Mapped[ComponentStatus] = mapped_column(checked_enum(ComponentStatus))
+    new_status: Mapped[ComponentStatus] = mapped_column(checked_enum(ComponentStatus))
 
     update: Mapped[IncidentUpdate] = relationship(back_populates="component_changes")
     component: Mapped[Component] = relationship()
@@ -230,7 +198,7 @@ class Maintenance(Base):
     name: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8))
     translations: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[MaintenanceStatus] = mapped_column(_enum(MaintenanceStatus), index=True)
+    status: Mapped[MaintenanceStatus] = mapped_column(checked_enum(MaintenanceStatus), index=True)
     scheduled_for: Mapped[datetime]
     scheduled_until: Mapped[datetime]
     started_at: Mapped[datetime | None]
@@ -260,7 +228,7 @@ class MaintenanceUpdate(Base):
     maintenance_id: Mapped[int] = mapped_column(
         ForeignKey("maintenances.id", ondelete="CASCADE"), index=True
     )
-    status: Mapped[MaintenanceStatus] = mapped_column(_enum(MaintenanceStatus))
+    status: Mapped[MaintenanceStatus] = mapped_column(checked_enum(MaintenanceStatus))
     body: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(8))
     translations: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -14,9 +14,8 @@ from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from incidents.db_types import utcnow
+from incidents.common.db_types import Base, utcnow
 from incidents.models import (
-    Base,
     Component,
     ComponentChange,
     ComponentGroup,

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from incidents.errors import InvalidTransition
+from incidents.common.errors import InvalidTransition
 from incidents.models import (
     ComponentStatus,
     Impact,

@@ -13,11 +13,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incidents import audit, flows, maintenance_flows, service
-from incidents.broadcast_models import PostKind, PostState, ScheduledPost
-from incidents.broadcast_schemas import ScheduleMaintenanceIn, ScheduleUpdateIn
-from incidents.errors import Conflict, DomainError, InvalidInput, NotFound
-from incidents.flows import Actor
+from incidents import flows, maintenance_flows, service
+from incidents.broadcasting.models import PostKind, PostState, ScheduledPost
+from incidents.broadcasting.schemas import ScheduleMaintenanceIn, ScheduleUpdateIn
+from incidents.common import audit
+from incidents.common.actor import Actor
+from incidents.common.errors import Conflict, DomainError, InvalidInput, NotFound
 from incidents.schemas import MaintenanceIn, UpdateIn
 
 

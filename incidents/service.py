@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from incidents import publication, rules  # noqa: F401 - publication registers the version bump
-from incidents.errors import InvalidInput, NotFound
+from incidents.common.errors import InvalidInput, NotFound
 from incidents.models import (
     Component,
     ComponentGroup,

@@ -15,29 +15,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from incidents.errors import DomainError
-from statuspage import (
-    api_kit,
-    broadcast_api,
-    compensation_api,
-    compensation_routes,
-    console,
-    public_openapi,
-    public_routes,
-    security_headers,
-    staff_api,
-    subscribe_routes,
-)
+from incidents.common.errors import DomainError
+from statuspage import security_headers
+from statuspage.api import broadcasts, compensation, compensation_streams, kit
+from statuspage.api import incidents as staff_api
 from statuspage.config import Settings
-from statuspage.credit_worker import CreditWorker
+from statuspage.console import routes as console
 from statuspage.db import Database, connect
-from statuspage.delivery_worker import DeliveryWorker
-from statuspage.export_run import ContinuousExport
-from statuspage.public_cache import CacheFront, PublicCache
-from statuspage.public_state import Site
-from statuspage.scheduler import Scheduler
+from statuspage.export.run import ContinuousExport
+from statuspage.public import openapi as public_openapi
+from statuspage.public import routes as public_routes
+from statuspage.public import subscribe
+from statuspage.public.cache import CacheFront, PublicCache
+from statuspage.site import Site
+from statuspage.workers.credit import CreditWorker
+from statuspage.workers.delivery import DeliveryWorker
+from statuspage.workers.scheduler import Scheduler
 
-STAFF_ENDPOINTS = [*staff_api.ENDPOINTS, *broadcast_api.ENDPOINTS, *compensation_api.ENDPOINTS]
+STAFF_ENDPOINTS = [*staff_api.ENDPOINTS, *broadcasts.ENDPOINTS, *compensation.ENDPOINTS]
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
@@ -46,11 +41,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         database if database is not None else connect(settings.database_url, echo=settings.sql_echo)
     )
     https = security_headers.is_https(settings.public_url)
-    spec = api_kit.openapi(
+    spec = kit.openapi(
         STAFF_ENDPOINTS,
         prefix="/api/staff",
         title="Status page staff API",
-        streamed=compensation_routes.STREAMED,
+        streamed=compensation_streams.STREAMED,
     )
     cache = PublicCache(db, Site.from_settings(settings), poll_interval=settings.cache_poll_seconds)
     worker = DeliveryWorker(db, settings) if settings.run_worker else None
@@ -109,10 +104,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Route("/healthz", healthz),
             Route("/api/staff/openapi.json", openapi),
             Route("/api/v2/openapi.json", public_openapi_document, methods=["GET", "HEAD"]),
-            *api_kit.routes(STAFF_ENDPOINTS, prefix="/api/staff"),
-            *compensation_routes.routes(),
+            *kit.routes(STAFF_ENDPOINTS, prefix="/api/staff"),
+            *compensation_streams.routes(),
             *console.routes(),
-            *subscribe_routes.routes(),
+            *subscribe.routes(),
             *public_routes.routes(),
         ],
         # Cache hits are answered by CacheFront with headers prepared at render time; every
@@ -176,4 +171,4 @@ async def http_error(request: Request, error: Exception) -> Response:
 
 async def domain_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
-    return api_kit.error_response(error)
+    return kit.error_response(error)

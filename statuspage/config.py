@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from incidents.broadcast_rules import parse_cadence
+from incidents.broadcasting.rules import parse_cadence
 from incidents.models import Impact
 from incidents.schemas import LANGUAGES
 

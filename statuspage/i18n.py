@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from incidents.schemas import LANGUAGES
-
-_CATALOGUES = Path(__file__).resolve().parent.parent / "templates" / "i18n"
+from statuspage.templating import CATALOGUES
 
 
 @cache
 def catalogue(language: str) -> dict[str, str]:
     if language not in LANGUAGES:
         raise ValueError(f"unsupported language {language!r}")
-    loaded: dict[str, str] = json.loads((_CATALOGUES / f"{language}.json").read_text("utf-8"))
+    loaded: dict[str, str] = json.loads((CATALOGUES / f"{language}.json").read_text("utf-8"))
     return loaded
 
 

@@ -81,8 +81,8 @@ from collections.abc import Awaitable, Callable  # noqa: E402
 
 import httpx  # noqa: E402
 
-from incidents.staff import StaffRole  # noqa: E402
-from statuspage import auth  # noqa: E402
+from incidents.common.staff import StaffRole  # noqa: E402
+from statuspage.access import tokens as auth  # noqa: E402
 from statuspage.app import create_app  # noqa: E402
 from statuspage.config import Settings  # noqa: E402
 

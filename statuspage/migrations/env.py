@@ -6,12 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import compensation.models  # noqa: F401
-import incidents.audit
-import incidents.broadcast_models
-import incidents.publication
-import incidents.rate_limits
-import incidents.staff  # noqa: F401  (registers the tables on the metadata)
-from incidents.models import Base
+from incidents.common.db_types import Base
 
 target_metadata = Base.metadata
 

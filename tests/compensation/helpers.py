@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from incidents.staff import StaffRole
+from incidents.common.staff import StaffRole
 
 API = "/api/staff"
 COMP = f"{API}/compensation"

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,15 +17,13 @@ from compensation.intake import (
     EventKind,
     IntakeFormat,
     Rejection,
-    SourceUnavailable,
     _Lines,
-    pull_events,
     read_event_batches,
     read_events,
 )
+from tests.compensation.events import json_record, make_event
 
 HEADER = b"account_id,asset,fee,volume,kind,component,at\r\n"
-AT = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 
 
 async def _chunks(data: bytes | Sequence[bytes]) -> AsyncIterator[bytes]:
@@ -43,19 +35,6 @@ async def _read(
     data: bytes | Sequence[bytes], format: IntakeFormat = IntakeFormat.csv, **options: int
 ) -> list[AccountEvent | Rejection]:
     return [outcome async for outcome in read_events(_chunks(data), format=format, **options)]
-
-
-def _event(line: int, **changes: Any) -> AccountEvent:
-    fields: dict[str, Any] = {
-        "account_id": "u-1001",
-        "asset": "BTC",
-        "fee": Decimal("0.00012345"),
-        "volume": Decimal("1.5"),
-        "kind": EventKind.trade,
-        "component": "3",
-        "at": AT,
-    }
-    return AccountEvent(line=line, **{**fields, **changes})
 
 
 GOOD_ROW = b"u-1001,BTC,0.00012345,1.5,trade,3,2026-11-27T09:30:00Z"
@@ -71,7 +50,7 @@ async def test_csv_columns_in_any_order_with_extra_columns_and_offsets_turned_in
         b"2026-11-27T09:30:00Z,deposit,,u-1001,3,10.25,0,ETH\n"
     )
     assert await _read(data) == [
-        _event(
+        make_event(
             2,
             account_id="acct.7@x",
             asset="USDT",
@@ -80,7 +59,9 @@ async def test_csv_columns_in_any_order_with_extra_columns_and_offsets_turned_in
             kind=EventKind.withdrawal,
             component="Matching engine",
         ),
-        _event(3, asset="ETH", fee=Decimal("0"), volume=Decimal("10.25"), kind=EventKind.deposit),
+        make_event(
+            3, asset="ETH", fee=Decimal("0"), volume=Decimal("10.25"), kind=EventKind.deposit
+        ),
     ]
 
 
@@ -93,12 +74,12 @@ async def test_csv_bom_crlf_blank_lines_and_spaces_around_values() -> None:
         + b"\r\n"
         + GOOD_ROW
     )
-    assert await _read(data) == [_event(3), _event(5)]
+    assert await _read(data) == [make_event(3), make_event(5)]
 
 
 async def test_a_bom_split_across_chunks_is_still_a_bom() -> None:
     data = b"\xef\xbb\xbf" + HEADER + GOOD_ROW
-    assert await _read([data[:1], data[1:2], data[2:5], data[5:]]) == [_event(2)]
+    assert await _read([data[:1], data[1:2], data[2:5], data[5:]]) == [make_event(2)]
 
 
 @pytest.mark.parametrize(
@@ -138,7 +119,7 @@ async def test_a_bom_split_across_chunks_is_still_a_bom() -> None:
 )  # fmt: skip
 async def test_csv_rejections_name_the_line_and_the_field(row: bytes, reason: str) -> None:
     data = HEADER + GOOD_ROW + b"\r\n" + row + b"\r\n" + GOOD_ROW + b"\r\n"
-    assert await _read(data) == [_event(2), Rejection(3, reason), _event(4)]
+    assert await _read(data) == [make_event(2), Rejection(3, reason), make_event(4)]
 
 
 async def test_a_component_of_200_characters_is_taken_and_201_refused() -> None:
@@ -149,7 +130,7 @@ async def test_a_component_of_200_characters_is_taken_and_201_refused() -> None:
         + f"u-1001,BTC,0.00012345,1.5,trade,{name}x,2026-11-27T09:30:00Z\n".encode()
     )
     assert await _read(data) == [
-        _event(2, component=name),
+        make_event(2, component=name),
         Rejection(3, "component: must be 1 to 200 characters"),
     ]
 
@@ -208,28 +189,28 @@ async def test_quoted_fields_with_commas_quotes_and_newlines_span_lines() -> Non
         + b"\r\n"
     )
     assert await _read(data) == [
-        _event(2, component='Matching, "spot"'),
-        _event(3, component="Wallet\n\nwithdrawals"),
-        _event(6),
+        make_event(2, component='Matching, "spot"'),
+        make_event(3, component="Wallet\n\nwithdrawals"),
+        make_event(6),
     ]
 
 
 async def test_an_unclosed_quote_is_refused_at_the_end_of_the_file() -> None:
     data = HEADER + GOOD_ROW + b'\nu-1001,BTC,0.1,1.5,trade,"open\nmore'
-    assert await _read(data) == [_event(2), Rejection(3, "line: a quoted field is not closed")]
+    assert await _read(data) == [make_event(2), Rejection(3, "line: a quoted field is not closed")]
 
 
 async def test_an_unclosed_quote_gives_up_past_the_line_limit_and_reading_goes_on() -> None:
     data = HEADER + b'u-1001,BTC,0.1,1.5,trade,"open\n' + b"x" * 60 + b"\n" + GOOD_ROW
     assert await _read(data, max_line_bytes=80) == [
         Rejection(2, "line: a quoted field runs past 80 bytes"),
-        _event(4),
+        make_event(4),
     ]
 
 
 async def test_bytes_that_are_not_utf8_refuse_only_their_line() -> None:
     data = HEADER + b"u-1001,BTC,0.1,1.5,trade,\xe6\x92,2026-11-27T09:30:00Z\n" + GOOD_ROW
-    assert await _read(data) == [Rejection(2, "line: not valid UTF-8 (byte 26)"), _event(3)]
+    assert await _read(data) == [Rejection(2, "line: not valid UTF-8 (byte 26)"), make_event(3)]
 
 
 async def test_a_long_line_is_refused_and_reading_resumes_at_the_next_line() -> None:
@@ -237,9 +218,9 @@ async def test_a_long_line_is_refused_and_reading_resumes_at_the_next_line() -> 
     pieces = [HEADER, GOOD_ROW + b"\n", *[long_row[i : i + 7] for i in range(0, 530, 7)]]
     pieces += [b"\n", GOOD_ROW, b"\n", long_row]
     assert await _read(pieces, max_line_bytes=100) == [
-        _event(2),
+        make_event(2),
         Rejection(3, "line: longer than 100 bytes"),
-        _event(4),
+        make_event(4),
         Rejection(5, "line: longer than 100 bytes"),
     ]
 
@@ -249,8 +230,8 @@ async def test_a_line_of_exactly_the_limit_is_taken_even_with_its_carriage_retur
     assert len(row) == 100
     pieces = [HEADER, row + b"\r", b"\n", row + b"\r\n"]
     assert await _read(pieces, max_line_bytes=100) == [
-        _event(2, component="c" * 47),
-        _event(3, component="c" * 47),
+        make_event(2, component="c" * 47),
+        make_event(3, component="c" * 47),
     ]
 
 
@@ -301,8 +282,8 @@ async def test_chunks_may_split_anywhere(data: st.DataObject) -> None:
 
 async def test_the_sample_file_reads_as_a_person_would_read_it() -> None:
     assert await _read(SAMPLE_CSV) == [
-        _event(2, component="撮合引擎"),
-        _event(
+        make_event(2, component="撮合引擎"),
+        make_event(
             3,
             account_id="u-1002",
             asset="ETH",
@@ -312,7 +293,7 @@ async def test_the_sample_file_reads_as_a_person_would_read_it() -> None:
             component='钱包, "热"\n提现',  # a line break in a field reads as \n
         ),
         Rejection(6, "kind: 'refund' is not one of deposit, trade, withdrawal"),
-        _event(
+        make_event(
             7,
             account_id="u-1004",
             asset="USD",
@@ -323,43 +304,30 @@ async def test_the_sample_file_reads_as_a_person_would_read_it() -> None:
             at=datetime(2026, 11, 27, 14, 30, tzinfo=UTC),
         ),
         Rejection(8, "line: not valid UTF-8 (byte 12)"),
-        _event(9),
+        make_event(9),
     ]
 
 
 # -- JSON Lines ----------------------------------------------------------------------------
 
 
-def _json(**changes: Any) -> bytes:
-    record: dict[str, Any] = {
-        "account_id": "u-1001",
-        "asset": "BTC",
-        "fee": "0.00012345",
-        "volume": "1.5",
-        "kind": "trade",
-        "component": "3",
-        "at": "2026-11-27T09:30:00Z",
-    }
-    return json.dumps({**record, **changes}).encode()
-
-
 def _fee(number: bytes) -> bytes:
-    return _json(fee=None).replace(b"null", number)
+    return json_record(fee=None).replace(b"null", number)
 
 
 async def test_jsonl_amounts_as_strings_or_exact_numbers() -> None:
     data = b"\n".join(
         [
-            _json(),
+            json_record(),
             b'{"account_id":"u-1001","asset":"BTC","fee":0.00012345,"volume":1.50,'
             b'"kind":"trade","component":"3","at":"2026-11-27T09:30:00Z","extra":[1.5]}',
-            _json(asset="ETH", fee=None).replace(b"null", b"0.000000000000000001"),
+            json_record(asset="ETH", fee=None).replace(b"null", b"0.000000000000000001"),
         ]
     )
     assert await _read(data, IntakeFormat.jsonl) == [
-        _event(1),
-        _event(2, volume=Decimal("1.50")),
-        _event(3, asset="ETH", fee=Decimal("0.000000000000000001")),
+        make_event(1),
+        make_event(2, volume=Decimal("1.50")),
+        make_event(3, asset="ETH", fee=Decimal("0.000000000000000001")),
     ]
 
 
@@ -369,173 +337,60 @@ async def test_jsonl_amounts_as_strings_or_exact_numbers() -> None:
         (b"[1, 2]", "line: not a JSON object"),
         (b'"u-1001"', "line: not a JSON object"),
         (b'{"account_id": }', "line: not valid JSON (Expecting value at column 16)"),
-        (b"\xef\xbb\xbf" + _json(), "line: not valid JSON (Expecting value at column 1)"),
+        (b"\xef\xbb\xbf" + json_record(), "line: not valid JSON (Expecting value at column 1)"),
         (_fee(b"NaN"), "line: not valid JSON (NaN is not a number)"),
         (_fee(b"1e-4"), "fee: '1e-4' is not a plain non-negative decimal number"),
         (_fee(b"-0.5"), "fee: '-0.5' is not a plain non-negative decimal number"),
         (_fee(b"0.000000001"), "fee: BTC has 8 decimal places; 0.000000001 has 9"),
-        (_json(fee=True), "fee: expected a string or a number, got bool"),
-        (_json(fee=None), "fee: missing"),
-        (_json(account_id=1001), "account_id: expected a string, got a number"),
-        (_json(component=["3"]), "component: expected a string, got list"),
-        (_json(at="2026-11-27T09:30"), "at: time zone missing (add Z or an offset such as +08:00)"),
-        (_json(kind="refund"), "kind: 'refund' is not one of deposit, trade, withdrawal"),
-        (_json(at="0001-01-01T00:30+01"), "at: '0001-01-01T00:30+01' is not an ISO 8601 time"),
+        (json_record(fee=True), "fee: expected a string or a number, got bool"),
+        (json_record(fee=None), "fee: missing"),
+        (json_record(account_id=1001), "account_id: expected a string, got a number"),
+        (json_record(component=["3"]), "component: expected a string, got list"),
+        (
+            json_record(at="2026-11-27T09:30"),
+            "at: time zone missing (add Z or an offset such as +08:00)",
+        ),
+        (json_record(kind="refund"), "kind: 'refund' is not one of deposit, trade, withdrawal"),
+        (
+            json_record(at="0001-01-01T00:30+01"),
+            "at: '0001-01-01T00:30+01' is not an ISO 8601 time",
+        ),
         (b"[" * 50000, "line: not valid JSON (nested too deeply)"),
         (b'{"account_id":"u-1001","asset":"BTC"}', "fee: missing"),
         (b"{\"fee\": \"\xff\"}", "line: not valid UTF-8 (byte 10)"),
     ],
 )  # fmt: skip
 async def test_jsonl_rejections_name_the_line_and_the_field(line: bytes, reason: str) -> None:
-    data = _json() + b"\n\n" + line + b"\n" + _json()
-    assert await _read(data, IntakeFormat.jsonl) == [_event(1), Rejection(3, reason), _event(4)]
+    data = json_record() + b"\n\n" + line + b"\n" + json_record()
+    assert await _read(data, IntakeFormat.jsonl) == [
+        make_event(1),
+        Rejection(3, reason),
+        make_event(4),
+    ]
 
 
 async def test_jsonl_spaces_around_an_object_are_fine_but_not_a_second_value() -> None:
-    data = b"  " + _json() + b" \t\r\n" + _json() + b" {}\n"
+    data = b"  " + json_record() + b" \t\r\n" + json_record() + b" {}\n"
     assert await _read(data, IntakeFormat.jsonl) == [
-        _event(1),
+        make_event(1),
         Rejection(2, "line: not valid JSON (Extra data at column 144)"),
     ]
 
 
 async def test_jsonl_a_bom_at_the_start_of_the_file_is_tolerated() -> None:
-    assert await _read(b"\xef\xbb\xbf" + _json(), IntakeFormat.jsonl) == [_event(1)]
+    assert await _read(b"\xef\xbb\xbf" + json_record(), IntakeFormat.jsonl) == [make_event(1)]
 
 
 async def test_jsonl_a_long_line_is_refused_and_reading_resumes() -> None:
-    data = [_json(), b"\n", _json(component="z" * 300), b"\n", _json()]
+    data = [json_record(), b"\n", json_record(component="z" * 300), b"\n", json_record()]
     assert await _read(data, IntakeFormat.jsonl, max_line_bytes=200) == [
-        _event(1),
+        make_event(1),
         Rejection(2, "line: longer than 200 bytes"),
-        _event(3),
+        make_event(3),
     ]
 
 
 # -- the platform's HTTP API ----------------------------------------------------------------
-
-
-class _Platform:
-    """A real HTTP server on a free local port serving pages of events by cursor."""
-
-    def __init__(self, pages: dict[str | None, tuple[int, bytes]]) -> None:
-        self.pages = pages
-        self.requests: list[tuple[dict[str, list[str]], str | None]] = []
-        platform = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                query = parse_qs(urlsplit(self.path).query)
-                platform.requests.append((query, self.headers.get("authorization")))
-                status, body = platform.pages[query.get("cursor", [None])[0]]
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/fee-events"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-
-@pytest.fixture
-def platform() -> Iterator[_Platform]:
-    server = _Platform({})
-    server.thread.start()
-    try:
-        yield server
-    finally:
-        server.server.shutdown()
-        server.server.server_close()
-
-
-def _page(records: list[bytes], cursor: str | None) -> tuple[int, bytes]:
-    return 200, b'{"data": [' + b", ".join(records) + b'], "next_cursor": ' + json.dumps(
-        cursor
-    ).encode() + b"}"
-
-
-async def _pull(platform: _Platform, token: str | None) -> list[AccountEvent | Rejection]:
-    async with httpx.AsyncClient() as client:
-        events = pull_events(client, platform.url, params={"since": "2026-11-27"}, token=token)
-        return [outcome async for outcome in events]
-
-
-async def test_pull_walks_the_pages_with_the_cursor_and_the_token(platform: _Platform) -> None:
-    platform.pages = {
-        None: _page([_json(), _json(kind="refund")], "c2"),
-        "c2": _page([], "c3 +/&"),
-        "c3 +/&": _page([_json(account_id="u-2", fee=None).replace(b"null", b"0.5"), b"7"], None),
-    }
-    assert await _pull(platform, "s3cret") == [
-        _event(1),
-        Rejection(2, "kind: 'refund' is not one of deposit, trade, withdrawal"),
-        _event(3, account_id="u-2", fee=Decimal("0.5")),
-        Rejection(4, "line: not a JSON object"),
-    ]
-    assert platform.requests == [
-        ({"since": ["2026-11-27"]}, "Bearer s3cret"),
-        ({"since": ["2026-11-27"], "cursor": ["c2"]}, "Bearer s3cret"),
-        ({"since": ["2026-11-27"], "cursor": ["c3 +/&"]}, "Bearer s3cret"),
-    ]
-
-
-async def test_pull_without_a_token_sends_no_authorization(platform: _Platform) -> None:
-    platform.pages = {None: _page([_json()], None)}
-    assert await _pull(platform, None) == [_event(1)]
-    assert platform.requests == [({"since": ["2026-11-27"]}, None)]
-
-
-@pytest.mark.parametrize(
-    ("answer", "message"),
-    [
-        ((503, b'{"error": "maintenance"}'), "page 2: the source answered 503"),
-        ((200, b"<html>login</html>"), "page 2: the answer is not JSON"),
-        ((200, b'{"data": {}, "next_cursor": null}'), "page 2: expected"),
-        ((200, b'{"data": [], "next_cursor": 5}'), "page 2: expected"),
-        ((200, b"[]"), "page 2: expected"),
-    ],
-)
-async def test_pull_a_failing_page_raises_after_the_good_pages(
-    platform: _Platform, answer: tuple[int, bytes], message: str
-) -> None:
-    platform.pages = {None: _page([_json()], "c2"), "c2": answer}
-    seen: list[AccountEvent | Rejection] = []
-    async with httpx.AsyncClient() as client:
-        with pytest.raises(SourceUnavailable, match=f"^{message}") as caught:
-            async for outcome in pull_events(client, platform.url, params={}, token="t"):
-                seen.append(outcome)
-    assert seen == [_event(1)]
-    assert (caught.value.status_code, caught.value.code) == (502, "source_unavailable")
-
-
-async def test_pull_stops_at_max_pages(platform: _Platform) -> None:
-    platform.pages = {None: _page([_json()], "again"), "again": _page([_json()], "again")}
-    async with httpx.AsyncClient() as client:
-        events = pull_events(client, platform.url, params={}, token=None, max_pages=3)
-        with pytest.raises(SourceUnavailable, match=r"^the source has more than 3 pages$"):
-            _ = [outcome async for outcome in events]
-    assert len(platform.requests) == 3
-
-
-async def test_pull_an_unreachable_source_is_unavailable(platform: _Platform) -> None:
-    platform.server.shutdown()
-    platform.server.server_close()
-    async with httpx.AsyncClient() as client:
-        events = pull_events(client, platform.url, params={}, token=None)
-        with pytest.raises(
-            SourceUnavailable, match=r"^page 1: could not reach the source \(ConnectError\)$"
-        ):
-            await anext(events)
 
 
 async def test_batches_stay_small_however_big_the_chunk() -> None:
@@ -547,5 +402,5 @@ async def test_batches_stay_small_however_big_the_chunk() -> None:
 
 
 async def test_the_format_may_be_given_as_text() -> None:
-    events = read_events(_chunks(_json()), format="jsonl")  # type: ignore[arg-type]
-    assert [event async for event in events] == [_event(1)]
+    events = read_events(_chunks(json_record()), format="jsonl")  # type: ignore[arg-type]
+    assert [event async for event in events] == [make_event(1)]

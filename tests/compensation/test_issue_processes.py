@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from compensation import issuing
 from compensation.models import Batch, BatchState, CreditDelivery, Voucher
-from incidents.staff import StaffRole
-from statuspage import auth
+from incidents.common.staff import StaffRole
+from statuspage.access import tokens
 from statuspage.app import create_app
 from statuspage.config import Settings
 from tests.compensation.helpers import HEADER, Scene, make_scene
@@ -56,14 +56,14 @@ async def scene(fresh: Fresh) -> AsyncIterator[Scene]:
 
     async def make_token(role: StaffRole, email: str | None = None) -> str:
         async with fresh.database.sessionmaker() as session, session.begin():
-            staff = await auth.create_staff(
+            staff = await tokens.create_staff(
                 session,
                 email=email or f"{role.value}@x.io",
                 name="Someone",
                 role=role,
                 actor_id=None,
             )
-            return (await auth.create_token(session, staff=staff, name="t", actor_id=None))[1]
+            return (await tokens.create_token(session, staff=staff, name="t", actor_id=None))[1]
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from incidents.staff import StaffRole
-from statuspage import auth
+from incidents.common.staff import StaffRole
+from statuspage.access import tokens
 from statuspage.db import Database
 from tests.compensation.helpers import API, COMP, Scene, issued, make_scene
 
@@ -52,7 +52,7 @@ async def test_the_platform_redeems_and_looks_up_by_account_audited_as_itself(
     assert again.json() == redeemed.json()
 
     async with database.sessionmaker() as session:
-        platform_id = (await auth.find_staff(session, email=PLATFORM_EMAIL)).id
+        platform_id = (await tokens.find_staff(session, email=PLATFORM_EMAIL)).id
     log = await scene.client.get(
         f"{API}/audit", params={"action": "compensation.voucher.redeem"}, headers=scene.admin
     )

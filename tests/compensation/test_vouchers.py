@@ -15,10 +15,10 @@ from standardwebhooks import Webhook
 
 from compensation import redemption
 from compensation.errors import RedemptionRefused
-from incidents.db_types import utcnow
+from incidents.common.db_types import utcnow
 from statuspage.config import Settings
-from statuspage.credit_worker import CreditWorker
 from statuspage.db import Database
+from statuspage.workers.credit import CreditWorker
 from tests.compensation.helpers import COMP, Scene, issued, make_scene
 from tests.receivers import HttpReceiver, Reply, running_http
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from compensation.issuing import CHUNK
 from compensation.models import Batch, BatchLine, BatchState, CreditDelivery, LineNote, Voucher
-from incidents.staff import StaffRole
-from statuspage import auth
+from incidents.common.staff import StaffRole
+from statuspage.access import tokens
 from statuspage.db import Database
 from tests.compensation.helpers import HEADER, Scene, make_scene
 from tests.crashes.outbox import API
@@ -63,11 +63,11 @@ async def crash_during_issue(
 async def _compensation_scene(client: httpx.AsyncClient, database: Database) -> Scene:
     async def make_token(role: StaffRole, email: str | None = None) -> str:
         async with database.sessionmaker() as session, session.begin():
-            staff = await auth.create_staff(
+            staff = await tokens.create_staff(
                 session, email=email or f"{role.value}@x.io", name="Someone", role=role,
                 actor_id=None,
             )  # fmt: skip
-            return (await auth.create_token(session, staff=staff, name="t", actor_id=None))[1]
+            return (await tokens.create_token(session, staff=staff, name="t", actor_id=None))[1]
 
     return await make_scene(client, make_token)
 

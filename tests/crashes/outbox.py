@@ -9,12 +9,12 @@ import time
 import httpx
 from sqlalchemy import select
 
-from incidents.broadcast_models import Delivery, DeliveryState, Subscription
-from incidents.broadcast_schemas import SubscriptionIn
-from incidents.flows import Actor
-from incidents.staff import StaffRole
-from incidents.subscription_flows import create_subscription
-from statuspage import auth
+from incidents.broadcasting.models import Delivery, DeliveryState, Subscription
+from incidents.broadcasting.schemas import SubscriptionIn
+from incidents.broadcasting.subscriptions import create_subscription
+from incidents.common.actor import Actor
+from incidents.common.staff import StaffRole
+from statuspage.access import tokens
 from statuspage.db import Database
 from tests.crashes.outcome import Outcome
 from tests.receivers import HttpReceiver
@@ -30,10 +30,10 @@ async def admin_with_webhooks(
     fan-out's worth on a busy machine)."""
     actor = Actor(staff_id=None, default_language="en")
     async with database.sessionmaker() as session, session.begin():
-        staff = await auth.create_staff(
+        staff = await tokens.create_staff(
             session, email="admin@crash.test", name="Admin", role=StaffRole.admin, actor_id=None
         )
-        token = (await auth.create_token(session, staff=staff, name="t", actor_id=None))[1]
+        token = (await tokens.create_token(session, staff=staff, name="t", actor_id=None))[1]
         for number in range(count):
             data = SubscriptionIn(channel="webhook", url=receiver.url(f"/hook/{number}"))
             await create_subscription(session, data=data, actor=actor)

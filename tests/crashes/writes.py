@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy import func, select
 
-from incidents.broadcast_models import BroadcastEvent, Delivery
+from incidents.broadcasting.models import BroadcastEvent, Delivery
 from statuspage.db import Database
 from tests.crashes.outbox import API, admin_with_webhooks, check_deliveries, open_incident
 from tests.crashes.outcome import Outcome

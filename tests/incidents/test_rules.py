@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incidents import rules
-from incidents.errors import InvalidTransition
+from incidents.common.errors import InvalidTransition
 from incidents.models import ComponentStatus, Impact, IncidentStatus, Indicator, MaintenanceStatus
 from incidents.rules import ImpactWindow, Segment, StatusChange
 

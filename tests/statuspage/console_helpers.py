@@ -6,8 +6,8 @@ import re
 
 import httpx
 
-from incidents.staff import StaffRole
-from statuspage import auth, staff_accounts
+from incidents.common.staff import StaffRole
+from statuspage.access import staff_accounts, tokens
 from statuspage.db import Database
 
 PASSWORD = "correct horse battery staple"
@@ -24,7 +24,7 @@ async def add_staff(
     database: Database, role: StaffRole, email: str | None = None, password: str = PASSWORD
 ) -> int:
     async with database.sessionmaker() as session, session.begin():
-        staff = await auth.create_staff(
+        staff = await tokens.create_staff(
             session,
             email=email or f"{role.value}@example.com",
             name=f"{role.value.title()} Person",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from incidents.staff import StaffRole
+from incidents.common.staff import StaffRole
 from statuspage.db import Database
 from tests.hostile import NAMES, REFUSED_BODIES, REFUSED_NAMES, scan
 from tests.statuspage.console_helpers import PASSWORD, add_components, add_staff, csrf_of, signed_in

@@ -9,12 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
-import incidents.audit
-import incidents.broadcast_models
-import incidents.publication
-import incidents.rate_limits
-import incidents.staff  # noqa: F401  (registers the tables)
-from incidents.models import Base
+from incidents.common.db_types import Base
 from statuspage.db import Database
 
 
@@ -39,8 +34,8 @@ async def test_migrated_schema_matches_the_models(database: Database) -> None:
 async def test_times_come_back_in_utc(database: Database) -> None:
     from datetime import datetime, timedelta, timezone
 
+    from incidents.common.staff import Staff, StaffRole
     from incidents.models import Component
-    from incidents.staff import Staff, StaffRole
 
     shanghai = timezone(timedelta(hours=8))
     async with database.sessionmaker() as session, session.begin():
@@ -60,8 +55,8 @@ async def test_times_come_back_in_utc(database: Database) -> None:
 
 async def test_public_changes_bump_the_version_and_staff_changes_do_not(database: Database) -> None:
     from incidents import publication
+    from incidents.common.staff import Staff, StaffRole
     from incidents.models import Component
-    from incidents.staff import Staff, StaffRole
 
     async with database.sessionmaker() as session:
         start, _ = await publication.current(session)

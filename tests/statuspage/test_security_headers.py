@@ -13,10 +13,10 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from incidents.common.staff import StaffRole
 from incidents.models import Component, Incident, Maintenance
-from incidents.staff import StaffRole
-from statuspage import demo
 from statuspage.app import create_app
+from statuspage.cli import demo
 from statuspage.config import Settings
 from statuspage.db import Database
 from tests.conftest import MakeToken

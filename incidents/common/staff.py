@@ -1,0 +1,52 @@
+"""The people who act on incidents and money, and the API tokens they act with."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from incidents.common.db_types import Base, checked_enum, utcnow
+
+
+class StaffRole(enum.StrEnum):
+    support = "support"
+    finance = "finance"
+    admin = "admin"
+    # The exchange platform's service account: redeems vouchers and looks them up by
+    # account, with API tokens only (no console, no password).
+    platform = "platform"
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[StaffRole] = mapped_column(checked_enum(StaffRole))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The console's sign-in: an argon2 hash (None: no password, API tokens only), and a
+    # counter in every session cookie; bumping it signs the person out everywhere.
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ApiToken(Base):
+    """A bearer token: only its SHA-256 digest is kept; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    staff: Mapped[Staff] = relationship()

@@ -1,0 +1,178 @@
+"""Staff accounts for the console: argon2 passwords, roles, deactivation and token revocation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from incidents.common import audit
+from incidents.common.db_types import utcnow
+from incidents.common.errors import Conflict, DomainError, NotFound
+from incidents.common.staff import ApiToken, Staff, StaffRole
+from incidents.schemas import unsafe_character
+
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024
+_hasher = PasswordHasher()
+# Checked when the email is unknown, so a wrong address costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password of anyone's")
+
+
+def check_password_rules(password: str, *, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD:
+        raise DomainError(f"a password needs at least {MIN_PASSWORD} characters", field=field)
+    if len(password) > MAX_PASSWORD:
+        raise DomainError(f"a password may have at most {MAX_PASSWORD} characters", field=field)
+
+
+class TokenOnly(DomainError):
+    """The platform role is a service account: API tokens only, never the console."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a platform account has no password: it uses API tokens only", field="password"
+        )
+
+
+def may_use_console(staff: Staff | None) -> bool:
+    return staff is not None and staff.active and staff.role != StaffRole.platform
+
+
+def session_is_current(staff: Staff | None, version: int) -> bool:
+    """Whether a console session of `version` still stands for this staff member."""
+    return may_use_console(staff) and staff is not None and staff.session_version == version
+
+
+def hash_password(password: str) -> str:
+    check_password_rules(password)
+    return _hasher.hash(password)
+
+
+def password_matches(staff: Staff | None, password: str) -> bool:
+    """Whether `password` is the active console user's; as slow for an unknown account
+    or a token-only (platform) one."""
+    stored = staff.password_hash if staff is not None and may_use_console(staff) else None
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password[:MAX_PASSWORD])
+    except (VerificationError, InvalidHashError):
+        return False
+    return stored is not None
+
+
+async def sign_in(session: AsyncSession, *, email: str, password: str) -> Staff | None:
+    email = email.strip().lower()
+    # An address no account can have is not looked up (PostgreSQL cannot even compare a NUL),
+    # and is checked against the dummy hash, as slowly as any unknown account.
+    found = unsafe_character(email) is None
+    staff = await session.scalar(select(Staff).where(Staff.email == email)) if found else None
+    if not password_matches(staff, password):
+        return None
+    assert staff is not None and staff.password_hash is not None
+    if _hasher.check_needs_rehash(staff.password_hash):
+        staff.password_hash = _hasher.hash(password)
+    await audit.record(
+        session, actor_id=staff.id, action="staff.sign_in", entity_type="staff", entity_id=staff.id
+    )
+    return staff
+
+
+async def set_password(
+    session: AsyncSession, *, staff_id: int, password: str, actor_id: int | None
+) -> Staff:
+    """Sets the password and signs the person out of every other session."""
+    staff = await get_staff(session, staff_id=staff_id)
+    if staff.role == StaffRole.platform:
+        raise TokenOnly
+    staff.password_hash = hash_password(password)
+    staff.session_version += 1
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="staff.password",
+        entity_type="staff",
+        entity_id=staff.id,
+    )
+    return staff
+
+
+async def get_staff(session: AsyncSession, *, staff_id: int) -> Staff:
+    staff = await session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(f"staff member {staff_id} does not exist", field="staff_id")
+    return staff
+
+
+async def list_staff(session: AsyncSession) -> Sequence[Staff]:
+    return (await session.scalars(select(Staff).order_by(Staff.email))).all()
+
+
+async def change_role(
+    session: AsyncSession, *, staff_id: int, role: StaffRole, actor_id: int
+) -> Staff:
+    staff = await get_staff(session, staff_id=staff_id)
+    if staff.id == actor_id and role != StaffRole.admin:
+        raise Conflict("you cannot take the admin role from yourself", field="role")
+    before = {"role": staff.role.value}
+    staff.role = role
+    if role == StaffRole.platform:  # token-only from now on: no password, no open session
+        staff.password_hash = None
+        staff.session_version += 1
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="staff.role",
+        entity_type="staff",
+        entity_id=staff.id,
+        before=before,
+        after={"role": role.value},
+    )
+    return staff
+
+
+async def set_active(session: AsyncSession, *, staff_id: int, active: bool, actor_id: int) -> Staff:
+    """Deactivating signs the person out and stops their API tokens at once."""
+    staff = await get_staff(session, staff_id=staff_id)
+    if staff.id == actor_id and not active:
+        raise Conflict("you cannot deactivate yourself", field="active")
+    staff.active = active
+    staff.session_version += 1
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="staff.activate" if active else "staff.deactivate",
+        entity_type="staff",
+        entity_id=staff.id,
+    )
+    return staff
+
+
+async def list_tokens(session: AsyncSession) -> Sequence[ApiToken]:
+    query = (
+        select(ApiToken)
+        .join(Staff)
+        .options(selectinload(ApiToken.staff))
+        .order_by(ApiToken.id.desc())
+    )
+    return (await session.scalars(query)).all()
+
+
+async def revoke_token(session: AsyncSession, *, token_id: int, actor_id: int) -> ApiToken:
+    token = await session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"token {token_id} does not exist", field="token_id")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        await audit.record(
+            session,
+            actor_id=actor_id,
+            action="token.revoke",
+            entity_type="api_token",
+            entity_id=token.id,
+            after={"prefix": token.prefix},
+        )
+    return token

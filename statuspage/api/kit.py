@@ -1,0 +1,462 @@
+"""A small declarative layer for JSON APIs: auth, body limits, validation, errors and OpenAPI.
+
+Each endpoint is one `Endpoint` row; the same rows build the Starlette routes and the OpenAPI
+document, so the documented surface is the served one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.json_schema import models_json_schema
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.convertors import IntegerConvertor, register_url_convertor
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from incidents.common.actor import Actor
+from incidents.common.errors import DomainError, NotFound
+from incidents.common.staff import StaffRole
+from statuspage.access.tokens import Principal, authenticate, require_role
+from statuspage.config import Settings
+from statuspage.db import Database
+
+_MAX_ID = 2**31 - 1
+_JSON = "application/json"
+
+
+class _IdConvertor(IntegerConvertor):
+    """`int`, capped at 18 digits: a longer id matches no route (404) instead of tripping
+    `int()`'s 4,300-digit limit (500)."""
+
+    regex = "[0-9]{1,18}"
+
+
+register_url_convertor("id", _IdConvertor())
+
+
+class RequestInvalid(DomainError):
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        name, message = fields[0]
+        super().__init__(f"{name}: {message}" if name else message, field=name or None)
+        self.fields = fields
+
+
+class BodyTooLarge(DomainError):
+    status_code = 413
+    code = "body_too_large"
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler gets: the transaction, who calls, and the parsed input."""
+
+    session: AsyncSession
+    principal: Principal
+    settings: Settings
+    path: dict[str, int]
+    body: Any
+    query: Any
+
+    def actor(self) -> Actor:
+        return Actor(
+            staff_id=self.principal.staff_id, default_language=self.settings.default_language
+        )
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    roles: frozenset[StaffRole]
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status_code: int = 200
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def path_params(self) -> list[str]:
+        return _path_params(self.path)
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """An operation as the OpenAPI document describes it. Routes with a handler of their own
+    (they stream their body in or out) are listed as these; each `Endpoint` becomes one."""
+
+    method: str
+    path: str
+    roles: frozenset[StaffRole]
+    summary: str
+    # status → (description, content by media type); `errors` are answered as `Error` JSON
+    answers: dict[int, tuple[str, dict[str, Any]]]
+    errors: tuple[int, ...]
+    body: dict[str, Any] | None = None  # media type → schema
+    json_body: type[BaseModel] | None = None  # or a JSON body read with `read_model`
+    query: type[BaseModel] | None = None
+    models: tuple[type[BaseModel], ...] = ()  # referenced by `answers`
+    tags: tuple[str, ...] = field(default=())
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def schema_ref(model: type[BaseModel]) -> dict[str, str]:
+    """A reference to a model in the document's components."""
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def error_response(error: DomainError) -> JSONResponse:
+    detail: dict[str, Any] = {"code": error.code, "message": error.message, "field": error.field}
+    if isinstance(error, RequestInvalid):
+        detail["fields"] = [{"field": name, "message": message} for name, message in error.fields]
+    return JSONResponse({"error": detail}, status_code=error.status_code)
+
+
+def routes(endpoints: Sequence[Endpoint], *, prefix: str) -> list[Route]:
+    by_path: dict[str, list[Endpoint]] = {}
+    for endpoint in endpoints:
+        by_path.setdefault(endpoint.path, []).append(endpoint)
+    built = []
+    for path, group in by_path.items():
+        starlette_path = prefix + path.replace("}", ":id}")
+        methods = {endpoint.method: endpoint for endpoint in group}
+        built.append(Route(starlette_path, _dispatch(methods), methods=list(methods)))
+    return built
+
+
+def _dispatch(methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        chosen = methods[request.method if request.method != "HEAD" else "GET"]
+        try:
+            return await _serve(chosen, request)
+        except DomainError as error:
+            return error_response(error)
+
+    return endpoint
+
+
+async def _serve(endpoint: Endpoint, request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    database: Database = request.app.state.database
+    path = _path_ids(endpoint, request)
+    raw = await _read_body(request, settings.max_body_bytes) if endpoint.body else b""
+    async with database.sessionmaker() as session, session.begin():
+        principal = await authenticate(session, authorization=request.headers.get("authorization"))
+        require_role(principal, endpoint.roles)
+        call = Call(
+            session=session,
+            principal=principal,
+            settings=settings,
+            path=path,
+            body=_parse_body(endpoint.body, raw) if endpoint.body else None,
+            query=parse_query(endpoint.query, request),
+        )
+        result = await endpoint.handler(call)
+    if endpoint.method != "GET":
+        after_write = getattr(request.app.state, "after_write", None)
+        if after_write is not None:
+            await after_write()  # this instance's public pages show the change at once
+    return JSONResponse(_dump(result), status_code=endpoint.status_code)
+
+
+def _path_ids(endpoint: Endpoint, request: Request) -> dict[str, int]:
+    ids = {name: int(request.path_params[name]) for name in endpoint.path_params}
+    for name, value in ids.items():
+        if not 1 <= value <= _MAX_ID:
+            raise NotFound(f"{name.removesuffix('_id')} {value} does not exist", field=name)
+    return ids
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"the request body is over the {limit}-byte limit", field="body")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"the request body is over the {limit}-byte limit", field="body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_model(request: Request, model: type[BaseModel], *, limit: int) -> BaseModel:
+    """A request's JSON body read within the size limit and validated, for routes outside
+    the endpoint table."""
+    return _parse_body(model, await _read_body(request, limit))
+
+
+def _parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
+    if not raw.strip():
+        raise RequestInvalid([("body", "a JSON object is required")])
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as error:  # also a 4,300-digit number, deep nesting
+        raise RequestInvalid([("body", f"not valid JSON ({error})")]) from error
+    if not isinstance(data, dict):
+        raise RequestInvalid([("body", "must be a JSON object")])
+    if (where := _nul_at(data)) is not None:
+        raise RequestInvalid([(where, _NUL_MESSAGE)])
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise RequestInvalid(_fields(error)) from error
+
+
+_NUL_MESSAGE = "must not contain NUL characters"
+
+
+def _nul_at(data: dict[str, Any]) -> str | None:
+    """Where a NUL character is (PostgreSQL text cannot store one), walked without
+    recursion because the JSON may nest as deep as the decoder allowed."""
+    pending: list[tuple[str, Any]] = [("", data)]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return where
+        if isinstance(value, dict | list):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, child in items:
+                name = f"{where}.{key}" if where else str(key)
+                if "\x00" in str(key):
+                    return name
+                pending.append((name, child))
+    return None
+
+
+def parse_query(model: type[BaseModel] | None, request: Request) -> BaseModel | None:
+    """The query validated against `model` (unknown names refused), or refused whole when
+    the route takes none; NUL characters refused either way."""
+    params = request.query_params
+    for name, value in params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise RequestInvalid([(name, _NUL_MESSAGE)])
+    if model is None:
+        if params:
+            name = next(iter(params.keys()))
+            raise RequestInvalid([(name, "this endpoint takes no query parameters")])
+        return None
+    try:
+        return model.model_validate(dict(params))
+    except ValidationError as error:
+        raise RequestInvalid(_fields(error)) from error
+
+
+def _fields(error: ValidationError) -> list[tuple[str, str]]:
+    found = []
+    for item in error.errors(include_url=False):
+        name = ".".join(str(part) for part in item["loc"] if part != "[key]")
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if not name and ": " in message:
+            name, message = message.split(": ", 1)
+        found.append((name, message))
+    return found or [("body", "invalid")]
+
+
+def _dump(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    if isinstance(result, list):
+        return [_dump(item) for item in result]
+    return result
+
+
+# -- OpenAPI ------------------------------------------------------------------------------
+
+
+def openapi(
+    endpoints: Sequence[Endpoint],
+    *,
+    prefix: str,
+    title: str,
+    streamed: Sequence[Streamed] = (),
+) -> dict[str, Any]:
+    models = _models(endpoints)
+    inputs = [endpoint.body for endpoint in endpoints]
+    for route in streamed:
+        inputs.append(route.json_body)
+        for model in (route.json_body, *route.models):
+            if model is not None and model not in models:
+                models.append(model)
+    _, schemas = models_json_schema(
+        [(model, "validation" if model in inputs else "serialization") for model in models],
+        ref_template="#/components/schemas/{model}",
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        paths.setdefault(prefix + endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
+    for route in streamed:
+        paths.setdefault(prefix + route.path, {})[route.method.lower()] = _streamed(route)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1"},
+        "paths": paths,
+        "components": {
+            "schemas": {**schemas.get("$defs", {}), "Error": _ERROR_SCHEMA},
+            "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"token": []}],
+    }
+
+
+_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": ["string", "null"]},
+                "fields": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    },
+}
+
+
+def _models(endpoints: Sequence[Endpoint]) -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = []
+    for endpoint in endpoints:
+        for model in (endpoint.body, _response_model(endpoint.response)):
+            if model is not None and model not in found:
+                found.append(model)
+    return found
+
+
+def _response_model(response: Any) -> type[BaseModel] | None:
+    if get_origin(response) is list:
+        response = get_args(response)[0]
+    return response if isinstance(response, type) and issubclass(response, BaseModel) else None
+
+
+_ERRORS = {
+    401: "no valid API token",
+    403: "the token's role may not do this",
+    404: "no such id",
+    409: "not allowed in the current state",
+    413: "request body too large",
+    415: "a body in a media type this route does not read",
+    422: "invalid input; `error.field` names it",
+    502: "the platform's API failed or answered something that is not a page of events",
+}
+
+
+def _errors(statuses: Sequence[int]) -> dict[str, Any]:
+    error = {"content": {_JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {str(status): {"description": _ERRORS[status], **error} for status in statuses}
+
+
+def _operation(endpoint: Endpoint) -> dict[str, Any]:
+    statuses = [401, 403, 422]
+    statuses += [404] if endpoint.path_params else []
+    statuses += [409] if endpoint.method != "GET" else []
+    statuses += [413] if endpoint.body is not None else []
+    done = ("done", _response_content(endpoint.response))
+    return _streamed(
+        Streamed(
+            endpoint.method,
+            endpoint.path,
+            endpoint.roles,
+            endpoint.summary,
+            answers={endpoint.status_code: done},
+            errors=tuple(sorted(statuses)),
+            json_body=endpoint.body,
+            query=endpoint.query,
+            tags=endpoint.tags,
+        )
+    )
+
+
+def _streamed(route: Streamed) -> dict[str, Any]:
+    body = route.body
+    if route.json_body is not None:
+        body = {_JSON: {"schema": schema_ref(route.json_body)}}
+    operation: dict[str, Any] = {
+        "summary": route.summary,
+        "operationId": _operation_id(route.method, route.path),
+        "tags": list(route.tags),
+        "x-roles": sorted(role.value for role in route.roles | {StaffRole.admin}),
+        "parameters": [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": _MAX_ID},
+            }
+            for name in _path_params(route.path)
+        ]
+        + _query_parameters(route.query),
+        "responses": {
+            **{
+                str(status): {"description": description, "content": content}
+                for status, (description, content) in route.answers.items()
+            },
+            **_errors(route.errors),
+        },
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": body}
+    return operation
+
+
+def _operation_id(method: str, path: str) -> str:
+    words = path.strip("/").replace("{", "").replace("}", "").replace("/", "_")
+    return f"{method.lower()}_{words}"
+
+
+def _response_content(response: Any) -> dict[str, Any]:
+    model = _response_model(response)
+    if model is None:
+        return {_JSON: {"schema": {"type": "object"}}}
+    schema: dict[str, Any] = schema_ref(model)
+    if get_origin(response) is list:
+        schema = {"type": "array", "items": schema}
+    return {_JSON: {"schema": schema}}
+
+
+def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
+    if model is None:
+        return []
+    schema = TypeAdapter(model).json_schema()
+    definitions = schema.get("$defs", {})
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in schema.get("required", []),
+            "schema": _inline(prop, definitions),
+        }
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
+    """A parameter's schema with its `#/$defs/…` references (enums) written out in place."""
+    if isinstance(schema, list):
+        return [_inline(item, definitions) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    reference = schema.get("$ref", "")
+    if reference.startswith("#/$defs/"):
+        return _inline(definitions[reference.removeprefix("#/$defs/")], definitions)
+    return {key: _inline(value, definitions) for key, value in schema.items()}

@@ -1,0 +1,192 @@
+"""Console pages for support: creating, editing and moving maintenance; the subscriber list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+from starlette.routing import Route
+
+from incidents import maintenance_flows, service
+from incidents.broadcasting import subscriptions as subscription_flows
+from incidents.broadcasting.models import Channel, Subscription
+from incidents.models import Maintenance, MaintenanceStatus
+from incidents.schemas import LANGUAGES
+from statuspage.channels import redaction
+from statuspage.console import forms as console_forms
+from statuspage.console.kit import SUPPORT, Console, FormError, placed, route
+
+SUBSCRIBERS_PAGE = 100
+
+
+def routes() -> list[Route]:
+    one = "/maintenance/{maintenance_id:id}"
+    return [
+        route("/maintenance/new", new_maintenance, SUPPORT, methods=["GET", "POST"]),
+        route(one, maintenance_page, SUPPORT),
+        route(one, edit_maintenance, SUPPORT, methods=["POST"]),
+        route(one + "/updates", post_update, SUPPORT, methods=["POST"]),
+        route(one + "/cancel", cancel, SUPPORT, methods=["POST"]),
+        route("/subscribers", subscribers, SUPPORT),
+    ]
+
+
+async def _form(
+    console: Console,
+    template: str,
+    values: dict[str, Any],
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    return console.render(
+        template,
+        status=status,
+        values=values,
+        components=await console.read(service.list_components),
+        languages=LANGUAGES,
+        maintenance_statuses=list(MaintenanceStatus),
+        **extra,
+    )
+
+
+async def new_maintenance(console: Console) -> Response:
+    if console.request.method == "GET":
+        defaults = {"auto_start": "on", "auto_complete": "on"}
+        return await _form(console, "maintenance_new.html", defaults)
+    try:
+        data = console_forms.maintenance_in(console)
+        made = await console.write(
+            lambda db: maintenance_flows.create_maintenance(db, data=data, actor=console.actor())
+        )
+    except FormError as error:
+        values = console_forms.entered(console)
+        return await _form(
+            console, "maintenance_new.html", values, status=error.status, errors=error.errors
+        )
+    return console.redirect(f"/staff/maintenance/{made.id}", done="maintenance_saved")
+
+
+def _values_of(maintenance: Maintenance, console: Console) -> dict[str, Any]:
+    zone = console.zone
+    values: dict[str, Any] = {
+        f"name_{maintenance.language}": maintenance.name,
+        "scheduled_for": maintenance.scheduled_for.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+        "scheduled_until": maintenance.scheduled_until.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+        "component_ids": [str(component.id) for component in maintenance.components],
+    }
+    for lang, text in maintenance.translations.items():
+        values[f"name_{lang}"] = text.get("name", "")
+    return values
+
+
+async def maintenance_page(
+    console: Console, *, status: int = 200, values: dict[str, Any] | None = None, **extra: Any
+) -> Response:
+    maintenance_id = console.id("maintenance_id")
+
+    async def load(db: AsyncSession) -> tuple[Maintenance, list[Any]]:
+        maintenance = await service.get_maintenance(db, maintenance_id=maintenance_id)
+        deliveries = await subscription_flows.list_deliveries(
+            db, maintenance_id=maintenance_id, limit=100
+        )
+        return maintenance, list(deliveries)
+
+    maintenance, deliveries = await console.read(load)
+    return await _form(
+        console,
+        "maintenance.html",
+        values or _values_of(maintenance, console),
+        status=status,
+        maintenance=maintenance,
+        updates=sorted(maintenance.updates, key=lambda update: update.display_at, reverse=True),
+        deliveries=deliveries,
+        **extra,
+    )
+
+
+async def edit_maintenance(console: Console) -> Response:
+    maintenance_id = console.id("maintenance_id")
+    try:
+        data = console_forms.maintenance_patch(console)
+        await console.write(
+            lambda db: maintenance_flows.edit_maintenance(
+                db, maintenance_id=maintenance_id, data=data, actor=console.actor()
+            )
+        )
+    except FormError as error:
+        values = console_forms.entered(console)
+        return await maintenance_page(
+            console, status=error.status, values=values, errors=error.errors
+        )
+    return console.redirect(f"/staff/maintenance/{maintenance_id}", done="maintenance_saved")
+
+
+async def _apply(
+    console: Console, build: Any, flow: Any, *, form: str, fields: list[str], done: str
+) -> Response:
+    """Reads one of the maintenance page's forms and moves the maintenance with `flow`."""
+    maintenance_id = console.id("maintenance_id")
+    try:
+        data = build(console)
+        await console.write(
+            lambda db: flow(db, maintenance_id=maintenance_id, data=data, actor=console.actor())
+        )
+    except FormError as error:
+        errors = placed(error.errors, form, fields)
+        return await maintenance_page(console, status=error.status, errors=errors)
+    return console.redirect(f"/staff/maintenance/{maintenance_id}", done=done)
+
+
+async def post_update(console: Console) -> Response:
+    return await _apply(
+        console,
+        console_forms.maintenance_update_in,
+        maintenance_flows.post_maintenance_update,
+        form="update",
+        fields=["status", "body", "translations"],
+        done="maintenance_updated",
+    )
+
+
+async def cancel(console: Console) -> Response:
+    return await _apply(
+        console,
+        console_forms.maintenance_cancel_in,
+        maintenance_flows.cancel_maintenance,
+        form="cancel",
+        fields=["body", "translations"],
+        done="maintenance_cancelled",
+    )
+
+
+def masked(subscription: Subscription) -> str:
+    """Enough of an address to tell subscribers apart, not enough to copy a mailing list."""
+    address = subscription.address
+    if subscription.channel == Channel.email:
+        local, _, domain = address.partition("@")
+        return f"{local[:1]}…@{domain}"
+    return redaction.host_of(address)
+
+
+async def subscribers(console: Console) -> Response:
+    raw = console.request.query_params.get("channel", "")
+    channel = Channel(raw) if raw in {item.value for item in Channel} else None
+    raw_before = console.request.query_params.get("before_id", "")
+    before = int(raw_before) if raw_before.isdigit() and int(raw_before) < 2**31 else None
+
+    async def load(db: AsyncSession) -> list[Subscription]:
+        found = await subscription_flows.list_subscriptions(
+            db, channel=channel, limit=SUBSCRIBERS_PAGE, before_id=before
+        )
+        return list(found)
+
+    found = await console.read(load)
+    return console.render(
+        "subscribers.html",
+        subscriptions=[(item, masked(item)) for item in found],
+        channels=list(Channel),
+        channel=channel.value if channel else "",
+        more=len(found) == SUBSCRIBERS_PAGE,
+    )

@@ -1,0 +1,32 @@
+"""The staff console under /staff/: every area's routes, and its stylesheet and script."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from statuspage.console import admin, finance, maintenance, sign_in, support
+from statuspage.templating import STATIC
+
+_ASSETS = {
+    "console.css": ((STATIC / "console.css").read_bytes(), "text/css; charset=utf-8"),
+    "console.js": ((STATIC / "console.js").read_bytes(), "text/javascript; charset=utf-8"),
+}
+
+
+async def asset(request: Request) -> Response:
+    body, media_type = _ASSETS[request.url.path.rsplit("/", 1)[1]]
+    return Response(body, media_type=media_type, headers={"cache-control": "max-age=300"})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/staff/console.css", asset),
+        Route("/staff/console.js", asset),
+        *sign_in.routes(),
+        *support.routes(),
+        *maintenance.routes(),
+        *finance.routes(),
+        *admin.routes(),
+    ]

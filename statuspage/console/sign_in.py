@@ -1,0 +1,170 @@
+"""Console sign-in and sign-out, with a failure limit per email and address, and password change."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from incidents.common.db_types import utcnow
+from incidents.common.staff import Staff
+from statuspage.access import staff_accounts
+from statuspage.access.rate_limits import Window
+from statuspage.console.kit import (
+    ANYONE,
+    Console,
+    FormError,
+    Refused,
+    Session,
+    check_csrf,
+    page,
+    read_form,
+    read_session,
+    route,
+    set_session,
+)
+from statuspage.db import Database
+
+# This many failures in this many seconds per email and client address, and per client
+# address whatever the email (someone trying one password on many accounts); counted in the
+# database, so across every instance.
+LOGIN_LIMIT = Window("sign_in_email", 5, 900.0)
+ADDRESS_LIMIT = Window("sign_in_address", 30, 900.0)
+
+
+def _next(raw: str) -> str:
+    """Only a console path: never an open redirect to another site."""
+    if raw.startswith("/staff/") and not raw.startswith("//") and "\\" not in raw:
+        return raw
+    return "/staff/"
+
+
+async def _login_page(
+    request: Request, session: Session, *, status: int = 200, **values: object
+) -> Response:
+    response = page(
+        request,
+        "login.html",
+        status=status,
+        csrf=session.csrf,
+        next=_next(request.query_params.get("next", "")),
+        **values,
+    )
+    await set_session(request, response, session)
+    return response
+
+
+def routes() -> list[Route]:
+    async def login(request: Request) -> Response:
+        session = await read_session(request)
+        if request.method == "GET":
+            if session is not None and session.staff_id:
+                if await _still_valid(request, session):
+                    return RedirectResponse("/staff/", status_code=303)
+                session = None  # signed out elsewhere: start afresh
+            return await _login_page(request, session or Session.anonymous())
+        return await _sign_in(request, session)
+
+    return [
+        Route("/staff/login", login, methods=["GET", "POST"]),
+        route("/logout", logout, ANYONE, methods=["POST"]),
+        route("/password", password, ANYONE, methods=["GET", "POST"]),
+    ]
+
+
+async def _still_valid(request: Request, session: Session) -> bool:
+    database: Database = request.app.state.database
+    async with database.reading() as db:
+        staff = await db.get(Staff, session.staff_id)
+    return staff_accounts.session_is_current(staff, session.version)
+
+
+async def _sign_in(request: Request, session: Session | None) -> Response:
+    try:
+        form = await read_form(request)
+    except FormError as too_large:
+        return page(request, "refused.html", status=too_large.status, reason=str(too_large))
+    except Refused as refused:  # not a form at all
+        return page(request, "refused.html", status=403, reason=refused.reason)
+    if session is None:  # no cookie from the sign-in page: cookies off, or it expired
+        return await _login_page(request, Session.anonymous(), status=403, error="expired")
+    try:
+        check_csrf(session, form)
+    except Refused:
+        return await _login_page(request, session, status=403, error="expired")
+    email = str(form.get("email", "")).strip().lower()[:254]
+    client = request.client.host if request.client else "unknown"
+    pair = f"{client} {email}"  # an address holds no space
+    database: Database = request.app.state.database
+    now = utcnow()
+    async with database.reading() as db:
+        for limit, which, error in (
+            (ADDRESS_LIMIT, client, "limited_address"),
+            (LOGIN_LIMIT, pair, "limited"),
+        ):
+            wait = await limit.wait(db, which, now=now)
+            if wait:
+                minutes = max(1, round(wait / 60))
+                return await _login_page(
+                    request, session, status=429, error=error, wait=minutes, email=email
+                )
+    signed = await _check_password(request, email, str(form.get("password", "")))
+    async with database.sessionmaker() as db, db.begin():
+        if signed is None:
+            await LOGIN_LIMIT.add(db, pair, now=now)
+            await ADDRESS_LIMIT.add(db, client, now=now)
+        else:
+            await LOGIN_LIMIT.clear(
+                db, pair
+            )  # not the address's count: one good account must not reset it
+    if signed is None:
+        return await _login_page(request, session, status=401, error="wrong", email=email)
+    response = RedirectResponse(_next(str(form.get("next", ""))), status_code=303)
+    await set_session(request, response, signed)  # a new token: no session fixation
+    return response
+
+
+async def _check_password(request: Request, email: str, password: str) -> Session | None:
+    """A new session (with a new CSRF token) when the password is right."""
+    database: Database = request.app.state.database
+    async with database.sessionmaker() as db, db.begin():
+        staff = await staff_accounts.sign_in(db, email=email, password=password)
+        if staff is None:
+            return None
+        return Session(staff.id, staff.session_version, secrets.token_urlsafe(24), int(time.time()))
+
+
+async def logout(console: Console) -> Response:
+    response = RedirectResponse("/staff/login?done=signed_out", status_code=303)
+    await set_session(console.request, response, None)
+    return response
+
+
+async def password(console: Console) -> Response:
+    if console.request.method == "GET":
+        return console.render("password.html")
+    current, new = console.field("current"), console.form.get("new", "")
+    try:
+        if str(new) != str(console.form.get("confirm", "")):
+            raise FormError({"confirm": "the two new passwords differ"})
+        staff = await console.write(lambda db: _change(db, console, current, str(new)))
+    except FormError as error:
+        return console.render("password.html", status=error.status, errors=error.errors)
+    response = console.redirect("/staff/", done="password_changed")
+    fresh = Session(staff.id, staff.session_version, console.session.csrf, int(time.time()))
+    await set_session(console.request, response, fresh)  # this session stays signed in
+    return response
+
+
+async def _change(db: AsyncSession, console: Console, current: str, new: str) -> Staff:
+    staff = await staff_accounts.get_staff(db, staff_id=console.staffer.id)
+    if not staff_accounts.password_matches(staff, current):
+        raise FormError({"current": "this is not your current password"}, status=400)
+    staff_accounts.check_password_rules(new, field="new")
+    return await staff_accounts.set_password(
+        db, staff_id=staff.id, password=new, actor_id=console.staffer.id
+    )

@@ -1,0 +1,322 @@
+"""Console pages for support: the dashboard, opening incidents from templates, updates, resolve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+from starlette.routing import Route
+
+from incidents import flows, scheduled_posts, service
+from incidents.broadcasting import outbox, subscriptions
+from incidents.broadcasting.models import PostState, ScheduledPost
+from incidents.common.db_types import utcnow
+from incidents.models import (
+    ComponentStatus,
+    Impact,
+    Incident,
+    IncidentStatus,
+    Maintenance,
+    MaintenanceStatus,
+)
+from incidents.schemas import LANGUAGES
+from statuspage import markdown
+from statuspage.channels.messages import compose
+from statuspage.console import forms as console_forms
+from statuspage.console.kit import (
+    ANYONE,
+    FINANCE,
+    SUPPORT,
+    Console,
+    FormError,
+    placed,
+    route,
+)
+from statuspage.site import Site
+
+OPEN = [IncidentStatus.investigating, IncidentStatus.identified, IncidentStatus.monitoring]
+ACTIVE_MAINTENANCE = [
+    MaintenanceStatus.scheduled,
+    MaintenanceStatus.in_progress,
+    MaintenanceStatus.verifying,
+]
+QUIET_WITHOUT_CADENCE = timedelta(minutes=60)
+
+
+def routes() -> list[Route]:
+    incident = "/incidents/{incident_id:id}"
+    return [
+        route("/", dashboard, ANYONE),
+        route("/incidents/new", new_incident, SUPPORT, methods=["GET", "POST"]),
+        route(incident, incident_page, SUPPORT),
+        route(incident + "/updates", post_update, SUPPORT, methods=["POST"]),
+        route(incident + "/resolve", resolve, SUPPORT, methods=["POST"]),
+        route(incident + "/postmortem", postmortem, SUPPORT, methods=["POST"]),
+        route("/scheduled/{post_id:id}/cancel", cancel_post, SUPPORT, methods=["POST"]),
+    ]
+
+
+# -- the dashboard ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    incident: Incident
+    last_update_at: datetime
+    since: timedelta
+    quiet: bool
+    eta: datetime | None
+    past_eta: bool
+
+
+def open_incident_row(incident: Incident, cadence: timedelta | None, now: datetime) -> OpenIncident:
+    latest = max(incident.updates, key=lambda update: (update.display_at, update.id))
+    since = now - latest.display_at
+    eta = latest.expected_resolution_at
+    return OpenIncident(
+        incident=incident,
+        last_update_at=latest.display_at,
+        since=since,
+        quiet=since > (cadence or QUIET_WITHOUT_CADENCE),
+        eta=eta,
+        past_eta=eta is not None and eta < now,
+    )
+
+
+async def dashboard(console: Console) -> Response:
+    if not console.staffer.can(SUPPORT):
+        return console.redirect(
+            "/staff/finance" if console.staffer.can(FINANCE) else "/staff/password"
+        )
+
+    async def load(
+        db: AsyncSession,
+    ) -> tuple[list[Incident], list[Maintenance], list[ScheduledPost]]:
+        incidents = await service.list_incidents(db, statuses=OPEN, limit=200)
+        maintenances = await service.list_maintenances(db, statuses=ACTIVE_MAINTENANCE, limit=200)
+        posts = await scheduled_posts.list_posts(db, state=PostState.pending, limit=200)
+        return incidents, maintenances, list(posts)
+
+    incidents, maintenances, posts = await console.read(load)
+    now, cadence = utcnow(), console.settings.cadence()
+    rows = [
+        open_incident_row(incident, cadence.get(incident.impact), now) for incident in incidents
+    ]
+    return console.render(
+        "dashboard.html",
+        incidents=rows,
+        maintenances=sorted(maintenances, key=lambda item: item.scheduled_for),
+        posts=posts,
+        recent=await console.read(lambda db: service.list_incidents(db, limit=10)),
+    )
+
+
+# -- opening an incident ------------------------------------------------------------------
+
+
+async def _components(console: Console) -> list[Any]:
+    return await console.read(service.list_components)
+
+
+async def new_incident(console: Console) -> Response:
+    templates = console_forms.incident_templates()
+    if console.request.method == "GET":
+        chosen = templates.get(console.request.query_params.get("template", ""), templates["blank"])
+        components = await _components(console)
+        statuses = {str(key): value for key, value in chosen.preselected(components).items()}
+        values = {
+            **{f"name_{lang}": chosen.name.get(lang, "") for lang in LANGUAGES},
+            **{f"body_{lang}": chosen.body.get(lang, "") for lang in LANGUAGES},
+            "impact": chosen.impact,
+            "status": chosen.status,
+            "component_ids": list(statuses),
+            "statuses": statuses,
+            "template": chosen.key,
+        }
+        return await _new_form(console, values)
+    try:
+        data = console_forms.incident_open(console)
+        incident = await console.write(
+            lambda db: flows.open_incident(db, data=data, actor=console.actor())
+        )
+    except FormError as error:
+        return await _new_form(
+            console, console_forms.entered(console), errors=error.errors, status=error.status
+        )
+    return console.redirect(f"/staff/incidents/{incident.id}", done="incident_opened")
+
+
+async def _new_form(
+    console: Console, values: dict[str, Any], *, status: int = 200, **extra: Any
+) -> Response:
+    return console.render(
+        "incident_new.html",
+        status=status,
+        templates=list(console_forms.incident_templates().values()),
+        components=await _components(console),
+        values=values,
+        **_vocabulary(),
+        **extra,
+    )
+
+
+def _vocabulary() -> dict[str, Any]:
+    return {
+        "languages": LANGUAGES,
+        "impacts": list(Impact),
+        "incident_statuses": list(IncidentStatus),
+        "component_statuses": list(ComponentStatus),
+    }
+
+
+# -- one incident -------------------------------------------------------------------------
+
+
+async def incident_page(
+    console: Console, *, status: int = 200, values: dict[str, Any] | None = None, **extra: Any
+) -> Response:
+    incident_id = console.id("incident_id")
+
+    async def load(db: AsyncSession) -> dict[str, Any]:
+        incident = await service.get_incident(db, incident_id=incident_id)
+        posts = await scheduled_posts.list_posts(db, state=PostState.pending, limit=500)
+        deliveries = await subscriptions.list_deliveries(db, incident_id=incident_id, limit=100)
+        return {
+            "incident": incident,
+            "posts": [post for post in posts if post.incident_id == incident_id],
+            "deliveries": deliveries,
+            "components": await service.list_components(db),
+        }
+
+    loaded = await console.read(load)
+    incident: Incident = loaded["incident"]
+    updates = sorted(incident.updates, key=lambda update: (update.display_at, update.id))
+    return console.render(
+        "incident.html",
+        status=status,
+        updates=list(reversed(updates)),
+        values=values or {"status": incident.status.value},
+        public_url=console.settings.public_url,
+        component_names={component.id: component.name for component in loaded["components"]},
+        **loaded,
+        **_vocabulary(),
+        **extra,
+    )
+
+
+async def post_update(console: Console) -> Response:
+    """Post now, schedule for later, or only preview: the button pressed decides."""
+    incident_id, action = console.id("incident_id"), console.field("action")
+    try:
+        if action == "preview":
+            data = console_forms.update_in(console)
+            previews = await _preview(console, incident_id, data.model_dump(mode="json"))
+            return await incident_page(
+                console, values=console_forms.entered(console), previews=previews
+            )
+        if action == "schedule":
+            scheduled = console_forms.schedule_in(console)
+            await console.write(
+                lambda db: scheduled_posts.schedule_update(
+                    db, incident_id=incident_id, data=scheduled, actor=console.actor()
+                )
+            )
+            return console.redirect(f"/staff/incidents/{incident_id}", done="update_scheduled")
+        update = console_forms.update_in(console)
+        await console.write(
+            lambda db: flows.post_update(
+                db, incident_id=incident_id, data=update, actor=console.actor()
+            )
+        )
+    except FormError as error:
+        values = console_forms.entered(console)
+        return await incident_page(console, status=error.status, values=values, errors=error.errors)
+    return console.redirect(f"/staff/incidents/{incident_id}", done="update_posted")
+
+
+async def _preview(
+    console: Console, incident_id: int, update: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """How the update reads on the page and in an email, in each language."""
+    incident = await console.read(lambda db: service.get_incident(db, incident_id=incident_id))
+    payload = outbox.incident_payload(incident)
+    payload["status"] = update["status"]
+    own = update["language"]
+    texts = {
+        "body": {own: update["body"]},
+        "cause": {own: update["cause"]} if update["cause"] else {},
+    }
+    for lang, translated in update["translations"].items():
+        texts["body"][lang] = translated["body"]
+        if translated.get("cause"):
+            texts["cause"][lang] = translated["cause"]
+    shown = {
+        **texts,
+        "language": own,
+        "expected_resolution_at": update["expected_resolution_at"],
+        "display_at": utcnow().isoformat(),
+    }
+    site = Site.from_settings(console.settings)
+    previews = []
+    for lang in LANGUAGES:
+        message = compose(
+            kind="incident.updated",
+            payload={"incident": payload, "update": shown},
+            language=lang,
+            site=site,
+        )
+        previews.append(
+            {
+                "language": lang,
+                "page": markdown.render(message.body),
+                "message": message,
+                "fallback": lang not in texts["body"],
+            }
+        )
+    return previews
+
+
+async def _close(console: Console, build: Any, flow: Any, *, form: str, done: str) -> Response:
+    """Resolve or postmortem: the incident page's second and third forms."""
+    incident_id = console.id("incident_id")
+    try:
+        data = build(console)
+        await console.write(
+            lambda db: flow(db, incident_id=incident_id, data=data, actor=console.actor())
+        )
+    except FormError as error:
+        return await incident_page(console, status=error.status, errors=_under(form, error))
+    return console.redirect(f"/staff/incidents/{incident_id}", done=done)
+
+
+async def resolve(console: Console) -> Response:
+    return await _close(
+        console, console_forms.resolve_in, flows.resolve_incident, form="resolve", done="resolved"
+    )
+
+
+async def postmortem(console: Console) -> Response:
+    return await _close(
+        console,
+        console_forms.postmortem_in,
+        flows.add_postmortem,
+        form="postmortem",
+        done="postmortem_saved",
+    )
+
+
+def _under(form: str, error: FormError) -> dict[str, str]:
+    """Errors of the page's second or third form, named so they show next to that form."""
+    return placed(error.errors, form, ["body", "translations"])
+
+
+async def cancel_post(console: Console) -> Response:
+    post_id = console.id("post_id")
+    post = await console.write(
+        lambda db: scheduled_posts.cancel_post(db, post_id=post_id, actor=console.actor())
+    )
+    target = f"/staff/incidents/{post.incident_id}" if post.incident_id else "/staff/"
+    return console.redirect(target, done="post_cancelled")

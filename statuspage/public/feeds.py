@@ -1,0 +1,386 @@
+"""Feeds rendered from the public state: RSS and Atom of updates, an iCalendar, a status badge."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeAlias
+from urllib.parse import urlsplit
+
+from feedgen.feed import FeedGenerator
+from icalendar import Calendar, Event, vText
+from markupsafe import Markup, escape
+
+from incidents.models import (
+    Incident,
+    IncidentUpdate,
+    Indicator,
+    Maintenance,
+    MaintenanceStatus,
+    MaintenanceUpdate,
+)
+from statuspage.i18n import format_time, localized, localized_name, t
+from statuspage.markdown import render
+from statuspage.public.state import PublicState
+
+__all__ = [
+    "MAX_ENTRIES",
+    "UnknownComponent",
+    "badge_json",
+    "badge_svg",
+    "incidents_atom",
+    "incidents_rss",
+    "maintenance_ics",
+]
+
+MAX_ENTRIES = 50
+# The date part of every tag: URI. Changing it would change every entry's id, so it is fixed.
+_TAG_DATE = "2026"
+_CALENDAR_STATUSES = frozenset(
+    {
+        MaintenanceStatus.scheduled,
+        MaintenanceStatus.in_progress,
+        MaintenanceStatus.verifying,
+        MaintenanceStatus.completed,
+    }
+)
+# shields.io's named colours, so our badge and the shields endpoint badge look alike.
+_BADGE_COLOURS = {
+    Indicator.none: ("brightgreen", "#4c1"),
+    Indicator.minor: ("yellow", "#dfb317"),
+    Indicator.major: ("orange", "#fe7d37"),
+    Indicator.critical: ("red", "#e05d44"),
+    Indicator.maintenance: ("blue", "#007ec6"),
+}
+# XML 1.0 and iCalendar TEXT refuse these; lxml raises on them, so one pasted control
+# character would otherwise break the whole feed for every reader.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+_Update: TypeAlias = IncidentUpdate | MaintenanceUpdate
+_Parent: TypeAlias = Incident | Maintenance
+
+
+class UnknownComponent(LookupError):
+    """A feed was asked for a component the public state does not have."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    id: str
+    title: str
+    link: str
+    published: datetime
+    updated: datetime
+    html: str
+
+
+# -- RSS and Atom ---------------------------------------------------------------------------
+
+
+def incidents_rss(
+    state: PublicState,
+    language: str,
+    component_id: int | None = None,
+    *,
+    self_url: str | None = None,
+) -> bytes:
+    """RSS 2.0 of the newest incident and maintenance updates, optionally of one component."""
+    return bytes(_feed(state, language, component_id, self_url).rss_str())
+
+
+def incidents_atom(
+    state: PublicState,
+    language: str,
+    component_id: int | None = None,
+    *,
+    self_url: str | None = None,
+) -> bytes:
+    """Atom of the same entries as `incidents_rss`."""
+    return bytes(_feed(state, language, component_id, self_url).atom_str())
+
+
+def _feed(
+    state: PublicState, language: str, component_id: int | None, self_url: str | None
+) -> FeedGenerator:
+    site, title = state.site, _feed_title(state, language, component_id)
+    scope = "incidents" if component_id is None else f"component/{component_id}"
+    feed = FeedGenerator()
+    feed.id(_tag(state, f"feed/{language}/{scope}"))
+    feed.title(_clean(title))
+    feed.description(_clean(t(language, "feed.incidents_description", site=site.name)))
+    feed.author(name=_clean(site.name))  # Atom requires an author on the feed or every entry
+    if self_url:
+        feed.link(href=self_url, rel="self")
+    feed.link(href=_base(state), rel="alternate")  # last: RSS's <link> is the last one added
+    feed.language(language)
+    feed.updated(_utc(state.updated_at))  # else feedgen stamps "now" and every render differs
+    for entry in _entries(state, language, component_id):
+        item = feed.add_entry(order="append")  # feedgen prepends by default
+        item.id(entry.id)
+        item.title(entry.title)
+        item.link(href=entry.link, rel="alternate")
+        item.published(entry.published)
+        item.updated(entry.updated)
+        item.content(entry.html, type="html")
+    return feed
+
+
+def _feed_title(state: PublicState, language: str, component_id: int | None) -> str:
+    if component_id is None:
+        return t(language, "feed.incidents_title", site=state.site.name)
+    component = state.component(component_id)
+    if component is None:
+        raise UnknownComponent(f"component {component_id} is not on the public page")
+    name = localized_name(component, language)
+    return t(language, "feed.component_title", site=state.site.name, component=name)
+
+
+def _entries(state: PublicState, language: str, component_id: int | None) -> list[_Entry]:
+    pairs: list[tuple[_Update, _Parent]] = [
+        (update, incident)
+        for incident in state.incidents
+        if _touches(incident, component_id)
+        for update in incident.updates
+    ]
+    pairs += [
+        (update, item)
+        for item in state.maintenances
+        if _touches(item, component_id)
+        for update in item.updates
+    ]
+    pairs.sort(key=lambda pair: (pair[0].display_at, pair[0].id), reverse=True)
+    return [_entry(state, update, parent, language) for update, parent in pairs[:MAX_ENTRIES]]
+
+
+def _touches(row: _Parent, component_id: int | None) -> bool:
+    if component_id is None:
+        return True
+    changed = (
+        {ch.component_id for u in row.updates for ch in u.component_changes}
+        if isinstance(row, Incident)
+        else set()
+    )
+    return component_id in changed or any(c.id == component_id for c in row.components)
+
+
+def _entry(state: PublicState, update: _Update, parent: _Parent, language: str) -> _Entry:
+    name, name_fallback = localized(parent, "name", language)
+    if isinstance(parent, Incident):
+        kind, page = "incident-update", f"incidents/{parent.shortlink}"
+        status = t(language, f"incident_status.{update.status.value}")
+        title = t(language, "feed.entry_title", name=name, status=status)
+    else:
+        kind, page = "maintenance-update", f"maintenance/{parent.shortlink}"
+        status = t(language, f"maintenance_status.{update.status.value}")
+        title = t(language, "feed.maintenance_title", name=name, status=status)
+    if name_fallback:
+        note = t(language, "feed.not_translated")
+        title = t(language, "feed.title_with_note", title=title, note=note)
+    return _Entry(
+        id=_tag(state, f"{kind}/{update.id}"),
+        title=_clean(title),
+        link=f"{_base(state)}/{page}#update-{update.id}",
+        published=_utc(update.display_at),
+        updated=_utc(max(update.display_at, update.updated_at)),
+        html=_clean(str(_update_html(state, update, parent, language))),
+    )
+
+
+def _update_html(state: PublicState, update: _Update, parent: _Parent, language: str) -> Markup:
+    body, fallback = localized(update, "body", language)
+    parts = [render(body)]
+    if fallback:  # the original text, marked with its own language for screen readers
+        parts = [
+            Markup("<p><em>{}</em></p>").format(t(language, "feed.not_translated")),
+            Markup('<div lang="{}">{}</div>').format(update.language, parts[0]),
+        ]
+    if isinstance(parent, Incident):
+        assert isinstance(update, IncidentUpdate)
+        lines = _incident_lines(state, update, parent, language)
+    else:
+        lines = _maintenance_lines(state, parent, language)
+    parts += [Markup("<p>{}</p>").format(line) for line in lines]
+    return Markup("\n").join(parts)
+
+
+def _incident_lines(
+    state: PublicState, update: IncidentUpdate, incident: Incident, language: str
+) -> list[str]:
+    lines = []
+    if update.expected_resolution_at is not None:
+        when = format_time(update.expected_resolution_at, state.site.zone, language)
+        lines.append(t(language, "feed.expected_resolution", time=when))
+    if update.cause:
+        lines.append(t(language, "feed.cause", cause=localized(update, "cause", language)[0]))
+    wanted = {change.component_id for change in update.component_changes}
+    names = {c.id: localized_name(c, language) for c in state.components if c.id in wanted}
+    affected = [
+        t(
+            language,
+            "feed.component_status",
+            name=names.get(ch.component_id, str(ch.component_id)),
+            status=t(language, f"component_status.{ch.new_status.value}"),
+        )
+        for ch in update.component_changes
+    ] or [localized_name(c, language) for c in incident.components]
+    if affected:
+        joined = t(language, "feed.list_separator").join(affected)
+        lines.append(t(language, "feed.affected", components=joined))
+    return lines
+
+
+def _maintenance_lines(state: PublicState, item: Maintenance, language: str) -> list[str]:
+    start = format_time(item.scheduled_for, state.site.zone, language)
+    end = format_time(item.scheduled_until, state.site.zone, language)
+    lines = [t(language, "feed.scheduled", start=start, end=end)]
+    if item.components:
+        names = [localized_name(c, language) for c in item.components]
+        joined = t(language, "feed.list_separator").join(names)
+        lines.append(t(language, "feed.affected", components=joined))
+    return lines
+
+
+# -- iCalendar ------------------------------------------------------------------------------
+
+
+def maintenance_ics(state: PublicState, language: str) -> bytes:
+    """An iCalendar of scheduled, running and recently completed maintenance."""
+    calendar = Calendar()
+    calendar.add("prodid", f"-//{_host(state)}//Status page maintenance//{language.upper()}")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    # vText, not str: icalendar leaves plain-string X- properties unescaped.
+    name = _one_line(t(language, "ics.calendar_name", site=state.site.name))
+    calendar.add("x-wr-calname", vText(name))
+    for item in state.maintenances:
+        if item.status in _CALENDAR_STATUSES:
+            calendar.add_component(_event(state, item, language))
+    return bytes(calendar.to_ical())
+
+
+def _event(state: PublicState, item: Maintenance, language: str) -> Event:
+    revised = _revised_at(item)
+    event = Event()
+    event.add("uid", f"maintenance-{item.id}@{_host(state)}")
+    event.add("dtstamp", revised)  # without METHOD, DTSTAMP is the last revision (RFC 5545)
+    event.add("last-modified", revised)
+    event.add("sequence", _sequence(item, revised))
+    event.add("dtstart", _utc(item.scheduled_for))
+    event.add("dtend", _utc(item.scheduled_until))
+    event.add("summary", _one_line(localized(item, "name", language)[0]))
+    event.add("description", _clean(_event_description(item, language)))
+    event.add("url", f"{_base(state)}/maintenance/{item.shortlink}")
+    event.add("status", "CONFIRMED")
+    event.add("transp", "TRANSPARENT")  # a maintenance window does not make the reader busy
+    return event
+
+
+def _revised_at(item: Maintenance) -> datetime:
+    return _utc(max([item.updated_at, *(u.updated_at for u in item.updates)]))
+
+
+def _sequence(item: Maintenance, revised: datetime) -> int:
+    """Seconds from creation to the last revision: grows with every reschedule or update,
+    so calendar apps replace their copy, and stays in iCalendar's 32-bit INTEGER for decades."""
+    return max(0, int((revised - _utc(item.created_at)).total_seconds()))
+
+
+def _event_description(item: Maintenance, language: str) -> str:
+    latest = max(item.updates, key=lambda u: (u.display_at, u.id), default=None)
+    parts = []
+    if latest is not None:
+        body, fallback = localized(latest, "body", language)
+        parts += [t(language, "feed.not_translated"), body] if fallback else [body]
+    if item.components:
+        names = t(language, "feed.list_separator").join(
+            localized_name(c, language) for c in item.components
+        )
+        parts.append(t(language, "feed.affected", components=names))
+    return "\n\n".join(parts)
+
+
+# -- badge ----------------------------------------------------------------------------------
+
+
+def badge_json(state: PublicState, language: str) -> bytes:
+    """The shields.io endpoint badge: https://shields.io/badges/endpoint-badge."""
+    label, message = _badge_words(state, language)
+    colour = _BADGE_COLOURS[state.indicator][0]
+    data = {"schemaVersion": 1, "label": label, "message": message, "color": colour}
+    return json.dumps(data, ensure_ascii=False).encode()
+
+
+def badge_svg(state: PublicState, language: str) -> bytes:
+    """A shields-style flat badge, "status | operational", coloured by the indicator."""
+    label, message = _badge_words(state, language)
+    left, right = _text_width(label) + 10, _text_width(message) + 10
+    width, fill = left + right, _BADGE_COLOURS[state.indicator][1]
+    words = escape(f"{label}: {message}")
+    texts = "".join(
+        f'<text aria-hidden="true" x="{x:g}" y="15" fill="#010101" fill-opacity=".3">{text}'
+        f'</text><text x="{x:g}" y="14">{text}</text>'
+        for x, text in ((left / 2, escape(label)), (left + right / 2, escape(message)))
+    )
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
+        f'aria-label="{words}"><title>{words}</title>'
+        '<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" '
+        'stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient>'
+        f'<clipPath id="r"><rect width="{width}" height="20" rx="3" fill="#fff"/></clipPath>'
+        f'<g clip-path="url(#r)"><rect width="{left}" height="20" fill="#555"/>'
+        f'<rect x="{left}" width="{right}" height="20" fill="{fill}"/>'
+        f'<rect width="{width}" height="20" fill="url(#s)"/></g>'
+        '<g fill="#fff" text-anchor="middle" font-size="11" '
+        'font-family="Verdana,Geneva,DejaVu Sans,sans-serif">'
+        f"{texts}</g></svg>"
+    )
+    return svg.encode()
+
+
+def _badge_words(state: PublicState, language: str) -> tuple[str, str]:
+    return t(language, "badge.label"), t(language, f"badge.{state.indicator.value}")
+
+
+def _text_width(text: str) -> int:
+    """About how wide 11px Verdana draws the text; CJK characters take a full em."""
+    return math.ceil(sum(_char_width(char) for char in text))
+
+
+def _char_width(char: str) -> float:
+    if unicodedata.east_asian_width(char) in {"W", "F"}:
+        return 11.0
+    if char in "fijlrt.,:;!'|()[] ":
+        return 4.0
+    return 7.5 if char.isupper() else 6.7
+
+
+# -- shared ---------------------------------------------------------------------------------
+
+
+def _base(state: PublicState) -> str:
+    return state.site.url.rstrip("/")
+
+
+def _host(state: PublicState) -> str:
+    return urlsplit(state.site.url).hostname or "localhost"
+
+
+def _tag(state: PublicState, specific: str) -> str:
+    """A tag: URI (RFC 4151): stable whatever the text, unlike a URL with a language in it."""
+    return f"tag:{_host(state)},{_TAG_DATE}:{specific}"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def _clean(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_clean(text).split())

@@ -1,0 +1,445 @@
+"""The public HTML pages: home, incident, maintenance and history, rendered from PublicState."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from incidents import rules, service, uptime
+from incidents.models import Component, ComponentStatus, Incident, IncidentUpdate, Maintenance
+from incidents.schemas import LANGUAGES
+from statuspage import i18n
+from statuspage.markdown import render as markdown
+from statuspage.public.cache import HTML_CACHE_CONTROL, Entry, RenderContext
+from statuspage.public.state import UPTIME_DAYS, PublicState
+from statuspage.templating import STATIC, environment
+
+CSS = (STATIC / "site.css").read_bytes()
+CSS_VERSION = hashlib.sha256(CSS).hexdigest()[:10]
+LANGUAGE_NAMES = {"en": "English", "zh-CN": "简体中文"}
+HISTORY_MONTHS_PER_PAGE = 3
+HISTORY_MAX_PAGES = 120
+_VARY = "Accept-Encoding, Accept-Language, Cookie"
+
+_env = environment()
+
+
+class PageNotFound(LookupError):
+    """No published incident, maintenance or page at that address."""
+
+
+@dataclass(frozen=True)
+class Text:
+    body: Markup
+    fallback: bool
+    language: str
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+
+def _page(
+    ctx: RenderContext, template: str, *, path: str, status: int = 200, **values: Any
+) -> Entry:
+    state, lang = ctx.state, ctx.language
+    html = render_html(state, lang, template, path=path, **values)
+    return Entry.build(
+        html.encode(),
+        content_type="text/html; charset=utf-8",
+        cache_control=HTML_CACHE_CONTROL if status == 200 else "no-store",
+        vary=_VARY,
+        state=state,
+        extra=[("content-language", lang)],
+        status=status,
+    )
+
+
+def render_html(state: PublicState, lang: str, template: str, *, path: str, **values: Any) -> str:
+    """A public page in the site's layout (also for the uncached subscription pages)."""
+    return _env.get_template(f"public/{template}").render(
+        lang=lang,
+        languages=LANGUAGES,
+        language_names=LANGUAGE_NAMES,
+        site=state.site,
+        indicator=state.indicator.value,
+        path=path,
+        css_version=CSS_VERSION,
+        zone_label=_zone_label(state),
+        t=lambda key, **params: i18n.t(lang, key, **params),
+        fmt=lambda dt: i18n.format_time(dt, state.site.zone, lang),
+        **values,
+    )
+
+
+async def home(ctx: RenderContext) -> Entry:
+    state, lang = ctx.state, ctx.language
+    return _page(
+        ctx,
+        "home.html",
+        path="/",
+        incidents=[_incident_view(i, state, lang) for i in state.unresolved],
+        maintenances=[
+            _maintenance_view(m, state, lang) for m in [*state.active_maintenance, *state.upcoming]
+        ],
+        groups=_groups_view(state, lang),
+        history=_recent_days(state, lang, days=7),
+    )
+
+
+async def incident_page(ctx: RenderContext) -> Entry:
+    shortlink = ctx.params["shortlink"]
+    incident = next((i for i in ctx.state.incidents if i.shortlink == shortlink), None)
+    incident = incident or ctx.archive.incidents.get(shortlink)
+    if incident is None:
+        incident = await _load_incident(ctx, shortlink)
+    view = _incident_view(incident, ctx.state, ctx.language, full=True)
+    return _page(ctx, "incident.html", path=f"/incidents/{shortlink}", item=view)
+
+
+async def maintenance_page(ctx: RenderContext) -> Entry:
+    shortlink = ctx.params["shortlink"]
+    found = next((m for m in ctx.state.maintenances if m.shortlink == shortlink), None)
+    found = found or ctx.archive.maintenances.get(shortlink)
+    if found is None:
+        found = await _load_maintenance(ctx, shortlink)
+    view = _maintenance_view(found, ctx.state, ctx.language, full=True)
+    return _page(ctx, "maintenance.html", path=f"/maintenance/{shortlink}", item=view)
+
+
+async def history_page(ctx: RenderContext) -> Entry:
+    page = int(ctx.params.get("page", "1"))
+    state, lang = ctx.state, ctx.language
+    months = _history_months(state, page)
+    oldest_start = _month_start(months[-1], state)
+    newest_end = _month_start(_add_months(months[0], 1), state)
+    incidents = await _published_between(ctx, oldest_start, newest_end)
+    older = await _published_between(ctx, None, oldest_start, limit=1)
+    return _page(
+        ctx,
+        "history.html",
+        path="/history",
+        page=page,
+        has_older=bool(older) and page < HISTORY_MAX_PAGES,
+        months=[_month_view(month, incidents, state, lang) for month in months],
+    )
+
+
+def not_found(ctx: RenderContext) -> Entry:
+    return _page(ctx, "not_found.html", path="/", status=404)
+
+
+# -- view models --------------------------------------------------------------------------
+
+
+def _text(row: Any, field: str, lang: str, *, main: str | None = None) -> Text:
+    body, fallback = i18n.localized(row, field, lang, main=main)
+    return Text(markdown(body), fallback, row.language)
+
+
+def _plain(row: Any, field: str, lang: str) -> str:
+    return i18n.localized(row, field, lang)[0]
+
+
+def _incident_view(
+    incident: Incident, state: PublicState, lang: str, *, full: bool = False
+) -> dict[str, Any]:
+    updates = sorted(incident.updates, key=lambda u: (u.display_at, u.id), reverse=True)
+    latest_statuses = rules.latest_component_statuses(service.status_changes(incident))
+    view: dict[str, Any] = {
+        "shortlink": incident.shortlink,
+        "url": f"/incidents/{incident.shortlink}",
+        "name": _plain(incident, "name", lang),
+        "impact": incident.impact.value,
+        "status": incident.status.value,
+        "started_at": incident.started_at,
+        "resolved_at": incident.resolved_at,
+        "eta": next((u.expected_resolution_at for u in updates if u.expected_resolution_at), None)
+        if rules.is_open(incident.status)
+        else None,
+        "cause": next((_plain(u, "cause", lang) for u in updates if u.cause), None),
+        "affected": [
+            {
+                "name": i18n.localized_name(c, lang),
+                "status": latest_statuses.get(c.id, c.status).value
+                if not rules.is_open(incident.status)
+                else c.status.value,
+            }
+            for c in incident.components
+        ],
+        "latest": _update_view(updates[0], state, lang) if updates else None,
+        "next_update": state.next_updates.get(incident.id),
+    }
+    if full:
+        view["updates"] = [_update_view(u, state, lang) for u in updates]
+        view["postmortem"] = (
+            _text(incident, "postmortem", lang, main="postmortem_body")
+            if incident.postmortem_body
+            else None
+        )
+    return view
+
+
+def _update_view(update: IncidentUpdate, state: PublicState, lang: str) -> dict[str, Any]:
+    text = _text(update, "body", lang)
+    wanted = {change.component_id for change in update.component_changes}
+    names = {c.id: i18n.localized_name(c, lang) for c in state.components if c.id in wanted}
+    return {
+        "id": update.id,
+        "status": update.status.value,
+        "display_at": update.display_at,
+        "body": text.body,
+        "fallback": text.fallback,
+        "language": update.language,
+        "eta": update.expected_resolution_at,
+        "cause": _plain(update, "cause", lang) if update.cause else None,
+        "changes": [
+            {
+                "name": names.get(ch.component_id, str(ch.component_id)),
+                "old": ch.old_status.value,
+                "new": ch.new_status.value,
+            }
+            for ch in update.component_changes
+        ],
+    }
+
+
+def _maintenance_view(
+    item: Maintenance, state: PublicState, lang: str, *, full: bool = False
+) -> dict[str, Any]:
+    updates = sorted(item.updates, key=lambda u: (u.display_at, u.id), reverse=True)
+    view: dict[str, Any] = {
+        "shortlink": item.shortlink,
+        "url": f"/maintenance/{item.shortlink}",
+        "name": _plain(item, "name", lang),
+        "status": item.status.value,
+        "scheduled_for": item.scheduled_for,
+        "scheduled_until": item.scheduled_until,
+        "affected": [{"name": i18n.localized_name(c, lang)} for c in item.components],
+        "latest": _maintenance_update_view(updates[0], lang) if updates else None,
+    }
+    if full:
+        view["updates"] = [_maintenance_update_view(u, lang) for u in updates]
+    return view
+
+
+def _maintenance_update_view(update: Any, lang: str) -> dict[str, Any]:
+    text = _text(update, "body", lang)
+    return {
+        "id": update.id,
+        "status": update.status.value,
+        "display_at": update.display_at,
+        "body": text.body,
+        "fallback": text.fallback,
+    }
+
+
+def _groups_view(state: PublicState, lang: str) -> list[dict[str, Any]]:
+    windows = _windows_by_component(state)
+    today = state.now.astimezone(state.site.zone).date()
+    by_group: dict[int | None, list[dict[str, Any]]] = {}  # None: components without a group
+    for component in state.components:
+        by_group.setdefault(component.group_id, []).append(
+            _component_view(component, windows.get(component.id, []), state, lang, today)
+        )
+    views: list[dict[str, Any]] = [
+        {"name": i18n.localized_name(group, lang), "components": by_group[group.id]}
+        for group in state.groups
+        if group.id in by_group
+    ]
+    if None in by_group:
+        views.insert(0, {"name": None, "components": by_group[None]})
+    return views
+
+
+def _windows_by_component(state: PublicState) -> dict[int, list[rules.ImpactWindow]]:
+    found: dict[int, list[rules.ImpactWindow]] = {}
+    for incident in state.incidents:
+        for component_id, windows in service.impact_windows(incident).items():
+            found.setdefault(component_id, []).extend(windows)
+    return found
+
+
+def _component_view(
+    component: Component,
+    windows: list[rules.ImpactWindow],
+    state: PublicState,
+    lang: str,
+    today: date,
+) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "name": i18n.localized_name(component, lang),
+        "status": component.status.value,
+        "bars": None,
+    }
+    if not component.showcase:
+        return view
+    zone = state.site.zone
+    first_day = today - timedelta(days=UPTIME_DAYS - 1)
+    outages = uptime.outage_seconds(
+        windows, first_day=first_day, last_day=today, zone=zone, now=state.now
+    )
+    since = component.created_at.astimezone(zone).date()
+    key = tuple(sorted((day, tuple(sorted(levels.items()))) for day, levels in outages.items()))
+    view["uptime_label"], view["bars"] = _bars(today, since, key, lang)
+    return view
+
+
+@lru_cache(maxsize=4096)
+def _bars(
+    today: date,
+    since: date,
+    outages: tuple[tuple[date, tuple[tuple[ComponentStatus, float], ...]], ...],
+    lang: str,
+) -> tuple[str, Markup]:
+    """The uptime label and bar of a component, memoized on what they depend on: after a
+    change most components' bars are the same and cost a dictionary lookup."""
+    by_day = {day: dict(levels) for day, levels in outages}
+    days = [
+        uptime.Day(day, by_day.get(day, {}), has_data=day >= since)
+        for day in (today - timedelta(days=offset) for offset in range(UPTIME_DAYS - 1, -1, -1))
+    ]
+    percent = uptime.uptime_percent(days)
+    label = (
+        i18n.t(lang, "page.uptime", percent=f"{percent:.2f}%")
+        if percent is not None
+        else i18n.t(lang, "page.uptime_none")
+    )
+    return label, _bars_svg(tuple(_day_view(day, lang) for day in days), label)
+
+
+def _bars_svg(days: tuple[tuple[str, str], ...], label: str) -> Markup:
+    """The 90-day bar as inline SVG, built directly: thousands of rects per page are too many
+    for a template loop when the whole page must re-render in milliseconds."""
+    rects = "".join(
+        f'<rect x="{index * 5}" width="4" height="24" class="d-{cls}">'
+        f"<title>{escape(tip)}</title></rect>"
+        for index, (cls, tip) in enumerate(days)
+    )
+    return Markup(  # noqa: S704 - every interpolated text is escaped above
+        f'<svg class="bars" viewBox="0 0 {len(days) * 5} 24" preserveAspectRatio="none" '
+        f'role="img" aria-label="{escape(label)}">{rects}</svg>'
+    )
+
+
+def _day_view(day: uptime.Day, lang: str) -> tuple[str, str]:
+    """The bar's class and tooltip for one day."""
+    label = day.day.isoformat()
+    if not day.has_data:
+        return "none", i18n.t(lang, "page.day_no_data", date=label)
+    if not day.seconds:
+        return "ok", i18n.t(lang, "page.day_ok", date=label)
+    parts = [
+        i18n.t(
+            lang,
+            "page.day_minutes",
+            minutes=day.minutes(status),
+            status=i18n.t(lang, f"component_status.{status.value}"),
+        )
+        for status in sorted(day.seconds, key=rules.component_severity, reverse=True)
+    ]
+    return day.worst.value, f"{label}: " + ", ".join(parts)
+
+
+def _recent_days(state: PublicState, lang: str, *, days: int) -> list[dict[str, Any]]:
+    zone = state.site.zone
+    today = state.now.astimezone(zone).date()
+    result = []
+    for offset in range(days):
+        day = today - timedelta(days=offset)
+        listed = [
+            _incident_view(i, state, lang)
+            for i in state.incidents
+            if i.started_at.astimezone(zone).date() == day
+        ]
+        result.append({"label": format_day(day, lang), "incidents": listed})
+    return result
+
+
+# -- history ------------------------------------------------------------------------------
+
+
+def _history_months(state: PublicState, page: int) -> list[date]:
+    current = state.now.astimezone(state.site.zone).date().replace(day=1)
+    first = _add_months(current, -(page - 1) * HISTORY_MONTHS_PER_PAGE)
+    return [_add_months(first, -offset) for offset in range(HISTORY_MONTHS_PER_PAGE)]
+
+
+def _add_months(month: date, count: int) -> date:
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _month_start(month: date, state: PublicState) -> datetime:
+    return datetime(month.year, month.month, 1, tzinfo=state.site.zone)
+
+
+def _month_view(
+    month: date, incidents: list[Incident], state: PublicState, lang: str
+) -> dict[str, Any]:
+    zone = state.site.zone
+    listed = [
+        _incident_view(i, state, lang)
+        for i in incidents
+        if i.started_at.astimezone(zone).date().replace(day=1) == month
+    ]
+    label = f"{month.year}年{month.month}月" if lang == "zh-CN" else month.strftime("%B %Y")
+    return {"key": month.strftime("%Y-%m"), "label": label, "incidents": listed}
+
+
+async def _published_between(
+    ctx: RenderContext, start: datetime | None, end: datetime, *, limit: int = 2000
+) -> list[Incident]:
+    query = (
+        select(Incident)
+        .where(Incident.draft.is_(False), Incident.started_at < end)
+        .order_by(Incident.started_at.desc(), Incident.id.desc())
+        .limit(limit)
+        .options(*service.incident_load_options())
+    )
+    if start is not None:
+        query = query.where(Incident.started_at >= start)
+    async with ctx.database.sessionmaker() as session:
+        return list((await session.scalars(query)).all())
+
+
+async def _load_incident(ctx: RenderContext, shortlink: str) -> Incident:
+    async with ctx.database.sessionmaker() as session:
+        found = await session.scalar(
+            select(Incident)
+            .where(Incident.shortlink == shortlink, Incident.draft.is_(False))
+            .options(*service.incident_load_options())
+        )
+    if found is None:
+        raise PageNotFound(shortlink)
+    return found
+
+
+async def _load_maintenance(ctx: RenderContext, shortlink: str) -> Maintenance:
+    async with ctx.database.sessionmaker() as session:
+        found = await session.scalar(
+            select(Maintenance)
+            .where(Maintenance.shortlink == shortlink, Maintenance.draft.is_(False))
+            .options(*service.maintenance_load_options())
+        )
+    if found is None:
+        raise PageNotFound(shortlink)
+    return found
+
+
+# -- times --------------------------------------------------------------------------------
+
+
+def _zone_label(state: PublicState) -> str:
+    return f"{state.site.time_zone} ({i18n.utc_offset(state.now.astimezone(state.site.zone))})"
+
+
+def format_day(day: date, lang: str) -> str:
+    if lang == "zh-CN":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return day.strftime("%b %d, %Y").replace(" 0", " ")

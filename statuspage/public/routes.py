@@ -1,0 +1,231 @@
+"""Routes of every public surface, each answered from the public cache."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from statuspage.public import api_v2, feeds, pages
+from statuspage.public.cache import (
+    API_CACHE_CONTROL,
+    Entry,
+    Incoming,
+    PublicCache,
+    RenderContext,
+    key_for,
+    send_entry,
+)
+from statuspage.public.state import PublicState
+
+_SHORTLINK = re.compile(r"^[a-z0-9]{4,16}$")
+_MAX_PAGE = pages.HISTORY_MAX_PAGES
+
+
+class EntryResponse(Response):
+    """Sends a cached entry with the conditional-GET and gzip handling of the cache."""
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_entry(self.entry, Incoming.of(scope), send)
+
+
+Renderer = Callable[[RenderContext], Awaitable[Entry]]
+Cleaner = Callable[[Request], dict[str, str] | None]
+
+
+@dataclass(frozen=True)
+class Surface:
+    path: str
+    render: Renderer
+    clean: Cleaner
+
+
+def _no_params(_request: Request) -> dict[str, str]:
+    return {}
+
+
+def _shortlink(request: Request) -> dict[str, str] | None:
+    shortlink = str(request.path_params["shortlink"])
+    return {"shortlink": shortlink} if _SHORTLINK.match(shortlink) else None
+
+
+def _history(request: Request) -> dict[str, str] | None:
+    raw = request.query_params.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_PAGE:
+        return None
+    return {"page": str(int(raw))} if int(raw) > 1 else {}
+
+
+def endpoint(surface: Surface) -> Callable[[Request], Awaitable[Response]]:
+    async def serve(request: Request) -> Response:
+        cache: PublicCache = request.app.state.public_cache
+        default = request.app.state.settings.default_language
+        params = surface.clean(request)
+        if params is None:
+            return await _not_found(request, cache, default)
+        key = key_for(Incoming.of(request.scope), params, default)
+        try:
+            entry = await cache.get(key, params, surface.render)
+        except pages.PageNotFound:
+            return await _not_found(request, cache, default)
+        return EntryResponse(entry)
+
+    return serve
+
+
+async def _not_found(request: Request, cache: PublicCache, default: str) -> Response:
+    """A 404 page in the reader's language; never cached, so junk URLs cost no memory."""
+    key = key_for(Incoming.of(request.scope), {}, default)
+    ctx = RenderContext(await cache.state(), key[2], {}, cache.database)
+    return EntryResponse(pages.not_found(ctx))
+
+
+_CSS_CACHE_CONTROL = "public, max-age=31536000, immutable"  # its URL carries its hash
+
+
+async def css(_request: Request) -> Response:
+    return Response(pages.CSS, media_type="text/css", headers={"cache-control": _CSS_CACHE_CONTROL})
+
+
+def css_entry(state: PublicState) -> Entry:
+    """The stylesheet as the static export writes it."""
+    return Entry.build(
+        pages.CSS,
+        content_type="text/css; charset=utf-8",
+        cache_control=_CSS_CACHE_CONTROL,
+        vary="Accept-Encoding",
+        state=state,
+    )
+
+
+async def shortlink_redirect(request: Request) -> Response:
+    cache: PublicCache = request.app.state.public_cache
+    code = str(request.path_params["shortlink"])
+    state = await cache.state()
+    if any(m.shortlink == code for m in state.maintenances):
+        return RedirectResponse(f"/maintenance/{code}", status_code=301)
+    return RedirectResponse(f"/incidents/{code}", status_code=301)
+
+
+def _json(build: Callable[[PublicState], dict[str, object]]) -> Renderer:
+    """A Statuspage API v2 document: JSON, open to every origin (read-only, no credentials)."""
+
+    async def render(ctx: RenderContext) -> Entry:
+        return Entry.build(
+            api_v2.dumps(build(ctx.state)),
+            content_type="application/json",
+            cache_control=API_CACHE_CONTROL,
+            vary="Accept-Encoding",
+            state=ctx.state,
+            extra=[("access-control-allow-origin", "*")],
+        )
+
+    return render
+
+
+API_V2 = {
+    "summary.json": api_v2.summary,
+    "status.json": api_v2.status,
+    "components.json": api_v2.components,
+    "incidents.json": api_v2.incidents,
+    "incidents/unresolved.json": api_v2.unresolved_incidents,
+    "scheduled-maintenances.json": api_v2.scheduled_maintenances,
+    "scheduled-maintenances/upcoming.json": api_v2.upcoming_maintenances,
+    "scheduled-maintenances/active.json": api_v2.active_maintenances,
+}
+
+FEED_TYPES = {
+    "rss": "application/rss+xml; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+}
+
+
+def _feed(kind: str) -> Renderer:
+    write = feeds.incidents_rss if kind == "rss" else feeds.incidents_atom
+
+    async def render(ctx: RenderContext) -> Entry:
+        component_id = int(ctx.params["component_id"]) if "component_id" in ctx.params else None
+        path = f"/components/{component_id}/history" if component_id else "/history"
+        self_url = f"{ctx.state.site.url}{path}.{kind}?lang={ctx.language}"
+        try:
+            body = write(ctx.state, ctx.language, component_id, self_url=self_url)
+        except feeds.UnknownComponent as error:
+            raise pages.PageNotFound(str(error)) from error
+        return _entry(ctx, body, FEED_TYPES[kind])
+
+    return render
+
+
+def _document(write: Callable[[PublicState, str], bytes], content_type: str) -> Renderer:
+    async def render(ctx: RenderContext) -> Entry:
+        return _entry(ctx, write(ctx.state, ctx.language), content_type)
+
+    return render
+
+
+def _entry(ctx: RenderContext, body: bytes, content_type: str) -> Entry:
+    return Entry.build(
+        body,
+        content_type=content_type,
+        cache_control=API_CACHE_CONTROL,
+        vary="Accept-Encoding",
+        state=ctx.state,
+        extra=[("access-control-allow-origin", "*")],
+    )
+
+
+def _component_id(request: Request) -> dict[str, str] | None:
+    raw = str(request.path_params["component_id"])
+    return {"component_id": raw} if raw.isdigit() and 0 < int(raw) < 2**31 else None
+
+
+SURFACES = [
+    *(Surface(f"/api/v2/{name}", _json(build), _no_params) for name, build in API_V2.items()),
+    Surface("/", pages.home, _no_params),
+    Surface("/incidents/{shortlink}", pages.incident_page, _shortlink),
+    Surface("/maintenance/{shortlink}", pages.maintenance_page, _shortlink),
+    Surface("/history", pages.history_page, _history),
+    Surface("/history.rss", _feed("rss"), _no_params),
+    Surface("/history.atom", _feed("atom"), _no_params),
+    Surface("/components/{component_id}/history.rss", _feed("rss"), _component_id),
+    Surface("/components/{component_id}/history.atom", _feed("atom"), _component_id),
+    Surface(
+        "/maintenance.ics",
+        _document(feeds.maintenance_ics, "text/calendar; charset=utf-8"),
+        _no_params,
+    ),
+    Surface("/badge.svg", _document(feeds.badge_svg, "image/svg+xml"), _no_params),
+    Surface("/badge.json", _document(feeds.badge_json, "application/json"), _no_params),
+]
+
+
+async def preflight(_request: Request) -> Response:
+    """CORS preflight for the public API: any origin may GET it."""
+    return Response(
+        status_code=204,
+        headers={
+            "access-control-allow-origin": "*",
+            "access-control-allow-methods": "GET, HEAD, OPTIONS",
+            "access-control-allow-headers": "*",
+            "access-control-max-age": "86400",
+        },
+    )
+
+
+def routes() -> list[Route]:
+    built = [Route(s.path, endpoint(s), methods=["GET", "HEAD"]) for s in SURFACES]
+    return [
+        *built,
+        Route("/static/site.css", css, methods=["GET", "HEAD"]),
+        Route("/s/{shortlink}", shortlink_redirect, methods=["GET", "HEAD"]),
+        Route("/api/v2/{rest:path}", preflight, methods=["OPTIONS"]),
+    ]

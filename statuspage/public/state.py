@@ -1,0 +1,157 @@
+"""What the public sees, loaded once per change: every public surface renders from this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from incidents import publication, rules, service
+from incidents.broadcasting import outbox
+from incidents.broadcasting.rules import parse_cadence, progress_due
+from incidents.common.db_types import utcnow
+from incidents.models import (
+    Component,
+    ComponentGroup,
+    Incident,
+    Indicator,
+    Maintenance,
+    MaintenanceStatus,
+)
+from statuspage.site import Site
+
+UPTIME_DAYS = 90
+
+
+@dataclass(frozen=True)
+class PublicState:
+    """Published state only: drafts never appear here.
+
+    `incidents` holds every unresolved incident plus every incident that started or was
+    resolved in the last `UPTIME_DAYS` days (at least `recent` of them), newest first, with
+    updates, component changes and components loaded. `maintenances` holds the scheduled and
+    active ones plus recent completed ones, soonest first; cancelled ones are left out.
+    """
+
+    site: Site
+    now: datetime
+    version: int
+    updated_at: datetime
+    indicator: Indicator
+    groups: list[ComponentGroup]
+    components: list[Component]
+    incidents: list[Incident]
+    maintenances: list[Maintenance]
+    # When the next update on each open incident is due (its progress cadence).
+    next_updates: dict[int, datetime] = field(default_factory=dict)
+
+    @property
+    def unresolved(self) -> list[Incident]:
+        return [incident for incident in self.incidents if rules.is_open(incident.status)]
+
+    @property
+    def upcoming(self) -> list[Maintenance]:
+        return [m for m in self.maintenances if m.status == MaintenanceStatus.scheduled]
+
+    @property
+    def active_maintenance(self) -> list[Maintenance]:
+        return [m for m in self.maintenances if m.status in rules.ACTIVE_MAINTENANCE_STATUSES]
+
+    def component(self, component_id: int) -> Component | None:
+        return next((c for c in self.components if c.id == component_id), None)
+
+
+async def load(
+    session: AsyncSession, *, site: Site, now: datetime | None = None, recent: int = 50
+) -> PublicState:
+    now = now or utcnow()
+    version, updated_at = await publication.current(session)
+    components = await service.list_components(session)
+    incidents = await _incidents(session, now=now, recent=recent)
+    maintenances = await _maintenances(session, now=now, recent=recent)
+    indicator = rules.page_indicator(
+        open_incident_impacts=[i.impact for i in incidents if rules.is_open(i.status)],
+        component_statuses=[c.status for c in components],
+        maintenance_in_progress=any(
+            m.status in rules.ACTIVE_MAINTENANCE_STATUSES for m in maintenances
+        ),
+    )
+    return PublicState(
+        site=site,
+        now=now,
+        version=version,
+        updated_at=updated_at,
+        indicator=indicator,
+        groups=await service.list_groups(session),
+        components=components,
+        incidents=incidents,
+        maintenances=maintenances,
+        next_updates=await _next_updates(session, incidents, site),
+    )
+
+
+async def _next_updates(
+    session: AsyncSession, incidents: list[Incident], site: Site
+) -> dict[int, datetime]:
+    cadence = parse_cadence(site.progress_cadence)
+    open_incidents = [incident for incident in incidents if rules.is_open(incident.status)]
+    due = {}
+    for incident_id, notice in (await outbox.last_notices(session, open_incidents)).items():
+        moment = progress_due(notice, cadence)
+        if moment is not None:
+            due[incident_id] = moment
+    return due
+
+
+async def _incidents(session: AsyncSession, *, now: datetime, recent: int) -> list[Incident]:
+    since = now - timedelta(days=UPTIME_DAYS + 1)
+    published = Incident.draft.is_(False)
+    window = await session.scalars(
+        select(Incident)
+        .where(
+            published,
+            or_(
+                Incident.status.in_(rules.OPEN_INCIDENT_STATUSES),
+                Incident.started_at >= since,
+                Incident.resolved_at >= since,
+            ),
+        )
+        .options(*service.incident_load_options())
+    )
+    found = {incident.id: incident for incident in window.all()}
+    if len(found) < recent:
+        older = await session.scalars(
+            select(Incident)
+            .where(published)
+            .order_by(Incident.started_at.desc(), Incident.id.desc())
+            .limit(recent)
+            .options(*service.incident_load_options())
+        )
+        found.update({incident.id: incident for incident in older.all()})
+    return sorted(found.values(), key=lambda i: (i.started_at, i.id), reverse=True)
+
+
+async def _maintenances(session: AsyncSession, *, now: datetime, recent: int) -> list[Maintenance]:
+    options = service.maintenance_load_options()
+    published = Maintenance.draft.is_(False)
+    pending = await session.scalars(
+        select(Maintenance)
+        .where(
+            published,
+            Maintenance.status.in_(
+                [MaintenanceStatus.scheduled, *rules.ACTIVE_MAINTENANCE_STATUSES]
+            ),
+        )
+        .options(*options)
+    )
+    done = await session.scalars(
+        select(Maintenance)
+        .where(published, Maintenance.status == MaintenanceStatus.completed)
+        .order_by(Maintenance.scheduled_for.desc())
+        .limit(recent)
+        .options(*options)
+    )
+    found = {item.id: item for item in [*pending.all(), *done.all()]}
+    return sorted(found.values(), key=lambda m: (m.scheduled_for, m.id))

@@ -1,0 +1,290 @@
+"""Email subscription pages for account holders: subscribe, confirm, manage, unsubscribe.
+
+Links in emails open a page with a button; only the button's POST acts, so a mail scanner
+that fetches every link confirms or unsubscribes nobody. The unsubscribe URL also takes the
+RFC 8058 one-click POST (`List-Unsubscribe=One-Click`) that mail clients send themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from incidents import service
+from incidents.broadcasting import subscriptions as subscription_flows
+from incidents.broadcasting.schemas import PublicSubscribeIn
+from incidents.common.db_types import utcnow
+from incidents.common.errors import DomainError
+from incidents.schemas import LANGUAGES
+from statuspage.access.rate_limits import Window
+from statuspage.access.signing import Signer, load_signer
+from statuspage.channels.emails import CONFIRM_FOR
+from statuspage.db import Database
+from statuspage.i18n import localized_name
+from statuspage.public.cache import PublicCache, language_for
+from statuspage.public.pages import render_html
+
+MAX_FORM_BYTES = 16_384
+# Per client address: this many subscribe requests in this many seconds, counted in the
+# database (so across every instance): enough to stop a script mailing confirmation links to
+# a list of strangers through us.
+SUBSCRIBE_LIMIT = Window("subscribe", 5, 600.0)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/subscribe", _subscribe, methods=["GET", "POST"]),
+        Route("/subscriptions/confirm", confirm, methods=["GET", "POST"]),
+        Route("/subscriptions/manage", manage, methods=["GET", "POST"]),
+        Route("/subscriptions/unsubscribe", unsubscribe, methods=["GET", "POST"]),
+    ]
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+async def _page(
+    request: Request, template: str, *, status: int = 200, lang: str | None = None, **values: Any
+) -> Response:
+    cache: PublicCache = request.app.state.public_cache
+    state = await cache.state()
+    chosen = lang or _language(request, state.site.default_language)
+    html = render_html(state, chosen, template, path=request.url.path, **values)
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={"cache-control": "no-store"},  # the middleware adds no-referrer
+    )
+
+
+async def _form(request: Request) -> list[tuple[str, str]] | None:
+    """The url-encoded form, or None when it is over the size limit."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    return parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+async def _signer(request: Request) -> Signer:
+    signer: Signer | None = getattr(request.app.state, "signer", None)
+    if signer is None:
+        database: Database = request.app.state.database
+        async with database.sessionmaker() as session, session.begin():
+            signer = await load_signer(session, request.app.state.settings)
+        request.app.state.signer = signer
+    return signer
+
+
+async def _components(request: Request, lang: str) -> list[dict[str, Any]]:
+    database: Database = request.app.state.database
+    async with database.sessionmaker() as session:
+        components = await service.list_components(session)
+    return [
+        {"id": component.id, "name": localized_name(component, lang)}
+        for component in components
+        if component.showcase
+    ]
+
+
+async def _after_write(request: Request) -> None:
+    after_write = getattr(request.app.state, "after_write", None)
+    if after_write is not None:
+        await after_write()
+
+
+def _language(request: Request, default: str) -> str:
+    headers = {name.lower(): value for name, value in request.scope["headers"]}
+    return language_for(request.url.path, dict(request.query_params), headers, default)
+
+
+def _chosen_language(fields: dict[str, str]) -> str:
+    chosen = fields.get("language", "")
+    return chosen if chosen in LANGUAGES else "en"
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# -- subscribe ----------------------------------------------------------------------------
+
+
+async def _subscribe(request: Request) -> Response:
+    cache: PublicCache = request.app.state.public_cache
+    lang = _language(request, cache.site.default_language)
+    components = await _components(request, lang)
+    if request.method == "GET":
+        return await _page(request, "subscribe.html", components=components, form_lang=lang)
+    form = await _form(request)
+    if form is None:
+        return PlainTextResponse("the form is over the size limit", status_code=413)
+    fields = dict(form)
+    chosen = [value for name, value in form if name == "component_ids"]
+    values: dict[str, Any] = {
+        "components": components,
+        "form_lang": fields.get("language", lang),
+        "email": fields.get("email", ""),
+        "chosen": chosen,
+    }
+    try:
+        data = PublicSubscribeIn.model_validate(
+            {
+                "email": fields.get("email", ""),
+                "language": fields.get("language") if fields.get("language") in LANGUAGES else lang,
+                "component_ids": [int(value) for value in chosen if value.isdigit()],
+            }
+        )
+    except ValidationError:
+        return await _page(request, "subscribe.html", status=422, error="email", **values)
+    database: Database = request.app.state.database
+    client, now = _client(request), utcnow()
+    async with database.sessionmaker() as session, session.begin():
+        allowed = not await SUBSCRIBE_LIMIT.wait(session, client, now=now)
+        if allowed:
+            await SUBSCRIBE_LIMIT.add(session, client, now=now)
+    if not allowed:
+        return await _page(request, "subscribe.html", status=429, error="rate", **values)
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            await subscription_flows.subscribe_email(session, data=data, now=utcnow())
+    except DomainError as error:
+        return await _page(
+            request, "subscribe.html", status=error.status_code, error=error.field, **values
+        )
+    await _after_write(request)
+    return await _page(
+        request,
+        "subscribe_done.html",
+        lang=data.language,
+        message=("subscribe.check_inbox", {"email": data.email, "hours": _confirm_hours()}),
+    )
+
+
+def _confirm_hours() -> int:
+    return int(CONFIRM_FOR.total_seconds() // 3600)
+
+
+# -- confirm, manage, unsubscribe ---------------------------------------------------------
+
+
+async def _read(request: Request, purpose: str) -> tuple[int, int] | None:
+    token = request.query_params.get("token", "")
+    try:
+        return (await _signer(request)).read(purpose, token, now=utcnow())
+    except DomainError:
+        return None
+
+
+async def _invalid(request: Request) -> Response:
+    return await _page(
+        request, "subscribe_done.html", status=400, message=("subscribe.link_invalid", {})
+    )
+
+
+async def confirm(request: Request) -> Response:
+    claims = await _read(request, "confirm")
+    if claims is None:
+        return await _invalid(request)
+    token = request.query_params["token"]
+    if request.method == "GET":
+        return await _page(request, "subscription_action.html", action="confirm", token=token)
+    database: Database = request.app.state.database
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            subscription = await subscription_flows.confirm(
+                session, subscription_id=claims[0], version=claims[1], now=utcnow()
+            )
+            email, lang = subscription.address, subscription.language
+    except DomainError:
+        return await _invalid(request)
+    return await _page(
+        request, "subscribe_done.html", lang=lang, message=("subscribe.confirmed", {"email": email})
+    )
+
+
+async def manage(request: Request) -> Response:
+    claims = await _read(request, "manage")
+    if claims is None:
+        return await _invalid(request)
+    token = request.query_params["token"]
+    database: Database = request.app.state.database
+    saved = False
+    try:
+        if request.method == "POST":
+            form = await _form(request)
+            if form is None:
+                return PlainTextResponse("the form is over the size limit", status_code=413)
+            fields = dict(form)
+            async with database.sessionmaker() as session, session.begin():
+                await subscription_flows.set_preferences(
+                    session,
+                    subscription_id=claims[0],
+                    version=claims[1],
+                    language=_chosen_language(fields),
+                    component_ids=[
+                        int(value)
+                        for name, value in form
+                        if name == "component_ids" and value.isdigit()
+                    ],
+                )
+            saved = True
+        async with database.sessionmaker() as session:
+            subscription = await subscription_flows.get_subscription(
+                session, subscription_id=claims[0]
+            )
+    except DomainError:
+        return await _invalid(request)
+    lang = subscription.language
+    return await _page(
+        request,
+        "subscription_manage.html",
+        lang=lang,
+        token=token,
+        saved=saved,
+        email=subscription.address,
+        components=await _components(request, lang),
+        chosen=[str(component.id) for component in subscription.components],
+        form_lang=lang,
+        unsubscribe_token=(await _signer(request)).make(
+            "unsubscribe", subscription.id, subscription.token_version
+        ),
+    )
+
+
+async def unsubscribe(request: Request) -> Response:
+    claims = await _read(request, "unsubscribe")
+    if claims is None:
+        return await _invalid(request)
+    token = request.query_params["token"]
+    database: Database = request.app.state.database
+    if request.method == "GET":
+        async with database.sessionmaker() as session:
+            try:
+                subscription = await subscription_flows.get_subscription(
+                    session, subscription_id=claims[0]
+                )
+            except DomainError:
+                return await _invalid(request)
+        return await _page(
+            request,
+            "subscription_action.html",
+            lang=subscription.language,
+            action="unsubscribe",
+            token=token,
+            email=subscription.address,
+        )
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            await subscription_flows.unsubscribe(
+                session, subscription_id=claims[0], version=claims[1]
+            )
+    except DomainError:
+        pass  # already gone: unsubscribing twice is still unsubscribed
+    return await _page(request, "subscribe_done.html", message=("subscribe.unsubscribed", {}))

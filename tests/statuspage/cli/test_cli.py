@@ -1,0 +1,112 @@
+"""The `statuspage` command creates and migrates the database, loads the demo, makes tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+import httpx
+import pytest
+
+from statuspage.app import create_app
+from statuspage.cli.main import main
+from statuspage.config import Settings
+
+
+def test_demo_staff_and_token_on_a_fresh_sqlite_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'nested' / 'status.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    assert main(["demo"]) == 0
+    assert (tmp_path / "nested" / "status.db").exists()
+    out = capsys.readouterr().out
+    assert "16 components, 3 incidents" in out
+    assert main(["demo"]) == 0
+    assert "nothing loaded" in capsys.readouterr().out
+
+    assert (
+        main(["staff", "create", "--email", "Ops@Example.com", "--name", "Ops", "--role", "admin"])
+        == 0
+    )
+    assert (
+        main(["staff", "create", "--email", "ops@example.com", "--name", "Ops", "--role", "admin"])
+        == 2
+    )
+    assert "already exists" in capsys.readouterr().err
+    assert main(["token", "create", "--email", "ops@example.com"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert token.startswith("sp_")
+
+    async def read() -> tuple[int, list[str], int]:
+        app = create_app(Settings(database_url=url))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = {"Authorization": f"Bearer {token}"}
+            incidents = await client.get("/api/staff/incidents", headers=headers)
+            open_ones = await client.get("/api/staff/incidents?status=identified", headers=headers)
+            audit = await client.get("/api/staff/audit?action=token.create", headers=headers)
+        await app.state.database.dispose()
+        return (
+            len(incidents.json()),
+            [item["name"] for item in open_ones.json()],
+            len(audit.json()),
+        )
+
+    count, open_names, token_audits = asyncio.run(read())
+    assert count == 3
+    assert open_names == ["BTC deposits credited slowly"]
+    assert token_audits == 2  # the demo's token and this one
+
+
+def test_unknown_staff_for_a_token_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'status.db'}")
+    assert main(["token", "create", "--email", "nobody@example.com"]) == 2
+    assert "no staff account for nobody@example.com" in capsys.readouterr().err
+
+
+def test_bad_settings_are_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "fr")
+    assert main(["migrate"]) == 2
+    assert "DEFAULT_LANGUAGE" in capsys.readouterr().err
+
+
+def test_export_writes_the_site_and_refuses_a_folder_it_did_not_make(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'status.db'}")
+    assert main(["demo"]) == 0
+    assert main(["export", str(tmp_path / "site")]) == 0
+    assert "export: 144 files of public version " in capsys.readouterr().out
+    assert (tmp_path / "site" / "current" / "api" / "v2" / "summary.json").is_file()
+    (tmp_path / "taken" / "current").mkdir(parents=True)
+    assert main(["export", str(tmp_path / "taken")]) == 2
+    assert "is not the symlink an export makes" in capsys.readouterr().err
+    assert list((tmp_path / "taken").iterdir()) == [tmp_path / "taken" / "current"]
+
+
+def test_a_platform_account_is_created_without_a_password_and_gets_a_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'status.db'}")
+    create = ["staff", "create", "--email", "exchange@example.com", "--name", "Exchange"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long passphrase here\n"))
+    assert main([*create, "--role", "platform", "--password-stdin"]) == 2
+    assert capsys.readouterr().err == (
+        "error: a platform account has no password (it never signs in to the console):"
+        " drop --password-stdin, then give it a token with"
+        " `statuspage token create --email exchange@example.com`\n"
+    )
+    assert not (tmp_path / "status.db").exists()  # refused before anything was made
+    assert main([*create, "--role", "platform"]) == 0
+    assert capsys.readouterr().out == "created staff 1: exchange@example.com (platform)\n"
+    assert main(["token", "create", "--email", "exchange@example.com", "--name", "redeem"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("sp_")
+    assert "token for exchange@example.com (platform); it is shown once" in captured.err
