@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -41,12 +43,6 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         database if database is not None else connect(settings.database_url, echo=settings.sql_echo)
     )
     https = security_headers.is_https(settings.public_url)
-    spec = kit.openapi(
-        STAFF_ENDPOINTS,
-        prefix="/api/staff",
-        title="Status page staff API",
-        streamed=compensation_streams.STREAMED,
-    )
     cache = PublicCache(db, Site.from_settings(settings), poll_interval=settings.cache_poll_seconds)
     worker = DeliveryWorker(db, settings) if settings.run_worker else None
     credit_worker = (
@@ -69,7 +65,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     public_spec = public_openapi.document(public_url=settings.public_url)
 
     async def openapi(_request: Request) -> Response:
-        return JSONResponse(spec)
+        return JSONResponse(_staff_openapi())
 
     async def public_openapi_document(_request: Request) -> Response:
         return JSONResponse(public_spec, headers={"access-control-allow-origin": "*"})
@@ -132,6 +128,18 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     app.state.scheduler = scheduler
     app.state.exporter = exporter
     return app
+
+
+@functools.cache
+def _staff_openapi() -> dict[str, Any]:
+    """The staff API's OpenAPI document: the same for every app, built once, when first asked
+    (building it costs about 0.1 s, which every app made in a test or a worker paid)."""
+    return kit.openapi(
+        STAFF_ENDPOINTS,
+        prefix="/api/staff",
+        title="Status page staff API",
+        streamed=compensation_streams.STREAMED,
+    )
 
 
 def _both(refresh: Callable[[], object], worker: DeliveryWorker | None) -> Callable[[], None]:

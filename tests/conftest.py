@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from statuspage.db import Database, connect, migrate, session_factory
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,15 +42,20 @@ async def _fresh_schema(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def migrated_urls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Each backend's URL, migrated once for the whole run."""
+    """Each backend's URL, migrated once for the whole run. Under pytest-xdist each worker
+    gets a PostgreSQL database of its own beside the test one (`<name>_gw0`, ...), made
+    again at every run, so workers never drop each other's schema."""
     urls = {"sqlite": f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"}
     if TEST_DATABASE_URL:
         urls["postgresql"] = TEST_DATABASE_URL
-    for url in urls.values():
-        try:
+    try:
+        if TEST_DATABASE_URL and XDIST_WORKER:
+            name = f"{make_url(TEST_DATABASE_URL).database}_{XDIST_WORKER}"
+            urls["postgresql"] = asyncio.run(_scratch_postgres(TEST_DATABASE_URL, name))
+        for url in urls.values():
             asyncio.run(_fresh_schema(url))
-        except OSError as error:
-            pytest.exit(f"cannot reach the test database {url}: {error}", returncode=3)
+    except OSError as error:
+        pytest.exit(f"cannot reach the test database: {error}", returncode=3)
     return urls
 
 
@@ -203,10 +210,31 @@ async def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     await database.dispose()
 
 
-async def _scratch_postgres(base_url: str, name: str) -> str:
-    """An empty PostgreSQL database beside the test one (dropped and made again)."""
-    from sqlalchemy.engine import make_url
+_SCRATCH: dict[str, str] = {}  # name -> the server's URL, dropped when the session ends
 
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_scratch_databases() -> Iterator[None]:
+    """Scratch databases live as long as the run that made them, not on the machine after."""
+    yield
+    for name, base_url in _SCRATCH.items():
+        asyncio.run(_drop_postgres(base_url, name))
+
+
+async def _drop_postgres(base_url: str, name: str) -> None:
+    admin = connect(make_url(base_url).set(database="postgres").render_as_string(False))
+    try:
+        async with admin.engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+async def _scratch_postgres(base_url: str, name: str) -> str:
+    """An empty PostgreSQL database beside the test one (dropped and made again, and dropped
+    at the end of the run)."""
+    _SCRATCH[name] = base_url
     server = make_url(base_url)
     admin = connect(server.set(database="postgres").render_as_string(hide_password=False))
     try:

@@ -23,6 +23,8 @@ from statuspage.config import Settings
 from tests.compensation.helpers import HEADER, Scene, make_scene
 from tests.conftest import Fresh
 
+pytestmark = pytest.mark.processes
+
 ACCOUNTS = 3000
 CHUNK = 500
 CHILD = """

@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 
 from tests.servers import free_port, run_cli, serve_command, wait_until_up
 
+pytestmark = pytest.mark.processes
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -25,6 +26,8 @@ from incidents.models import Component, ComponentGroup, Incident, IncidentUpdate
 from statuspage.cli import demo
 from statuspage.db import Database
 from tests.conftest import MakeToken
+
+pytestmark = pytest.mark.slow
 
 
 @schemathesis.serializer("application/x-ndjson", "application/jsonl", "application/json-lines")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from incidents.common.staff import StaffRole
 from statuspage.access import tokens
@@ -16,6 +17,8 @@ from statuspage.cli import demo
 from statuspage.config import Settings
 from statuspage.db import Database, connect
 from tests.conftest import TEST_DATABASE_URL, Fresh, _scratch_postgres
+
+pytestmark = pytest.mark.processes
 
 PAGES = ["/", "/api/v2/summary.json", "/history.rss", "/?lang=zh-CN"]
 

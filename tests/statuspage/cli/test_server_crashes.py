@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from tests.conftest import Fresh
 from tests.crashes import crash_during_fan_out, crash_during_issue, crash_during_writes
 from tests.receivers import HttpReceiver, Reply
+
+pytestmark = pytest.mark.processes
 
 
 async def test_a_server_killed_while_staff_post_updates_keeps_every_acknowledged_one(

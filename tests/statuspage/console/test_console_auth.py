@@ -254,6 +254,7 @@ async def test_one_address_trying_many_emails_is_stopped(
     assert "Too many failed sign-ins from your address. Try again in 15 minutes." in locked.text
 
 
+@pytest.mark.processes
 def test_the_cli_sets_a_password_from_stdin(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
     command = [

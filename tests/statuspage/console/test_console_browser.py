@@ -22,7 +22,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.servers import free_port, run_cli, serve_command, wait_until_up
 from tests.statuspage.browsers import SCREENSHOTS
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.browser]
 
 ZONE = ZoneInfo("Asia/Shanghai")  # the site's zone: console times are entered in it
 PASSWORD = "a long shift needs a long password"

@@ -21,6 +21,8 @@ import pytest
 from tests.nginx_server import nginx_binary, running_nginx
 from tests.servers import free_port, run_cli, serve_command, wait_until_up
 
+pytestmark = pytest.mark.nginx
+
 # Dynamic: the subscription form needs the app (proxy it to the app; see the README).
 _DYNAMIC = ("/subscribe",)
 _LINK = re.compile(rb'(?:href|src)="(/[^"#]*)"')

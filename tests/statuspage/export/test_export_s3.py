@@ -17,6 +17,8 @@ import pytest
 
 from tests.servers import free_port, run_cli, serve_command, wait_until_up
 
+pytestmark = pytest.mark.processes
+
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "export-test",
     "AWS_SECRET_ACCESS_KEY": "export-test-secret",

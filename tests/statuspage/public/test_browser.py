@@ -20,7 +20,7 @@ from playwright.async_api import Browser, FloatRect, Page, expect
 from tests.servers import free_port, run_cli, serve_command, wait_until_up
 from tests.statuspage.browsers import SCREENSHOTS
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.browser]
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SCREENS = ["mobile", "desktop"]

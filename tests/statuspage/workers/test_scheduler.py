@@ -8,6 +8,7 @@ import dataclasses
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, text
 
 from incidents import maintenance_flows
@@ -74,6 +75,7 @@ async def _jobs(fresh: Fresh) -> list[str]:
         engine.dispose()
 
 
+@pytest.mark.slow
 async def test_exactly_one_instance_leads_and_another_takes_over_when_it_stops(
     fresh: Fresh, settings: Settings
 ) -> None:

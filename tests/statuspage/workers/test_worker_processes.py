@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import func, select
 
 from incidents import flows
@@ -26,6 +27,8 @@ from incidents.schemas import IncidentOpen
 from tests.conftest import Fresh
 from tests.receivers import HttpReceiver, Reply
 from tests.servers import free_port, serve_command, wait_until_up
+
+pytestmark = pytest.mark.processes
 
 ACTOR = Actor(staff_id=None, default_language="en")
 CONCURRENCY = 8
