@@ -8,9 +8,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 __all__ = ["CATALOGUES", "STATIC", "TEMPLATES", "environment"]
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_PACKAGE = Path(__file__).resolve().parent
+# An installed wheel carries templates/ inside the package (pyproject.toml maps the package
+# statuspage.templates to it); a checkout, editable install or not, has it beside the package.
+_SHIPPED = _PACKAGE / "templates"
+TEMPLATES = _SHIPPED if _SHIPPED.is_dir() else _PACKAGE.parent / "templates"
 CATALOGUES = TEMPLATES / "i18n"
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = _PACKAGE / "static"
 
 
 def environment(folder: str = "", *, keep_trailing_newline: bool = False) -> Environment:
