@@ -1,14 +1,14 @@
-"""Multi-step compensation operations: intake, policy refresh, approval, cancel, void."""
+"""Multi-step compensation operations: intake, policy refresh, approval, cancel, void, delivery."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compensation import rules, service
@@ -352,6 +352,64 @@ async def mark_delivered(
         entity_id=batch.id,
         before={"state": BatchState.issued.value},
         after={"state": batch.state.value, "vouchers": _rowcount(result), "note": note},
+    )
+    return batch
+
+
+async def credited(
+    session: AsyncSession, *, voucher_ids: Collection[int], now: datetime
+) -> list[Batch]:
+    """The platform's credit API took these vouchers: each still issued is delivered, and each
+    issued batch with no credit left to send is delivered, audited as the system."""
+    if not voucher_ids:
+        return []
+    ids = list(voucher_ids)
+    await session.execute(
+        update(Voucher)
+        .where(Voucher.id.in_(ids), Voucher.state == VoucherState.issued)
+        .values(state=VoucherState.delivered, delivered_at=now)
+    )
+    await session.execute(  # redeemed before it was credited: still, it was delivered now
+        update(Voucher)
+        .where(Voucher.id.in_(ids), Voucher.delivered_at.is_(None))
+        .values(delivered_at=now)
+    )
+    batch_ids = await session.scalars(select(Voucher.batch_id).where(Voucher.id.in_(ids)))
+    delivered = []
+    for batch_id in sorted(set(batch_ids)):  # locked in one order: two workers never deadlock
+        batch = await _deliver_if_credited(session, batch_id=batch_id, now=now)
+        if batch is not None:
+            delivered.append(batch)
+    return delivered
+
+
+async def _deliver_if_credited(
+    session: AsyncSession, *, batch_id: int, now: datetime
+) -> Batch | None:
+    # Locked before counting: of two workers crediting a batch's last vouchers at once, the
+    # second counts after the first committed, so one of them sees none left and delivers it.
+    batch = await service.get_batch(session, batch_id=batch_id, lock=True)
+    if not rules.may_become(batch.state, BatchState.delivered):
+        return None  # issuing still, or finance recorded it delivered meanwhile
+    sent = CreditDelivery.state == CreditState.sent
+    counts = (
+        await session.execute(
+            select(func.count().filter(~sent), func.count().filter(sent))
+            .join(Voucher, Voucher.id == CreditDelivery.voucher_id)
+            .where(Voucher.batch_id == batch.id, Voucher.state != VoucherState.voided)
+        )
+    ).one()
+    if counts[0]:
+        return None
+    batch.state, batch.delivered_at = BatchState.delivered, now
+    await audit.record(
+        session,
+        actor_id=None,  # the system: the credit API confirmed every voucher
+        action="compensation.batch.deliver",
+        entity_type="compensation_batch",
+        entity_id=batch.id,
+        before={"state": BatchState.issued.value},
+        after={"state": batch.state.value, "vouchers": counts[1]},
     )
     return batch
 

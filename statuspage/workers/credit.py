@@ -15,17 +15,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import or_, select, update
 from standardwebhooks import Webhook
 
-from compensation.models import (
-    Batch,
-    BatchState,
-    CreditDelivery,
-    CreditState,
-    Voucher,
-    VoucherState,
-)
+from compensation import flows
+from compensation.models import CreditDelivery, CreditState, Voucher
 from incidents.broadcasting.models import Channel
 from incidents.broadcasting.rules import Verdict, next_attempt
 from incidents.common.db_types import utcnow
@@ -158,18 +152,7 @@ class CreditWorker(WorkerLoop):
                 delivered.append(voucher.id)
         async with self.database.sessionmaker() as session, session.begin():
             await session.execute(update(CreditDelivery), changes)
-            if delivered:
-                await session.execute(
-                    update(Voucher)
-                    .where(Voucher.id.in_(delivered), Voucher.state == VoucherState.issued)
-                    .values(state=VoucherState.delivered, delivered_at=now)
-                )
-                await session.execute(
-                    update(Voucher)
-                    .where(Voucher.id.in_(delivered), Voucher.delivered_at.is_(None))
-                    .values(delivered_at=now)
-                )
-                await _batches_delivered(session, {v.batch_id for (_, v), _ in done}, now)
+            await flows.credited(session, voucher_ids=delivered, now=now)
 
 
 def _after(credit: CreditDelivery, voucher: Voucher, result: Result, now: datetime) -> dict:  # type: ignore[type-arg]
@@ -194,21 +177,3 @@ def _after(credit: CreditDelivery, voucher: Voucher, result: Result, now: dateti
         if when is not None:
             return {**base, "state": CreditState.pending, "next_attempt_at": when}
     return {**base, "state": CreditState.failed}
-
-
-async def _batches_delivered(session, batch_ids: set[int], now: datetime) -> None:  # type: ignore[no-untyped-def]
-    """An issued batch none of whose credits is still pending or failed is delivered."""
-    open_credit = exists().where(
-        and_(
-            CreditDelivery.voucher_id == Voucher.id,
-            Voucher.batch_id == Batch.id,
-            CreditDelivery.state != CreditState.sent,
-            Voucher.state != VoucherState.voided,
-        )
-    )
-    await session.execute(
-        update(Batch)
-        .where(Batch.id.in_(batch_ids), Batch.state == BatchState.issued, ~open_credit)
-        .values(state=BatchState.delivered, delivered_at=now)
-        .execution_options(synchronize_session=False)
-    )
