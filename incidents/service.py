@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
-from incidents import publication, rules  # noqa: F401 - publication registers the version bump
+from incidents import rules
 from incidents.common.errors import InvalidInput, NotFound
 from incidents.models import (
     Component,

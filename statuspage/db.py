@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
+
+from incidents import publication
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -62,8 +65,18 @@ def connect(url: str, *, echo: bool = False) -> Database:
     return Database(engine=engine, sessionmaker=session_factory(engine), reader=reader)
 
 
+class TrackedSession(Session):
+    """The session under every AsyncSession the app makes: a flush that changes what the
+    public sees bumps the public version in the same transaction."""
+
+
 def session_factory(bind: Any, **options: Any) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(bind, expire_on_commit=False, **options)
+    """The one way sessions are made (app, CLI, workers, scheduler, tests), so no write can
+    forget the version bump."""
+    publication.track(TrackedSession)
+    return async_sessionmaker(
+        bind, expire_on_commit=False, sync_session_class=TrackedSession, **options
+    )
 
 
 def _prepare_sqlite(url: str) -> None:
