@@ -3,11 +3,20 @@ channel (email, webhook, chat) lays out in its own format."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from incidents.broadcasting import payloads
 from incidents.broadcasting.outbox import pick
+from incidents.broadcasting.payloads import (
+    ComponentPayload,
+    IncidentEvent,
+    MaintenanceEvent,
+    MaintenanceUpdatePayload,
+    UpdatePayload,
+)
 from statuspage.i18n import format_time, t
 from statuspage.site import Site
 
@@ -35,13 +44,14 @@ class Message:
         return "\n".join(lines).strip()
 
 
-def compose(*, kind: str, payload: dict[str, Any], language: str, site: Site) -> Message:
+def compose(*, kind: str, payload: Mapping[str, Any], language: str, site: Site) -> Message:
+    """The message of an event, from its payload as stored (its kind says the payload's shape)."""
     if kind.startswith("incident."):
-        return _incident(kind, payload, language, site)
+        return _incident(kind, payloads.incident_event(payload), language, site)
     if kind.startswith("maintenance."):
-        return _maintenance(kind, payload, language, site)
+        return _maintenance(kind, payloads.maintenance_event(payload), language, site)
     if kind == "staff.reminder":
-        return _staff_reminder(payload, language, site)
+        return _staff_reminder(payloads.incident_event(payload), language, site)
     headline = t(language, f"broadcast.kind.{kind}")
     return Message(
         kind=kind,
@@ -59,20 +69,28 @@ def _when(raw: str | None, language: str, site: Site) -> str:
     return format_time(datetime.fromisoformat(raw), site.zone, language) if raw else ""
 
 
-def _components(payload: dict[str, Any], language: str) -> str:
-    names = [pick(component["name"], language) for component in payload["components"]]
+def _components(components: list[ComponentPayload], language: str) -> str:
+    names = [pick(component["name"], language) for component in components]
     return t(language, "broadcast.list_separator").join(names)
 
 
-def _incident(kind: str, payload: dict[str, Any], language: str, site: Site) -> Message:
+def _incident(kind: str, payload: IncidentEvent, language: str, site: Site) -> Message:
     incident = payload["incident"]
-    update = payload.get("update") or payload.get("last_update") or {}
+    update: UpdatePayload | dict[str, Any] = (
+        payload.get("update") or payload.get("last_update") or {}
+    )
     own = incident["language"]
     headline = t(language, f"broadcast.kind.{kind}")
     name = pick(incident["name"], language, own)
     facts = []
     if incident["components"]:
-        facts.append(t(language, "broadcast.affected", components=_components(incident, language)))
+        facts.append(
+            t(
+                language,
+                "broadcast.affected",
+                components=_components(incident["components"], language),
+            )
+        )
     eta = update.get("expected_resolution_at")
     if eta and incident["status"] not in {"resolved", "postmortem"}:
         facts.append(t(language, "broadcast.eta", time=_when(eta, language, site)))
@@ -106,9 +124,9 @@ def _incident(kind: str, payload: dict[str, Any], language: str, site: Site) -> 
     )
 
 
-def _maintenance(kind: str, payload: dict[str, Any], language: str, site: Site) -> Message:
+def _maintenance(kind: str, payload: MaintenanceEvent, language: str, site: Site) -> Message:
     maintenance = payload["maintenance"]
-    update = payload.get("update") or {}
+    update: MaintenanceUpdatePayload | dict[str, Any] = payload.get("update") or {}
     own = maintenance["language"]
     headline = t(language, f"broadcast.kind.{kind}")
     name = pick(maintenance["name"], language, own)
@@ -132,7 +150,11 @@ def _maintenance(kind: str, payload: dict[str, Any], language: str, site: Site) 
         )
     if maintenance["components"]:
         facts.append(
-            t(language, "broadcast.affected", components=_components(maintenance, language))
+            t(
+                language,
+                "broadcast.affected",
+                components=_components(maintenance["components"], language),
+            )
         )
     body = pick(update.get("body") or {}, language, update.get("language", own))
     if kind == "maintenance.reminder":
@@ -156,7 +178,7 @@ def _maintenance(kind: str, payload: dict[str, Any], language: str, site: Site) 
     )
 
 
-def _staff_reminder(payload: dict[str, Any], language: str, site: Site) -> Message:
+def _staff_reminder(payload: IncidentEvent, language: str, site: Site) -> Message:
     message = _incident("incident.updated", payload, language, site)
     if payload["reason"] == "eta_passed":
         body = t(language, "broadcast.staff_eta", time=_when(payload["eta"], language, site))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incidents import maintenance_flows, scheduled_posts, service
 from incidents.broadcasting import outbox
 from incidents.broadcasting.models import Audience, BroadcastEvent
+from incidents.broadcasting.payloads import IncidentEvent
 from incidents.broadcasting.rules import (
     MAINTENANCE_LEADS,
     Notice,
@@ -187,7 +189,7 @@ async def _remind_maintenance(session: AsyncSession, now: datetime) -> list[str]
                 kind="maintenance.reminder",
                 now=now,
                 notify=True,
-                extra={"lead_hours": hours},
+                lead_hours=hours,
                 dedup_key=key,
             )
             done.append(f"maintenance {maintenance.id} reminder {hours}h")
@@ -309,17 +311,25 @@ async def _staff(
     latest: IncidentUpdate,
     key: str,
     now: datetime,
-    **details: object,
+    *,
+    reason: Literal["quiet", "eta_passed"],
+    quiet_minutes: int | None = None,
+    eta: str | None = None,
 ) -> None:
+    payload = IncidentEvent(
+        incident=outbox.incident_payload(incident),
+        update=outbox.update_payload(latest),
+        reason=reason,
+    )
+    if quiet_minutes is not None:
+        payload["quiet_minutes"] = quiet_minutes
+    if eta is not None:
+        payload["eta"] = eta
     await outbox.record(
         session,
         kind="staff.reminder",
         audience=Audience.staff,
-        payload={
-            "incident": outbox.incident_payload(incident),
-            "update": outbox.update_payload(latest),
-            **details,
-        },
+        payload=payload,
         component_ids=[component.id for component in incident.components],
         now=now,
         incident_id=incident.id,
