@@ -22,9 +22,10 @@ from compensation.errors import Conflict, DomainError, NotFound
 from compensation.schemas import BatchOut, PullIn
 from incidents.common import audit
 from incidents.common.db_types import utcnow
+from incidents.common.staff import FINANCE
 from statuspage.access.tokens import Principal, authenticate, require_role
 from statuspage.api import kit
-from statuspage.api.compensation import FINANCE, batch_out
+from statuspage.api.compensation import batch_out
 from statuspage.channels import platform_events
 from statuspage.config import Settings
 from statuspage.db import Database

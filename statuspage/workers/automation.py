@@ -30,11 +30,11 @@ from incidents.broadcasting.rules import (
 from incidents.common.actor import Actor
 from incidents.models import (
     Incident,
-    IncidentStatus,
     IncidentUpdate,
     Maintenance,
     MaintenanceStatus,
 )
+from incidents.rules import OPEN_INCIDENT_STATUSES
 from incidents.schemas import BodyText, MaintenanceUpdateIn
 from statuspage.config import Settings
 from statuspage.db import Database
@@ -42,7 +42,6 @@ from statuspage.i18n import t
 
 log = logging.getLogger(__name__)
 
-OPEN = (IncidentStatus.investigating, IncidentStatus.identified, IncidentStatus.monitoring)
 ANNOUNCED = ("maintenance.scheduled", "maintenance.rescheduled")
 
 
@@ -207,7 +206,7 @@ async def _open_incidents(
     incidents = list(
         await session.scalars(
             select(Incident)
-            .where(Incident.status.in_(OPEN), Incident.draft.is_(False))
+            .where(Incident.status.in_(OPEN_INCIDENT_STATUSES), Incident.draft.is_(False))
             .options(*service.incident_load_options())
             .order_by(Incident.id)
         )
