@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from standardwebhooks import Webhook
 
 from compensation import flows
@@ -27,6 +27,7 @@ from statuspage.channels.formats import Outgoing
 from statuspage.channels.senders import Result, send_http
 from statuspage.config import Settings
 from statuspage.db import Database
+from statuspage.workers.claims import claim_due
 from statuspage.workers.loop import WorkerLoop
 
 EVENT_TYPE = "voucher.issued"
@@ -109,25 +110,16 @@ class CreditWorker(WorkerLoop):
         return len(claimed)
 
     async def _claim(self, now: datetime) -> list[tuple[CreditDelivery, Voucher]]:
-        due = (
-            select(CreditDelivery.id)
-            .where(
-                CreditDelivery.state == CreditState.pending,
-                CreditDelivery.next_attempt_at <= now,
-                or_(CreditDelivery.lease_until.is_(None), CreditDelivery.lease_until < now),
-            )
-            .order_by(CreditDelivery.id)
-            .limit(self.batch_size)
-            .with_for_update(skip_locked=True)
-        )
         waves = -(-self.batch_size // self.settings.credit_concurrency)
         lease = timedelta(seconds=self.settings.delivery_timeout_seconds * waves + 2)
-        claim = (
-            update(CreditDelivery)
-            .where(CreditDelivery.id.in_(due.scalar_subquery()))
-            .values(lease_owner=self.name, lease_until=now + lease)
-            .returning(CreditDelivery.id)
-            .execution_options(synchronize_session=False)
+        claim = claim_due(
+            CreditDelivery,
+            pending=CreditState.pending,
+            now=now,
+            lease=lease,
+            owner=self.name,
+            limit=self.batch_size,
+            order_by=(CreditDelivery.id,),
         )
         async with self.database.sessionmaker() as session, session.begin():
             ids = list((await session.scalars(claim)).all())
