@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Collection, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,44 @@ from incidents.common import audit
 from incidents.common.db_types import utcnow
 
 # -- intake -------------------------------------------------------------------------------
+
+_T = TypeVar("_T")
+
+
+class Transactions(Protocol):
+    """How the edge runs work on the database: in a session that only reads, or in one
+    transaction (the edge decides what else goes with a write)."""
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[_T]]) -> _T: ...
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[_T]]) -> _T: ...
+
+
+async def take_events(
+    db: Transactions,
+    *,
+    batch_id: int,
+    events: AsyncIterable[list[AccountEvent | Rejection]],
+    source: str,
+    digest: Callable[[], str] | None,
+    actor_id: int,
+) -> tuple[Batch, Collected]:
+    """A batch's events, however they come (an upload, the platform's paged API): the plan in
+    a short read, the sums with no transaction open (an upload may take minutes), then one
+    short transaction adding them to the draft. `digest` gives the file's SHA-256 once read."""
+    plan = await db.read(lambda session: plan_intake(session, batch_id=batch_id))
+    collected = await collect(plan, events, Collected())
+    batch = await db.write(
+        lambda session: commit_intake(
+            session,
+            plan=plan,
+            collected=collected,
+            source=source,
+            digest=digest() if digest is not None else None,
+            actor_id=actor_id,
+        )
+    )
+    return batch, collected
 
 
 @dataclass(frozen=True)

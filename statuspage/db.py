@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_T = TypeVar("_T")
 
 
 def async_url(url: str) -> str:
@@ -46,6 +48,16 @@ class Database:
     @property
     def reading(self) -> async_sessionmaker[AsyncSession]:
         return self.reader or self.sessionmaker
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
+        """Runs `work` in a session that only reads."""
+        async with self.reading() as session:
+            return await work(session)
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
+        """Runs `work` in one transaction."""
+        async with self.sessionmaker() as session, session.begin():
+            return await work(session)
 
     @property
     def dialect(self) -> str:
