@@ -52,17 +52,46 @@ def compose(*, kind: str, payload: Mapping[str, Any], language: str, site: Site)
         return _maintenance(kind, payloads.maintenance_event(payload), language, site)
     if kind == "staff.reminder":
         return _staff_reminder(payloads.incident_event(payload), language, site)
+    return _message(
+        kind,
+        language,
+        site,
+        name=site.name,
+        status="",
+        body=t(language, "broadcast.test_body", site=site.name),
+        url=site.url + "/",
+    )
+
+
+def _message(
+    kind: str,
+    language: str,
+    site: Site,
+    *,
+    name: str,
+    status: str,
+    body: str,
+    facts: list[str] | None = None,
+    url: str,
+) -> Message:
+    """A message headed by its kind, with the subject every channel uses: [site] headline: name."""
     headline = t(language, f"broadcast.kind.{kind}")
     return Message(
         kind=kind,
         language=language,
         headline=headline,
-        name=site.name,
-        subject=t(language, "broadcast.subject", site=site.name, headline=headline, name=site.name),
-        status="",
-        body=t(language, "broadcast.test_body", site=site.name),
-        url=site.url + "/",
+        name=name,
+        subject=t(language, "broadcast.subject", site=site.name, headline=headline, name=name),
+        status=status,
+        body=body,
+        facts=facts or [],
+        url=url,
     )
+
+
+def _status(language: str, vocabulary: str, status: str) -> str:
+    """The status line in words ("Status: Identified"), from incident_ or maintenance_status."""
+    return t(language, "broadcast.status", status=t(language, f"{vocabulary}.{status}"))
 
 
 def _when(raw: str | None, language: str, site: Site) -> str:
@@ -80,7 +109,6 @@ def _incident(kind: str, payload: IncidentEvent, language: str, site: Site) -> M
         payload.get("update") or payload.get("last_update") or {}
     )
     own = incident["language"]
-    headline = t(language, f"broadcast.kind.{kind}")
     name = pick(incident["name"], language, own)
     facts = []
     if incident["components"]:
@@ -107,17 +135,12 @@ def _incident(kind: str, payload: IncidentEvent, language: str, site: Site) -> M
             body=body,
         )
         body = t(language, "broadcast.progress_body", time=next_by) + "\n\n" + last
-    return Message(
-        kind=kind,
-        language=language,
-        headline=headline,
+    return _message(
+        kind,
+        language,
+        site,
         name=name,
-        subject=t(language, "broadcast.subject", site=site.name, headline=headline, name=name),
-        status=t(
-            language,
-            "broadcast.status",
-            status=t(language, f"incident_status.{incident['status']}"),
-        ),
+        status=_status(language, "incident_status", incident["status"]),
         body=body,
         facts=facts,
         url=f"{site.url}/incidents/{incident['shortlink']}",
@@ -128,7 +151,6 @@ def _maintenance(kind: str, payload: MaintenanceEvent, language: str, site: Site
     maintenance = payload["maintenance"]
     update: MaintenanceUpdatePayload | dict[str, Any] = payload.get("update") or {}
     own = maintenance["language"]
-    headline = t(language, f"broadcast.kind.{kind}")
     name = pick(maintenance["name"], language, own)
     start = _when(maintenance["scheduled_for"], language, site)
     facts = [
@@ -161,17 +183,12 @@ def _maintenance(kind: str, payload: MaintenanceEvent, language: str, site: Site
         hours = payload["lead_hours"]
         key = "broadcast.reminder_body_1" if hours == 1 else "broadcast.reminder_body"
         body = t(language, key, hours=hours, time=start)
-    return Message(
-        kind=kind,
-        language=language,
-        headline=headline,
+    return _message(
+        kind,
+        language,
+        site,
         name=name,
-        subject=t(language, "broadcast.subject", site=site.name, headline=headline, name=name),
-        status=t(
-            language,
-            "broadcast.status",
-            status=t(language, f"maintenance_status.{maintenance['status']}"),
-        ),
+        status=_status(language, "maintenance_status", maintenance["status"]),
         body=body,
         facts=facts,
         url=f"{site.url}/maintenance/{maintenance['shortlink']}",
@@ -184,15 +201,11 @@ def _staff_reminder(payload: IncidentEvent, language: str, site: Site) -> Messag
         body = t(language, "broadcast.staff_eta", time=_when(payload["eta"], language, site))
     else:
         body = t(language, "broadcast.staff_quiet", minutes=payload["quiet_minutes"])
-    headline = t(language, "broadcast.kind.staff.reminder")
-    return Message(
-        kind="staff.reminder",
-        language=language,
-        headline=headline,
+    return _message(
+        "staff.reminder",
+        language,
+        site,
         name=message.name,
-        subject=t(
-            language, "broadcast.subject", site=site.name, headline=headline, name=message.name
-        ),
         status=message.status,
         body=body,
         facts=message.facts,
