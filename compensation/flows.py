@@ -1,14 +1,14 @@
-"""Multi-step compensation operations: intake, policy refresh, approval, cancel, void."""
+"""Multi-step compensation operations: intake, policy refresh, approval, cancel, void, delivery."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compensation import rules, service
@@ -35,6 +35,44 @@ from incidents.common import audit
 from incidents.common.db_types import utcnow
 
 # -- intake -------------------------------------------------------------------------------
+
+_T = TypeVar("_T")
+
+
+class Transactions(Protocol):
+    """How the edge runs work on the database: in a session that only reads, or in one
+    transaction (the edge decides what else goes with a write)."""
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[_T]]) -> _T: ...
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[_T]]) -> _T: ...
+
+
+async def take_events(
+    db: Transactions,
+    *,
+    batch_id: int,
+    events: AsyncIterable[list[AccountEvent | Rejection]],
+    source: str,
+    digest: Callable[[], str] | None,
+    actor_id: int,
+) -> tuple[Batch, Collected]:
+    """A batch's events, however they come (an upload, the platform's paged API): the plan in
+    a short read, the sums with no transaction open (an upload may take minutes), then one
+    short transaction adding them to the draft. `digest` gives the file's SHA-256 once read."""
+    plan = await db.read(lambda session: plan_intake(session, batch_id=batch_id))
+    collected = await collect(plan, events, Collected())
+    batch = await db.write(
+        lambda session: commit_intake(
+            session,
+            plan=plan,
+            collected=collected,
+            source=source,
+            digest=digest() if digest is not None else None,
+            actor_id=actor_id,
+        )
+    )
+    return batch, collected
 
 
 @dataclass(frozen=True)
@@ -352,6 +390,64 @@ async def mark_delivered(
         entity_id=batch.id,
         before={"state": BatchState.issued.value},
         after={"state": batch.state.value, "vouchers": _rowcount(result), "note": note},
+    )
+    return batch
+
+
+async def credited(
+    session: AsyncSession, *, voucher_ids: Collection[int], now: datetime
+) -> list[Batch]:
+    """The platform's credit API took these vouchers: each still issued is delivered, and each
+    issued batch with no credit left to send is delivered, audited as the system."""
+    if not voucher_ids:
+        return []
+    ids = list(voucher_ids)
+    await session.execute(
+        update(Voucher)
+        .where(Voucher.id.in_(ids), Voucher.state == VoucherState.issued)
+        .values(state=VoucherState.delivered, delivered_at=now)
+    )
+    await session.execute(  # redeemed before it was credited: still, it was delivered now
+        update(Voucher)
+        .where(Voucher.id.in_(ids), Voucher.delivered_at.is_(None))
+        .values(delivered_at=now)
+    )
+    batch_ids = await session.scalars(select(Voucher.batch_id).where(Voucher.id.in_(ids)))
+    delivered = []
+    for batch_id in sorted(set(batch_ids)):  # locked in one order: two workers never deadlock
+        batch = await _deliver_if_credited(session, batch_id=batch_id, now=now)
+        if batch is not None:
+            delivered.append(batch)
+    return delivered
+
+
+async def _deliver_if_credited(
+    session: AsyncSession, *, batch_id: int, now: datetime
+) -> Batch | None:
+    # Locked before counting: of two workers crediting a batch's last vouchers at once, the
+    # second counts after the first committed, so one of them sees none left and delivers it.
+    batch = await service.get_batch(session, batch_id=batch_id, lock=True)
+    if not rules.may_become(batch.state, BatchState.delivered):
+        return None  # issuing still, or finance recorded it delivered meanwhile
+    sent = CreditDelivery.state == CreditState.sent
+    counts = (
+        await session.execute(
+            select(func.count().filter(~sent), func.count().filter(sent))
+            .join(Voucher, Voucher.id == CreditDelivery.voucher_id)
+            .where(Voucher.batch_id == batch.id, Voucher.state != VoucherState.voided)
+        )
+    ).one()
+    if counts[0]:
+        return None
+    batch.state, batch.delivered_at = BatchState.delivered, now
+    await audit.record(
+        session,
+        actor_id=None,  # the system: the credit API confirmed every voucher
+        action="compensation.batch.deliver",
+        entity_type="compensation_batch",
+        entity_id=batch.id,
+        before={"state": BatchState.issued.value},
+        after={"state": batch.state.value, "vouchers": counts[1]},
     )
     return batch
 

@@ -155,8 +155,12 @@ _NEXT: Mapping[BatchState, frozenset[BatchState]] = {
 }
 
 
+def may_become(current: BatchState, new: BatchState) -> bool:
+    return new in _NEXT[current]
+
+
 def check_batch_transition(current: BatchState, new: BatchState) -> None:
-    if new not in _NEXT[current]:
+    if not may_become(current, new):
         raise InvalidTransition(
             f"a batch that is {current.value} cannot become {new.value}", field="state"
         )

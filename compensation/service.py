@@ -26,11 +26,10 @@ from compensation.models import (
 )
 from compensation.schemas import CouponRules, FeeRefundRules, Rules
 from incidents.common import audit
-from incidents.models import Incident, IncidentStatus
+from incidents.models import Incident
+from incidents.rules import CLOSED_INCIDENT_STATUSES
 
 _RULES: TypeAdapter[FeeRefundRules | CouponRules] = TypeAdapter(Rules)
-# Incidents that can be compensated: over, with or without a postmortem written.
-CLOSED = frozenset({IncidentStatus.resolved, IncidentStatus.postmortem})
 # Rejections kept per batch for the report; past this they are only counted.
 REJECTIONS_KEPT = 10_000
 
@@ -141,7 +140,8 @@ async def closed_incident(session: AsyncSession, *, incident_id: int) -> Inciden
     incident = await session.get(Incident, incident_id)
     if incident is None:
         raise InvalidInput(f"incident {incident_id} does not exist", field="incident_id")
-    if incident.status not in CLOSED or incident.resolved_at is None:
+    # Compensation follows an incident that is over, with or without a postmortem written.
+    if incident.status not in CLOSED_INCIDENT_STATUSES or incident.resolved_at is None:
         raise InvalidTransition(
             f"incident {incident_id} is {incident.status.value}: compensation follows a "
             "resolved incident",

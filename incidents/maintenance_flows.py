@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents import rules, service
 from incidents.broadcasting import outbox
+from incidents.broadcasting.payloads import Window
 from incidents.common import audit
 from incidents.common.actor import Actor
 from incidents.common.errors import InvalidInput
@@ -114,14 +115,14 @@ async def edit_maintenance(
         kind = "maintenance.rescheduled"
     else:
         return maintenance
-    previous = {"scheduled_for": window[0].isoformat(), "scheduled_until": window[1].isoformat()}
+    previous = Window(scheduled_for=window[0].isoformat(), scheduled_until=window[1].isoformat())
     await outbox.announce_maintenance(
         session,
         maintenance=maintenance,
         kind=kind,
         now=actor.now,
         notify=data.notify,
-        extra={"previous": previous} if kind == "maintenance.rescheduled" else None,
+        previous=previous if kind == "maintenance.rescheduled" else None,
     )
     return maintenance
 

@@ -44,7 +44,13 @@ class SiteState(Base):
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-@event.listens_for(Session, "after_flush")
+def track(sessions: type[Session]) -> None:
+    """Bumps the version in every flush of these sessions that touches what the public sees
+    (registered by the database wiring for every session the app makes). Idempotent."""
+    if not event.contains(sessions, "after_flush", _bump_on_public_change):
+        event.listen(sessions, "after_flush", _bump_on_public_change)
+
+
 def _bump_on_public_change(session: Session, _context: Any) -> None:
     touched = chain(session.new, session.dirty, session.deleted)
     if any(isinstance(row, PUBLIC_MODELS) for row in touched):

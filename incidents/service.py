@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
-from incidents import publication, rules  # noqa: F401 - publication registers the version bump
+from incidents import rules
 from incidents.common.errors import InvalidInput, NotFound
 from incidents.models import (
     Component,
@@ -108,7 +108,7 @@ async def get_incident(session: AsyncSession, *, incident_id: int) -> Incident:
 async def list_incidents(
     session: AsyncSession,
     *,
-    statuses: Sequence[IncidentStatus] | None = None,
+    statuses: Collection[IncidentStatus] | None = None,
     include_drafts: bool = True,
     limit: int = 50,
     before_id: int | None = None,

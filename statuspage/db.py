@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
@@ -14,11 +15,15 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
+
+from incidents import publication
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_T = TypeVar("_T")
 
 
 def async_url(url: str) -> str:
@@ -44,6 +49,16 @@ class Database:
     def reading(self) -> async_sessionmaker[AsyncSession]:
         return self.reader or self.sessionmaker
 
+    async def read(self, work: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
+        """Runs `work` in a session that only reads."""
+        async with self.reading() as session:
+            return await work(session)
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
+        """Runs `work` in one transaction."""
+        async with self.sessionmaker() as session, session.begin():
+            return await work(session)
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
@@ -62,8 +77,18 @@ def connect(url: str, *, echo: bool = False) -> Database:
     return Database(engine=engine, sessionmaker=session_factory(engine), reader=reader)
 
 
+class TrackedSession(Session):
+    """The session under every AsyncSession the app makes: a flush that changes what the
+    public sees bumps the public version in the same transaction."""
+
+
 def session_factory(bind: Any, **options: Any) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(bind, expire_on_commit=False, **options)
+    """The one way sessions are made (app, CLI, workers, scheduler, tests), so no write can
+    forget the version bump."""
+    publication.track(TrackedSession)
+    return async_sessionmaker(
+        bind, expire_on_commit=False, sync_session_class=TrackedSession, **options
+    )
 
 
 def _prepare_sqlite(url: str) -> None:

@@ -19,8 +19,27 @@ from incidents.broadcasting.models import (
     Subscription,
     subscription_components,
 )
+from incidents.broadcasting.payloads import (
+    ComponentPayload,
+    EventPayload,
+    IncidentEvent,
+    IncidentPayload,
+    MaintenanceEvent,
+    MaintenancePayload,
+    MaintenanceUpdatePayload,
+    NoPayload,
+    UpdatePayload,
+    Window,
+    to_json,
+)
 from incidents.broadcasting.rules import Notice
-from incidents.models import Incident, IncidentUpdate, Maintenance, MaintenanceUpdate
+from incidents.models import (
+    Component,
+    Incident,
+    IncidentUpdate,
+    Maintenance,
+    MaintenanceUpdate,
+)
 
 # Components have no language of their own: their plain name is the site's default language.
 DEFAULT = "default"
@@ -41,7 +60,7 @@ def texts(
     return found
 
 
-def incident_payload(incident: Incident) -> dict[str, Any]:
+def incident_payload(incident: Incident) -> IncidentPayload:
     return {
         "id": incident.id,
         "shortlink": incident.shortlink,
@@ -51,18 +70,22 @@ def incident_payload(incident: Incident) -> dict[str, Any]:
         "impact": incident.impact.value,
         "started_at": incident.started_at.isoformat(),
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
-        "components": [
-            {
-                "id": component.id,
-                "name": texts(DEFAULT, component.name, component.translations, "name"),
-                "status": component.status.value,
-            }
-            for component in incident.components
-        ],
+        "components": _components(incident.components),
     }
 
 
-def update_payload(update: IncidentUpdate) -> dict[str, Any]:
+def _components(components: Iterable[Component]) -> list[ComponentPayload]:
+    return [
+        {
+            "id": component.id,
+            "name": texts(DEFAULT, component.name, component.translations, "name"),
+            "status": component.status.value,
+        }
+        for component in components
+    ]
+
+
+def update_payload(update: IncidentUpdate) -> UpdatePayload:
     eta = update.expected_resolution_at
     return {
         "id": update.id,
@@ -75,7 +98,7 @@ def update_payload(update: IncidentUpdate) -> dict[str, Any]:
     }
 
 
-def maintenance_payload(maintenance: Maintenance) -> dict[str, Any]:
+def maintenance_payload(maintenance: Maintenance) -> MaintenancePayload:
     return {
         "id": maintenance.id,
         "shortlink": maintenance.shortlink,
@@ -84,18 +107,11 @@ def maintenance_payload(maintenance: Maintenance) -> dict[str, Any]:
         "status": maintenance.status.value,
         "scheduled_for": maintenance.scheduled_for.isoformat(),
         "scheduled_until": maintenance.scheduled_until.isoformat(),
-        "components": [
-            {
-                "id": component.id,
-                "name": texts(DEFAULT, component.name, component.translations, "name"),
-                "status": component.status.value,
-            }
-            for component in maintenance.components
-        ],
+        "components": _components(maintenance.components),
     }
 
 
-def maintenance_update_payload(update: MaintenanceUpdate) -> dict[str, Any]:
+def maintenance_update_payload(update: MaintenanceUpdate) -> MaintenanceUpdatePayload:
     return {
         "id": update.id,
         "status": update.status.value,
@@ -109,7 +125,7 @@ async def record(
     session: AsyncSession,
     *,
     kind: str,
-    payload: dict[str, Any],
+    payload: EventPayload,
     component_ids: Iterable[int],
     now: datetime,
     audience: Audience = Audience.public,
@@ -123,7 +139,7 @@ async def record(
         audience=audience,
         incident_id=incident_id,
         maintenance_id=maintenance_id,
-        payload=payload,
+        payload=to_json(payload),
         dedup_key=dedup_key,
         created_at=now,
     )
@@ -169,7 +185,9 @@ async def record_direct(
     session: AsyncSession, *, subscription: Subscription, kind: str, now: datetime
 ) -> Delivery:
     """A message for one subscription only (the confirmation email), through the same outbox."""
-    event = BroadcastEvent(kind=kind, audience=subscription.audience, payload={}, created_at=now)
+    event = BroadcastEvent(
+        kind=kind, audience=subscription.audience, payload=to_json(NoPayload()), created_at=now
+    )
     session.add(event)
     await session.flush()
     delivery = Delivery(
@@ -196,7 +214,7 @@ async def announce_incident(
     return await record(
         session,
         kind=kind,
-        payload={"incident": incident_payload(incident), "update": update_payload(update)},
+        payload=IncidentEvent(incident=incident_payload(incident), update=update_payload(update)),
         component_ids=[component.id for component in incident.components],
         now=now,
         incident_id=incident.id,
@@ -210,20 +228,24 @@ async def announce_maintenance(
     kind: str,
     now: datetime,
     notify: bool,
-    extra: dict[str, Any] | None = None,
+    previous: Window | None = None,
+    lead_hours: int | None = None,
     dedup_key: str | None = None,
 ) -> BroadcastEvent | None:
     update = max(maintenance.updates, key=lambda row: row.id)
     if maintenance.draft or not notify:
         return None
+    payload = MaintenanceEvent(
+        maintenance=maintenance_payload(maintenance), update=maintenance_update_payload(update)
+    )
+    if previous is not None:
+        payload["previous"] = previous
+    if lead_hours is not None:
+        payload["lead_hours"] = lead_hours
     return await record(
         session,
         kind=kind,
-        payload={
-            "maintenance": maintenance_payload(maintenance),
-            "update": maintenance_update_payload(update),
-            **(extra or {}),
-        },
+        payload=payload,
         component_ids=[component.id for component in maintenance.components],
         now=now,
         maintenance_id=maintenance.id,

@@ -20,6 +20,15 @@ class StaffRole(enum.StrEnum):
     platform = "platform"
 
 
+# Who may act where. An admin may do everything (the access checks let admins in), and the
+# platform's service account only what names it.
+SUPPORT = frozenset({StaffRole.support})
+FINANCE = frozenset({StaffRole.finance})
+ADMIN = frozenset({StaffRole.admin})
+ANY_STAFF = SUPPORT | FINANCE  # every person (admins being let in everywhere), not the platform
+FINANCE_OR_PLATFORM = FINANCE | {StaffRole.platform}
+
+
 class Staff(Base):
     __tablename__ = "staff"
 

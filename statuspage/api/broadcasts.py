@@ -20,12 +20,11 @@ from incidents.broadcasting.schemas import (
     SubscriptionOut,
     SubscriptionPatch,
 )
-from incidents.common.staff import StaffRole
+from incidents.common.staff import SUPPORT
 from statuspage.api.kit import Call, Endpoint, RequestInvalid
 from statuspage.channels import egress
 from statuspage.channels.redaction import shown_address
 
-SUPPORT = frozenset({StaffRole.support})
 _MAX_ID = 2**31 - 1
 
 

@@ -22,13 +22,11 @@ from compensation.schemas import (
     VoucherOut,
 )
 from incidents.common.db_types import utcnow
-from incidents.common.staff import StaffRole
+from incidents.common.staff import FINANCE, FINANCE_OR_PLATFORM, StaffRole
 from statuspage.access.tokens import Forbidden
 from statuspage.api.kit import Call, Endpoint
 
-FINANCE = frozenset({StaffRole.finance})
 # The exchange platform redeems vouchers and looks up one account's; nothing else.
-FINANCE_OR_PLATFORM = FINANCE | {StaffRole.platform}
 _ID = Annotated[int, Field(ge=1, le=2**31 - 1)]
 _Account = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 

@@ -8,7 +8,7 @@ commits chunk by chunk; exports read a page at a time.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -19,12 +19,14 @@ from starlette.routing import Route
 
 from compensation import exports, flows, intake, issuing, service
 from compensation.errors import Conflict, DomainError, NotFound
+from compensation.intake import AccountEvent, Rejection
 from compensation.schemas import BatchOut, PullIn
 from incidents.common import audit
 from incidents.common.db_types import utcnow
+from incidents.common.staff import FINANCE
 from statuspage.access.tokens import Principal, authenticate, require_role
 from statuspage.api import kit
-from statuspage.api.compensation import FINANCE, batch_out
+from statuspage.api.compensation import batch_out
 from statuspage.channels import platform_events
 from statuspage.config import Settings
 from statuspage.db import Database
@@ -98,11 +100,7 @@ def _format(request: Request) -> intake.IntakeFormat:
 async def upload_events(request: Request) -> Response:
     principal, batch_id, query = await _finance(request, SourceQuery)
     settings: Settings = request.app.state.settings
-    database: Database = request.app.state.database
     source = query.source[:200] or "upload"
-    async with database.reading() as session:
-        plan = await flows.plan_intake(session, batch_id=batch_id)
-    fmt = _format(request)
     digest = hashlib.sha256()
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -116,51 +114,54 @@ async def upload_events(request: Request) -> Response:
             digest.update(chunk)
             yield chunk
 
-    collected = await flows.collect(
-        plan, intake.read_event_batches(chunks(), format=fmt), flows.Collected()
-    )
-    return await _commit(request, plan, collected, source, digest.hexdigest(), principal)
+    async def events() -> AsyncIterator[list[AccountEvent | Rejection]]:
+        # The format is checked once the batch is known to take events, as it always was.
+        async for batch in intake.read_event_batches(chunks(), format=_format(request)):
+            yield batch
+
+    return await _take(request, batch_id, events(), source, digest.hexdigest, principal)
 
 
 async def pull_events(request: Request) -> Response:
     principal, batch_id, _ = await _finance(request)
     settings: Settings = request.app.state.settings
-    database: Database = request.app.state.database
     body = await kit.read_model(request, PullIn, limit=settings.max_body_bytes)
     assert isinstance(body, PullIn)
-    async with database.reading() as session:
-        plan = await flows.plan_intake(session, batch_id=batch_id)
-    if not settings.platform_events_url:
-        raise Conflict("PLATFORM_EVENTS_URL is not set: upload a file instead", field="source")
-    async with httpx.AsyncClient(timeout=30.0) as client:
-        events = platform_events.pull_events(
-            client,
-            settings.platform_events_url,
-            params=body.params,
-            token=settings.platform_api_token or None,
-        )
-        collected = await flows.collect(plan, flows.in_batches(events), flows.Collected())
-    return await _commit(request, plan, collected, "platform API", None, principal)
+
+    async def events() -> AsyncIterator[list[AccountEvent | Rejection]]:
+        # Checked once the batch is known to take events, as it always was.
+        if not settings.platform_events_url:
+            raise Conflict("PLATFORM_EVENTS_URL is not set: upload a file instead", field="source")
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            pulled = platform_events.pull_events(
+                client,
+                settings.platform_events_url,
+                params=body.params,
+                token=settings.platform_api_token or None,
+            )
+            async for batch in flows.in_batches(pulled):
+                yield batch
+
+    return await _take(request, batch_id, events(), "platform API", None, principal)
 
 
-async def _commit(
+async def _take(
     request: Request,
-    plan: flows.IntakePlan,
-    collected: flows.Collected,
+    batch_id: int,
+    events: AsyncIterator[list[AccountEvent | Rejection]],
     source: str,
-    digest: str | None,
+    digest: Callable[[], str] | None,
     principal: Principal,
 ) -> Response:
     database: Database = request.app.state.database
-    async with database.sessionmaker() as session, session.begin():
-        batch = await flows.commit_intake(
-            session,
-            plan=plan,
-            collected=collected,
-            source=source,
-            digest=digest,
-            actor_id=principal.staff_id,
-        )
+    batch, collected = await flows.take_events(
+        database,
+        batch_id=batch_id,
+        events=events,
+        source=source,
+        digest=digest,
+        actor_id=principal.staff_id,
+    )
     summary = IntakeOut(
         **collected.summary(),
         lines=len(collected.aggregate),

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from incidents import component_flows, flows, maintenance_flows, service
 from incidents.common import audit
-from incidents.common.staff import StaffRole
+from incidents.common.staff import ADMIN, ANY_STAFF, SUPPORT, StaffRole
 from incidents.models import (
     Component,
     ComponentGroup,
@@ -43,11 +43,6 @@ from incidents.schemas import (
     UpdateOut,
 )
 from statuspage.api.kit import Call, Endpoint
-
-ANY_STAFF = frozenset({StaffRole.support, StaffRole.finance})
-SUPPORT = frozenset({StaffRole.support})
-ADMIN = frozenset({StaffRole.admin})
-
 
 # -- query shapes -------------------------------------------------------------------------
 
@@ -341,12 +336,12 @@ def _e(
 
 
 ENDPOINTS: list[Endpoint] = [
-    _e("GET", "/me", me, ANY_STAFF | SUPPORT, "who the token belongs to", response=MeOut),
+    _e("GET", "/me", me, ANY_STAFF, "who the token belongs to", response=MeOut),
     _e(
         "GET",
         "/groups",
         list_groups,
-        ANY_STAFF | SUPPORT,
+        ANY_STAFF,
         "list component groups",
         response=list[GroupOut],
     ),
@@ -382,7 +377,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         "/components",
         list_components,
-        ANY_STAFF | SUPPORT,
+        ANY_STAFF,
         "list components",
         response=list[ComponentOut],
     ),
@@ -400,7 +395,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         "/components/{component_id}",
         get_component,
-        ANY_STAFF | SUPPORT,
+        ANY_STAFF,
         "read a component",
         response=ComponentOut,
     ),
@@ -426,7 +421,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         "/incidents",
         list_incidents,
-        ANY_STAFF | SUPPORT,
+        ANY_STAFF,
         "list incidents, drafts included",
         query=IncidentQuery,
         response=list[IncidentOut],
@@ -445,7 +440,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         "/incidents/{incident_id}",
         get_incident,
-        ANY_STAFF | SUPPORT,
+        ANY_STAFF,
         "read an incident with its timeline and impact windows",
         response=IncidentOut,
     ),
@@ -516,7 +511,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         "/maintenances",
         list_maintenances,
-        ANY_STAFF | SUPPORT,
+        ANY_STAFF,
         "list maintenance, drafts included",
         query=MaintenanceQuery,
         response=list[MaintenanceOut],
@@ -535,7 +530,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         "/maintenances/{maintenance_id}",
         get_maintenance,
-        ANY_STAFF | SUPPORT,
+        ANY_STAFF,
         "read a maintenance",
         response=MaintenanceOut,
     ),

@@ -3,11 +3,20 @@ channel (email, webhook, chat) lays out in its own format."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from incidents.broadcasting import payloads
 from incidents.broadcasting.outbox import pick
+from incidents.broadcasting.payloads import (
+    ComponentPayload,
+    IncidentEvent,
+    MaintenanceEvent,
+    MaintenanceUpdatePayload,
+    UpdatePayload,
+)
 from statuspage.i18n import format_time, t
 from statuspage.site import Site
 
@@ -35,44 +44,81 @@ class Message:
         return "\n".join(lines).strip()
 
 
-def compose(*, kind: str, payload: dict[str, Any], language: str, site: Site) -> Message:
+def compose(*, kind: str, payload: Mapping[str, Any], language: str, site: Site) -> Message:
+    """The message of an event, from its payload as stored (its kind says the payload's shape)."""
     if kind.startswith("incident."):
-        return _incident(kind, payload, language, site)
+        return _incident(kind, payloads.incident_event(payload), language, site)
     if kind.startswith("maintenance."):
-        return _maintenance(kind, payload, language, site)
+        return _maintenance(kind, payloads.maintenance_event(payload), language, site)
     if kind == "staff.reminder":
-        return _staff_reminder(payload, language, site)
-    headline = t(language, f"broadcast.kind.{kind}")
-    return Message(
-        kind=kind,
-        language=language,
-        headline=headline,
+        return _staff_reminder(payloads.incident_event(payload), language, site)
+    return _message(
+        kind,
+        language,
+        site,
         name=site.name,
-        subject=t(language, "broadcast.subject", site=site.name, headline=headline, name=site.name),
         status="",
         body=t(language, "broadcast.test_body", site=site.name),
         url=site.url + "/",
     )
 
 
+def _message(
+    kind: str,
+    language: str,
+    site: Site,
+    *,
+    name: str,
+    status: str,
+    body: str,
+    facts: list[str] | None = None,
+    url: str,
+) -> Message:
+    """A message headed by its kind, with the subject every channel uses: [site] headline: name."""
+    headline = t(language, f"broadcast.kind.{kind}")
+    return Message(
+        kind=kind,
+        language=language,
+        headline=headline,
+        name=name,
+        subject=t(language, "broadcast.subject", site=site.name, headline=headline, name=name),
+        status=status,
+        body=body,
+        facts=facts or [],
+        url=url,
+    )
+
+
+def _status(language: str, vocabulary: str, status: str) -> str:
+    """The status line in words ("Status: Identified"), from incident_ or maintenance_status."""
+    return t(language, "broadcast.status", status=t(language, f"{vocabulary}.{status}"))
+
+
 def _when(raw: str | None, language: str, site: Site) -> str:
     return format_time(datetime.fromisoformat(raw), site.zone, language) if raw else ""
 
 
-def _components(payload: dict[str, Any], language: str) -> str:
-    names = [pick(component["name"], language) for component in payload["components"]]
+def _components(components: list[ComponentPayload], language: str) -> str:
+    names = [pick(component["name"], language) for component in components]
     return t(language, "broadcast.list_separator").join(names)
 
 
-def _incident(kind: str, payload: dict[str, Any], language: str, site: Site) -> Message:
+def _incident(kind: str, payload: IncidentEvent, language: str, site: Site) -> Message:
     incident = payload["incident"]
-    update = payload.get("update") or payload.get("last_update") or {}
+    update: UpdatePayload | dict[str, Any] = (
+        payload.get("update") or payload.get("last_update") or {}
+    )
     own = incident["language"]
-    headline = t(language, f"broadcast.kind.{kind}")
     name = pick(incident["name"], language, own)
     facts = []
     if incident["components"]:
-        facts.append(t(language, "broadcast.affected", components=_components(incident, language)))
+        facts.append(
+            t(
+                language,
+                "broadcast.affected",
+                components=_components(incident["components"], language),
+            )
+        )
     eta = update.get("expected_resolution_at")
     if eta and incident["status"] not in {"resolved", "postmortem"}:
         facts.append(t(language, "broadcast.eta", time=_when(eta, language, site)))
@@ -89,28 +135,22 @@ def _incident(kind: str, payload: dict[str, Any], language: str, site: Site) -> 
             body=body,
         )
         body = t(language, "broadcast.progress_body", time=next_by) + "\n\n" + last
-    return Message(
-        kind=kind,
-        language=language,
-        headline=headline,
+    return _message(
+        kind,
+        language,
+        site,
         name=name,
-        subject=t(language, "broadcast.subject", site=site.name, headline=headline, name=name),
-        status=t(
-            language,
-            "broadcast.status",
-            status=t(language, f"incident_status.{incident['status']}"),
-        ),
+        status=_status(language, "incident_status", incident["status"]),
         body=body,
         facts=facts,
         url=f"{site.url}/incidents/{incident['shortlink']}",
     )
 
 
-def _maintenance(kind: str, payload: dict[str, Any], language: str, site: Site) -> Message:
+def _maintenance(kind: str, payload: MaintenanceEvent, language: str, site: Site) -> Message:
     maintenance = payload["maintenance"]
-    update = payload.get("update") or {}
+    update: MaintenanceUpdatePayload | dict[str, Any] = payload.get("update") or {}
     own = maintenance["language"]
-    headline = t(language, f"broadcast.kind.{kind}")
     name = pick(maintenance["name"], language, own)
     start = _when(maintenance["scheduled_for"], language, site)
     facts = [
@@ -132,45 +172,40 @@ def _maintenance(kind: str, payload: dict[str, Any], language: str, site: Site) 
         )
     if maintenance["components"]:
         facts.append(
-            t(language, "broadcast.affected", components=_components(maintenance, language))
+            t(
+                language,
+                "broadcast.affected",
+                components=_components(maintenance["components"], language),
+            )
         )
     body = pick(update.get("body") or {}, language, update.get("language", own))
     if kind == "maintenance.reminder":
         hours = payload["lead_hours"]
         key = "broadcast.reminder_body_1" if hours == 1 else "broadcast.reminder_body"
         body = t(language, key, hours=hours, time=start)
-    return Message(
-        kind=kind,
-        language=language,
-        headline=headline,
+    return _message(
+        kind,
+        language,
+        site,
         name=name,
-        subject=t(language, "broadcast.subject", site=site.name, headline=headline, name=name),
-        status=t(
-            language,
-            "broadcast.status",
-            status=t(language, f"maintenance_status.{maintenance['status']}"),
-        ),
+        status=_status(language, "maintenance_status", maintenance["status"]),
         body=body,
         facts=facts,
         url=f"{site.url}/maintenance/{maintenance['shortlink']}",
     )
 
 
-def _staff_reminder(payload: dict[str, Any], language: str, site: Site) -> Message:
+def _staff_reminder(payload: IncidentEvent, language: str, site: Site) -> Message:
     message = _incident("incident.updated", payload, language, site)
     if payload["reason"] == "eta_passed":
         body = t(language, "broadcast.staff_eta", time=_when(payload["eta"], language, site))
     else:
         body = t(language, "broadcast.staff_quiet", minutes=payload["quiet_minutes"])
-    headline = t(language, "broadcast.kind.staff.reminder")
-    return Message(
-        kind="staff.reminder",
-        language=language,
-        headline=headline,
+    return _message(
+        "staff.reminder",
+        language,
+        site,
         name=message.name,
-        subject=t(
-            language, "broadcast.subject", site=site.name, headline=headline, name=message.name
-        ),
         status=message.status,
         body=body,
         facts=message.facts,

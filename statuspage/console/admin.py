@@ -9,10 +9,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from incidents.common import audit
-from incidents.common.staff import StaffRole
+from incidents.common.staff import ADMIN, StaffRole
 from statuspage.access import staff_accounts
 from statuspage.access import tokens as auth
-from statuspage.console.kit import ADMIN, Console, FormError, route
+from statuspage.console.kit import Console, FormError, route
 
 AUDIT_PAGE = 50
 

@@ -14,11 +14,12 @@ from compensation.errors import DomainError
 from compensation.intake import EventKind
 from compensation.models import Batch, BatchState, Voucher
 from compensation.schemas import PolicyIn
-from incidents.common.staff import Staff
+from incidents.common.staff import FINANCE, Staff
 from incidents.models import Incident
+from incidents.rules import CLOSED_INCIDENT_STATUSES
 from statuspage.console import exports
 from statuspage.console import intake as console_intake
-from statuspage.console.kit import FINANCE, Console, FormError, parse, route
+from statuspage.console.kit import Console, FormError, parse, route
 
 LINES_SHOWN = 100
 REJECTIONS_SHOWN = 100
@@ -52,7 +53,7 @@ async def finance_page(console: Console, *, status: int = 200, **values: Any) ->
     async def load(db: AsyncSession) -> dict[str, Any]:
         resolved = await db.scalars(
             select(Incident)
-            .where(Incident.status.in_(service.CLOSED))
+            .where(Incident.status.in_(CLOSED_INCIDENT_STATUSES))
             .order_by(Incident.resolved_at.desc())
             .limit(100)
         )

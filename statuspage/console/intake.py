@@ -47,26 +47,22 @@ async def upload(console: Console) -> dict[str, object]:
         if not isinstance(file, UploadFile) or not file.filename:
             raise FormError({"file": "choose a file to upload"})
         fmt = _format(file)
-        try:
-            plan = await console.read(lambda db: flows.plan_intake(db, batch_id=batch_id))
-            digest = hashlib.sha256()
-            events = intake.read_event_batches(
-                _chunks(file, digest, console.settings.max_upload_bytes), format=fmt
-            )
-            collected = await flows.collect(plan, events, flows.Collected())
-        except DomainError as error:
-            raise FormError.of(error) from error
+        digest = hashlib.sha256()
+        events = intake.read_event_batches(
+            _chunks(file, digest, console.settings.max_upload_bytes), format=fmt
+        )
         source = file.filename[:200]
-        await console.write(
-            lambda db: flows.commit_intake(
-                db,
-                plan=plan,
-                collected=collected,
+        try:
+            _, collected = await flows.take_events(
+                console,
+                batch_id=batch_id,
+                events=events,
                 source=source,
-                digest=digest.hexdigest(),
+                digest=digest.hexdigest,
                 actor_id=console.staffer.id,
             )
-        )
+        except DomainError as error:  # the write's own become a FormError in console.write
+            raise FormError.of(error) from error
     finally:
         if isinstance(file, UploadFile):
             await file.close()

@@ -34,10 +34,6 @@ from statuspage.templating import environment
 COOKIE = "staff_session"
 SESSION_SECONDS = 12 * 3600  # a shift; then sign in again
 MAX_FORM_BYTES = 262_144
-SUPPORT = frozenset({StaffRole.support})
-FINANCE = frozenset({StaffRole.finance})
-ADMIN = frozenset({StaffRole.admin})
-ANYONE = frozenset({StaffRole.support, StaffRole.finance, StaffRole.admin})
 # The security headers (CSP, frame-ancestors, no-referrer) come from the app's middleware.
 _PAGE_HEADERS = {"cache-control": "no-store"}
 T = TypeVar("T")

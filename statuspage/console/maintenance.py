@@ -11,11 +11,12 @@ from starlette.routing import Route
 from incidents import maintenance_flows, service
 from incidents.broadcasting import subscriptions as subscription_flows
 from incidents.broadcasting.models import Channel, Subscription
+from incidents.common.staff import SUPPORT
 from incidents.models import Maintenance, MaintenanceStatus
 from incidents.schemas import LANGUAGES
 from statuspage.channels import redaction
 from statuspage.console import forms as console_forms
-from statuspage.console.kit import SUPPORT, Console, FormError, placed, route
+from statuspage.console.kit import Console, FormError, placed, route
 
 SUBSCRIBERS_PAGE = 100
 

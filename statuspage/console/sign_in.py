@@ -11,11 +11,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from incidents.common.db_types import utcnow
-from incidents.common.staff import Staff
+from incidents.common.staff import ANY_STAFF, Staff
 from statuspage.access import staff_accounts
 from statuspage.access.rate_limits import Window
 from statuspage.console.kit import (
-    ANYONE,
     Console,
     FormError,
     Refused,
@@ -71,8 +70,8 @@ def routes() -> list[Route]:
 
     return [
         Route("/staff/login", login, methods=["GET", "POST"]),
-        route("/logout", logout, ANYONE, methods=["POST"]),
-        route("/password", password, ANYONE, methods=["GET", "POST"]),
+        route("/logout", logout, ANY_STAFF, methods=["POST"]),
+        route("/password", password, ANY_STAFF, methods=["GET", "POST"]),
     ]
 
 

@@ -14,6 +14,7 @@ from incidents import flows, scheduled_posts, service
 from incidents.broadcasting import outbox, subscriptions
 from incidents.broadcasting.models import PostState, ScheduledPost
 from incidents.common.db_types import utcnow
+from incidents.common.staff import ANY_STAFF, FINANCE, SUPPORT
 from incidents.models import (
     ComponentStatus,
     Impact,
@@ -22,22 +23,14 @@ from incidents.models import (
     Maintenance,
     MaintenanceStatus,
 )
+from incidents.rules import OPEN_INCIDENT_STATUSES
 from incidents.schemas import LANGUAGES
 from statuspage import markdown
 from statuspage.channels.messages import compose
 from statuspage.console import forms as console_forms
-from statuspage.console.kit import (
-    ANYONE,
-    FINANCE,
-    SUPPORT,
-    Console,
-    FormError,
-    placed,
-    route,
-)
+from statuspage.console.kit import Console, FormError, placed, route
 from statuspage.site import Site
 
-OPEN = [IncidentStatus.investigating, IncidentStatus.identified, IncidentStatus.monitoring]
 ACTIVE_MAINTENANCE = [
     MaintenanceStatus.scheduled,
     MaintenanceStatus.in_progress,
@@ -49,7 +42,7 @@ QUIET_WITHOUT_CADENCE = timedelta(minutes=60)
 def routes() -> list[Route]:
     incident = "/incidents/{incident_id:id}"
     return [
-        route("/", dashboard, ANYONE),
+        route("/", dashboard, ANY_STAFF),
         route("/incidents/new", new_incident, SUPPORT, methods=["GET", "POST"]),
         route(incident, incident_page, SUPPORT),
         route(incident + "/updates", post_update, SUPPORT, methods=["POST"]),
@@ -95,7 +88,7 @@ async def dashboard(console: Console) -> Response:
     async def load(
         db: AsyncSession,
     ) -> tuple[list[Incident], list[Maintenance], list[ScheduledPost]]:
-        incidents = await service.list_incidents(db, statuses=OPEN, limit=200)
+        incidents = await service.list_incidents(db, statuses=OPEN_INCIDENT_STATUSES, limit=200)
         maintenances = await service.list_maintenances(db, statuses=ACTIVE_MAINTENANCE, limit=200)
         posts = await scheduled_posts.list_posts(db, state=PostState.pending, limit=200)
         return incidents, maintenances, list(posts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incidents import maintenance_flows, scheduled_posts, service
 from incidents.broadcasting import outbox
 from incidents.broadcasting.models import Audience, BroadcastEvent
+from incidents.broadcasting.payloads import IncidentEvent
 from incidents.broadcasting.rules import (
     MAINTENANCE_LEADS,
     Notice,
@@ -28,11 +30,11 @@ from incidents.broadcasting.rules import (
 from incidents.common.actor import Actor
 from incidents.models import (
     Incident,
-    IncidentStatus,
     IncidentUpdate,
     Maintenance,
     MaintenanceStatus,
 )
+from incidents.rules import OPEN_INCIDENT_STATUSES
 from incidents.schemas import BodyText, MaintenanceUpdateIn
 from statuspage.config import Settings
 from statuspage.db import Database
@@ -40,7 +42,6 @@ from statuspage.i18n import t
 
 log = logging.getLogger(__name__)
 
-OPEN = (IncidentStatus.investigating, IncidentStatus.identified, IncidentStatus.monitoring)
 ANNOUNCED = ("maintenance.scheduled", "maintenance.rescheduled")
 
 
@@ -187,7 +188,7 @@ async def _remind_maintenance(session: AsyncSession, now: datetime) -> list[str]
                 kind="maintenance.reminder",
                 now=now,
                 notify=True,
-                extra={"lead_hours": hours},
+                lead_hours=hours,
                 dedup_key=key,
             )
             done.append(f"maintenance {maintenance.id} reminder {hours}h")
@@ -205,7 +206,7 @@ async def _open_incidents(
     incidents = list(
         await session.scalars(
             select(Incident)
-            .where(Incident.status.in_(OPEN), Incident.draft.is_(False))
+            .where(Incident.status.in_(OPEN_INCIDENT_STATUSES), Incident.draft.is_(False))
             .options(*service.incident_load_options())
             .order_by(Incident.id)
         )
@@ -309,17 +310,25 @@ async def _staff(
     latest: IncidentUpdate,
     key: str,
     now: datetime,
-    **details: object,
+    *,
+    reason: Literal["quiet", "eta_passed"],
+    quiet_minutes: int | None = None,
+    eta: str | None = None,
 ) -> None:
+    payload = IncidentEvent(
+        incident=outbox.incident_payload(incident),
+        update=outbox.update_payload(latest),
+        reason=reason,
+    )
+    if quiet_minutes is not None:
+        payload["quiet_minutes"] = quiet_minutes
+    if eta is not None:
+        payload["eta"] = eta
     await outbox.record(
         session,
         kind="staff.reminder",
         audience=Audience.staff,
-        payload={
-            "incident": outbox.incident_payload(incident),
-            "update": outbox.update_payload(latest),
-            **details,
-        },
+        payload=payload,
         component_ids=[component.id for component in incident.components],
         now=now,
         incident_id=incident.id,

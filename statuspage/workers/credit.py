@@ -15,17 +15,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import select, update
 from standardwebhooks import Webhook
 
-from compensation.models import (
-    Batch,
-    BatchState,
-    CreditDelivery,
-    CreditState,
-    Voucher,
-    VoucherState,
-)
+from compensation import flows
+from compensation.models import CreditDelivery, CreditState, Voucher
 from incidents.broadcasting.models import Channel
 from incidents.broadcasting.rules import Verdict, next_attempt
 from incidents.common.db_types import utcnow
@@ -33,6 +27,7 @@ from statuspage.channels.formats import Outgoing
 from statuspage.channels.senders import Result, send_http
 from statuspage.config import Settings
 from statuspage.db import Database
+from statuspage.workers.claims import claim_due
 from statuspage.workers.loop import WorkerLoop
 
 EVENT_TYPE = "voucher.issued"
@@ -115,25 +110,16 @@ class CreditWorker(WorkerLoop):
         return len(claimed)
 
     async def _claim(self, now: datetime) -> list[tuple[CreditDelivery, Voucher]]:
-        due = (
-            select(CreditDelivery.id)
-            .where(
-                CreditDelivery.state == CreditState.pending,
-                CreditDelivery.next_attempt_at <= now,
-                or_(CreditDelivery.lease_until.is_(None), CreditDelivery.lease_until < now),
-            )
-            .order_by(CreditDelivery.id)
-            .limit(self.batch_size)
-            .with_for_update(skip_locked=True)
-        )
         waves = -(-self.batch_size // self.settings.credit_concurrency)
         lease = timedelta(seconds=self.settings.delivery_timeout_seconds * waves + 2)
-        claim = (
-            update(CreditDelivery)
-            .where(CreditDelivery.id.in_(due.scalar_subquery()))
-            .values(lease_owner=self.name, lease_until=now + lease)
-            .returning(CreditDelivery.id)
-            .execution_options(synchronize_session=False)
+        claim = claim_due(
+            CreditDelivery,
+            pending=CreditState.pending,
+            now=now,
+            lease=lease,
+            owner=self.name,
+            limit=self.batch_size,
+            order_by=(CreditDelivery.id,),
         )
         async with self.database.sessionmaker() as session, session.begin():
             ids = list((await session.scalars(claim)).all())
@@ -158,18 +144,7 @@ class CreditWorker(WorkerLoop):
                 delivered.append(voucher.id)
         async with self.database.sessionmaker() as session, session.begin():
             await session.execute(update(CreditDelivery), changes)
-            if delivered:
-                await session.execute(
-                    update(Voucher)
-                    .where(Voucher.id.in_(delivered), Voucher.state == VoucherState.issued)
-                    .values(state=VoucherState.delivered, delivered_at=now)
-                )
-                await session.execute(
-                    update(Voucher)
-                    .where(Voucher.id.in_(delivered), Voucher.delivered_at.is_(None))
-                    .values(delivered_at=now)
-                )
-                await _batches_delivered(session, {v.batch_id for (_, v), _ in done}, now)
+            await flows.credited(session, voucher_ids=delivered, now=now)
 
 
 def _after(credit: CreditDelivery, voucher: Voucher, result: Result, now: datetime) -> dict:  # type: ignore[type-arg]
@@ -194,21 +169,3 @@ def _after(credit: CreditDelivery, voucher: Voucher, result: Result, now: dateti
         if when is not None:
             return {**base, "state": CreditState.pending, "next_attempt_at": when}
     return {**base, "state": CreditState.failed}
-
-
-async def _batches_delivered(session, batch_ids: set[int], now: datetime) -> None:  # type: ignore[no-untyped-def]
-    """An issued batch none of whose credits is still pending or failed is delivered."""
-    open_credit = exists().where(
-        and_(
-            CreditDelivery.voucher_id == Voucher.id,
-            Voucher.batch_id == Batch.id,
-            CreditDelivery.state != CreditState.sent,
-            Voucher.state != VoucherState.voided,
-        )
-    )
-    await session.execute(
-        update(Batch)
-        .where(Batch.id.in_(batch_ids), Batch.state == BatchState.issued, ~open_credit)
-        .values(state=BatchState.delivered, delivered_at=now)
-        .execution_options(synchronize_session=False)
-    )

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import aliased, joinedload
 
 from incidents.broadcasting.models import Channel, Delivery, DeliveryState
@@ -37,6 +37,7 @@ from statuspage.channels.senders import Result, SmtpPool, send_http
 from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.site import Site
+from statuspage.workers.claims import claim_due
 from statuspage.workers.delivery_records import Job, record
 from statuspage.workers.loop import WorkerLoop
 
@@ -104,18 +105,6 @@ class DeliveryWorker(WorkerLoop):
                 earlier.id < Delivery.id,
             )
         )
-        due = (
-            select(Delivery.id)
-            .where(
-                Delivery.state == DeliveryState.pending,
-                Delivery.next_attempt_at <= now,
-                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-                ~blocked,
-            )
-            .order_by(Delivery.next_attempt_at, Delivery.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
         # Claimed rows go out at once. The lease covers the attempt (its timeout bounds it
         # all, a wait for a connection included) and writing its result, which may wait out
         # SQLite's 10 s busy timeout: the margin's default leaves room to spare.
@@ -123,12 +112,15 @@ class DeliveryWorker(WorkerLoop):
             seconds=self.settings.delivery_timeout_seconds
             + self.settings.delivery_lease_margin_seconds
         )
-        claim = (
-            update(Delivery)
-            .where(Delivery.id.in_(due.scalar_subquery()))
-            .values(lease_owner=self.name, lease_until=now + lease)
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
+        claim = claim_due(
+            Delivery,
+            pending=DeliveryState.pending,
+            now=now,
+            lease=lease,
+            owner=self.name,
+            limit=limit,
+            order_by=(Delivery.next_attempt_at, Delivery.id),
+            where=(~blocked,),
         )
         async with self.database.sessionmaker() as session, session.begin():
             if self._signer is None:

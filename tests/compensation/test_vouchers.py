@@ -172,3 +172,31 @@ async def test_a_voucher_voided_before_crediting_is_never_sent(
     assert sent == {"acc-1", "acc-2"}
     batch = await scene.client.get(f"{COMP}/batches/{batch_id}", headers=scene.drafter)
     assert batch.json()["state"] == "delivered"
+
+
+async def test_the_worker_delivers_a_fully_credited_batch_audited_as_the_system(
+    scene: Scene, database: Database, settings: Settings, credit_receiver: HttpReceiver
+) -> None:
+    batch_id, _ = await issued(scene)
+    worker = CreditWorker(database, settings)
+    try:
+        assert await worker.drain() == 3
+    finally:
+        await worker.close()
+    assert len(credit_receiver.to("/credits")) == 3
+    batch = await scene.client.get(f"{COMP}/batches/{batch_id}", headers=scene.drafter)
+    assert batch.json()["state"] == "delivered"
+    log = await scene.client.get(
+        "/api/staff/audit", params={"entity_type": "compensation_batch"}, headers=scene.admin
+    )
+    newest = log.json()[0]
+    assert [entry["action"] for entry in reversed(log.json())][-3:] == [
+        "compensation.batch.issue_started",
+        "compensation.batch.issue",
+        "compensation.batch.deliver",
+    ]
+    assert (newest["actor_id"], newest["entity_id"]) == (None, batch_id)
+    assert (newest["before"], newest["after"]) == (
+        {"state": "issued"},
+        {"state": "delivered", "vouchers": 3},
+    )

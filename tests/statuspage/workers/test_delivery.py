@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from incidents import flows, maintenance_flows
 from incidents.broadcasting.models import (
     AttemptOutcome,
+    BroadcastEvent,
     Delivery,
     DeliveryAttempt,
     DeliveryState,
@@ -228,6 +229,26 @@ async def test_a_rescheduled_maintenance_says_what_the_window_was(
     moved = json.loads(http_receiver.received[-1].body)["data"]
     assert moved["previous"]["scheduled_for"] < moved["maintenance"]["scheduled_for"]
     assert moved["message"]["facts"][1].startswith("Previously: ")
+    async with database.sessionmaker() as session:
+        event = await session.scalar(
+            select(BroadcastEvent).where(BroadcastEvent.kind == "maintenance.rescheduled")
+        )
+    assert event is not None
+    # The stored shape, key for key and in order, as rows already in the outbox have it.
+    assert list(event.payload) == ["maintenance", "update", "previous"]
+    assert list(event.payload["maintenance"]) == [
+        "id",
+        "shortlink",
+        "language",
+        "name",
+        "status",
+        "scheduled_for",
+        "scheduled_until",
+        "components",
+    ]
+    assert list(event.payload["update"]) == ["id", "status", "language", "body", "display_at"]
+    assert list(event.payload["maintenance"]["components"][0]) == ["id", "name", "status"]
+    assert {key: moved[key] for key in event.payload} == event.payload
 
 
 async def test_component_filters_choose_who_hears_of_an_incident(
