@@ -24,7 +24,7 @@ from compensation.schemas import (
 from incidents.common.db_types import utcnow
 from incidents.common.staff import StaffRole
 from statuspage.access.tokens import Forbidden
-from statuspage.api.kit import Call, Endpoint
+from statuspage.api.routing import Call, Endpoint
 
 FINANCE = frozenset({StaffRole.finance})
 # The exchange platform redeems vouchers and looks up one account's; nothing else.

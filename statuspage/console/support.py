@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
-from starlette.routing import Route
 
 from incidents import flows, scheduled_posts, service
 from incidents.broadcasting import outbox, subscriptions
@@ -32,6 +31,7 @@ from statuspage.console.kit import (
     SUPPORT,
     Console,
     FormError,
+    Page,
     placed,
     route,
 )
@@ -46,7 +46,7 @@ ACTIVE_MAINTENANCE = [
 QUIET_WITHOUT_CADENCE = timedelta(minutes=60)
 
 
-def routes() -> list[Route]:
+def routes() -> list[Page]:
     incident = "/incidents/{incident_id:id}"
     return [
         route("/", dashboard, ANYONE),
