@@ -193,7 +193,7 @@ async def _stop(running: Running) -> None:
         await running.services.database.dispose()
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> StatusApp:
     """The factory the server runs (`granian --factory statuspage.app:app_from_env`)."""
     return create_app(Settings.from_env())
 
