@@ -472,7 +472,7 @@ def profiled_app() -> Any:
         found[0] += 1
         found[1] += seconds
 
-    engine = app.state.database.engine.sync_engine
+    engine = app.running.services.database.engine.sync_engine
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import gc
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,67 +16,150 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from incidents.common.errors import DomainError
 from statuspage import security_headers
-from statuspage.api import broadcasts, compensation, compensation_streams, kit
+from statuspage.api import broadcasts, compensation, compensation_streams, openapi, routing
 from statuspage.api import incidents as staff_api
 from statuspage.config import Settings
 from statuspage.console import routes as console
 from statuspage.db import Database, connect
 from statuspage.export.run import ContinuousExport
+from statuspage.keys import Keys
 from statuspage.public import openapi as public_openapi
 from statuspage.public import routes as public_routes
 from statuspage.public import subscribe
 from statuspage.public.cache import CacheFront, PublicCache
+from statuspage.services import Services
 from statuspage.site import Site
+from statuspage.wake import Bell, Doorbell
 from statuspage.workers.credit import CreditWorker
 from statuspage.workers.delivery import DeliveryWorker
+from statuspage.workers.loop import doorbell_for
 from statuspage.workers.scheduler import Scheduler
 
 STAFF_ENDPOINTS = [*staff_api.ENDPOINTS, *broadcasts.ENDPOINTS, *compensation.ENDPOINTS]
 
 
-def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
-    owned = database is None
+@dataclass
+class Running:
+    """What an app runs beside its routes, started and stopped by its lifespan."""
+
+    services: Services
+    cache: PublicCache
+    exporter: ContinuousExport | None
+    worker: DeliveryWorker | None
+    credit_worker: CreditWorker | None
+    scheduler: Scheduler | None
+    doorbell: Doorbell | None  # wakes this process's workers, when it runs any
+    owns_database: bool
+
+
+class StatusApp(Starlette):
+    """The Starlette app and what it runs (tests reach the cache, the exporter and the
+    database here; routes are given their services when they are built)."""
+
+    def __init__(self, running: Running, **options: Any) -> None:
+        super().__init__(**options)
+        self.running = running
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> StatusApp:
     db = (
         database if database is not None else connect(settings.database_url, echo=settings.sql_echo)
     )
+    running = _running(settings, db, owns_database=database is None)
     https = security_headers.is_https(settings.public_url)
-    cache = PublicCache(db, Site.from_settings(settings), poll_interval=settings.cache_poll_seconds)
-    worker = DeliveryWorker(db, settings) if settings.run_worker else None
-    credit_worker = (
-        CreditWorker(db, settings) if settings.run_worker and settings.credit_api_url else None
-    )
-    exporter = ContinuousExport(cache, Path(settings.export_dir)) if settings.export_dir else None
-    scheduler = (
-        Scheduler(db, settings, on_change=_both(cache.refresh_soon, worker))
-        if settings.run_scheduler
-        else None
+    return StatusApp(
+        running,
+        routes=_routes(running.services, running.cache),
+        # Cache hits are answered by CacheFront with headers prepared at render time; every
+        # other response gets the security headers from the light layer behind it.
+        middleware=[
+            Middleware(CacheFront, cache=running.cache, default_language=settings.default_language),
+            Middleware(security_headers.SecurityHeaders, https=https),
+        ],
+        exception_handlers={
+            HTTPException: http_error,
+            DomainError: domain_error,
+            500: security_headers.server_error_handler(https),
+        },
+        lifespan=_lifespan(running),
     )
 
+
+def _running(settings: Settings, db: Database, *, owns_database: bool) -> Running:
+    cache = PublicCache(db, Site.from_settings(settings), poll_interval=settings.cache_poll_seconds)
+    bell = Bell(db)
+    worker = DeliveryWorker(db, settings) if settings.run_worker else None
+    credit = CreditWorker(db, settings) if settings.run_worker and settings.credit_api_url else None
+    loops = [loop for loop in (worker, credit) if loop is not None]
+
+    async def changed() -> None:  # the scheduler published or sent something
+        cache.refresh_soon()
+        await bell.ring()
+
+    scheduler = Scheduler(db, settings, on_change=changed) if settings.run_scheduler else None
+
     async def after_write() -> None:
-        if worker is not None:
-            worker.wake()
+        await bell.ring()
         if scheduler is not None:
             scheduler.poke()
         await cache.refresh()  # the pages being read show the change when the write answers
 
-    public_spec = public_openapi.document(public_url=settings.public_url)
+    return Running(
+        services=Services(settings, db, Keys(db, settings), bell, after_write),
+        cache=cache,
+        exporter=ContinuousExport(cache, Path(settings.export_dir))
+        if settings.export_dir
+        else None,
+        worker=worker,
+        credit_worker=credit,
+        scheduler=scheduler,
+        doorbell=doorbell_for(db, settings, loops) if loops else None,
+        owns_database=owns_database,
+    )
 
-    async def openapi(_request: Request) -> Response:
+
+def _routes(services: Services, cache: PublicCache) -> list[BaseRoute]:
+    public_spec = public_openapi.document(public_url=services.settings.public_url)
+
+    async def healthz(_request: Request) -> Response:
+        engine = services.database.engine.execution_options(sqlite_deferred=True)
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return PlainTextResponse("ok")
+
+    async def staff_openapi(_request: Request) -> Response:
         return JSONResponse(_staff_openapi())
 
     async def public_openapi_document(_request: Request) -> Response:
         return JSONResponse(public_spec, headers={"access-control-allow-origin": "*"})
 
+    return [
+        Route("/healthz", healthz),
+        Route("/api/staff/openapi.json", staff_openapi),
+        Route("/api/v2/openapi.json", public_openapi_document, methods=["GET", "HEAD"]),
+        *routing.routes(STAFF_ENDPOINTS, services, prefix="/api/staff"),
+        *compensation_streams.routes(services),
+        *console.routes(services),
+        *subscribe.routes(services, cache),
+        *public_routes.routes(cache),
+    ]
+
+
+def _lifespan(
+    running: Running,
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        cache.start()
-        if exporter is not None:
-            exporter.start()
-        for part in (worker, credit_worker, scheduler):
+        running.cache.start()
+        if running.exporter is not None:
+            running.exporter.start()
+        if running.doorbell is not None:
+            await running.doorbell.start()
+        for part in (running.worker, running.credit_worker, running.scheduler):
             if part is not None:
                 await part.start()
         # What starting made (modules, mappers, templates, the app) lives as long as the
@@ -86,55 +170,16 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         gc.freeze()
         yield
         gc.unfreeze()  # whatever outlives this app (tests make many) is collectable again
-        for part in (scheduler, credit_worker, worker):
-            if part is not None:
-                await part.close()
-        if exporter is not None:
-            await exporter.close()
-        await cache.close()
-        if owned:
-            await db.dispose()
+        await _stop(running)
 
-    app = Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/api/staff/openapi.json", openapi),
-            Route("/api/v2/openapi.json", public_openapi_document, methods=["GET", "HEAD"]),
-            *kit.routes(STAFF_ENDPOINTS, prefix="/api/staff"),
-            *compensation_streams.routes(),
-            *console.routes(),
-            *subscribe.routes(),
-            *public_routes.routes(),
-        ],
-        # Cache hits are answered by CacheFront with headers prepared at render time; every
-        # other response gets the security headers from the light layer behind it.
-        middleware=[
-            Middleware(CacheFront, cache=cache, default_language=settings.default_language),
-            Middleware(security_headers.SecurityHeaders, https=https),
-        ],
-        exception_handlers={
-            HTTPException: http_error,
-            DomainError: domain_error,
-            500: security_headers.server_error_handler(https),
-        },
-        lifespan=lifespan,
-    )
-    app.state.settings = settings
-    app.state.database = db
-    app.state.public_cache = cache
-    app.state.after_write = after_write
-    app.state.worker = worker
-    app.state.credit_worker = credit_worker
-    app.state.scheduler = scheduler
-    app.state.exporter = exporter
-    return app
+    return lifespan
 
 
 @functools.cache
 def _staff_openapi() -> dict[str, Any]:
     """The staff API's OpenAPI document: the same for every app, built once, when first asked
     (building it costs about 0.1 s, which every app made in a test or a worker paid)."""
-    return kit.openapi(
+    return openapi.openapi(
         STAFF_ENDPOINTS,
         prefix="/api/staff",
         title="Status page staff API",
@@ -142,27 +187,22 @@ def _staff_openapi() -> dict[str, Any]:
     )
 
 
-def _both(refresh: Callable[[], object], worker: DeliveryWorker | None) -> Callable[[], None]:
-    """After the scheduler changed something: refresh the pages, wake the worker."""
+async def _stop(running: Running) -> None:
+    for part in (running.scheduler, running.credit_worker, running.worker):
+        if part is not None:
+            await part.close()
+    if running.doorbell is not None:
+        await running.doorbell.close()
+    if running.exporter is not None:
+        await running.exporter.close()
+    await running.cache.close()
+    if running.owns_database:
+        await running.services.database.dispose()
 
-    def changed() -> None:
-        refresh()
-        if worker is not None:
-            worker.wake()
 
-    return changed
-
-
-def app_from_env() -> Starlette:
+def app_from_env() -> StatusApp:
     """The factory the server runs (`granian --factory statuspage.app:app_from_env`)."""
     return create_app(Settings.from_env())
-
-
-async def healthz(request: Request) -> Response:
-    database: Database = request.app.state.database
-    async with database.engine.execution_options(sqlite_deferred=True).connect() as connection:
-        await connection.execute(text("SELECT 1"))
-    return PlainTextResponse("ok")
 
 
 async def http_error(request: Request, error: Exception) -> Response:
@@ -179,4 +219,4 @@ async def http_error(request: Request, error: Exception) -> Response:
 
 async def domain_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
-    return kit.error_response(error)
+    return routing.error_response(error)

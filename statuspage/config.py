@@ -44,7 +44,7 @@ class Settings:
     # Delivery: this instance sends what is due (any number of instances may).
     run_worker: bool = True
     # `statuspage serve` runs the delivery worker as a child process at this CPU niceness
-    # instead of on the web server's event loop (see statuspage/worker_process.py).
+    # instead of on the web server's event loop (see statuspage/workers/process.py).
     worker_process: bool = True
     worker_nice: int = 5
     delivery_concurrency: int = 64
@@ -52,7 +52,9 @@ class Settings:
     # A claim on deliveries lasts the attempt's timeout plus this, room to record the result
     # (past SQLite's 10 s busy timeout); a dead worker's claims go out again after both.
     delivery_lease_margin_seconds: float = 12.0
-    worker_poll_seconds: float = 0.2
+    # Writes wake the workers at once (statuspage/wake.py); this slow poll is the safety net
+    # for a lost wake-up, and for rows that fall due later (retries, scheduled sends).
+    worker_poll_seconds: float = 5.0
     # Scheduling: one instance at a time runs it (database lock); the others stand by.
     run_scheduler: bool = True
     scheduler_sweep_seconds: float = 10.0
@@ -104,7 +106,7 @@ class Settings:
             delivery_concurrency=_int(env, "DELIVERY_CONCURRENCY", 64),
             delivery_timeout_seconds=_float(env, "DELIVERY_TIMEOUT_SECONDS", 10.0),
             delivery_lease_margin_seconds=_float(env, "DELIVERY_LEASE_MARGIN_SECONDS", 12.0),
-            worker_poll_seconds=_float(env, "WORKER_POLL_SECONDS", 0.2),
+            worker_poll_seconds=_float(env, "WORKER_POLL_SECONDS", 5.0),
             run_scheduler=_flag(env, "RUN_SCHEDULER", True),
             scheduler_sweep_seconds=_float(env, "SCHEDULER_SWEEP_SECONDS", 10.0),
             progress_cadence=env.get("PROGRESS_CADENCE", "critical=30,major=60,minor=120"),

@@ -117,7 +117,7 @@ async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
-    await app.state.public_cache.close()
+    await app.running.cache.close()
 
 
 @pytest.fixture

@@ -11,17 +11,14 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incidents.broadcasting.models import SiteSecret
 from incidents.common.errors import DomainError
 from statuspage.config import Settings
+from statuspage.keys import load_site_key
 
 
 class InvalidToken(DomainError):
@@ -60,20 +57,7 @@ class Signer:
 
 
 async def load_signer(session: AsyncSession, settings: Settings) -> Signer:
-    if settings.secret_key:
-        return Signer(hashlib.sha256(settings.secret_key.encode()).digest())
-    stored = await session.scalar(select(SiteSecret.value).where(SiteSecret.name == "signing"))
-    if stored is None:
-        stored = secrets.token_urlsafe(32)
-        try:
-            async with session.begin_nested():
-                session.add(SiteSecret(name="signing", value=stored, created_at=datetime.now(UTC)))
-        except IntegrityError:  # another instance made it first: use theirs
-            stored = await session.scalar(
-                select(SiteSecret.value).where(SiteSecret.name == "signing")
-            )
-            assert stored is not None
-    return Signer(hashlib.sha256(stored.encode()).digest())
+    return Signer(await load_site_key(session, settings))
 
 
 def _b64(raw: bytes) -> str:

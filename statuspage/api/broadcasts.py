@@ -21,7 +21,7 @@ from incidents.broadcasting.schemas import (
     SubscriptionPatch,
 )
 from incidents.common.staff import SUPPORT
-from statuspage.api.kit import Call, Endpoint, RequestInvalid
+from statuspage.api.routing import Call, Endpoint, RequestInvalid
 from statuspage.channels import egress
 from statuspage.channels.redaction import shown_address
 

@@ -24,7 +24,7 @@ from compensation.schemas import (
 from incidents.common.db_types import utcnow
 from incidents.common.staff import FINANCE, FINANCE_OR_PLATFORM, StaffRole
 from statuspage.access.tokens import Forbidden
-from statuspage.api.kit import Call, Endpoint
+from statuspage.api.routing import Call, Endpoint
 
 # The exchange platform redeems vouchers and looks up one account's; nothing else.
 _ID = Annotated[int, Field(ge=1, le=2**31 - 1)]

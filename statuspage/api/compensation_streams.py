@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -25,11 +26,12 @@ from incidents.common import audit
 from incidents.common.db_types import utcnow
 from incidents.common.staff import FINANCE
 from statuspage.access.tokens import Principal, authenticate, require_role
-from statuspage.api import kit
+from statuspage.api import routing
 from statuspage.api.compensation import batch_out
+from statuspage.api.openapi import Streamed, schema_ref
 from statuspage.channels import platform_events
-from statuspage.config import Settings
 from statuspage.db import Database
+from statuspage.services import Services
 
 _PREFIX = "/api/staff/compensation/batches/{batch_id:id}"
 _FORMATS = {
@@ -72,18 +74,17 @@ class IntakeOut(BaseModel):
 
 
 async def _finance(
-    request: Request, query: type[BaseModel] | None = None
+    services: Services, request: Request, query: type[BaseModel] | None = None
 ) -> tuple[Principal, int, Any]:
     """Who calls (finance or admin), in a short transaction; the batch id of the path; the
     query validated as the endpoint table's routes validate theirs."""
-    database: Database = request.app.state.database
-    async with database.sessionmaker() as session, session.begin():
+    async with services.database.sessionmaker() as session, session.begin():
         principal = await authenticate(session, authorization=request.headers.get("authorization"))
         require_role(principal, FINANCE)
     batch_id = int(request.path_params["batch_id"])
     if not 1 <= batch_id <= 2**31 - 1:
         raise NotFound(f"batch {batch_id} does not exist", field="batch_id")
-    return principal, batch_id, kit.parse_query(query, request)
+    return principal, batch_id, routing.parse_query(query, request)
 
 
 def _format(request: Request) -> intake.IntakeFormat:
@@ -97,9 +98,9 @@ def _format(request: Request) -> intake.IntakeFormat:
     return found
 
 
-async def upload_events(request: Request) -> Response:
-    principal, batch_id, query = await _finance(request, SourceQuery)
-    settings: Settings = request.app.state.settings
+async def upload_events(services: Services, request: Request) -> Response:
+    principal, batch_id, query = await _finance(services, request, SourceQuery)
+    settings = services.settings
     source = query.source[:200] or "upload"
     digest = hashlib.sha256()
 
@@ -108,7 +109,7 @@ async def upload_events(request: Request) -> Response:
         async for chunk in request.stream():
             size += len(chunk)
             if size > settings.max_upload_bytes:
-                raise kit.BodyTooLarge(
+                raise routing.BodyTooLarge(
                     f"the upload is over the {settings.max_upload_bytes}-byte limit", field="file"
                 )
             digest.update(chunk)
@@ -119,13 +120,13 @@ async def upload_events(request: Request) -> Response:
         async for batch in intake.read_event_batches(chunks(), format=_format(request)):
             yield batch
 
-    return await _take(request, batch_id, events(), source, digest.hexdigest, principal)
+    return await _take(services.database, batch_id, events(), source, digest.hexdigest, principal)
 
 
-async def pull_events(request: Request) -> Response:
-    principal, batch_id, _ = await _finance(request)
-    settings: Settings = request.app.state.settings
-    body = await kit.read_model(request, PullIn, limit=settings.max_body_bytes)
+async def pull_events(services: Services, request: Request) -> Response:
+    principal, batch_id, _ = await _finance(services, request)
+    settings = services.settings
+    body = await routing.read_model(request, PullIn, limit=settings.max_body_bytes)
     assert isinstance(body, PullIn)
 
     async def events() -> AsyncIterator[list[AccountEvent | Rejection]]:
@@ -142,18 +143,17 @@ async def pull_events(request: Request) -> Response:
             async for batch in flows.in_batches(pulled):
                 yield batch
 
-    return await _take(request, batch_id, events(), "platform API", None, principal)
+    return await _take(services.database, batch_id, events(), "platform API", None, principal)
 
 
 async def _take(
-    request: Request,
+    database: Database,
     batch_id: int,
     events: AsyncIterator[list[AccountEvent | Rejection]],
     source: str,
     digest: Callable[[], str] | None,
     principal: Principal,
 ) -> Response:
-    database: Database = request.app.state.database
     batch, collected = await flows.take_events(
         database,
         batch_id=batch_id,
@@ -174,25 +174,21 @@ async def _take(
     return JSONResponse(summary.model_dump(mode="json"))
 
 
-async def issue(request: Request) -> Response:
-    principal, batch_id, _ = await _finance(request)
-    settings: Settings = request.app.state.settings
-    database: Database = request.app.state.database
+async def issue(services: Services, request: Request) -> Response:
+    principal, batch_id, _ = await _finance(services, request)
     batch = await issuing.issue(
-        database.sessionmaker,
+        services.database.sessionmaker,
         batch_id=batch_id,
         actor_id=principal.staff_id,
-        credit=bool(settings.credit_api_url),
+        credit=bool(services.settings.credit_api_url),
     )
-    credit_worker = getattr(request.app.state, "credit_worker", None)
-    if credit_worker is not None:
-        credit_worker.wake()
+    await services.bell.ring()  # the credit worker sends the vouchers, wherever it runs
     return JSONResponse(batch_out(batch).model_dump(mode="json"))
 
 
-async def _audited_export(request: Request, what: str) -> tuple[Database, int]:
-    principal, batch_id, _ = await _finance(request)
-    database: Database = request.app.state.database
+async def _audited_export(services: Services, request: Request, what: str) -> tuple[Database, int]:
+    principal, batch_id, _ = await _finance(services, request)
+    database = services.database
     async with database.sessionmaker() as session, session.begin():
         await service.get_batch(session, batch_id=batch_id)
         await audit.record(
@@ -209,8 +205,8 @@ def _attachment(name: str) -> dict[str, Any]:
     return {"content-disposition": f'attachment; filename="{name}"', "cache-control": "no-store"}
 
 
-async def voucher_csv(request: Request) -> Response:
-    database, batch_id = await _audited_export(request, "vouchers")
+async def voucher_csv(services: Services, request: Request) -> Response:
+    database, batch_id = await _audited_export(services, request, "vouchers")
     return StreamingResponse(
         _encoded(exports.voucher_csv(database.reading, batch_id=batch_id)),
         media_type="text/csv; charset=utf-8",
@@ -218,8 +214,8 @@ async def voucher_csv(request: Request) -> Response:
     )
 
 
-async def reconciliation_csv(request: Request) -> Response:
-    database, batch_id = await _audited_export(request, "reconciliation")
+async def reconciliation_csv(services: Services, request: Request) -> Response:
+    database, batch_id = await _audited_export(services, request, "reconciliation")
     async with database.reading() as session:
         found = await exports.reconciliation(session, batch_id=batch_id, now=utcnow())
     return Response(
@@ -234,13 +230,17 @@ async def _encoded(texts: AsyncIterator[str]) -> AsyncIterator[bytes]:
         yield text.encode()
 
 
-def routes() -> list[Route]:
+def routes(services: Services) -> list[Route]:
     return [
-        Route(_PREFIX + "/events", upload_events, methods=["POST"]),
-        Route(_PREFIX + "/pull", pull_events, methods=["POST"]),
-        Route(_PREFIX + "/issue", issue, methods=["POST"]),
-        Route(_PREFIX + "/vouchers.csv", voucher_csv, methods=["GET"]),
-        Route(_PREFIX + "/reconciliation.csv", reconciliation_csv, methods=["GET"]),
+        Route(_PREFIX + "/events", partial(upload_events, services), methods=["POST"]),
+        Route(_PREFIX + "/pull", partial(pull_events, services), methods=["POST"]),
+        Route(_PREFIX + "/issue", partial(issue, services), methods=["POST"]),
+        Route(_PREFIX + "/vouchers.csv", partial(voucher_csv, services), methods=["GET"]),
+        Route(
+            _PREFIX + "/reconciliation.csv",
+            partial(reconciliation_csv, services),
+            methods=["GET"],
+        ),
     ]
 
 
@@ -249,11 +249,11 @@ _CSV_OUT = {"text/csv": _TEXT}
 
 
 def _json(model: type[BaseModel]) -> dict[str, Any]:
-    return {_JSON: {"schema": kit.schema_ref(model)}}
+    return {_JSON: {"schema": schema_ref(model)}}
 
 
-def _s(method: str, path: str, summary: str, **options: Any) -> kit.Streamed:
-    return kit.Streamed(
+def _s(method: str, path: str, summary: str, **options: Any) -> Streamed:
+    return Streamed(
         method, "/compensation/batches/{batch_id}" + path, FINANCE, summary,
         tags=("compensation",), **options,
     )  # fmt: skip

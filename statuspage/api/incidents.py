@@ -42,7 +42,7 @@ from incidents.schemas import (
     UpdateIn,
     UpdateOut,
 )
-from statuspage.api.kit import Call, Endpoint
+from statuspage.api.routing import Call, Endpoint
 
 # -- query shapes -------------------------------------------------------------------------
 

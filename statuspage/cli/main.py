@@ -163,8 +163,10 @@ async def _create_token(database: Database, args: argparse.Namespace) -> None:
 
 
 async def _work(database: Database, settings: Settings, *, once: bool) -> None:
+    from statuspage.wake import Bell
     from statuspage.workers.credit import CreditWorker
     from statuspage.workers.delivery import DeliveryWorker
+    from statuspage.workers.loop import doorbell_for
     from statuspage.workers.scheduler import Scheduler
 
     worker = DeliveryWorker(database, settings)
@@ -180,14 +182,18 @@ async def _work(database: Database, settings: Settings, *, once: bool) -> None:
         print(f"worker: {sent} deliveries handled, {credited} vouchers sent to the credit API")
         return
     scheduler = (
-        Scheduler(database, settings, on_change=worker.wake) if settings.run_scheduler else None
+        Scheduler(database, settings, on_change=Bell(database).ring)
+        if settings.run_scheduler
+        else None
     )
+    doorbell = doorbell_for(database, settings, [worker, *([credit] if credit else [])])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     parent = os.environ.get(PARENT_ENV)
     orphaned = asyncio.create_task(_parent_gone(int(parent), stop)) if parent else None
+    await doorbell.start()
     await worker.start()
     if credit is not None:
         await credit.start()
@@ -205,6 +211,7 @@ async def _work(database: Database, settings: Settings, *, once: bool) -> None:
         if credit is not None:
             await credit.close()
         await worker.close()
+        await doorbell.close()
 
 
 async def _parent_gone(parent: int, stop: asyncio.Event) -> None:

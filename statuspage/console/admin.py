@@ -6,18 +6,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
-from starlette.routing import Route
 
 from incidents.common import audit
 from incidents.common.staff import ADMIN, StaffRole
 from statuspage.access import staff_accounts
 from statuspage.access import tokens as auth
-from statuspage.console.kit import Console, FormError, route
+from statuspage.console.kit import Console, FormError, Page, route
 
 AUDIT_PAGE = 50
 
 
-def routes() -> list[Route]:
+def routes() -> list[Page]:
     return [
         route("/admin/staff", staff_page, ADMIN),
         route("/admin/staff", create_staff, ADMIN, methods=["POST"]),

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
-from starlette.routing import Route
 
 from compensation import flows, issuing, service
 from compensation.errors import DomainError
@@ -19,7 +18,7 @@ from incidents.models import Incident
 from incidents.rules import CLOSED_INCIDENT_STATUSES
 from statuspage.console import exports
 from statuspage.console import intake as console_intake
-from statuspage.console.kit import Console, FormError, parse, route
+from statuspage.console.kit import Console, FormError, Page, parse, route
 
 LINES_SHOWN = 100
 REJECTIONS_SHOWN = 100
@@ -27,7 +26,7 @@ VOUCHERS_SHOWN = 200
 _BATCH_FIELDS = {"file", "note", "reason", "code"}
 
 
-def routes() -> list[Route]:
+def routes() -> list[Page]:
     batch = "/finance/batches/{batch_id:id}"
     return [
         route("/finance", finance_page, FINANCE),
@@ -236,9 +235,7 @@ async def issue(console: Console) -> Response:
             )
         except DomainError as error:
             raise FormError.of(error) from error
-        credit_worker = getattr(console.request.app.state, "credit_worker", None)
-        if credit_worker is not None:
-            credit_worker.wake()
+        await console.services.bell.ring()  # the credit worker sends them, wherever it runs
         return batch
 
     return await _act(console, work, "issued")

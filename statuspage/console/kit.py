@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode
 from zoneinfo import ZoneInfo
@@ -26,9 +27,9 @@ from incidents.common.actor import Actor
 from incidents.common.errors import DomainError
 from incidents.common.staff import Staff, StaffRole
 from statuspage.access import staff_accounts
-from statuspage.access.signing import load_signer
 from statuspage.config import Settings
 from statuspage.db import Database
+from statuspage.services import Services
 from statuspage.templating import environment
 
 COOKIE = "staff_session"
@@ -94,15 +95,8 @@ class Session:
         return cls(0, 0, secrets.token_urlsafe(24), int(time.time()))
 
 
-async def _key(request: Request) -> bytes:
-    key: bytes | None = getattr(request.app.state, "console_key", None)
-    if key is None:
-        database: Database = request.app.state.database
-        async with database.sessionmaker() as session, session.begin():
-            signer = await load_signer(session, request.app.state.settings)
-        key = hmac.new(signer.key, b"staff console session", hashlib.sha256).digest()
-        request.app.state.console_key = key
-    return key
+async def _key(services: Services) -> bytes:
+    return await services.keys.derived(b"staff console session")
 
 
 def _mac(key: bytes, body: str) -> str:
@@ -110,10 +104,11 @@ def _mac(key: bytes, body: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-async def read_session(request: Request) -> Session | None:
+async def read_session(services: Services, request: Request) -> Session | None:
     raw = request.cookies.get(COOKIE, "")
     body, _, mac = raw.partition(".")
-    if not raw or len(raw) > 512 or not hmac.compare_digest(mac, _mac(await _key(request), body)):
+    key = await _key(services)
+    if not raw or len(raw) > 512 or not hmac.compare_digest(mac, _mac(key, body)):
         return None
     try:
         staff_id, version, csrf, issued = json.loads(base64.urlsafe_b64decode(body + "=="))
@@ -124,10 +119,9 @@ async def read_session(request: Request) -> Session | None:
     return Session(int(staff_id), int(version), str(csrf), int(issued))
 
 
-async def set_session(request: Request, response: Response, session: Session | None) -> None:
+async def set_session(services: Services, response: Response, session: Session | None) -> None:
     """Writes (or, with None, clears) the cookie: HttpOnly, SameSite=Lax, scoped to /staff."""
-    settings: Settings = request.app.state.settings
-    secure = settings.public_url.startswith("https://")
+    secure = services.settings.public_url.startswith("https://")
     if session is None:
         response.delete_cookie(COOKIE, path="/staff", secure=secure, httponly=True)
         return
@@ -135,7 +129,7 @@ async def set_session(request: Request, response: Response, session: Session | N
     body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     response.set_cookie(
         COOKIE,
-        f"{body}.{_mac(await _key(request), body)}",
+        f"{body}.{_mac(await _key(services), body)}",
         max_age=SESSION_SECONDS,
         path="/staff",
         secure=secure,
@@ -160,8 +154,9 @@ class Staffer:
 
 @dataclass
 class Console:
-    """One console request: who makes it, their session, the parsed form."""
+    """One console request: what it runs on, who makes it, their session, the parsed form."""
 
+    services: Services
     request: Request
     session: Session
     staffer: Staffer
@@ -169,13 +164,11 @@ class Console:
 
     @property
     def settings(self) -> Settings:
-        settings: Settings = self.request.app.state.settings
-        return settings
+        return self.services.settings
 
     @property
     def database(self) -> Database:
-        database: Database = self.request.app.state.database
-        return database
+        return self.services.database
 
     @property
     def zone(self) -> ZoneInfo:
@@ -208,13 +201,12 @@ class Console:
                 result = await work(session)
         except (DomainError, ValidationError) as error:
             raise FormError.of(error) from error
-        after_write = getattr(self.request.app.state, "after_write", None)
-        if after_write is not None:
-            await after_write()
+        await self.services.after_write()
         return result
 
     def render(self, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
         return page(
+            self.settings,
             self.request,
             template,
             status=status,
@@ -229,8 +221,9 @@ class Console:
         return RedirectResponse(target, status_code=303)
 
 
-def page(request: Request, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
-    settings: Settings = request.app.state.settings
+def page(
+    settings: Settings, request: Request, template: str, *, status: int = 200, **values: Any
+) -> HTMLResponse:
     html = _env.get_template(template).render(
         site_name=settings.site_name,
         path=request.url.path,
@@ -276,6 +269,23 @@ def local_time(text: str, zone: ZoneInfo, name: str) -> datetime | None:
 Handler = Callable[[Console], Awaitable[Response]]
 
 
+@dataclass(frozen=True)
+class Page:
+    """A console route: signed in, with one of `roles`, and a valid CSRF token on a POST;
+    a Starlette route once bound to the services it runs on."""
+
+    path: str
+    handler: Handler
+    roles: frozenset[StaffRole]
+    methods: tuple[str, ...]
+    upload: bool
+
+    def bind(self, services: Services) -> Route:
+        return Route(
+            "/staff" + self.path, partial(_endpoint, self, services), methods=list(self.methods)
+        )
+
+
 def route(
     path: str,
     handler: Handler,
@@ -283,48 +293,53 @@ def route(
     methods: Iterable[str] = ("GET",),
     *,
     upload: bool = False,
-) -> Route:
-    """A console route: signed in, with one of `roles`, and a valid CSRF token on a POST."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            console = await _enter(request, roles, upload=upload)
-            return await handler(console)
-        except LoginRequired:
-            target = quote(request.url.path, safe="/")
-            return RedirectResponse(f"/staff/login?next={target}", status_code=303)
-        except Refused as refused:
-            return page(
-                request,
-                "refused.html",
-                status=403,
-                reason=refused.reason,
-                me=refused.staffer,
-                csrf=refused.csrf,
-            )
-        except DomainError as error:
-            return page(request, "refused.html", status=error.status_code, reason=error.message)
-        except FormError as error:  # a form with nowhere else to show its error
-            return page(request, "refused.html", status=error.status, reason=str(error))
-
-    return Route("/staff" + path, endpoint, methods=list(methods))
+) -> Page:
+    return Page(path, handler, roles, tuple(methods), upload)
 
 
-async def _enter(request: Request, roles: frozenset[StaffRole], *, upload: bool) -> Console:
-    session = await read_session(request)
+async def _endpoint(route: Page, services: Services, request: Request) -> Response:
+    settings = services.settings
+    try:
+        console = await _enter(services, request, route.roles, upload=route.upload)
+        return await route.handler(console)
+    except LoginRequired:
+        target = quote(request.url.path, safe="/")
+        return RedirectResponse(f"/staff/login?next={target}", status_code=303)
+    except Refused as refused:
+        return page(
+            settings,
+            request,
+            "refused.html",
+            status=403,
+            reason=refused.reason,
+            me=refused.staffer,
+            csrf=refused.csrf,
+        )
+    except DomainError as error:
+        return page(
+            settings, request, "refused.html", status=error.status_code, reason=error.message
+        )
+    except FormError as error:  # a form with nowhere else to show its error
+        return page(settings, request, "refused.html", status=error.status, reason=str(error))
+
+
+async def _enter(
+    services: Services, request: Request, roles: frozenset[StaffRole], *, upload: bool
+) -> Console:
+    session = await read_session(services, request)
     if session is None or session.staff_id == 0:
         raise LoginRequired
-    database: Database = request.app.state.database
-    async with database.reading() as db:
+    async with services.database.reading() as db:
         staff = await db.get(Staff, session.staff_id)
     if staff is None or not staff_accounts.session_is_current(staff, session.version):
         raise LoginRequired
     staffer = Staffer(staff.id, staff.email, staff.name, staff.role)
     if not staffer.can(roles):
         raise Refused("role", staffer, session.csrf)
-    console = Console(request, session, staffer)
+    console = Console(services, request, session, staffer)
     if request.method == "POST":
-        console.form = await (read_upload(request) if upload else read_form(request))
+        upload_limit = services.settings.max_upload_bytes
+        console.form = await (read_upload(request, upload_limit) if upload else read_form(request))
         try:
             check_csrf(session, console.form)
         except Refused as refused:
@@ -355,12 +370,10 @@ async def read_form(request: Request) -> FormData:
     return FormData(pairs)
 
 
-async def read_upload(request: Request) -> FormData:
+async def read_upload(request: Request, limit: int) -> FormData:
     """A multipart form with one file; Starlette spools the file to disk as it arrives."""
-    settings: Settings = request.app.state.settings
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.max_upload_bytes:
-        limit = settings.max_upload_bytes
+    if declared.isdigit() and int(declared) > limit:
         raise FormError({"file": f"the file is over the {limit}-byte limit"}, 413)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Refused("form")

@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
-from starlette.routing import Route
 
 from incidents import maintenance_flows, service
 from incidents.broadcasting import subscriptions as subscription_flows
@@ -16,12 +15,12 @@ from incidents.models import Maintenance, MaintenanceStatus
 from incidents.schemas import LANGUAGES
 from statuspage.channels import redaction
 from statuspage.console import forms as console_forms
-from statuspage.console.kit import Console, FormError, placed, route
+from statuspage.console.kit import Console, FormError, Page, placed, route
 
 SUBSCRIBERS_PAGE = 100
 
 
-def routes() -> list[Route]:
+def routes() -> list[Page]:
     one = "/maintenance/{maintenance_id:id}"
     return [
         route("/maintenance/new", new_maintenance, SUPPORT, methods=["GET", "POST"]),

@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from statuspage.console import admin, finance, maintenance, sign_in, support
+from statuspage.services import Services
 from statuspage.templating import STATIC
 
 _ASSETS = {
@@ -20,13 +21,17 @@ async def asset(request: Request) -> Response:
     return Response(body, media_type=media_type, headers={"cache-control": "max-age=300"})
 
 
-def routes() -> list[Route]:
-    return [
-        Route("/staff/console.css", asset),
-        Route("/staff/console.js", asset),
+def routes(services: Services) -> list[Route]:
+    pages = [
         *sign_in.routes(),
         *support.routes(),
         *maintenance.routes(),
         *finance.routes(),
         *admin.routes(),
+    ]
+    return [
+        Route("/staff/console.css", asset),
+        Route("/staff/console.js", asset),
+        sign_in.login_route(services),
+        *(page.bind(services) for page in pages),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from statuspage.access.rate_limits import Window
 from statuspage.console.kit import (
     Console,
     FormError,
+    Page,
     Refused,
     Session,
     check_csrf,
@@ -26,7 +28,7 @@ from statuspage.console.kit import (
     route,
     set_session,
 )
-from statuspage.db import Database
+from statuspage.services import Services
 
 # This many failures in this many seconds per email and client address, and per client
 # address whatever the email (someone trying one password on many accounts); counted in the
@@ -43,9 +45,10 @@ def _next(raw: str) -> str:
 
 
 async def _login_page(
-    request: Request, session: Session, *, status: int = 200, **values: object
+    services: Services, request: Request, session: Session, *, status: int = 200, **values: object
 ) -> Response:
     response = page(
+        services.settings,
         request,
         "login.html",
         status=status,
@@ -53,52 +56,65 @@ async def _login_page(
         next=_next(request.query_params.get("next", "")),
         **values,
     )
-    await set_session(request, response, session)
+    await set_session(services, response, session)
     return response
 
 
-def routes() -> list[Route]:
-    async def login(request: Request) -> Response:
-        session = await read_session(request)
-        if request.method == "GET":
-            if session is not None and session.staff_id:
-                if await _still_valid(request, session):
-                    return RedirectResponse("/staff/", status_code=303)
-                session = None  # signed out elsewhere: start afresh
-            return await _login_page(request, session or Session.anonymous())
-        return await _sign_in(request, session)
+def login_route(services: Services) -> Route:
+    """The sign-in page: the one console page for people not signed in."""
+    return Route("/staff/login", partial(login, services), methods=["GET", "POST"])
 
+
+def routes() -> list[Page]:
     return [
-        Route("/staff/login", login, methods=["GET", "POST"]),
         route("/logout", logout, ANY_STAFF, methods=["POST"]),
         route("/password", password, ANY_STAFF, methods=["GET", "POST"]),
     ]
 
 
-async def _still_valid(request: Request, session: Session) -> bool:
-    database: Database = request.app.state.database
+async def login(services: Services, request: Request) -> Response:
+    session = await read_session(services, request)
+    if request.method == "GET":
+        if session is not None and session.staff_id:
+            if await _still_valid(services, session):
+                return RedirectResponse("/staff/", status_code=303)
+            session = None  # signed out elsewhere: start afresh
+        return await _login_page(services, request, session or Session.anonymous())
+    return await _sign_in(services, request, session)
+
+
+async def _still_valid(services: Services, session: Session) -> bool:
+    database = services.database
     async with database.reading() as db:
         staff = await db.get(Staff, session.staff_id)
     return staff_accounts.session_is_current(staff, session.version)
 
 
-async def _sign_in(request: Request, session: Session | None) -> Response:
+async def _sign_in(services: Services, request: Request, session: Session | None) -> Response:
     try:
         form = await read_form(request)
     except FormError as too_large:
-        return page(request, "refused.html", status=too_large.status, reason=str(too_large))
+        return page(
+            services.settings,
+            request,
+            "refused.html",
+            status=too_large.status,
+            reason=str(too_large),
+        )
     except Refused as refused:  # not a form at all
-        return page(request, "refused.html", status=403, reason=refused.reason)
+        return page(services.settings, request, "refused.html", status=403, reason=refused.reason)
     if session is None:  # no cookie from the sign-in page: cookies off, or it expired
-        return await _login_page(request, Session.anonymous(), status=403, error="expired")
+        return await _login_page(
+            services, request, Session.anonymous(), status=403, error="expired"
+        )
     try:
         check_csrf(session, form)
     except Refused:
-        return await _login_page(request, session, status=403, error="expired")
+        return await _login_page(services, request, session, status=403, error="expired")
     email = str(form.get("email", "")).strip().lower()[:254]
     client = request.client.host if request.client else "unknown"
     pair = f"{client} {email}"  # an address holds no space
-    database: Database = request.app.state.database
+    database = services.database
     now = utcnow()
     async with database.reading() as db:
         for limit, which, error in (
@@ -109,9 +125,9 @@ async def _sign_in(request: Request, session: Session | None) -> Response:
             if wait:
                 minutes = max(1, round(wait / 60))
                 return await _login_page(
-                    request, session, status=429, error=error, wait=minutes, email=email
+                    services, request, session, status=429, error=error, wait=minutes, email=email
                 )
-    signed = await _check_password(request, email, str(form.get("password", "")))
+    signed = await _check_password(services, email, str(form.get("password", "")))
     async with database.sessionmaker() as db, db.begin():
         if signed is None:
             await LOGIN_LIMIT.add(db, pair, now=now)
@@ -121,16 +137,15 @@ async def _sign_in(request: Request, session: Session | None) -> Response:
                 db, pair
             )  # not the address's count: one good account must not reset it
     if signed is None:
-        return await _login_page(request, session, status=401, error="wrong", email=email)
+        return await _login_page(services, request, session, status=401, error="wrong", email=email)
     response = RedirectResponse(_next(str(form.get("next", ""))), status_code=303)
-    await set_session(request, response, signed)  # a new token: no session fixation
+    await set_session(services, response, signed)  # a new token: no session fixation
     return response
 
 
-async def _check_password(request: Request, email: str, password: str) -> Session | None:
+async def _check_password(services: Services, email: str, password: str) -> Session | None:
     """A new session (with a new CSRF token) when the password is right."""
-    database: Database = request.app.state.database
-    async with database.sessionmaker() as db, db.begin():
+    async with services.database.sessionmaker() as db, db.begin():
         staff = await staff_accounts.sign_in(db, email=email, password=password)
         if staff is None:
             return None
@@ -139,7 +154,7 @@ async def _check_password(request: Request, email: str, password: str) -> Sessio
 
 async def logout(console: Console) -> Response:
     response = RedirectResponse("/staff/login?done=signed_out", status_code=303)
-    await set_session(console.request, response, None)
+    await set_session(console.services, response, None)
     return response
 
 
@@ -155,7 +170,7 @@ async def password(console: Console) -> Response:
         return console.render("password.html", status=error.status, errors=error.errors)
     response = console.redirect("/staff/", done="password_changed")
     fresh = Session(staff.id, staff.session_version, console.session.csrf, int(time.time()))
-    await set_session(console.request, response, fresh)  # this session stays signed in
+    await set_session(console.services, response, fresh)  # this session stays signed in
     return response
 
 

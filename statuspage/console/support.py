@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
-from starlette.routing import Route
 
 from incidents import flows, scheduled_posts, service
 from incidents.broadcasting import outbox, subscriptions
@@ -28,7 +27,7 @@ from incidents.schemas import LANGUAGES
 from statuspage import markdown
 from statuspage.channels.messages import compose
 from statuspage.console import forms as console_forms
-from statuspage.console.kit import Console, FormError, placed, route
+from statuspage.console.kit import Console, FormError, Page, placed, route
 from statuspage.site import Site
 
 ACTIVE_MAINTENANCE = [
@@ -39,7 +38,7 @@ ACTIVE_MAINTENANCE = [
 QUIET_WITHOUT_CADENCE = timedelta(minutes=60)
 
 
-def routes() -> list[Route]:
+def routes() -> list[Page]:
     incident = "/incidents/{incident_id:id}"
     return [
         route("/", dashboard, ANY_STAFF),

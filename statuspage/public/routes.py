@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -65,10 +66,10 @@ def _history(request: Request) -> dict[str, str] | None:
     return {"page": str(int(raw))} if int(raw) > 1 else {}
 
 
-def endpoint(surface: Surface) -> Callable[[Request], Awaitable[Response]]:
+def endpoint(surface: Surface, cache: PublicCache) -> Callable[[Request], Awaitable[Response]]:
+    default = cache.site.default_language
+
     async def serve(request: Request) -> Response:
-        cache: PublicCache = request.app.state.public_cache
-        default = request.app.state.settings.default_language
         params = surface.clean(request)
         if params is None:
             return await _not_found(request, cache, default)
@@ -107,8 +108,7 @@ def css_entry(state: PublicState) -> Entry:
     )
 
 
-async def shortlink_redirect(request: Request) -> Response:
-    cache: PublicCache = request.app.state.public_cache
+async def shortlink_redirect(cache: PublicCache, request: Request) -> Response:
     code = str(request.path_params["shortlink"])
     state = await cache.state()
     if any(m.shortlink == code for m in state.maintenances):
@@ -221,11 +221,11 @@ async def preflight(_request: Request) -> Response:
     )
 
 
-def routes() -> list[Route]:
-    built = [Route(s.path, endpoint(s), methods=["GET", "HEAD"]) for s in SURFACES]
+def routes(cache: PublicCache) -> list[Route]:
+    built = [Route(s.path, endpoint(s, cache), methods=["GET", "HEAD"]) for s in SURFACES]
     return [
         *built,
         Route("/static/site.css", css, methods=["GET", "HEAD"]),
-        Route("/s/{shortlink}", shortlink_redirect, methods=["GET", "HEAD"]),
+        Route("/s/{shortlink}", partial(shortlink_redirect, cache), methods=["GET", "HEAD"]),
         Route("/api/v2/{rest:path}", preflight, methods=["OPTIONS"]),
     ]

@@ -7,6 +7,8 @@ RFC 8058 one-click POST (`List-Unsubscribe=One-Click`) that mail clients send th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -22,12 +24,12 @@ from incidents.common.db_types import utcnow
 from incidents.common.errors import DomainError
 from incidents.schemas import LANGUAGES
 from statuspage.access.rate_limits import Window
-from statuspage.access.signing import Signer, load_signer
+from statuspage.access.signing import Signer
 from statuspage.channels.emails import CONFIRM_FOR
-from statuspage.db import Database
 from statuspage.i18n import localized_name
 from statuspage.public.cache import PublicCache, language_for
 from statuspage.public.pages import render_html
+from statuspage.services import Services
 
 MAX_FORM_BYTES = 16_384
 # Per client address: this many subscribe requests in this many seconds, counted in the
@@ -36,12 +38,21 @@ MAX_FORM_BYTES = 16_384
 SUBSCRIBE_LIMIT = Window("subscribe", 5, 600.0)
 
 
-def routes() -> list[Route]:
+@dataclass(frozen=True)
+class _Wing:
+    """What the subscription pages run on."""
+
+    services: Services
+    cache: PublicCache
+
+
+def routes(services: Services, cache: PublicCache) -> list[Route]:
+    wing = _Wing(services, cache)
     return [
-        Route("/subscribe", _subscribe, methods=["GET", "POST"]),
-        Route("/subscriptions/confirm", confirm, methods=["GET", "POST"]),
-        Route("/subscriptions/manage", manage, methods=["GET", "POST"]),
-        Route("/subscriptions/unsubscribe", unsubscribe, methods=["GET", "POST"]),
+        Route("/subscribe", partial(_subscribe, wing), methods=["GET", "POST"]),
+        Route("/subscriptions/confirm", partial(confirm, wing), methods=["GET", "POST"]),
+        Route("/subscriptions/manage", partial(manage, wing), methods=["GET", "POST"]),
+        Route("/subscriptions/unsubscribe", partial(unsubscribe, wing), methods=["GET", "POST"]),
     ]
 
 
@@ -49,10 +60,15 @@ def routes() -> list[Route]:
 
 
 async def _page(
-    request: Request, template: str, *, status: int = 200, lang: str | None = None, **values: Any
+    wing: _Wing,
+    request: Request,
+    template: str,
+    *,
+    status: int = 200,
+    lang: str | None = None,
+    **values: Any,
 ) -> Response:
-    cache: PublicCache = request.app.state.public_cache
-    state = await cache.state()
+    state = await wing.cache.state()
     chosen = lang or _language(request, state.site.default_language)
     html = render_html(state, chosen, template, path=request.url.path, **values)
     return HTMLResponse(
@@ -72,31 +88,18 @@ async def _form(request: Request) -> list[tuple[str, str]] | None:
     return parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
 
 
-async def _signer(request: Request) -> Signer:
-    signer: Signer | None = getattr(request.app.state, "signer", None)
-    if signer is None:
-        database: Database = request.app.state.database
-        async with database.sessionmaker() as session, session.begin():
-            signer = await load_signer(session, request.app.state.settings)
-        request.app.state.signer = signer
-    return signer
+async def _signer(wing: _Wing) -> Signer:
+    return Signer(await wing.services.keys.site())
 
 
-async def _components(request: Request, lang: str) -> list[dict[str, Any]]:
-    database: Database = request.app.state.database
-    async with database.sessionmaker() as session:
+async def _components(wing: _Wing, lang: str) -> list[dict[str, Any]]:
+    async with wing.services.database.sessionmaker() as session:
         components = await service.list_components(session)
     return [
         {"id": component.id, "name": localized_name(component, lang)}
         for component in components
         if component.showcase
     ]
-
-
-async def _after_write(request: Request) -> None:
-    after_write = getattr(request.app.state, "after_write", None)
-    if after_write is not None:
-        await after_write()
 
 
 def _language(request: Request, default: str) -> str:
@@ -116,12 +119,11 @@ def _client(request: Request) -> str:
 # -- subscribe ----------------------------------------------------------------------------
 
 
-async def _subscribe(request: Request) -> Response:
-    cache: PublicCache = request.app.state.public_cache
-    lang = _language(request, cache.site.default_language)
-    components = await _components(request, lang)
+async def _subscribe(wing: _Wing, request: Request) -> Response:
+    lang = _language(request, wing.cache.site.default_language)
+    components = await _components(wing, lang)
     if request.method == "GET":
-        return await _page(request, "subscribe.html", components=components, form_lang=lang)
+        return await _page(wing, request, "subscribe.html", components=components, form_lang=lang)
     form = await _form(request)
     if form is None:
         return PlainTextResponse("the form is over the size limit", status_code=413)
@@ -142,24 +144,25 @@ async def _subscribe(request: Request) -> Response:
             }
         )
     except ValidationError:
-        return await _page(request, "subscribe.html", status=422, error="email", **values)
-    database: Database = request.app.state.database
+        return await _page(wing, request, "subscribe.html", status=422, error="email", **values)
+    database = wing.services.database
     client, now = _client(request), utcnow()
     async with database.sessionmaker() as session, session.begin():
         allowed = not await SUBSCRIBE_LIMIT.wait(session, client, now=now)
         if allowed:
             await SUBSCRIBE_LIMIT.add(session, client, now=now)
     if not allowed:
-        return await _page(request, "subscribe.html", status=429, error="rate", **values)
+        return await _page(wing, request, "subscribe.html", status=429, error="rate", **values)
     try:
         async with database.sessionmaker() as session, session.begin():
             await subscription_flows.subscribe_email(session, data=data, now=utcnow())
     except DomainError as error:
         return await _page(
-            request, "subscribe.html", status=error.status_code, error=error.field, **values
+            wing, request, "subscribe.html", status=error.status_code, error=error.field, **values
         )
-    await _after_write(request)
+    await wing.services.after_write()
     return await _page(
+        wing,
         request,
         "subscribe_done.html",
         lang=data.language,
@@ -174,28 +177,28 @@ def _confirm_hours() -> int:
 # -- confirm, manage, unsubscribe ---------------------------------------------------------
 
 
-async def _read(request: Request, purpose: str) -> tuple[int, int] | None:
+async def _read(wing: _Wing, request: Request, purpose: str) -> tuple[int, int] | None:
     token = request.query_params.get("token", "")
     try:
-        return (await _signer(request)).read(purpose, token, now=utcnow())
+        return (await _signer(wing)).read(purpose, token, now=utcnow())
     except DomainError:
         return None
 
 
-async def _invalid(request: Request) -> Response:
+async def _invalid(wing: _Wing, request: Request) -> Response:
     return await _page(
-        request, "subscribe_done.html", status=400, message=("subscribe.link_invalid", {})
+        wing, request, "subscribe_done.html", status=400, message=("subscribe.link_invalid", {})
     )
 
 
-async def confirm(request: Request) -> Response:
-    claims = await _read(request, "confirm")
+async def confirm(wing: _Wing, request: Request) -> Response:
+    claims = await _read(wing, request, "confirm")
     if claims is None:
-        return await _invalid(request)
+        return await _invalid(wing, request)
     token = request.query_params["token"]
     if request.method == "GET":
-        return await _page(request, "subscription_action.html", action="confirm", token=token)
-    database: Database = request.app.state.database
+        return await _page(wing, request, "subscription_action.html", action="confirm", token=token)
+    database = wing.services.database
     try:
         async with database.sessionmaker() as session, session.begin():
             subscription = await subscription_flows.confirm(
@@ -203,18 +206,22 @@ async def confirm(request: Request) -> Response:
             )
             email, lang = subscription.address, subscription.language
     except DomainError:
-        return await _invalid(request)
+        return await _invalid(wing, request)
     return await _page(
-        request, "subscribe_done.html", lang=lang, message=("subscribe.confirmed", {"email": email})
+        wing,
+        request,
+        "subscribe_done.html",
+        lang=lang,
+        message=("subscribe.confirmed", {"email": email}),
     )
 
 
-async def manage(request: Request) -> Response:
-    claims = await _read(request, "manage")
+async def manage(wing: _Wing, request: Request) -> Response:
+    claims = await _read(wing, request, "manage")
     if claims is None:
-        return await _invalid(request)
+        return await _invalid(wing, request)
     token = request.query_params["token"]
-    database: Database = request.app.state.database
+    database = wing.services.database
     saved = False
     try:
         if request.method == "POST":
@@ -240,30 +247,31 @@ async def manage(request: Request) -> Response:
                 session, subscription_id=claims[0]
             )
     except DomainError:
-        return await _invalid(request)
+        return await _invalid(wing, request)
     lang = subscription.language
     return await _page(
+        wing,
         request,
         "subscription_manage.html",
         lang=lang,
         token=token,
         saved=saved,
         email=subscription.address,
-        components=await _components(request, lang),
+        components=await _components(wing, lang),
         chosen=[str(component.id) for component in subscription.components],
         form_lang=lang,
-        unsubscribe_token=(await _signer(request)).make(
+        unsubscribe_token=(await _signer(wing)).make(
             "unsubscribe", subscription.id, subscription.token_version
         ),
     )
 
 
-async def unsubscribe(request: Request) -> Response:
-    claims = await _read(request, "unsubscribe")
+async def unsubscribe(wing: _Wing, request: Request) -> Response:
+    claims = await _read(wing, request, "unsubscribe")
     if claims is None:
-        return await _invalid(request)
+        return await _invalid(wing, request)
     token = request.query_params["token"]
-    database: Database = request.app.state.database
+    database = wing.services.database
     if request.method == "GET":
         async with database.sessionmaker() as session:
             try:
@@ -271,8 +279,9 @@ async def unsubscribe(request: Request) -> Response:
                     session, subscription_id=claims[0]
                 )
             except DomainError:
-                return await _invalid(request)
+                return await _invalid(wing, request)
         return await _page(
+            wing,
             request,
             "subscription_action.html",
             lang=subscription.language,
@@ -287,4 +296,4 @@ async def unsubscribe(request: Request) -> Response:
             )
     except DomainError:
         pass  # already gone: unsubscribing twice is still unsubscribed
-    return await _page(request, "subscribe_done.html", message=("subscribe.unsubscribed", {}))
+    return await _page(wing, request, "subscribe_done.html", message=("subscribe.unsubscribed", {}))

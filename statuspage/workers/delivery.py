@@ -49,6 +49,9 @@ _FLUSH_AFTER = 0.05  # seconds: results are written at least this often while se
 _POOL_SIZE = 4  # connections per HTTP client
 _SMTP_SESSIONS = 16  # open SMTP connections per worker, at most
 _RENDERS_KEPT = 1000  # rendered messages kept per worker before starting afresh
+# Within a round: how long to wait for a send to end before looking again, and how old the
+# last claim may grow before claiming more even with no news of new rows.
+_RECLAIM_SECONDS = 0.2
 
 
 class DeliveryWorker(WorkerLoop):
@@ -296,7 +299,7 @@ class _Pump:
                     continue
                 if not self.running:
                     return self.handled
-                wait = _FLUSH_AFTER if self.finished else self.worker.settings.worker_poll_seconds
+                wait = _FLUSH_AFTER if self.finished else _RECLAIM_SECONDS
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(wait):  # no task per wait, unlike wait_for
                         await self.arrived.wait()
@@ -309,7 +312,7 @@ class _Pump:
         room = self.worker.concurrency - len(self.running)
         if room <= 0:
             return False
-        stale = time.monotonic() - self.claimed_at > self.worker.settings.worker_poll_seconds
+        stale = time.monotonic() - self.claimed_at > _RECLAIM_SECONDS
         return (self.more or stale) and (room >= self.claim_at or not self.running or stale)
 
     async def _claim_or_wait(self) -> None:

@@ -1,5 +1,6 @@
 """The loop the outbox workers share: run a round until nothing is due, then wait for a
-wake-up or the next poll; start, stop, wake and drain."""
+wake-up (a `statuspage.wake.Bell` rung anywhere on the database) or the next safety poll;
+start, stop, wake and drain."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Sequence
+
+from statuspage.config import Settings
+from statuspage.db import Database
+from statuspage.wake import Doorbell
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +22,16 @@ log = logging.getLogger(__name__)
 def worker_name() -> str:
     """Unique per process and instance: the lease owner written on claimed rows."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def doorbell_for(database: Database, settings: Settings, loops: Sequence[WorkerLoop]) -> Doorbell:
+    """What wakes these loops of one process whenever a write anywhere rings the bell."""
+
+    def ring() -> None:
+        for loop in loops:
+            loop.wake()
+
+    return Doorbell(database, ring, retry_seconds=settings.worker_poll_seconds)
 
 
 class WorkerLoop:

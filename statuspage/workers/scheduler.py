@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import fcntl
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -56,7 +56,7 @@ class Scheduler:
         settings: Settings,
         *,
         clock: Callable[[], datetime] = utcnow,
-        on_change: Callable[[], object] | None = None,
+        on_change: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
@@ -201,7 +201,7 @@ class Scheduler:
         now = self.clock()
         done = await automation.run_due(self.database, self.settings, now=now)
         if done and self.on_change is not None:
-            self.on_change()
+            await self.on_change()
         upcoming = await automation.next_due(self.database, self.settings, now=now)
         if upcoming is not None and self._apscheduler is not None and upcoming > now:
             self._apscheduler.add_job(

@@ -70,7 +70,7 @@ async def scene(fresh: Fresh) -> AsyncIterator[Scene]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield await make_scene(client, make_token)
-    await app.state.public_cache.close()
+    await app.running.cache.close()
 
 
 async def approved_batch(scene: Scene) -> int:

@@ -10,12 +10,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from sqlalchemy import select
-from starlette.applications import Starlette
 from starlette.routing import Route
 
 from incidents.common.staff import StaffRole
 from incidents.models import Component, Incident, Maintenance
-from statuspage.app import create_app
+from statuspage.app import StatusApp, create_app
 from statuspage.cli import demo
 from statuspage.config import Settings
 from statuspage.db import Database
@@ -67,10 +66,10 @@ async def _load_demo(database: Database) -> Demo:
 
 
 @pytest.fixture
-async def app(settings: Settings, database: Database) -> AsyncIterator[Starlette]:
+async def app(settings: Settings, database: Database) -> AsyncIterator[StatusApp]:
     built = create_app(settings, database=database)
     yield built
-    await built.state.public_cache.close()
+    await built.running.cache.close()
 
 
 def _filled(path: str, site: Demo) -> str:
@@ -79,7 +78,7 @@ def _filled(path: str, site: Demo) -> str:
     return re.sub(r"\{[a-z_]+:id\}", "1", path)
 
 
-def every_route(app: Starlette, site: Demo) -> list[tuple[str, str]]:
+def every_route(app: StatusApp, site: Demo) -> list[tuple[str, str]]:
     found = []
     for route in app.routes:
         assert isinstance(route, Route), route
@@ -99,7 +98,7 @@ def every_route(app: Starlette, site: Demo) -> list[tuple[str, str]]:
 
 
 async def test_every_route_answers_with_the_security_headers(
-    app: Starlette, database: Database, make_token: MakeToken
+    app: StatusApp, database: Database, make_token: MakeToken
 ) -> None:
     admin = {"Authorization": f"Bearer {await make_token(StaffRole.admin, 'api@example.com')}"}
     site = await _load_demo(database)
@@ -125,13 +124,13 @@ async def test_every_route_answers_with_the_security_headers(
 
 
 async def test_a_cache_hit_carries_the_headers_prepared_at_render_time(
-    app: Starlette, database: Database
+    app: StatusApp, database: Database
 ) -> None:
     await _load_demo(database)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         first = await client.get("/")
-        assert app.state.public_cache.entries, "the first GET rendered and cached the page"
+        assert app.running.cache.entries, "the first GET rendered and cached the page"
         again = await client.get("/", headers={"if-none-match": first.headers["etag"]})
         gzipped = await client.get("/api/v2/summary.json", headers={"accept-encoding": "gzip"})
     assert again.status_code == 304
@@ -155,7 +154,7 @@ async def test_hsts_is_sent_only_when_the_public_url_is_https(
             await client.get("/staff/login"),
             await client.get("/no/such/page"),
         ]
-    await app.state.public_cache.close()
+    await app.running.cache.close()
     for response in answers:
         path = response.request.url.path
         assert security_headers(response) == {**expected(path), "strict-transport-security": HSTS}
@@ -181,7 +180,7 @@ async def test_a_server_error_answers_with_the_headers(settings: Settings) -> No
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         response = await client.get("/healthz")
-    await app.state.database.dispose()
+    await app.running.services.database.dispose()
     assert response.status_code == 500
     assert response.text == "Internal Server Error"
     assert security_headers(response) == PUBLIC

@@ -85,7 +85,7 @@ def _served_document() -> dict[str, Any]:
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 return await client.get(OPENAPI)
         finally:
-            await app.state.database.dispose()
+            await app.running.services.database.dispose()
 
     response = asyncio.run(fetch())
     assert response.status_code == 200, response.text

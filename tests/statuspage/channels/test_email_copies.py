@@ -45,7 +45,7 @@ async def web(chinese: Settings, database: Database) -> AsyncIterator[httpx.Asyn
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
-    await app.state.public_cache.close()
+    await app.running.cache.close()
 
 
 async def _subscribers(database: Database, *addresses: str, language: str = "en") -> int:

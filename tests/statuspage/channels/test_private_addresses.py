@@ -149,7 +149,7 @@ async def test_the_setting_lets_the_staff_api_take_a_private_url(
             json={"channel": "webhook", "url": "http://127.0.0.1:9/hook"},
             headers={"Authorization": f"Bearer {token}"},
         )
-    await app.state.public_cache.close()
+    await app.running.cache.close()
     assert answer.status_code == 201, answer.text
 
 

@@ -43,7 +43,7 @@ async def served(database: Database) -> dict[str, bytes]:
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             return {path: (await client.get(path)).content for path in PAGES}
     finally:
-        await app.state.public_cache.close()
+        await app.running.cache.close()
 
 
 async def test_a_backup_restored_into_an_empty_database_serves_the_same_page(

@@ -48,7 +48,7 @@ def test_demo_staff_and_token_on_a_fresh_sqlite_file(
             incidents = await client.get("/api/staff/incidents", headers=headers)
             open_ones = await client.get("/api/staff/incidents?status=identified", headers=headers)
             audit = await client.get("/api/staff/audit?action=token.create", headers=headers)
-        await app.state.database.dispose()
+        await app.running.services.database.dispose()
         return (
             len(incidents.json()),
             [item["name"] for item in open_ones.json()],

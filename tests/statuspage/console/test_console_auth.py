@@ -55,7 +55,7 @@ async def test_over_https_the_cookie_is_secure(settings: Settings, database: Dat
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
         answer = await sign_in(client, "agent@example.com")
-    await app.state.public_cache.close()
+    await app.running.cache.close()
     assert answer.status_code == 303
     assert "Secure" in answer.headers["set-cookie"]
 
@@ -240,7 +240,7 @@ async def test_failures_count_across_instances(
             assert (await sign_in(instance, "agent@example.com", "guess")).status_code == 401
         for instance in (client, second):
             assert (await sign_in(instance, "agent@example.com")).status_code == 429
-    await other.state.public_cache.close()
+    await other.running.cache.close()
 
 
 async def test_one_address_trying_many_emails_is_stopped(

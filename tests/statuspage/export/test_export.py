@@ -16,14 +16,13 @@ import brotli
 import httpx
 import pytest
 from sqlalchemy import select, update
-from starlette.applications import Starlette
 
 from incidents import flows
 from incidents.common.actor import Actor
 from incidents.common.db_types import utcnow
 from incidents.models import Incident, IncidentUpdate
 from incidents.schemas import IncidentOpen, ResolveIn
-from statuspage.app import create_app
+from statuspage.app import StatusApp, create_app
 from statuspage.cli import demo
 from statuspage.config import Settings
 from statuspage.db import Database
@@ -51,16 +50,16 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings, database: Database) -> AsyncIterator[Starlette]:
+async def app(settings: Settings, database: Database) -> AsyncIterator[StatusApp]:
     async with database.sessionmaker() as session, session.begin():
         await demo.load(session, actor_id=None)
     made = create_app(settings, database=database)
     yield made
-    await made.state.public_cache.close()
+    await made.running.cache.close()
 
 
 @pytest.fixture
-async def live(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+async def live(app: StatusApp) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
@@ -181,9 +180,10 @@ async def test_history_pages_are_exported_as_far_back_as_the_live_app_links(
 
 
 async def test_with_export_dir_a_change_is_exported_within_two_seconds(
-    app: Starlette, live: httpx.AsyncClient, support: dict[str, str], settings: Settings
+    app: StatusApp, live: httpx.AsyncClient, support: dict[str, str], settings: Settings
 ) -> None:
-    exporter: ContinuousExport = app.state.exporter
+    exporter = app.running.exporter
+    assert exporter is not None
     home = Path(settings.export_dir) / "current" / "index.html"
     exporter.start()
     try:
@@ -233,14 +233,15 @@ async def _old_incidents(database: Database, count: int) -> None:
 
 
 async def test_a_change_first_exports_what_it_touched_then_the_whole_site(
-    app: Starlette,
+    app: StatusApp,
     live: httpx.AsyncClient,
     support: dict[str, str],
     settings: Settings,
     database: Database,
 ) -> None:
     await _old_incidents(database, 55)
-    exporter: ContinuousExport = app.state.exporter
+    exporter = app.running.exporter
+    assert exporter is not None
     first = await _exported(exporter, whole=True)
     async with database.sessionmaker() as session:
         named = await session.scalars(
@@ -273,14 +274,16 @@ async def test_a_change_first_exports_what_it_touched_then_the_whole_site(
 
 
 async def test_server_workers_sharing_a_folder_export_one_at_a_time(
-    app: Starlette, settings: Settings, database: Database
+    app: StatusApp, settings: Settings, database: Database
 ) -> None:
     """`serve --workers 4` with EXPORT_DIR: four processes see each change; one exports it."""
     other = ContinuousExport(
         PublicCache(database, Site.from_settings(settings), poll_interval=0),
         Path(settings.export_dir),
     )
-    done = await asyncio.gather(app.state.exporter.export(whole=True), other.export(whole=True))
+    exporter = app.running.exporter
+    assert exporter is not None
+    done = await asyncio.gather(exporter.export(whole=True), other.export(whole=True))
     assert sum(build is not None for build in done) == 1
     assert len(list((Path(settings.export_dir) / ".builds").glob("v*[0-9]"))) == 1
     assert await other.export(whole=True) is not None  # free again once the first is done

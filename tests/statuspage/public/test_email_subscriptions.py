@@ -33,7 +33,7 @@ async def web(mail_settings: Settings, database: Database) -> AsyncIterator[http
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
-    await app.state.public_cache.close()
+    await app.running.cache.close()
 
 
 @pytest.fixture
@@ -343,7 +343,7 @@ async def test_the_limit_counts_across_instances(
         for instance in (web, second):
             refused = await instance.post("/subscribe", data={"email": "h9@wallet.example"})
             assert refused.status_code == 429
-    await other.state.public_cache.close()
+    await other.running.cache.close()
     # Nothing about who asked is kept in the clear.
     async with database.reading() as session:
         digests = (await session.scalars(select(RateEvent.key_digest))).all()

@@ -10,6 +10,7 @@ import httpx
 from incidents import component_flows
 from incidents.common.actor import Actor
 from incidents.schemas import ComponentIn
+from statuspage.app import StatusApp
 from statuspage.db import Database
 from statuspage.public.cache import PublicCache
 
@@ -126,6 +127,5 @@ async def test_readers_during_a_re_render_get_the_previous_page_at_once(
 def _cache(client: httpx.AsyncClient) -> PublicCache:
     transport = client._transport
     assert isinstance(transport, httpx.ASGITransport)
-    cache = transport.app.state.public_cache  # type: ignore[attr-defined]
-    assert isinstance(cache, PublicCache)
-    return cache
+    assert isinstance(transport.app, StatusApp)
+    return transport.app.running.cache

@@ -196,7 +196,7 @@ async def test_the_page_shows_when_the_next_update_is_due(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         page = await client.get("/?lang=en")
-    await app.state.public_cache.close()
+    await app.running.cache.close()
     assert "Next update by 2026-11-20 08:30 (UTC+00:00)" in page.text
 
 
@@ -371,7 +371,7 @@ async def api(settings: Settings, database: Database) -> AsyncIterator[httpx.Asy
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
-    await app.state.public_cache.close()
+    await app.running.cache.close()
 
 
 async def test_a_scheduled_update_goes_out_at_its_time_once(

@@ -1,5 +1,5 @@
 """Worker processes for real: one killed with SIGKILL mid-delivery and restarted loses nothing,
-and two sharing the outbox send nothing twice."""
+two sharing the outbox send nothing twice, and a write through the web app wakes one at once."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -22,8 +23,10 @@ from incidents.broadcasting.models import AttemptOutcome, Delivery, DeliveryAtte
 from incidents.broadcasting.schemas import SubscriptionIn
 from incidents.broadcasting.subscriptions import create_subscription
 from incidents.common.actor import Actor
+from incidents.common.staff import StaffRole
 from incidents.models import Component
 from incidents.schemas import IncidentOpen
+from statuspage.access import tokens as auth
 from tests.conftest import Fresh
 from tests.receivers import HttpReceiver, Reply
 from tests.servers import free_port, serve_command, wait_until_up
@@ -245,3 +248,50 @@ async def test_serve_delivers_from_a_niced_child_process_it_restarts_and_stops(
     await _wait_for(lambda: not os.path.exists(f"/proc/{replacement}"), 10)
     assert {got.path for got in http_receiver.received} == {f"/hook/{n}" for n in range(20)}
     assert len(set(_ids(http_receiver))) == 40
+
+
+async def test_a_write_through_the_web_app_wakes_the_worker_process_at_once(
+    fresh: Fresh, http_receiver: HttpReceiver
+) -> None:
+    """The worker polls only once a minute here: a delivery within two seconds of the write
+    is the wake-up's doing (NOTIFY on PostgreSQL, the socket beside the SQLite file)."""
+    async with fresh.database.sessionmaker() as session, session.begin():
+        staff = await auth.create_staff(
+            session, email="support@example.com", name="Support", role=StaffRole.support,
+            actor_id=None,
+        )  # fmt: skip
+        _, token = await auth.create_token(session, staff=staff, name="t", actor_id=None)
+    await _fan_out(fresh, http_receiver, 1)  # one delivery due when the worker starts
+    env = {
+        **os.environ,
+        "DATABASE_URL": fresh.url,
+        "RUN_SCHEDULER": "false",
+        "WORKER_POLL_SECONDS": "60",
+        "ALLOW_PRIVATE_WEBHOOK_HOSTS": "true",
+    }
+    with _serving(env) as serving:
+        await _wait_for(lambda: len(_delivery_workers(serving)) == 1, 30)
+        # The first round sent what was due: the worker now waits for a wake-up or a minute.
+        await _wait_for(lambda: _all_sent(fresh, 1), 30)
+        await asyncio.sleep(0.5)
+        base = f"http://127.0.0.1:{_port(serving)}"
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            opened = await client.post(
+                "/api/staff/incidents",
+                json={"name": "BTC deposits slow", "body": "Confirmations are slow."},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert opened.status_code == 201, opened.text
+            written = time.monotonic()
+            await _wait_for(lambda: len(http_receiver.received) == 2, 10)
+            took = time.monotonic() - written
+    assert took < 2.0, f"delivered {took:.1f} s after the write"
+    last = json.loads(http_receiver.received[-1].body)
+    assert last["type"] == "incident.opened"
+    assert last["data"]["message"]["name"] == "BTC deposits slow"
+
+
+def _port(serving: subprocess.Popen[bytes]) -> int:
+    args = serving.args
+    assert isinstance(args, list)
+    return int(args[args.index("--port") + 1])
