@@ -25,6 +25,7 @@ from starlette.routing import Route
 from incidents.common.actor import Actor
 from incidents.common.errors import DomainError
 from incidents.common.staff import Staff, StaffRole
+from statuspage import i18n
 from statuspage.access import staff_accounts
 from statuspage.access.signing import load_signer
 from statuspage.config import Settings
@@ -235,8 +236,10 @@ class Console:
 
 def page(request: Request, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
     settings: Settings = request.app.state.settings
+    zone = ZoneInfo(settings.time_zone)
     html = _env.get_template(template).render(
         site_name=settings.site_name,
+        show_time=lambda moment: i18n.format_local(moment, zone),
         path=request.url.path,
         done=request.query_params.get("done", ""),
         errors=values.pop("errors", {}),
