@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode
 from zoneinfo import ZoneInfo
@@ -27,13 +24,16 @@ from incidents.common.errors import DomainError
 from incidents.common.staff import Staff, StaffRole
 from statuspage import i18n
 from statuspage.access import staff_accounts
-from statuspage.access.signing import load_signer
+from statuspage.access.signing import InvalidToken, Signer, load_signer
 from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.templating import environment
 
 COOKIE = "staff_session"
 SESSION_SECONDS = 12 * 3600  # a shift; then sign in again
+# The cookie is a Signer token of its own purpose: no subscriber's email link (confirm, manage,
+# unsubscribe) reads as a session, and no session reads as a link.
+SESSION_PURPOSE = "staff-session"
 MAX_FORM_BYTES = 262_144
 SUPPORT = frozenset({StaffRole.support})
 FINANCE = frozenset({StaffRole.finance})
@@ -99,34 +99,28 @@ class Session:
         return cls(0, 0, secrets.token_urlsafe(24), int(time.time()))
 
 
-async def _key(request: Request) -> bytes:
-    key: bytes | None = getattr(request.app.state, "console_key", None)
-    if key is None:
+async def _signer(request: Request) -> Signer:
+    signer: Signer | None = getattr(request.app.state, "signer", None)
+    if signer is None:
         database: Database = request.app.state.database
         async with database.sessionmaker() as session, session.begin():
             signer = await load_signer(session, request.app.state.settings)
-        key = hmac.new(signer.key, b"staff console session", hashlib.sha256).digest()
-        request.app.state.console_key = key
-    return key
-
-
-def _mac(key: bytes, body: str) -> str:
-    digest = hmac.new(key, body.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        request.app.state.signer = signer
+    return signer
 
 
 async def read_session(request: Request) -> Session | None:
     raw = request.cookies.get(COOKIE, "")
-    body, _, mac = raw.partition(".")
-    if not raw or len(raw) > 512 or not hmac.compare_digest(mac, _mac(await _key(request), body)):
+    if not raw:
         return None
     try:
-        staff_id, version, csrf, issued = json.loads(base64.urlsafe_b64decode(body + "=="))
-    except (ValueError, TypeError):
+        claims = (await _signer(request)).claims(SESSION_PURPOSE, raw, now=datetime.now(UTC))
+    except InvalidToken:  # tampered, another purpose's token, another key, or expired
         return None
-    if time.time() - issued > SESSION_SECONDS:
+    if not claims.nonce or not claims.expires:
         return None
-    return Session(int(staff_id), int(version), str(csrf), int(issued))
+    issued = claims.expires - SESSION_SECONDS
+    return Session(claims.subject, claims.version, claims.nonce, issued)
 
 
 async def set_session(request: Request, response: Response, session: Session | None) -> None:
@@ -136,11 +130,13 @@ async def set_session(request: Request, response: Response, session: Session | N
     if session is None:
         response.delete_cookie(COOKIE, path="/staff", secure=secure, httponly=True)
         return
-    claims = [session.staff_id, session.version, session.csrf, session.issued]
-    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    expires = datetime.fromtimestamp(session.issued + SESSION_SECONDS, UTC)
+    value = (await _signer(request)).make(
+        SESSION_PURPOSE, session.staff_id, session.version, expires, nonce=session.csrf
+    )
     response.set_cookie(
         COOKIE,
-        f"{body}.{_mac(await _key(request), body)}",
+        value,
         max_age=SESSION_SECONDS,
         path="/staff",
         secure=secure,
