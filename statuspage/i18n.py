@@ -1,12 +1,14 @@
-"""Translations: the catalogues of user-facing words and the choice of the reader's language."""
+"""Translations: the catalogues of user-facing words, the reader's language, and dates in it."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_skeleton
 
 from incidents.schemas import LANGUAGES
 from statuspage.templating import CATALOGUES
@@ -82,15 +84,52 @@ def _match(tag: str) -> str | None:
     return None
 
 
+# -- dates and times ----------------------------------------------------------------------
+# Every surface (pages, feeds, emails, chat, the console) formats through these, with Babel's
+# CLDR data for `en` and `zh_CN`. Where CLDR's default differs from what readers have always
+# seen here (en's medium datetime is "Mar 1, 2026, 12:30:00 PM", zh's carries seconds), an
+# explicit pattern keeps the page's own form: a 24-hour clock, and the offset as UTC+08:00.
+
+BABEL_LOCALES = {"en": "en", "zh-CN": "zh_CN"}
+_MOMENT = {"en": "yyyy-MM-dd HH:mm", "zh-CN": "y年M月d日 HH:mm"}
+_OFFSET = "'UTC'xxx"  # UTC+08:00, UTC+00:00 (CLDR's localized form would say GMT+8)
+_LOCAL = "yyyy-MM-dd HH:mm"  # the staff console's plain local time
+
+
+def babel_locale(language: str) -> str:
+    if language not in BABEL_LOCALES:
+        raise ValueError(f"unsupported language {language!r}")
+    return BABEL_LOCALES[language]
+
+
 def utc_offset(local: datetime) -> str:
     """`UTC+08:00` for an aware local time."""
-    offset = local.strftime("%z")
-    return f"UTC{offset[:3]}:{offset[3:]}"
+    return format_datetime(local, _OFFSET, tzinfo=local.tzinfo, locale="en")
 
 
 def format_time(moment: datetime, zone: ZoneInfo, language: str) -> str:
-    """A moment in the site's zone with the offset shown, as readers of `language` write it."""
-    local = moment.astimezone(zone)
-    if language == "zh-CN":
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M} ({utc_offset(local)})"
-    return f"{local:%Y-%m-%d %H:%M} ({utc_offset(local)})"
+    """A moment in the site's zone with the offset shown, as readers of `language` write it:
+    `2026-03-01 12:30 (UTC+08:00)`, `2026年3月1日 12:30 (UTC+08:00)`."""
+    local, locale = moment.astimezone(zone), babel_locale(language)
+    text = format_datetime(local, _MOMENT[language], tzinfo=zone, locale=locale)
+    return f"{text} ({utc_offset(local)})"
+
+
+def format_day(day: date, language: str) -> str:
+    """A calendar day: `Mar 1, 2026`, `2026年3月1日` (CLDR's medium date)."""
+    return format_date(day, "medium", locale=babel_locale(language))
+
+
+def format_month(month: date, language: str) -> str:
+    """A month of the history: `March 2026`, `2026年3月`."""
+    return format_skeleton("yMMMM", month, locale=babel_locale(language))
+
+
+def format_local(moment: datetime, zone: ZoneInfo) -> str:
+    """A moment in the site's zone without the offset (the console shows the zone elsewhere)."""
+    return format_datetime(moment.astimezone(zone), _LOCAL, tzinfo=zone, locale="en")
+
+
+def zone_label(now: datetime, zone: ZoneInfo) -> str:
+    """`Asia/Shanghai (UTC+08:00)`: the zone the page's times are in, with today's offset."""
+    return f"{zone.key} ({utc_offset(now.astimezone(zone))})"

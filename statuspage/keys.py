@@ -1,10 +1,9 @@
 """The site's secret key: SECRET_KEY, or one generated on first use and kept in the database
-so that every instance signs alike; loaded once per process, with the keys derived from it."""
+so that every instance signs alike; loaded once per process."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from datetime import UTC, datetime
 
@@ -36,13 +35,13 @@ async def load_site_key(session: AsyncSession, settings: Settings) -> bytes:
 
 
 class Keys:
-    """The site key and the keys derived from it, each loaded or derived on first use."""
+    """The site key, loaded on first use: links in emails and the console's session cookie are
+    signed with it (`access.signing.Signer`), each kind with its own purpose inside the token."""
 
     def __init__(self, database: Database, settings: Settings) -> None:
         self._database = database
         self._settings = settings
         self._site: bytes | None = None
-        self._derived: dict[bytes, bytes] = {}
 
     async def site(self) -> bytes:
         """What the links in emails are signed with (`access.signing.Signer`)."""
@@ -50,12 +49,3 @@ class Keys:
             async with self._database.sessionmaker() as session, session.begin():
                 self._site = await load_site_key(session, self._settings)
         return self._site
-
-    async def derived(self, purpose: bytes) -> bytes:
-        """A key of its own for `purpose` (the console's session cookie), so that a token
-        made for one purpose never passes for another."""
-        key = self._derived.get(purpose)
-        if key is None:
-            key = hmac.new(await self.site(), purpose, hashlib.sha256).digest()
-            self._derived[purpose] = key
-        return key

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode
@@ -26,7 +23,9 @@ from starlette.routing import Route
 from incidents.common.actor import Actor
 from incidents.common.errors import DomainError
 from incidents.common.staff import Staff, StaffRole
+from statuspage import i18n
 from statuspage.access import staff_accounts
+from statuspage.access.signing import InvalidToken, Signer
 from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.services import Services
@@ -34,6 +33,9 @@ from statuspage.templating import environment
 
 COOKIE = "staff_session"
 SESSION_SECONDS = 12 * 3600  # a shift; then sign in again
+# The cookie is a Signer token of its own purpose: no subscriber's email link (confirm, manage,
+# unsubscribe) reads as a session, and no session reads as a link.
+SESSION_PURPOSE = "staff-session"
 MAX_FORM_BYTES = 262_144
 # The security headers (CSP, frame-ancestors, no-referrer) come from the app's middleware.
 _PAGE_HEADERS = {"cache-control": "no-store"}
@@ -95,28 +97,22 @@ class Session:
         return cls(0, 0, secrets.token_urlsafe(24), int(time.time()))
 
 
-async def _key(services: Services) -> bytes:
-    return await services.keys.derived(b"staff console session")
-
-
-def _mac(key: bytes, body: str) -> str:
-    digest = hmac.new(key, body.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+async def _signer(services: Services) -> Signer:
+    return Signer(await services.keys.site())
 
 
 async def read_session(services: Services, request: Request) -> Session | None:
     raw = request.cookies.get(COOKIE, "")
-    body, _, mac = raw.partition(".")
-    key = await _key(services)
-    if not raw or len(raw) > 512 or not hmac.compare_digest(mac, _mac(key, body)):
+    if not raw or len(raw) > 512:
         return None
     try:
-        staff_id, version, csrf, issued = json.loads(base64.urlsafe_b64decode(body + "=="))
-    except (ValueError, TypeError):
+        claims = (await _signer(services)).claims(SESSION_PURPOSE, raw, now=datetime.now(UTC))
+    except InvalidToken:  # tampered, another purpose's token, another key, or expired
         return None
-    if time.time() - issued > SESSION_SECONDS:
+    if not claims.nonce or not claims.expires:
         return None
-    return Session(int(staff_id), int(version), str(csrf), int(issued))
+    issued = claims.expires - SESSION_SECONDS
+    return Session(claims.subject, claims.version, claims.nonce, issued)
 
 
 async def set_session(services: Services, response: Response, session: Session | None) -> None:
@@ -125,11 +121,13 @@ async def set_session(services: Services, response: Response, session: Session |
     if session is None:
         response.delete_cookie(COOKIE, path="/staff", secure=secure, httponly=True)
         return
-    claims = [session.staff_id, session.version, session.csrf, session.issued]
-    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    expires = datetime.fromtimestamp(session.issued + SESSION_SECONDS, UTC)
+    value = (await _signer(services)).make(
+        SESSION_PURPOSE, session.staff_id, session.version, expires, nonce=session.csrf
+    )
     response.set_cookie(
         COOKIE,
-        f"{body}.{_mac(await _key(services), body)}",
+        value,
         max_age=SESSION_SECONDS,
         path="/staff",
         secure=secure,
@@ -224,8 +222,10 @@ class Console:
 def page(
     settings: Settings, request: Request, template: str, *, status: int = 200, **values: Any
 ) -> HTMLResponse:
+    zone = ZoneInfo(settings.time_zone)
     html = _env.get_template(template).render(
         site_name=settings.site_name,
+        show_time=lambda moment: i18n.format_local(moment, zone),
         path=request.url.path,
         done=request.query_params.get("done", ""),
         errors=values.pop("errors", {}),

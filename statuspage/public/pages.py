@@ -70,7 +70,7 @@ def render_html(state: PublicState, lang: str, template: str, *, path: str, **va
         indicator=state.indicator.value,
         path=path,
         css_version=CSS_VERSION,
-        zone_label=_zone_label(state),
+        zone_label=i18n.zone_label(state.now, state.site.zone),
         t=lambda key, **params: i18n.t(lang, key, **params),
         fmt=lambda dt: i18n.format_time(dt, state.site.zone, lang),
         **values,
@@ -357,7 +357,7 @@ def _recent_days(state: PublicState, lang: str, *, days: int) -> list[dict[str, 
             for i in state.incidents
             if i.started_at.astimezone(zone).date() == day
         ]
-        result.append({"label": format_day(day, lang), "incidents": listed})
+        result.append({"label": i18n.format_day(day, lang), "incidents": listed})
     return result
 
 
@@ -388,7 +388,7 @@ def _month_view(
         for i in incidents
         if i.started_at.astimezone(zone).date().replace(day=1) == month
     ]
-    label = f"{month.year}年{month.month}月" if lang == "zh-CN" else month.strftime("%B %Y")
+    label = i18n.format_month(month, lang)
     return {"key": month.strftime("%Y-%m"), "label": label, "incidents": listed}
 
 
@@ -430,16 +430,3 @@ async def _load_maintenance(ctx: RenderContext, shortlink: str) -> Maintenance:
     if found is None:
         raise PageNotFound(shortlink)
     return found
-
-
-# -- times --------------------------------------------------------------------------------
-
-
-def _zone_label(state: PublicState) -> str:
-    return f"{state.site.time_zone} ({i18n.utc_offset(state.now.astimezone(state.site.zone))})"
-
-
-def format_day(day: date, lang: str) -> str:
-    if lang == "zh-CN":
-        return f"{day.year}年{day.month}月{day.day}日"
-    return day.strftime("%b %d, %Y").replace(" 0", " ")

@@ -279,3 +279,49 @@ async def test_history_lists_incidents_month_by_month(
     later = _text((await client.get("/history?page=5")).text)
     assert "Last year" in later
     assert "This month" not in later
+
+
+async def test_times_across_midnight_in_shanghai_show_the_local_day_in_both_languages(
+    client: httpx.AsyncClient, support: dict[str, str]
+) -> None:
+    # 23:30 on 28 February in Shanghai, resolved at 00:15 on 1 March (still 28 February in UTC)
+    incident = await _open(client, support, display_at="2026-02-28T15:30:00Z")
+    await client.post(
+        f"{API}/incidents/{incident['id']}/resolve",
+        json={"body": "Fixed.", "display_at": "2026-02-28T16:15:00Z"},
+        headers=support,
+    )
+    path = f"/incidents/{incident['shortlink']}"
+    english = _text((await client.get(path, params={"lang": "en"})).text)
+    assert "Started 2026-02-28 23:30 (UTC+08:00)" in english
+    assert "Resolved 2026-03-01 00:15 (UTC+08:00)" in english
+    chinese = _text((await client.get(path, params={"lang": "zh-CN"})).text)
+    assert "开始时间 2026年2月28日 23:30 (UTC+08:00)" in chinese
+    assert "解决时间 2026年3月1日 00:15 (UTC+08:00)" in chinese
+
+
+_MONTHS = "January February March April May June July August September October November December"
+
+
+async def test_history_files_an_incident_under_the_local_month_named_in_each_language(
+    client: httpx.AsyncClient, support: dict[str, str]
+) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from incidents.common.db_types import utcnow
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    this_month = utcnow().astimezone(shanghai).replace(day=1)
+    last_month = (this_month - timedelta(days=1)).date()
+    # 00:30 on the 1st of last month in Shanghai: the last day of the month before, in UTC
+    start = datetime(last_month.year, last_month.month, 1, 0, 30, tzinfo=shanghai)
+    await _open(client, support, name="Past midnight", display_at=start.isoformat())
+    english = _text((await client.get("/history", params={"lang": "en"})).text)
+    label = f"{_MONTHS.split()[last_month.month - 1]} {last_month.year}"
+    when = f"{last_month.year}-{last_month.month:02d}-01 00:30 (UTC+08:00)"
+    assert f"{label} Past midnight No impact {when}" in english
+    chinese = _text((await client.get("/history", params={"lang": "zh-CN"})).text)
+    label = f"{last_month.year}年{last_month.month}月"
+    when = f"{last_month.year}年{last_month.month}月1日 00:30 (UTC+08:00)"
+    assert f"{label} Past midnight 无影响 {when}" in chinese
