@@ -20,7 +20,7 @@ from statuspage.workers.delivery import DeliveryWorker
 from tests.receivers import HttpReceiver, Received, Reply
 
 ACTOR = Actor(staff_id=None, default_language="en")
-SLOW = 2.0  # seconds the slow receiver takes to answer
+SLOW = 4.0  # seconds the slow receiver takes to answer (room for two xdist workers)
 
 
 async def _two_messages_to(database: Database, urls: list[str]) -> None:
@@ -66,7 +66,7 @@ async def test_a_slow_receiver_holds_up_its_own_messages_and_nobody_elses(
     # The slow subscription comes first, so its message is in the first claim.
     await _two_messages_to(database, [http_receiver.url(path) for path in ["/slow", *fast]])
     worker = DeliveryWorker(
-        database, dataclasses.replace(settings, delivery_concurrency=4, delivery_timeout_seconds=5)
+        database, dataclasses.replace(settings, delivery_concurrency=4, delivery_timeout_seconds=8)
     )
     try:
         assert await worker.drain() == 26
