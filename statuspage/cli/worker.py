@@ -4,6 +4,7 @@ scheduler, without serving HTTP.
 It is also `serve`'s delivery child (statuspage/workers/process.py), which lives as long as
 `serve` does: it imports the delivery worker and what that renders and sends, not the web app,
 the console or the export, and the credit worker and the scheduler only when it runs them.
+Nor does it migrate: `serve` did before starting it, and alembic would stay loaded (~10 MB).
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ if TYPE_CHECKING:
 
 
 def work(settings: Settings, *, once: bool) -> int:
+    served = os.environ.get(PARENT_ENV)  # set when this is serve's child: serve's process id
+    parent = int(served) if served else None
+
     async def run() -> None:
         database = connect(settings.database_url)
         try:
-            await migrate(database)
-            await _work(database, settings, once=once)
+            if parent is None:  # as serve's child, serve has migrated
+                await migrate(database)
+            await _work(database, settings, once=once, parent=parent)
         finally:
             await database.dispose()
 
@@ -39,7 +44,7 @@ def work(settings: Settings, *, once: bool) -> int:
     return 0
 
 
-async def _work(database: Database, settings: Settings, *, once: bool) -> None:
+async def _work(database: Database, settings: Settings, *, once: bool, parent: int | None) -> None:
     worker = DeliveryWorker(database, settings)
     credit = _credit_worker(database, settings) if settings.credit_api_url else None
     if once:
@@ -58,8 +63,7 @@ async def _work(database: Database, settings: Settings, *, once: bool) -> None:
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
-    parent = os.environ.get(PARENT_ENV)
-    orphaned = asyncio.create_task(_parent_gone(int(parent), stop)) if parent else None
+    orphaned = asyncio.create_task(_parent_gone(parent, stop)) if parent is not None else None
     await doorbell.start()
     await worker.start()
     if credit is not None:
