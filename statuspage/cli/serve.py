@@ -20,6 +20,11 @@ from granian.constants import Interfaces
 from statuspage.config import Settings
 from statuspage.workers.process import WorkerProcess
 
+# A web worker that has not stopped this long after serve was told to stop is killed. Granian's
+# workers keep the supervisor's signal handlers until they have loaded the app, so a SIGTERM
+# that comes while one loads is lost, and serve would wait for that worker for ever.
+WEB_STOP_TIMEOUT_SECONDS = 10
+
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     prepared = subprocess.run(  # noqa: S603 - our own command; it checks the settings too
@@ -47,6 +52,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             workers=args.workers,
             factory=True,
             respawn_failed_workers=True,  # a web process that dies is replaced
+            workers_kill_timeout=WEB_STOP_TIMEOUT_SECONDS,
         ).serve()
     finally:
         if child is not None:
