@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from compensation import exports, flows, redemption, service
+from compensation import exports, flows, intake_flows, redemption, service
 from compensation.models import Batch, BatchState, Voucher, VoucherState
 from compensation.schemas import (
     AccountsIn,
@@ -161,9 +161,9 @@ async def list_rejections(call: Call) -> list[RejectionOut]:
 
 async def add_accounts(call: Call) -> BatchOut:
     body: AccountsIn = call.body
-    plan = await flows.plan_intake(call.session, batch_id=call.path["batch_id"])
-    collected = flows.collect_accounts(plan, body.account_ids)
-    batch = await flows.commit_intake(
+    plan = await intake_flows.plan_intake(call.session, batch_id=call.path["batch_id"])
+    collected = intake_flows.collect_accounts(plan, body.account_ids)
+    batch = await intake_flows.commit_intake(
         call.session,
         plan=plan,
         collected=collected,
