@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from compensation import rules, service
 from compensation.errors import Conflict, InvalidInput
-from compensation.intake import AccountEvent, Rejection
+from compensation.events import AccountEvent, Rejection
 from compensation.models import Batch
 from compensation.rules import Eligibility
 from compensation.schemas import CouponRules, FeeRefundRules

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from compensation import exports, intake, intake_flows, issuing, service
 from compensation.errors import Conflict, DomainError, NotFound
-from compensation.intake import AccountEvent, Rejection
+from compensation.events import AccountEvent, Rejection
 from compensation.schemas import BatchOut, PullIn
 from incidents.common import audit
 from incidents.common.db_types import utcnow

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from compensation import flows, issuing, service
 from compensation.errors import DomainError
-from compensation.intake import EventKind
+from compensation.events import EventKind
 from compensation.models import Batch, BatchState, Voucher
 from compensation.schemas import PolicyIn
 from incidents.common.staff import FINANCE, Staff
