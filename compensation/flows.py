@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from compensation import rules, service
+from compensation import rules, service, vouchers
 from compensation.errors import BudgetExceeded, Conflict, FourEyes, InvalidTransition
 from compensation.models import (
     Batch,
@@ -116,7 +116,7 @@ async def void(
     actor_id: int,
     now: datetime | None = None,
 ) -> Voucher:
-    voucher = await service.get_voucher(session, voucher_id=voucher_id, lock=True)
+    voucher = await vouchers.get_voucher(session, voucher_id=voucher_id, lock=True)
     if voucher.state not in {VoucherState.issued, VoucherState.delivered}:
         raise InvalidTransition(
             f"voucher {voucher.id} is {voucher.state.value} and cannot be voided", field="state"
