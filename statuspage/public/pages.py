@@ -16,7 +16,8 @@ from incidents.models import Component, ComponentStatus, Incident, IncidentUpdat
 from incidents.schemas import LANGUAGES
 from statuspage import i18n
 from statuspage.markdown import render as markdown
-from statuspage.public.cache import HTML_CACHE_CONTROL, Entry, RenderContext
+from statuspage.public.cache import RenderContext
+from statuspage.public.responses import HTML_CACHE_CONTROL, Entry
 from statuspage.public.state import UPTIME_DAYS, PublicState
 from statuspage.templating import STATIC, environment
 
