@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from compensation import exports, flows, intake, issuing, service
+from compensation import exports, intake, intake_flows, issuing, service
 from compensation.errors import Conflict, DomainError, NotFound
-from compensation.intake import AccountEvent, Rejection
+from compensation.events import AccountEvent, Rejection
 from compensation.schemas import BatchOut, PullIn
 from incidents.common import audit
 from incidents.common.db_types import utcnow
@@ -140,7 +140,7 @@ async def pull_events(services: Services, request: Request) -> Response:
                 params=body.params,
                 token=settings.platform_api_token or None,
             )
-            async for batch in flows.in_batches(pulled):
+            async for batch in intake_flows.in_batches(pulled):
                 yield batch
 
     return await _take(services.database, batch_id, events(), "platform API", None, principal)
@@ -154,7 +154,7 @@ async def _take(
     digest: Callable[[], str] | None,
     principal: Principal,
 ) -> Response:
-    batch, collected = await flows.take_events(
+    batch, collected = await intake_flows.take_events(
         database,
         batch_id=batch_id,
         events=events,

@@ -232,6 +232,19 @@ def parse_query(model: type[BaseModel] | None, request: Request) -> BaseModel | 
         raise RequestInvalid(_fields(error)) from error
 
 
+def enum_values(raw: str | None, kind: type[Any]) -> list[Any] | None:
+    """A comma-separated query value as members of the enum `kind` (None when absent); an
+    unknown name is refused with the valid ones listed."""
+    if raw is None or raw == "":
+        return None
+    names = [name.strip() for name in raw.split(",")]
+    valid = {member.value for member in kind}
+    for name in names:
+        if name not in valid:
+            raise ValueError(f"{name!r} is not one of {', '.join(sorted(valid))}")
+    return [kind(name) for name in names]
+
+
 def _fields(error: ValidationError) -> list[tuple[str, str]]:
     found = []
     for item in error.errors(include_url=False):
