@@ -4,12 +4,10 @@ messages (headers, both parts), manage preferences and one-click unsubscribe."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from incidents import flows
@@ -25,22 +23,6 @@ from statuspage.workers.delivery import DeliveryWorker
 from tests.receivers import SmtpReceiver
 
 ADDRESS = "holder@wallet.example"
-
-
-@pytest.fixture
-async def web(mail_settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(mail_settings, database=database)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
-    await app.running.cache.close()
-
-
-@pytest.fixture
-async def worker(mail_settings: Settings, database: Database) -> AsyncIterator[DeliveryWorker]:
-    worker = DeliveryWorker(database, mail_settings)
-    yield worker
-    await worker.close()
 
 
 async def _components(database: Database, *names: str) -> list[int]:
