@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -38,6 +39,9 @@ MAX_FORM_BYTES = 16_384
 # database (so across every instance): enough to stop a script mailing confirmation links to
 # a list of strangers through us.
 SUBSCRIBE_LIMIT = Window("subscribe", 5, 600.0)
+# Per recipient (the address in lower case), whoever asks and from however many networks:
+# this many confirmation requests an hour, so nobody can fill a stranger's inbox through us.
+RECIPIENT_LIMIT = Window("subscribe-recipient", 3, 3600.0)
 
 
 @dataclass(frozen=True)
@@ -148,11 +152,8 @@ async def _subscribe(wing: _Wing, request: Request) -> Response:
     except ValidationError:
         return await _page(wing, request, "subscribe.html", status=422, error="email", **values)
     database = wing.services.database
-    client, now = _client(request), utcnow()
     async with database.sessionmaker() as session, session.begin():
-        allowed = not await SUBSCRIBE_LIMIT.wait(session, client, now=now)
-        if allowed:
-            await SUBSCRIBE_LIMIT.add(session, client, now=now)
+        allowed = await _within_limits(session, client=_client(request), recipient=data.email)
     if not allowed:
         return await _page(wing, request, "subscribe.html", status=429, error="rate", **values)
     try:
@@ -170,6 +171,18 @@ async def _subscribe(wing: _Wing, request: Request) -> Response:
         lang=data.language,
         message=("subscribe.check_inbox", {"email": data.email, "hours": _confirm_hours()}),
     )
+
+
+async def _within_limits(session: AsyncSession, *, client: str, recipient: str) -> bool:
+    """Counts the request against the client's limit, then the recipient's; False (and the
+    same 429 for either, so the answer tells nothing about the address) once one is full.
+    Every request counts for its recipient, confirmed or not, for the same reason."""
+    now = utcnow()
+    for window, key in ((SUBSCRIBE_LIMIT, client), (RECIPIENT_LIMIT, recipient)):
+        if await window.wait(session, key, now=now):
+            return False
+        await window.add(session, key, now=now)
+    return True
 
 
 def _confirm_hours() -> int:

@@ -351,3 +351,106 @@ async def test_0009_downgrades_and_upgrades_again_keeping_every_row(database: Da
     again = await _run(database, _subscribers)
     assert [row[0] for row in again["rows"]] == [made["holder"], made["again"], made["slack"]]
     assert (again["components"], again["deliveries"]) == (1, 1)
+
+
+def _insert_letter_cases(connection: Connection) -> dict[str, int]:
+    """One inbox under four spellings (unconfirmed; confirmed with one component; confirmed
+    with another; confirmed but disabled), an address alone in capitals, a Slack URL."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import bindparam, insert, text
+
+    from incidents.broadcasting.models import subscription_components
+    from incidents.common.db_types import UTCDateTime
+    from incidents.models import Component
+
+    when = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    insert_row = text(
+        "INSERT INTO subscriptions (channel, audience, address, language, options,"
+        " all_components, confirmed_at, disabled_at, consecutive_failures,"
+        " token_version, created_at, updated_at) VALUES (:channel, 'public',"
+        " :address, 'en', '{}', false, :confirmed, :disabled, 0, 1,"
+        " '2026-03-01 10:00:00', '2026-03-01 10:00:00') RETURNING id"
+    ).bindparams(
+        bindparam("confirmed", type_=UTCDateTime()), bindparam("disabled", type_=UTCDateTime())
+    )
+
+    def subscription(address: str, *, confirmed: bool = True, disabled: bool = False) -> int:
+        values = {
+            "channel": "slack" if address.startswith("https:") else "email",
+            "address": address,
+            "confirmed": when if confirmed else None,
+            "disabled": when if disabled else None,
+        }
+        return int(connection.execute(insert_row, values).scalar_one())
+
+    made = {
+        "unconfirmed": subscription("Holder@wallet.example", confirmed=False),
+        "kept": subscription("holder@wallet.example"),
+        "capitals": subscription("HOLDER@WALLET.EXAMPLE"),
+        "disabled": subscription("holder@Wallet.example", disabled=True),
+        "alone": subscription("Solo@wallet.example"),
+        "slack": subscription("https://hooks.slack.example/services/T/B/XyZ"),
+    }
+    for name, follower in (("BTC wallet", "kept"), ("Spot trading", "capitals")):
+        component = connection.execute(
+            insert(Component).values(name=name).returning(Component.id)
+        ).scalar_one()
+        made[name] = component
+        connection.execute(
+            insert(subscription_components).values(
+                subscription_id=made[follower], component_id=component
+            )
+        )
+    return made
+
+
+def _after_merge(connection: Connection) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    rows = connection.execute(
+        text("SELECT id, address, legacy_links FROM subscriptions ORDER BY id")
+    ).all()
+    components = connection.execute(
+        text("SELECT subscription_id, component_id FROM subscription_components ORDER BY 2")
+    ).all()
+    merges = connection.execute(
+        text(
+            "SELECT entity_id, after FROM audit_log WHERE action = 'subscription.merge'"
+            " ORDER BY entity_id"
+        )
+    ).all()
+    return {
+        "rows": [(row[0], row[1], bool(row[2])) for row in rows],
+        "components": [tuple(row) for row in components],
+        "merges": [
+            (row[0], row[1] if isinstance(row[1], dict) else _json(row[1])) for row in merges
+        ],
+    }
+
+
+def _json(raw: str) -> Any:
+    import json
+
+    return json.loads(raw)
+
+
+async def test_0009_merges_an_address_written_in_other_letter_cases(database: Database) -> None:
+    await _run(database, _migrate_to, "0008")
+    made = await _run(database, _insert_letter_cases)
+    await _run(database, _migrate_to, "head")
+    found = await _run(database, _after_merge)
+    assert found["rows"] == [
+        (made["kept"], "holder@wallet.example", True),
+        (made["alone"], "solo@wallet.example", True),
+        (made["slack"], "https://hooks.slack.example/services/T/B/XyZ", False),
+    ]
+    # The row that stays follows what both confirmed, enabled spellings followed.
+    assert found["components"] == [
+        (made["kept"], made["BTC wallet"]),
+        (made["kept"], made["Spot trading"]),
+    ]
+    assert found["merges"] == [
+        (made[name], {"merged_into": made["kept"]})
+        for name in ("unconfirmed", "capitals", "disabled")
+    ]

@@ -17,8 +17,16 @@ the next row, and a new row starts at version 1: an old link opened whoever came
   SQLite picks the next rowid, not a byte of the table, so the declaration is rewritten in the
   schema (as 0006 does) and the sequence row is written. PostgreSQL's sequence never goes back.
 
+- Email addresses in lower case, as the code now stores and looks them up (one inbox, one
+  subscriber). Rows that differ only in letter case are merged into one: the first of them
+  that is confirmed and enabled (else confirmed, else the oldest) stays, following every
+  component any of the confirmed, enabled ones followed; the others are removed (their
+  deliveries go with them) and audited as `subscription.merge`. Links sent to a removed row
+  open nothing; the inbox keeps hearing from the row that stays, whose links work.
+
 Downgrade drops both columns and the AUTOINCREMENT; the older code reads links made since as
-id and version, ignoring their nonce, as it did before.
+id and version, ignoring their nonce, as it did before. Merged rows stay merged, addresses
+stay in lower case.
 
 Revision ID: 0009
 Revises: 0008
@@ -28,6 +36,8 @@ Create Date: 2026-11-29 10:00:00.000000
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -43,6 +53,7 @@ _KEY_AUTOINCREMENT = "CONSTRAINT pk_subscriptions PRIMARY KEY (id AUTOINCREMENT)
 
 def upgrade() -> None:
     bind = op.get_bind()
+    _merge_letter_cases()
     op.add_column(
         "subscriptions",
         sa.Column("nonce", sa.String(length=32), server_default="", nullable=False),
@@ -123,3 +134,103 @@ def _start_sequence_past_every_id() -> None:
         sa.text("INSERT INTO sqlite_sequence (name, seq) VALUES ('subscriptions', :seq)"),
         {"seq": int(highest)},
     )
+
+
+_audit = sa.table(
+    "audit_log",
+    sa.column("at", sa.DateTime(timezone=True)),
+    sa.column("action", sa.String),
+    sa.column("entity_type", sa.String),
+    sa.column("entity_id", sa.Integer),
+    sa.column("before", sa.JSON),
+    sa.column("after", sa.JSON),
+)
+
+
+def _merge_letter_cases() -> None:
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.text(
+            "SELECT id, address, confirmed_at, disabled_at, all_components FROM subscriptions"
+            " WHERE channel = 'email' ORDER BY id"
+        )
+    ).all()
+    same: dict[str, list[Any]] = {}
+    for row in rows:
+        same.setdefault(row.address.strip().lower(), []).append(row)
+    for address, group in same.items():
+        kept = min(group, key=lambda row: (not _delivering(row), row.confirmed_at is None, row.id))
+        others = [row for row in group if row.id != kept.id]
+        if others:
+            _merge_into(kept, others, [row for row in group if _delivering(row)])
+        if kept.address != address:
+            bind.execute(
+                sa.text("UPDATE subscriptions SET address = :address WHERE id = :id"),
+                {"address": address, "id": kept.id},
+            )
+
+
+def _delivering(row: Any) -> bool:
+    return row.confirmed_at is not None and row.disabled_at is None
+
+
+def _merge_into(kept: Any, others: list[Any], delivering: list[Any]) -> None:
+    """`kept` follows every component a delivering row followed; `others` are removed."""
+    bind = op.get_bind()
+    if any(row.id == kept.id for row in delivering):
+        if any(row.all_components for row in delivering):
+            bind.execute(
+                sa.text("UPDATE subscriptions SET all_components = :yes WHERE id = :kept"),
+                {"yes": True, "kept": kept.id},
+            )
+            bind.execute(
+                sa.text("DELETE FROM subscription_components WHERE subscription_id = :kept"),
+                {"kept": kept.id},
+            )
+        else:
+            _add_components(kept.id, [row.id for row in delivering])
+    bind.execute(
+        sa.text("DELETE FROM subscriptions WHERE id IN :others").bindparams(
+            sa.bindparam("others", expanding=True)
+        ),
+        {"others": [row.id for row in others]},
+    )
+    now = datetime.now(UTC)
+    bind.execute(
+        _audit.insert(),
+        [
+            {
+                "at": now.replace(tzinfo=None) if bind.dialect.name == "sqlite" else now,
+                "action": "subscription.merge",
+                "entity_type": "subscription",
+                "entity_id": row.id,
+                "before": {
+                    "channel": "email",
+                    "confirmed": row.confirmed_at is not None,
+                    "disabled": row.disabled_at is not None,
+                },
+                "after": {"merged_into": kept.id},
+            }
+            for row in others
+        ],
+    )
+
+
+def _add_components(kept: int, sources: list[int]) -> None:
+    bind = op.get_bind()
+    missing = bind.execute(
+        sa.text(
+            "SELECT DISTINCT component_id FROM subscription_components"
+            " WHERE subscription_id IN :sources AND component_id NOT IN"
+            " (SELECT component_id FROM subscription_components WHERE subscription_id = :kept)"
+        ).bindparams(sa.bindparam("sources", expanding=True)),
+        {"sources": sources, "kept": kept},
+    ).scalars()
+    for component_id in missing.all():
+        bind.execute(
+            sa.text(
+                "INSERT INTO subscription_components (subscription_id, component_id)"
+                " VALUES (:kept, :component)"
+            ),
+            {"kept": kept, "component": component_id},
+        )
