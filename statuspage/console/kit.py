@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -28,7 +29,7 @@ from statuspage.access import staff_accounts
 from statuspage.access.signing import InvalidToken, Signer
 from statuspage.config import Settings
 from statuspage.console import uploads
-from statuspage.db import Database
+from statuspage.db import BUSY_RETRY_SECONDS, Database, lock_wait_exceeded
 from statuspage.services import Services
 from statuspage.templating import environment
 
@@ -322,6 +323,12 @@ async def _endpoint(route: Page, services: Services, request: Request) -> Respon
         )
     except FormError as error:  # a form with nowhere else to show its error
         return page(settings, request, "refused.html", status=error.status, reason=str(error))
+    except DBAPIError as error:
+        if not lock_wait_exceeded(error):
+            raise
+        busy = page(settings, request, "busy.html", status=503)
+        busy.headers["retry-after"] = str(BUSY_RETRY_SECONDS)
+        return busy
 
 
 async def _enter(
