@@ -167,3 +167,17 @@ async def test_the_console_says_the_database_is_busy_and_its_pages_still_show(
     assert busy.headers["retry-after"] == "5"
     assert "<h1>The database is busy</h1>" in busy.text
     assert "Nothing was saved." in busy.text
+
+
+async def test_public_pages_that_read_the_database_answer_while_the_lock_is_held(
+    settings: Settings, fresh: Fresh
+) -> None:
+    """An incident not among the current ones, and the history, are read from the database
+    when first asked for: in a read transaction, which does not wait for the write lock."""
+    async with _client(settings, fresh) as client:
+        await client.get("/")  # the current state, loaded before the lock
+        async with _writes_locked(fresh.database):
+            unknown = await client.get("/incidents/abcd1234")
+            history = await client.get("/history")
+    assert unknown.status_code == 404, unknown.text
+    assert history.status_code == 200, history.text
