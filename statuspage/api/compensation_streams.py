@@ -272,7 +272,7 @@ STREAMED = [
         "take affected accounts' fee events from a CSV or JSON Lines file of any size",
         body={media: _TEXT for media in _FORMATS},
         query=SourceQuery,
-        errors=(401, 403, 404, 409, 413, 415, 422),
+        errors=(401, 403, 404, 409, 413, 415, 422, 503),
         **_TAKEN,
     ),
     _s(
@@ -280,7 +280,7 @@ STREAMED = [
         "/pull",
         "take the events from the platform's paged API (PLATFORM_EVENTS_URL)",
         json_body=PullIn,
-        errors=(401, 403, 404, 409, 413, 422, 502),
+        errors=(401, 403, 404, 409, 413, 422, 502, 503),
         **_TAKEN,
     ),
     _s(
@@ -288,7 +288,7 @@ STREAMED = [
         "/issue",
         "issue an approved batch's vouchers, exactly once (resumes an interrupted issue)",
         answers={200: ("issued", _json(BatchOut))},
-        errors=(401, 403, 404, 409, 422),
+        errors=(401, 403, 404, 409, 422, 503),
         models=(BatchOut,),
     ),
     _s(
@@ -296,13 +296,13 @@ STREAMED = [
         "/vouchers.csv",
         "the batch's vouchers as CSV, streamed",
         answers={200: ("the vouchers", _CSV_OUT)},
-        errors=(401, 403, 404, 422),
+        errors=(401, 403, 404, 422, 503),  # the export is audited: a write
     ),
     _s(
         "GET",
         "/reconciliation.csv",
         "issued, delivered, redeemed, voided, expired per asset, as CSV",
         answers={200: ("the reconciliation", _CSV_OUT)},
-        errors=(401, 403, 404, 422),
+        errors=(401, 403, 404, 422, 503),
     ),
 ]

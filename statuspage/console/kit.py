@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -27,7 +28,8 @@ from statuspage import i18n
 from statuspage.access import staff_accounts
 from statuspage.access.signing import InvalidToken, Signer
 from statuspage.config import Settings
-from statuspage.db import Database
+from statuspage.console import uploads
+from statuspage.db import BUSY_RETRY_SECONDS, Database, lock_wait_exceeded
 from statuspage.services import Services
 from statuspage.templating import environment
 
@@ -321,6 +323,12 @@ async def _endpoint(route: Page, services: Services, request: Request) -> Respon
         )
     except FormError as error:  # a form with nowhere else to show its error
         return page(settings, request, "refused.html", status=error.status, reason=str(error))
+    except DBAPIError as error:
+        if not lock_wait_exceeded(error):
+            raise
+        busy = page(settings, request, "busy.html", status=503)
+        busy.headers["retry-after"] = str(BUSY_RETRY_SECONDS)
+        return busy
 
 
 async def _enter(
@@ -338,14 +346,30 @@ async def _enter(
         raise Refused("role", staffer, session.csrf)
     console = Console(services, request, session, staffer)
     if request.method == "POST":
-        upload_limit = services.settings.max_upload_bytes
-        console.form = await (read_upload(request, upload_limit) if upload else read_form(request))
-        try:
-            check_csrf(session, console.form)
-        except Refused as refused:
-            await console.form.close()  # an upload's spooled file
-            raise Refused(refused.reason, staffer, session.csrf) from refused
+        console.form = await _posted(console, upload=upload)
     return console
+
+
+async def _posted(console: Console, *, upload: bool) -> FormData:
+    """The POST's form with its CSRF token checked; an upload's before its file is read."""
+    session, staffer = console.session, console.staffer
+
+    def checked(form: FormData) -> None:
+        try:
+            check_csrf(session, form)
+        except Refused as refused:  # with their own navigation on the refusal page
+            raise Refused(refused.reason, staffer, session.csrf) from refused
+
+    request, limit = console.request, console.settings.max_upload_bytes
+    form = await (
+        read_upload(request, limit, before_file=checked) if upload else read_form(request)
+    )
+    try:
+        checked(form)  # a form without a file, or one whose file never came
+    except Refused:
+        await form.close()  # an upload's spooled file
+        raise
+    return form
 
 
 def check_csrf(session: Session, form: FormData) -> None:
@@ -370,11 +394,23 @@ async def read_form(request: Request) -> FormData:
     return FormData(pairs)
 
 
-async def read_upload(request: Request, limit: int) -> FormData:
-    """A multipart form with one file; Starlette spools the file to disk as it arrives."""
+async def read_upload(
+    request: Request, limit: int, *, before_file: Callable[[FormData], None]
+) -> FormData:
+    """A multipart form with one file, spooled to disk as it arrives: only once
+    `before_file` accepts the fields sent before it (the CSRF token, which leads every
+    console form), and only while the body, counted as it arrives, stays within `limit`
+    bytes, whether it declared its length or not (chunked)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise FormError({"file": f"the file is over the {limit}-byte limit"}, 413)
+        raise _upload_too_large(limit)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Refused("form")
-    return await request.form(max_files=1, max_fields=20)
+    try:
+        return await uploads.parse(request, limit=limit, before_file=before_file)
+    except uploads.TooLarge as error:
+        raise _upload_too_large(limit) from error
+
+
+def _upload_too_large(limit: int) -> FormError:
+    return FormError({"file": f"the file is over the {limit}-byte limit"}, 413)

@@ -298,12 +298,12 @@ async def _published_between(
     )
     if start is not None:
         query = query.where(Incident.started_at >= start)
-    async with ctx.database.sessionmaker() as session:
+    async with ctx.database.reading() as session:
         return list((await session.scalars(query)).all())
 
 
 async def _load_incident(ctx: RenderContext, shortlink: str) -> Incident:
-    async with ctx.database.sessionmaker() as session:
+    async with ctx.database.reading() as session:
         found = await session.scalar(
             select(Incident)
             .where(Incident.shortlink == shortlink, Incident.draft.is_(False))
@@ -315,7 +315,7 @@ async def _load_incident(ctx: RenderContext, shortlink: str) -> Incident:
 
 
 async def _load_maintenance(ctx: RenderContext, shortlink: str) -> Maintenance:
-    async with ctx.database.sessionmaker() as session:
+    async with ctx.database.reading() as session:
         found = await session.scalar(
             select(Maintenance)
             .where(Maintenance.shortlink == shortlink, Maintenance.draft.is_(False))
