@@ -94,13 +94,6 @@ async def record_sign_in(
     )
 
 
-async def sign_in(session: AsyncSession, *, email: str, password: str) -> Staff | None:
-    staff = await check_password(session, email=email, password=password)
-    if staff is not None:
-        await record_sign_in(session, staff=staff)
-    return staff
-
-
 async def set_password(
     session: AsyncSession, *, staff_id: int, password: str, actor_id: int | None
 ) -> Staff:
