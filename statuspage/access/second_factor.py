@@ -21,6 +21,7 @@ from statuspage.access.totp import SecretBox, Unsealable, is_code, matching_step
 
 RECOVERY_CODES = 10
 _RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # 5 bits a character
+_LOOKALIKES = str.maketrans("01", "ol")
 _RECOVERY_LENGTH = 16  # 80 bits: beyond guessing, and one SHA-256 keeps it safe at rest
 
 
@@ -49,8 +50,9 @@ def _new_recovery_code() -> str:
 
 
 def _normal_recovery_code(text: str) -> str | None:
-    """The code without its dashes and spaces, lower case; None when it cannot be one."""
-    plain = "".join(text.split()).replace("-", "").lower()
+    """The code without its dashes and spaces, lower case, a 0 or 1 read as the o or l it
+    looks like (base32 has neither digit); None when it cannot be one."""
+    plain = "".join(text.split()).replace("-", "").lower().translate(_LOOKALIKES)
     if len(plain) != _RECOVERY_LENGTH or not all(c in _RECOVERY_ALPHABET for c in plain):
         return None
     return plain

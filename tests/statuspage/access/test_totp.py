@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 
 import pyotp
 import pytest
+import qrcode
 
 from statuspage.access.totp import (
     SecretBox,
@@ -111,3 +113,14 @@ def test_the_qr_code_is_an_inline_svg_of_paths_only() -> None:
     assert "<path " in svg
     for absent in ("script", "otpauth", "JBSWY3DPEHPK3PXP", "<?xml", "href"):
         assert absent not in svg
+
+
+def test_the_qr_code_draws_the_modules_of_the_uri() -> None:
+    """Each dark module of the URI's QR code is one unit square of the path, and no other."""
+    uri = provisioning_uri(new_secret(), account="omar@coinport.example", issuer="CoinPort")
+    drawn = {(int(x), int(y)) for x, y in re.findall(r"M(\d+),(\d+)H", qr_svg(uri))}
+    code = qrcode.QRCode(border=2)
+    code.add_data(uri)
+    code.make(fit=True)
+    dark = {(x, y) for y, row in enumerate(code.get_matrix()) for x, on in enumerate(row) if on}
+    assert drawn == dark
