@@ -253,11 +253,21 @@ async def ask_for_code(
         token,
         max_age=PENDING_SECONDS,
         path="/staff/login",
-        secure=services.settings.public_url.startswith("https://"),
+        secure=_secure(services),
         httponly=True,
         samesite="lax",
     )
     return response
+
+
+def _secure(services: Services) -> bool:
+    return services.settings.public_url.startswith("https://")
+
+
+def _forget_pending(services: Services, response: Response) -> None:
+    response.delete_cookie(
+        PENDING_COOKIE, path="/staff/login", secure=_secure(services), httponly=True
+    )
 
 
 async def _pending(services: Services, request: Request, session: Session) -> Pending | None:
@@ -298,7 +308,7 @@ async def _start_again(services: Services, request: Request, session: Session | 
         next=console_path(request.query_params.get("next", "")),
         error="code_expired",
     )
-    response.delete_cookie(PENDING_COOKIE, path="/staff/login", httponly=True)
+    _forget_pending(services, response)
     await set_session(services, response, session)
     return response
 
@@ -352,7 +362,7 @@ async def _check_code(
     if passed is None:
         return _code_page(services, request, session, status=401, error="wrong")
     response = RedirectResponse(console_path(next_path), status_code=303)
-    response.delete_cookie(PENDING_COOKIE, path="/staff/login", httponly=True)
+    _forget_pending(services, response)
     signed = Session(staff.id, staff.session_version, secrets.token_urlsafe(24), int(time.time()))
     await set_session(services, response, signed)  # a new token: no session fixation
     return response

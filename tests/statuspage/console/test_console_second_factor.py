@@ -99,6 +99,10 @@ async def test_after_the_password_the_code_signs_in(
     )
     assert right.status_code == 303
     assert right.headers["location"] == "/staff/finance"
+    set_cookies = right.headers.get_list("set-cookie")
+    assert any(c.startswith("staff_session=") and "Path=/staff;" in c for c in set_cookies)
+    assert any(c.startswith('staff_pending="";') and "Max-Age=0" in c for c in set_cookies)
+    assert client.cookies.get("staff_pending") is None
     assert (await client.get("/staff/finance")).status_code == 200
     assert (await client.get("/staff/login/code")).headers["location"] == "/staff/"
     async with _browser(client) as other:  # the same code again, from anywhere: refused
