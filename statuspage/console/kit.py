@@ -25,7 +25,7 @@ from incidents.common.actor import Actor
 from incidents.common.errors import DomainError
 from incidents.common.staff import Staff, StaffRole
 from statuspage import i18n
-from statuspage.access import staff_accounts
+from statuspage.access import second_factor, staff_accounts
 from statuspage.access.signing import InvalidToken, Signer
 from statuspage.config import Settings
 from statuspage.console import uploads
@@ -48,6 +48,11 @@ _env = environment("console")
 
 class LoginRequired(Exception):
     """No valid session: the person is sent to the sign-in page."""
+
+
+class EnrolmentRequired(Exception):
+    """Signed in, but the role needs a second factor and there is none yet: the person is sent
+    to enrol one, and may do nothing else until then."""
 
 
 class Refused(Exception):
@@ -82,6 +87,13 @@ def _message(kind: str, text: str) -> str:
     if kind == "missing" or (kind == "string_too_short" and "at least 1 character" in text):
         return "this field is required"
     return text.removeprefix("Value error, ")
+
+
+def console_path(raw: str) -> str:
+    """Only a console path: never an open redirect to another site."""
+    if raw.startswith("/staff/") and not raw.startswith("//") and "\\" not in raw:
+        return raw
+    return "/staff/"
 
 
 # -- the session cookie -------------------------------------------------------------------
@@ -147,6 +159,8 @@ class Staffer:
     email: str
     name: str
     role: StaffRole
+    has_second_factor: bool = False
+    needs_second_factor: bool = False  # the role needs one (STAFF_2FA_ROLES)
 
     def can(self, roles: frozenset[StaffRole]) -> bool:
         return self.role == StaffRole.admin or self.role in roles
@@ -274,13 +288,15 @@ Handler = Callable[[Console], Awaitable[Response]]
 @dataclass(frozen=True)
 class Page:
     """A console route: signed in, with one of `roles`, and a valid CSRF token on a POST;
-    a Starlette route once bound to the services it runs on."""
+    a Starlette route once bound to the services it runs on. Only `enrolling` pages are
+    open to someone whose role needs a second factor they have not enrolled yet."""
 
     path: str
     handler: Handler
     roles: frozenset[StaffRole]
     methods: tuple[str, ...]
     upload: bool
+    enrolling: bool = False
 
     def bind(self, services: Services) -> Route:
         return Route(
@@ -295,18 +311,22 @@ def route(
     methods: Iterable[str] = ("GET",),
     *,
     upload: bool = False,
+    enrolling: bool = False,
 ) -> Page:
-    return Page(path, handler, roles, tuple(methods), upload)
+    return Page(path, handler, roles, tuple(methods), upload, enrolling)
 
 
 async def _endpoint(route: Page, services: Services, request: Request) -> Response:
     settings = services.settings
     try:
-        console = await _enter(services, request, route.roles, upload=route.upload)
+        console = await _enter(services, request, route)
         return await route.handler(console)
     except LoginRequired:
         target = quote(request.url.path, safe="/")
         return RedirectResponse(f"/staff/login?next={target}", status_code=303)
+    except EnrolmentRequired:
+        target = quote(request.url.path, safe="/")
+        return RedirectResponse(f"/staff/second-factor?next={target}", status_code=303)
     except Refused as refused:
         return page(
             settings,
@@ -331,22 +351,24 @@ async def _endpoint(route: Page, services: Services, request: Request) -> Respon
         return busy
 
 
-async def _enter(
-    services: Services, request: Request, roles: frozenset[StaffRole], *, upload: bool
-) -> Console:
+async def _enter(services: Services, request: Request, route: Page) -> Console:
     session = await read_session(services, request)
     if session is None or session.staff_id == 0:
         raise LoginRequired
     async with services.database.reading() as db:
         staff = await db.get(Staff, session.staff_id)
+        enrolled = await second_factor.find(db, staff_id=session.staff_id) is not None
     if staff is None or not staff_accounts.session_is_current(staff, session.version):
         raise LoginRequired
-    staffer = Staffer(staff.id, staff.email, staff.name, staff.role)
-    if not staffer.can(roles):
+    needed = second_factor.required(staff.role, services.settings.second_factor_roles())
+    staffer = Staffer(staff.id, staff.email, staff.name, staff.role, enrolled, needed)
+    if needed and not enrolled and not route.enrolling:
+        raise EnrolmentRequired
+    if not staffer.can(route.roles):
         raise Refused("role", staffer, session.csrf)
     console = Console(services, request, session, staffer)
     if request.method == "POST":
-        console.form = await _posted(console, upload=upload)
+        console.form = await _posted(console, upload=route.upload)
     return console
 
 
