@@ -9,6 +9,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from incidents.common.roles import StaffRole
+
 if TYPE_CHECKING:
     from incidents.models import Impact
 
@@ -35,6 +37,8 @@ class Settings:
     # Signs confirmation, manage and unsubscribe links; generated and kept in the database
     # when unset, so every instance shares it.
     secret_key: str = ""
+    # The console roles that must sign in with a second factor (TOTP); anyone may enrol one.
+    staff_2fa_roles: str = "admin,finance"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str = ""
@@ -81,6 +85,10 @@ class Settings:
 
         return parse_cadence(self.progress_cadence)
 
+    def second_factor_roles(self) -> frozenset[StaffRole]:
+        """The roles of STAFF_2FA_ROLES (comma-separated; empty: none)."""
+        return _console_roles(self.staff_2fa_roles, "STAFF_2FA_ROLES")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, check: bool = True) -> Settings:
         """The settings of this environment; `check=False` only parses them, without the
@@ -99,6 +107,7 @@ class Settings:
             sql_echo=env.get("SQL_ECHO", "") in {"1", "true", "yes"},
             cache_poll_seconds=_float(env, "CACHE_POLL_SECONDS", 1.0),
             secret_key=env.get("SECRET_KEY", ""),
+            staff_2fa_roles=env.get("STAFF_2FA_ROLES", "admin,finance"),
             smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
             smtp_port=_int(env, "SMTP_PORT", 25),
             smtp_username=env.get("SMTP_USERNAME", ""),
@@ -162,6 +171,23 @@ class Settings:
             self.cadence()
         except ValueError as error:
             raise SettingsError(f"PROGRESS_CADENCE: {error}") from error
+        self.second_factor_roles()
+
+
+_CONSOLE_ROLES = (StaffRole.support, StaffRole.finance, StaffRole.admin)
+
+
+def _console_roles(raw: str, name: str) -> frozenset[StaffRole]:
+    found = set()
+    for part in raw.split(","):
+        word = part.strip().lower()
+        if not word:
+            continue
+        if word not in _CONSOLE_ROLES:
+            known = ", ".join(role.value for role in _CONSOLE_ROLES)
+            raise SettingsError(f"{name} lists console roles ({known}), not {word!r}")
+        found.add(StaffRole(word))
+    return frozenset(found)
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -64,7 +64,8 @@ def password_matches(staff: Staff | None, password: str) -> bool:
     return stored is not None
 
 
-async def sign_in(session: AsyncSession, *, email: str, password: str) -> Staff | None:
+async def check_password(session: AsyncSession, *, email: str, password: str) -> Staff | None:
+    """The console user whose password this is (their hash renewed if it is out of date)."""
     email = email.strip().lower()
     # An address no account can have is not looked up (PostgreSQL cannot even compare a NUL),
     # and is checked against the dummy hash, as slowly as any unknown account.
@@ -75,10 +76,22 @@ async def sign_in(session: AsyncSession, *, email: str, password: str) -> Staff 
     assert staff is not None and staff.password_hash is not None
     if _hasher.check_needs_rehash(staff.password_hash):
         staff.password_hash = _hasher.hash(password)
-    await audit.record(
-        session, actor_id=staff.id, action="staff.sign_in", entity_type="staff", entity_id=staff.id
-    )
     return staff
+
+
+async def record_sign_in(
+    session: AsyncSession, *, staff: Staff, second_factor: str | None = None
+) -> None:
+    """A sign-in is recorded when its session begins: after the code, for someone with a
+    second factor (`second_factor` says which kind was shown)."""
+    await audit.record(
+        session,
+        actor_id=staff.id,
+        action="staff.sign_in",
+        entity_type="staff",
+        entity_id=staff.id,
+        after={"second_factor": second_factor} if second_factor else None,
+    )
 
 
 async def set_password(

@@ -1,8 +1,9 @@
-"""The short commands: migrate, demo, staff, token, export (serve and worker have their own
-modules; backup and restore are in backup.py).
+"""The short commands: migrate, demo, staff (create, reset-second-factor), token, export (serve
+and worker have their own modules; backup and restore are in backup.py).
 
 `serve` runs `migrate` (or `demo`) as a child each time it starts, so the staff accounts (their
-password hashing warms up at import) and the export are imported only by the commands using them.
+password hashing warms up at import), the second factor and the export are imported only by the
+commands using them.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         await migrate(database)
         if args.command == "demo":
             await _demo(database, settings)
-        elif args.command == "staff":
+        elif args.command == "staff" and args.action == "create":
             await _create_staff(database, args)
+        elif args.command == "staff":
+            await _reset_second_factor(database, args)
         elif args.command == "token":
             await _create_token(database, args)
         elif args.command == "export":
@@ -70,6 +73,18 @@ async def _create_staff(database: Database, args: argparse.Namespace) -> None:
                 session, staff_id=staff.id, password=password, actor_id=None
             )
     print(f"created staff {staff.id}: {staff.email} ({staff.role.value})")
+
+
+async def _reset_second_factor(database: Database, args: argparse.Namespace) -> None:
+    from statuspage.access import second_factor
+
+    async with database.sessionmaker() as session, session.begin():
+        staff = await auth.find_staff(session, email=args.email)
+        dropped = await second_factor.reset_by_operator(session, staff=staff)
+    if dropped:
+        print(f"reset the second factor of {staff.email}: they enrol a new one at next sign-in")
+    else:
+        print(f"{staff.email} has no second factor: nothing to reset")
 
 
 async def _create_token(database: Database, args: argparse.Namespace) -> None:

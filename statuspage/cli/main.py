@@ -19,7 +19,8 @@ from statuspage.config import Settings, SettingsError
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "staff" and args.role == StaffRole.platform and args.password_stdin:
+    creating = args.command == "staff" and args.action == "create"
+    if creating and args.role == StaffRole.platform and args.password_stdin:
         print(
             "error: a platform account has no password (it never signs in to the console):"
             " drop --password-stdin, then give it a token with"
@@ -81,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--password-stdin", action="store_true", help="read a console password from stdin"
     )
+    reset = staff.add_parser(
+        "reset-second-factor",
+        help="take away someone's second factor (a lost phone, every admin locked out):"
+        " they are signed out and enrol a new one at their next sign-in",
+    )
+    reset.add_argument("--email", required=True)
     token = commands.add_parser("token", help="API tokens").add_subparsers(
         dest="action", required=True
     )

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -24,10 +25,11 @@ from incidents.common.actor import Actor
 from incidents.common.errors import DomainError
 from incidents.common.staff import Staff, StaffRole
 from statuspage import i18n
-from statuspage.access import staff_accounts
+from statuspage.access import second_factor, staff_accounts
 from statuspage.access.signing import InvalidToken, Signer
 from statuspage.config import Settings
-from statuspage.db import Database
+from statuspage.console import uploads
+from statuspage.db import BUSY_RETRY_SECONDS, Database, lock_wait_exceeded
 from statuspage.services import Services
 from statuspage.templating import environment
 
@@ -46,6 +48,11 @@ _env = environment("console")
 
 class LoginRequired(Exception):
     """No valid session: the person is sent to the sign-in page."""
+
+
+class EnrolmentRequired(Exception):
+    """Signed in, but the role needs a second factor and there is none yet: the person is sent
+    to enrol one, and may do nothing else until then."""
 
 
 class Refused(Exception):
@@ -80,6 +87,13 @@ def _message(kind: str, text: str) -> str:
     if kind == "missing" or (kind == "string_too_short" and "at least 1 character" in text):
         return "this field is required"
     return text.removeprefix("Value error, ")
+
+
+def console_path(raw: str) -> str:
+    """Only a console path: never an open redirect to another site."""
+    if raw.startswith("/staff/") and not raw.startswith("//") and "\\" not in raw:
+        return raw
+    return "/staff/"
 
 
 # -- the session cookie -------------------------------------------------------------------
@@ -145,6 +159,8 @@ class Staffer:
     email: str
     name: str
     role: StaffRole
+    has_second_factor: bool = False
+    needs_second_factor: bool = False  # the role needs one (STAFF_2FA_ROLES)
 
     def can(self, roles: frozenset[StaffRole]) -> bool:
         return self.role == StaffRole.admin or self.role in roles
@@ -272,13 +288,15 @@ Handler = Callable[[Console], Awaitable[Response]]
 @dataclass(frozen=True)
 class Page:
     """A console route: signed in, with one of `roles`, and a valid CSRF token on a POST;
-    a Starlette route once bound to the services it runs on."""
+    a Starlette route once bound to the services it runs on. Only `enrolling` pages are
+    open to someone whose role needs a second factor they have not enrolled yet."""
 
     path: str
     handler: Handler
     roles: frozenset[StaffRole]
     methods: tuple[str, ...]
     upload: bool
+    enrolling: bool = False
 
     def bind(self, services: Services) -> Route:
         return Route(
@@ -293,18 +311,22 @@ def route(
     methods: Iterable[str] = ("GET",),
     *,
     upload: bool = False,
+    enrolling: bool = False,
 ) -> Page:
-    return Page(path, handler, roles, tuple(methods), upload)
+    return Page(path, handler, roles, tuple(methods), upload, enrolling)
 
 
 async def _endpoint(route: Page, services: Services, request: Request) -> Response:
     settings = services.settings
     try:
-        console = await _enter(services, request, route.roles, upload=route.upload)
+        console = await _enter(services, request, route)
         return await route.handler(console)
     except LoginRequired:
         target = quote(request.url.path, safe="/")
         return RedirectResponse(f"/staff/login?next={target}", status_code=303)
+    except EnrolmentRequired:
+        target = quote(request.url.path, safe="/")
+        return RedirectResponse(f"/staff/second-factor?next={target}", status_code=303)
     except Refused as refused:
         return page(
             settings,
@@ -321,31 +343,55 @@ async def _endpoint(route: Page, services: Services, request: Request) -> Respon
         )
     except FormError as error:  # a form with nowhere else to show its error
         return page(settings, request, "refused.html", status=error.status, reason=str(error))
+    except DBAPIError as error:
+        if not lock_wait_exceeded(error):
+            raise
+        busy = page(settings, request, "busy.html", status=503)
+        busy.headers["retry-after"] = str(BUSY_RETRY_SECONDS)
+        return busy
 
 
-async def _enter(
-    services: Services, request: Request, roles: frozenset[StaffRole], *, upload: bool
-) -> Console:
+async def _enter(services: Services, request: Request, route: Page) -> Console:
     session = await read_session(services, request)
     if session is None or session.staff_id == 0:
         raise LoginRequired
     async with services.database.reading() as db:
         staff = await db.get(Staff, session.staff_id)
+        enrolled = await second_factor.find(db, staff_id=session.staff_id) is not None
     if staff is None or not staff_accounts.session_is_current(staff, session.version):
         raise LoginRequired
-    staffer = Staffer(staff.id, staff.email, staff.name, staff.role)
-    if not staffer.can(roles):
+    needed = second_factor.required(staff.role, services.settings.second_factor_roles())
+    staffer = Staffer(staff.id, staff.email, staff.name, staff.role, enrolled, needed)
+    if needed and not enrolled and not route.enrolling:
+        raise EnrolmentRequired
+    if not staffer.can(route.roles):
         raise Refused("role", staffer, session.csrf)
     console = Console(services, request, session, staffer)
     if request.method == "POST":
-        upload_limit = services.settings.max_upload_bytes
-        console.form = await (read_upload(request, upload_limit) if upload else read_form(request))
-        try:
-            check_csrf(session, console.form)
-        except Refused as refused:
-            await console.form.close()  # an upload's spooled file
-            raise Refused(refused.reason, staffer, session.csrf) from refused
+        console.form = await _posted(console, upload=route.upload)
     return console
+
+
+async def _posted(console: Console, *, upload: bool) -> FormData:
+    """The POST's form with its CSRF token checked; an upload's before its file is read."""
+    session, staffer = console.session, console.staffer
+
+    def checked(form: FormData) -> None:
+        try:
+            check_csrf(session, form)
+        except Refused as refused:  # with their own navigation on the refusal page
+            raise Refused(refused.reason, staffer, session.csrf) from refused
+
+    request, limit = console.request, console.settings.max_upload_bytes
+    form = await (
+        read_upload(request, limit, before_file=checked) if upload else read_form(request)
+    )
+    try:
+        checked(form)  # a form without a file, or one whose file never came
+    except Refused:
+        await form.close()  # an upload's spooled file
+        raise
+    return form
 
 
 def check_csrf(session: Session, form: FormData) -> None:
@@ -370,11 +416,23 @@ async def read_form(request: Request) -> FormData:
     return FormData(pairs)
 
 
-async def read_upload(request: Request, limit: int) -> FormData:
-    """A multipart form with one file; Starlette spools the file to disk as it arrives."""
+async def read_upload(
+    request: Request, limit: int, *, before_file: Callable[[FormData], None]
+) -> FormData:
+    """A multipart form with one file, spooled to disk as it arrives: only once
+    `before_file` accepts the fields sent before it (the CSRF token, which leads every
+    console form), and only while the body, counted as it arrives, stays within `limit`
+    bytes, whether it declared its length or not (chunked)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise FormError({"file": f"the file is over the {limit}-byte limit"}, 413)
+        raise _upload_too_large(limit)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Refused("form")
-    return await request.form(max_files=1, max_fields=20)
+    try:
+        return await uploads.parse(request, limit=limit, before_file=before_file)
+    except uploads.TooLarge as error:
+        raise _upload_too_large(limit) from error
+
+
+def _upload_too_large(limit: int) -> FormError:
+    return FormError({"file": f"the file is over the {limit}-byte limit"}, 413)

@@ -1,4 +1,5 @@
-"""Console sign-in and sign-out, with a failure limit per email and address, and password change."""
+"""Console sign-in and sign-out, with a failure limit per email and address, and password change.
+Someone with a second factor is asked for their code next (console/second_factor.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from starlette.routing import Route
 
 from incidents.common.db_types import utcnow
 from incidents.common.staff import ANY_STAFF, Staff
-from statuspage.access import staff_accounts
+from statuspage.access import second_factor, staff_accounts
 from statuspage.access.rate_limits import Window
 from statuspage.console.kit import (
     Console,
@@ -22,12 +23,14 @@ from statuspage.console.kit import (
     Refused,
     Session,
     check_csrf,
+    console_path,
     page,
     read_form,
     read_session,
     route,
     set_session,
 )
+from statuspage.console.second_factor import Pending, ask_for_code
 from statuspage.services import Services
 
 # This many failures in this many seconds per email and client address, and per client
@@ -37,11 +40,7 @@ LOGIN_LIMIT = Window("sign_in_email", 5, 900.0)
 ADDRESS_LIMIT = Window("sign_in_address", 30, 900.0)
 
 
-def _next(raw: str) -> str:
-    """Only a console path: never an open redirect to another site."""
-    if raw.startswith("/staff/") and not raw.startswith("//") and "\\" not in raw:
-        return raw
-    return "/staff/"
+_next = console_path  # only a console path: never an open redirect to another site
 
 
 async def _login_page(
@@ -67,7 +66,7 @@ def login_route(services: Services) -> Route:
 
 def routes() -> list[Page]:
     return [
-        route("/logout", logout, ANY_STAFF, methods=["POST"]),
+        route("/logout", logout, ANY_STAFF, methods=["POST"], enrolling=True),
         route("/password", password, ANY_STAFF, methods=["GET", "POST"]),
     ]
 
@@ -138,17 +137,25 @@ async def _sign_in(services: Services, request: Request, session: Session | None
             )  # not the address's count: one good account must not reset it
     if signed is None:
         return await _login_page(services, request, session, status=401, error="wrong", email=email)
+    if isinstance(signed, Pending):  # the second factor's code comes next
+        return await ask_for_code(services, signed, session, _next(str(form.get("next", ""))))
     response = RedirectResponse(_next(str(form.get("next", ""))), status_code=303)
     await set_session(services, response, signed)  # a new token: no session fixation
     return response
 
 
-async def _check_password(services: Services, email: str, password: str) -> Session | None:
-    """A new session (with a new CSRF token) when the password is right."""
+async def _check_password(
+    services: Services, email: str, password: str
+) -> Session | Pending | None:
+    """A new session (with a new CSRF token) when the password is right, or a pending
+    sign-in when a second factor's code must follow."""
     async with services.database.sessionmaker() as db, db.begin():
-        staff = await staff_accounts.sign_in(db, email=email, password=password)
+        staff = await staff_accounts.check_password(db, email=email, password=password)
         if staff is None:
             return None
+        if await second_factor.find(db, staff_id=staff.id) is not None:
+            return Pending(staff.id, staff.session_version)
+        await staff_accounts.record_sign_in(db, staff=staff)
         return Session(staff.id, staff.session_version, secrets.token_urlsafe(24), int(time.time()))
 
 
