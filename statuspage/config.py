@@ -140,7 +140,7 @@ class Settings:
         return settings
 
     def check(self) -> None:
-        from incidents.schemas import LANGUAGES
+        from incidents.models import LANGUAGES
 
         if self.default_language not in LANGUAGES:
             raise SettingsError(

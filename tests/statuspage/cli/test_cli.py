@@ -204,7 +204,13 @@ def test_the_command_runs_as_a_module_shows_its_help_and_migrates(tmp_path: Path
 LIGHT = {
     "statuspage.cli.main": ["sqlalchemy", "starlette", "pydantic", "granian", "alembic"],
     "statuspage.cli.serve": ["sqlalchemy", "starlette", "pydantic", "alembic"],
-    "statuspage.cli.worker": ["starlette", "alembic", "statuspage.app", "statuspage.console"],
+    "statuspage.cli.worker": [
+        "starlette",
+        "pydantic",
+        "alembic",
+        "statuspage.app",
+        "statuspage.console",
+    ],
 }
 
 
