@@ -28,6 +28,15 @@ def _children(parent: int) -> dict[int, str]:
     return {pid: command.decode() for pid, command in found.items()}
 
 
+def _commands(children: dict[int, str]) -> list[str]:
+    """`serve`, `worker`, ...: the command of each `python -m statuspage.cli` child."""
+    return sorted(
+        word
+        for command in children.values()
+        for word in command.partition(" -m statuspage.cli ")[2].split()[:1]
+    )
+
+
 def test_serve_stops_on_sigterm_while_its_web_worker_still_loads_the_app(tmp_path: Path) -> None:
     """The web worker gets granian's signal handlers only once it has loaded the app; a
     SIGTERM before then is lost in it, and serve kills it after WEB_STOP_TIMEOUT_SECONDS."""
@@ -37,14 +46,11 @@ def test_serve_stops_on_sigterm_while_its_web_worker_still_loads_the_app(tmp_pat
     )
     try:
         deadline = time.monotonic() + 60
-        while not any("cli serve" in command for command in _children(serving.pid).values()):
-            assert time.monotonic() < deadline, "serve started no web worker"
+        # The delivery child starts first, then granian forks the web worker (a child that has
+        # not exec'd yet shows serve's command line too: the migrate child is gone by then).
+        while _commands(children := _children(serving.pid)) != ["serve", "worker"]:
+            assert time.monotonic() < deadline, f"serve started no web worker: {children}"
             time.sleep(0.01)
-        children = _children(serving.pid)  # the web worker (loading) and the delivery child
-        assert sorted(command.split(" -m ")[1].split()[1] for command in children.values()) == [
-            "serve",
-            "worker",
-        ]
         serving.send_signal(signal.SIGTERM)
         assert serving.wait(timeout=40) == 0
         time.sleep(0.5)  # a child that outlived serve would still be running now
