@@ -3,6 +3,8 @@ each as a ratio of a bare Starlette hello-world measured in the same run, on the
 
     bash bench/run            (sets up, installs wrk if missing, builds the data, runs)
     .venv/bin/python bench/run.py --duration 10 --connections 256
+
+Last, the memory of `statuspage serve`'s process tree after load (bench/memory.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,8 @@ def rerender_ms(url: str, rounds: int = 15) -> tuple[float, float]:
 
 
 def main() -> None:
+    from bench import memory as tree_memory  # `memory` below is this run's RSS
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=256)
@@ -219,6 +225,7 @@ def main() -> None:
         print(
             f"  {label:50} load {load_ms:6.1f} ms + render {render_ms:6.1f} ms = {load_ms + render_ms:6.1f} ms"
         )
+    tree_memory.run(args)
 
 
 if __name__ == "__main__":

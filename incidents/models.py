@@ -21,6 +21,9 @@ from sqlalchemy.sql.expression import true
 
 from incidents.common.db_types import Base, checked_enum, utcnow
 
+# The languages texts are written in (the `language` columns below; schemas.py validates them).
+LANGUAGES: tuple[str, ...] = ("en", "zh-CN")
+
 
 class ComponentStatus(enum.StrEnum):
     operational = "operational"

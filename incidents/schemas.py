@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from incidents.models import LANGUAGES as LANGUAGES  # defined beside the tables, named here too
 from incidents.models import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
 
-LANGUAGES: tuple[str, ...] = ("en", "zh-CN")
 Language = Annotated[
     str, Field(pattern=r"^(en|zh-CN)$", description="a supported language: en or zh-CN")
 ]

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -26,7 +26,6 @@ from statuspage.api import incidents as staff_api
 from statuspage.config import Settings
 from statuspage.console import routes as console
 from statuspage.db import BUSY_RETRY_SECONDS, Database, connect, lock_wait_exceeded
-from statuspage.export.run import ContinuousExport
 from statuspage.keys import Keys
 from statuspage.public import openapi as public_openapi
 from statuspage.public import routes as public_routes
@@ -35,10 +34,13 @@ from statuspage.public.cache import CacheFront, PublicCache
 from statuspage.services import Services
 from statuspage.site import Site
 from statuspage.wake import Bell, Doorbell
-from statuspage.workers.credit import CreditWorker
-from statuspage.workers.delivery import DeliveryWorker
 from statuspage.workers.loop import doorbell_for
 from statuspage.workers.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from statuspage.export.run import ContinuousExport
+    from statuspage.workers.credit import CreditWorker
+    from statuspage.workers.delivery import DeliveryWorker
 
 STAFF_ENDPOINTS = [*staff_api.ENDPOINTS, *broadcasts.ENDPOINTS, *compensation.ENDPOINTS]
 
@@ -94,8 +96,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Statu
 def _running(settings: Settings, db: Database, *, owns_database: bool) -> Running:
     cache = PublicCache(db, Site.from_settings(settings), poll_interval=settings.cache_poll_seconds)
     bell = Bell(db)
-    worker = DeliveryWorker(db, settings) if settings.run_worker else None
-    credit = CreditWorker(db, settings) if settings.run_worker and settings.credit_api_url else None
+    worker = _delivery_worker(db, settings) if settings.run_worker else None
+    credit = (
+        _credit_worker(db, settings) if settings.run_worker and settings.credit_api_url else None
+    )
     loops = [loop for loop in (worker, credit) if loop is not None]
 
     async def changed() -> None:  # the scheduler published or sent something
@@ -113,15 +117,35 @@ def _running(settings: Settings, db: Database, *, owns_database: bool) -> Runnin
     return Running(
         services=Services(settings, db, Keys(db, settings), bell, after_write),
         cache=cache,
-        exporter=ContinuousExport(cache, Path(settings.export_dir))
-        if settings.export_dir
-        else None,
+        exporter=_exporter(cache, settings) if settings.export_dir else None,
         worker=worker,
         credit_worker=credit,
         scheduler=scheduler,
         doorbell=doorbell_for(db, settings, loops) if loops else None,
         owns_database=owns_database,
     )
+
+
+# What only some configurations run is imported when it is: `serve`'s web processes deliver
+# nothing (the child does), and most sites neither credit vouchers nor export.
+
+
+def _delivery_worker(db: Database, settings: Settings) -> DeliveryWorker:
+    from statuspage.workers.delivery import DeliveryWorker
+
+    return DeliveryWorker(db, settings)
+
+
+def _credit_worker(db: Database, settings: Settings) -> CreditWorker:
+    from statuspage.workers.credit import CreditWorker
+
+    return CreditWorker(db, settings)
+
+
+def _exporter(cache: PublicCache, settings: Settings) -> ContinuousExport:
+    from statuspage.export.run import ContinuousExport
+
+    return ContinuousExport(cache, Path(settings.export_dir))
 
 
 def _routes(services: Services, cache: PublicCache) -> list[BaseRoute]:

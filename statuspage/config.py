@@ -6,12 +6,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from incidents.broadcasting.rules import parse_cadence
-from incidents.common.staff import StaffRole
-from incidents.models import Impact
-from incidents.schemas import LANGUAGES
+from incidents.common.roles import StaffRole
+
+if TYPE_CHECKING:
+    from incidents.models import Impact
 
 DEFAULT_DATABASE_URL = "sqlite:///statuspage.db"
 
@@ -80,6 +81,8 @@ class Settings:
     export_s3_endpoint_url: str = ""
 
     def cadence(self) -> dict[Impact, timedelta | None]:
+        from incidents.broadcasting.rules import parse_cadence
+
         return parse_cadence(self.progress_cadence)
 
     def second_factor_roles(self) -> frozenset[StaffRole]:
@@ -87,7 +90,10 @@ class Settings:
         return _console_roles(self.staff_2fa_roles, "STAFF_2FA_ROLES")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, check: bool = True) -> Settings:
+        """The settings of this environment; `check=False` only parses them, without the
+        checks that load the incident domain (`serve`'s supervisor: the `migrate` it runs
+        first checks them all, and it stays light)."""
         env = os.environ if environ is None else environ
         settings = cls(
             database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -129,10 +135,13 @@ class Settings:
             export_dir=env.get("EXPORT_DIR", ""),
             export_s3_endpoint_url=env.get("EXPORT_S3_ENDPOINT_URL", ""),
         )
-        settings.check()
+        if check:
+            settings.check()
         return settings
 
     def check(self) -> None:
+        from incidents.models import LANGUAGES
+
         if self.default_language not in LANGUAGES:
             raise SettingsError(
                 f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}, "

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_skeleton
 
-from incidents.schemas import LANGUAGES
+from incidents.models import LANGUAGES
 from statuspage.templating import CATALOGUES
 
 

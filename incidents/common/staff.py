@@ -3,31 +3,35 @@ factor (TOTP and recovery codes) they sign in to the console with."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.common.db_types import Base, checked_enum, utcnow
+from incidents.common.roles import (
+    ADMIN,
+    ANY_STAFF,
+    FINANCE,
+    FINANCE_OR_PLATFORM,
+    SUPPORT,
+    StaffRole,
+)
 
-
-class StaffRole(enum.StrEnum):
-    support = "support"
-    finance = "finance"
-    admin = "admin"
-    # The exchange platform's service account: redeems vouchers and looks them up by
-    # account, with API tokens only (no console, no password).
-    platform = "platform"
-
-
-# Who may act where. An admin may do everything (the access checks let admins in), and the
-# platform's service account only what names it.
-SUPPORT = frozenset({StaffRole.support})
-FINANCE = frozenset({StaffRole.finance})
-ADMIN = frozenset({StaffRole.admin})
-ANY_STAFF = SUPPORT | FINANCE  # every person (admins being let in everywhere), not the platform
-FINANCE_OR_PLATFORM = FINANCE | {StaffRole.platform}
+# The roles live in roles.py (importable without SQLAlchemy); they are named here too, beside
+# the tables they are stored in.
+__all__ = [
+    "ADMIN",
+    "ANY_STAFF",
+    "FINANCE",
+    "FINANCE_OR_PLATFORM",
+    "SUPPORT",
+    "ApiToken",
+    "RecoveryCode",
+    "SecondFactor",
+    "Staff",
+    "StaffRole",
+]
 
 
 class Staff(Base):

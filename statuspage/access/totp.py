@@ -5,6 +5,9 @@ A secret is sealed with the context it belongs to (its staff member, or the enro
 travels in) as associated data, so a sealed secret copied to another row does not open there.
 With SECRET_KEY set, a database dump alone neither opens the secrets nor makes codes; without
 it, the generated site key is in the database too (README, "Sign-in and sessions").
+
+The QR code and the cipher are imported when first used (an enrolment, a sign-in with a second
+factor), so a web process that never sees one does not carry them (about 5 MB, bench/memory.py).
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pyotp
-import qrcode
-import qrcode.image.svg
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -79,6 +82,9 @@ def provisioning_uri(secret: str, *, account: str, issuer: str) -> str:
 def qr_svg(text: str) -> str:
     """The QR code of `text` as an inline SVG element (paths only: nothing of `text` is in it
     as markup)."""
+    import qrcode
+    import qrcode.image.svg
+
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
     svg: str = image.to_string(encoding="unicode")
     return svg.replace("<svg ", '<svg class="qr" role="img" aria-label="QR code" ', 1)
@@ -96,6 +102,8 @@ class SecretBox:
     site_key: bytes
 
     def _aead(self) -> AESGCM:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         return AESGCM(hmac.new(self.site_key, _KEY_LABEL, hashlib.sha256).digest())
 
     def seal(self, plain: str, *, context: str) -> str:
@@ -104,6 +112,8 @@ class SecretBox:
         return _SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
 
     def open(self, sealed: str, *, context: str) -> str:
+        from cryptography.exceptions import InvalidTag
+
         if not sealed.startswith(_SEALED_PREFIX) or len(sealed) > 512:
             raise Unsealable("not a sealed secret")
         try:

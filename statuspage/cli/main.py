@@ -1,24 +1,19 @@
-"""The `statuspage` command: serve, worker, migrate, demo, export, staff, token, backup, restore."""
+"""The `statuspage` command: serve, worker, migrate, demo, export, staff, token, backup, restore.
+
+This module imports argparse, the settings and the role names only; each command imports what
+it needs when it runs. `serve` stays running as granian's supervisor and `worker` as serve's
+delivery child, so neither carries the modules of the others (bench/memory.py measures it).
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
-import signal
 import sys
 from collections.abc import Sequence
 
 from incidents.common.errors import DomainError
-from incidents.common.staff import StaffRole
-from statuspage.access import second_factor, staff_accounts
-from statuspage.access import tokens as auth
-from statuspage.cli import demo
+from incidents.common.roles import StaffRole
 from statuspage.config import Settings, SettingsError
-from statuspage.db import Database, connect, migrate
-from statuspage.export.run import export_once
-from statuspage.export.snapshot import ExportError
-from statuspage.workers.process import PARENT_ENV, WorkerProcess
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,19 +29,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     try:
-        settings = Settings.from_env()
-        if args.command == "serve":
-            return _serve(settings, args)
-        if args.command in {"backup", "restore"}:
-            return _backup_or_restore(settings, args)
-        return asyncio.run(_run(settings, args))
-    except (SettingsError, DomainError, ExportError) as error:
+        return _command(args)
+    except (SettingsError, DomainError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
 
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        from statuspage.cli.serve import serve
+
+        return serve(Settings.from_env(check=False), args)  # its `migrate` child checks them
+    settings = Settings.from_env()
+    if args.command == "worker":
+        from statuspage.cli.worker import work
+
+        return work(settings, once=args.once)
+    if args.command in {"backup", "restore"}:
+        return _backup_or_restore(settings, args)
+    from statuspage.cli.commands import run
+
+    return run(settings, args)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="statuspage", description=__doc__)
+    parser = argparse.ArgumentParser(prog="statuspage", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="migrate, then serve HTTP (granian)")
     serve.add_argument("--host", help="address to listen on (default: HOST or 127.0.0.1)")
@@ -108,177 +115,6 @@ def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> int:
     except BackupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0
-
-
-async def _run(settings: Settings, args: argparse.Namespace) -> int:
-    database = connect(settings.database_url)
-    try:
-        await migrate(database)
-        if args.command == "demo":
-            await _demo(database, settings)
-        elif args.command == "staff" and args.action == "create":
-            await _create_staff(database, args)
-        elif args.command == "staff":
-            await _reset_second_factor(database, args)
-        elif args.command == "token":
-            await _create_token(database, args)
-        elif args.command == "export":
-            await export_once(database, settings, args.target)
-        elif args.command == "worker":
-            await _work(database, settings, once=args.once)
-        return 0
-    finally:
-        await database.dispose()
-
-
-async def _demo(database: Database, settings: Settings) -> None:
-    async with database.sessionmaker() as session, session.begin():
-        if await demo.has_data(session):
-            print("demo: the database already has components; nothing loaded")
-            return
-        staff = await auth.create_staff(
-            session,
-            email="support@demo.invalid",
-            name="Demo Support",
-            role=StaffRole.support,
-            actor_id=None,
-        )
-        await demo.load(session, actor_id=staff.id, language=settings.default_language)
-        _, plain = await auth.create_token(session, staff=staff, name="demo", actor_id=staff.id)
-    print("demo: loaded a crypto platform with 16 components, 3 incidents and 2 maintenances")
-    print(f"demo: support API token (shown once): {plain}")
-
-
-async def _create_staff(database: Database, args: argparse.Namespace) -> None:
-    password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
-    async with database.sessionmaker() as session, session.begin():
-        staff = await auth.create_staff(
-            session, email=args.email, name=args.name, role=StaffRole(args.role), actor_id=None
-        )
-        if password is not None:
-            await staff_accounts.set_password(
-                session, staff_id=staff.id, password=password, actor_id=None
-            )
-    print(f"created staff {staff.id}: {staff.email} ({staff.role.value})")
-
-
-async def _reset_second_factor(database: Database, args: argparse.Namespace) -> None:
-    async with database.sessionmaker() as session, session.begin():
-        staff = await auth.find_staff(session, email=args.email)
-        dropped = await second_factor.reset_by_operator(session, staff=staff)
-    if dropped:
-        print(f"reset the second factor of {staff.email}: they enrol a new one at next sign-in")
-    else:
-        print(f"{staff.email} has no second factor: nothing to reset")
-
-
-async def _create_token(database: Database, args: argparse.Namespace) -> None:
-    async with database.sessionmaker() as session, session.begin():
-        staff = await auth.find_staff(session, email=args.email)
-        _, plain = await auth.create_token(session, staff=staff, name=args.name, actor_id=None)
-    print(plain)
-    print(f"token for {staff.email} ({staff.role.value}); it is shown once", file=sys.stderr)
-
-
-async def _work(database: Database, settings: Settings, *, once: bool) -> None:
-    from statuspage.wake import Bell
-    from statuspage.workers.credit import CreditWorker
-    from statuspage.workers.delivery import DeliveryWorker
-    from statuspage.workers.loop import doorbell_for
-    from statuspage.workers.scheduler import Scheduler
-
-    worker = DeliveryWorker(database, settings)
-    credit = CreditWorker(database, settings) if settings.credit_api_url else None
-    if once:
-        try:
-            sent = await worker.drain()
-            credited = await credit.drain() if credit is not None else 0
-        finally:
-            await worker.close()
-            if credit is not None:
-                await credit.close()
-        print(f"worker: {sent} deliveries handled, {credited} vouchers sent to the credit API")
-        return
-    scheduler = (
-        Scheduler(database, settings, on_change=Bell(database).ring)
-        if settings.run_scheduler
-        else None
-    )
-    doorbell = doorbell_for(database, settings, [worker, *([credit] if credit else [])])
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signal_number, stop.set)
-    parent = os.environ.get(PARENT_ENV)
-    orphaned = asyncio.create_task(_parent_gone(int(parent), stop)) if parent else None
-    await doorbell.start()
-    await worker.start()
-    if credit is not None:
-        await credit.start()
-    if scheduler is not None:
-        await scheduler.start()
-    print(f"worker {worker.name}: delivering" + (", scheduler standing by" if scheduler else ""))
-    sys.stdout.flush()
-    try:
-        await stop.wait()
-    finally:
-        if orphaned is not None:
-            orphaned.cancel()
-        if scheduler is not None:
-            await scheduler.close()
-        if credit is not None:
-            await credit.close()
-        await worker.close()
-        await doorbell.close()
-
-
-async def _parent_gone(parent: int, stop: asyncio.Event) -> None:
-    """As `serve`'s child: stops the worker when `serve` is gone (killed on its own), so
-    no orphan goes on delivering beside the next `serve`'s child."""
-    while os.getppid() == parent:  # noqa: ASYNC110 - a process's parent sends no event
-        await asyncio.sleep(1)
-    stop.set()
-
-
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from granian import Granian
-    from granian.constants import Interfaces
-
-    async def prepare() -> None:
-        database = connect(settings.database_url)
-        try:
-            await migrate(database)
-            if args.demo:
-                await _demo(database, settings)
-        finally:
-            await database.dispose()
-
-    asyncio.run(prepare())
-    host = args.host or settings.host
-    port = args.port or settings.port
-    child = None
-    if settings.run_worker and settings.worker_process:
-        child = WorkerProcess(os.environ, nice=settings.worker_nice)
-        os.environ["RUN_WORKER"] = "false"  # the web processes leave delivery to the child
-    where = f"http://{host}:{port}/ ({settings.database_url.split('://')[0]})"
-    print(f"serving on {where}" + (", delivering in a worker process" if child else ""))
-    sys.stdout.flush()
-    if child is not None:
-        child.start()
-    try:
-        Granian(
-            "statuspage.app:app_from_env",
-            address=host,
-            port=port,
-            interface=Interfaces.ASGI,
-            workers=args.workers,
-            factory=True,
-            respawn_failed_workers=True,  # a web process that dies is replaced
-        ).serve()
-    finally:
-        if child is not None:
-            child.stop()
     return 0
 
 

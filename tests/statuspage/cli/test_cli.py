@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -17,7 +22,7 @@ from statuspage.access.totp import SecretBox, new_secret
 from statuspage.app import create_app
 from statuspage.cli.main import main
 from statuspage.config import Settings
-from statuspage.db import connect
+from statuspage.db import alembic_config, connect
 
 
 def test_demo_staff_and_token_on_a_fresh_sqlite_file(
@@ -163,3 +168,57 @@ def test_an_operator_resets_a_second_factor_when_every_admin_is_locked_out(
     factor, audited = asyncio.run(after())
     assert factor is None
     assert audited == [("staff.second_factor.enrol", 1), ("staff.second_factor.reset", None)]
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "statuspage.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_command_runs_as_a_module_shows_its_help_and_migrates(tmp_path: Path) -> None:
+    from alembic.script import ScriptDirectory
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'status.db'}"}
+    shown = _cli("--help", env=env)
+    assert (shown.returncode, shown.stderr) == (0, "")
+    assert shown.stdout.startswith("usage: statuspage [-h]")
+    assert "{serve,worker,migrate,demo,export,staff,token,backup,restore}" in shown.stdout
+    roles = _cli("staff", "create", "--help", env=env)
+    assert "--role {support,finance,admin,platform}" in roles.stdout
+
+    migrated = _cli("migrate", env=env)
+    assert (migrated.returncode, migrated.stdout) == (0, "")
+    with sqlite3.connect(tmp_path / "status.db") as connection:
+        [(revision,)] = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert revision == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+# What each long-lived process imports first (serve's supervisor, serve's delivery child), and
+# what it must not carry for as long as it lives (bench/memory.py measures what that saves).
+LIGHT = {
+    "statuspage.cli.main": ["sqlalchemy", "starlette", "pydantic", "granian", "alembic"],
+    "statuspage.cli.serve": ["sqlalchemy", "starlette", "pydantic", "alembic"],
+    "statuspage.cli.worker": [
+        "starlette",
+        "pydantic",
+        "alembic",
+        "statuspage.app",
+        "statuspage.console",
+    ],
+}
+
+
+@pytest.mark.parametrize("module", sorted(LIGHT))
+def test_the_long_lived_processes_import_only_what_they_use(module: str) -> None:
+    probe = f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(  # noqa: S603 - a fresh interpreter of ours
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    imported = set(json.loads(done.stdout))
+    assert sorted(name for name in LIGHT[module] if name in imported) == []

@@ -1,0 +1,61 @@
+"""`statuspage serve` as a real process tree: it stops when told, whatever its workers are doing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.servers import free_port, serve_command
+
+pytestmark = pytest.mark.processes
+
+
+def _children(parent: int) -> dict[int, str]:
+    """The child processes of `parent`: pid -> command line."""
+    found = {}
+    for task in Path(f"/proc/{parent}/task").iterdir():
+        try:
+            pids = (task / "children").read_text().split()
+            for pid in pids:
+                found[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:  # a thread or a child that ended meanwhile
+            continue
+    return {pid: command.decode() for pid, command in found.items()}
+
+
+def _commands(children: dict[int, str]) -> list[str]:
+    """`serve`, `worker`, ...: the command of each `python -m statuspage.cli` child."""
+    return sorted(
+        word
+        for command in children.values()
+        for word in command.partition(" -m statuspage.cli ")[2].split()[:1]
+    )
+
+
+def test_serve_stops_on_sigterm_while_its_web_worker_still_loads_the_app(tmp_path: Path) -> None:
+    """The web worker gets granian's signal handlers only once it has loaded the app; a
+    SIGTERM before then is lost in it, and serve kills it after WEB_STOP_TIMEOUT_SECONDS."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'status.db'}"}
+    serving = subprocess.Popen(  # noqa: S603 - our own CLI
+        serve_command(free_port()), env=env, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        # The delivery child starts first, then granian forks the web worker (a child that has
+        # not exec'd yet shows serve's command line too: the migrate child is gone by then).
+        while _commands(children := _children(serving.pid)) != ["serve", "worker"]:
+            assert time.monotonic() < deadline, f"serve started no web worker: {children}"
+            time.sleep(0.01)
+        serving.send_signal(signal.SIGTERM)
+        assert serving.wait(timeout=40) == 0
+        time.sleep(0.5)  # a child that outlived serve would still be running now
+        assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
+    finally:
+        if serving.poll() is None:
+            os.killpg(serving.pid, signal.SIGKILL)
+            serving.wait()
