@@ -10,7 +10,9 @@ the supervisor holds about 17 MB PSS instead of 67 MB when it did all that (benc
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 import subprocess
 import sys
 
@@ -27,13 +29,17 @@ WEB_STOP_TIMEOUT_SECONDS = 10
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
+    host = args.host or settings.host
+    port = args.port or settings.port
+    taken = _taken(host, port)
+    if taken:
+        print(f"error: {taken}", file=sys.stderr)
+        return 2
     prepared = subprocess.run(  # noqa: S603 - our own command; it checks the settings too
         [sys.executable, "-m", "statuspage.cli", "demo" if args.demo else "migrate"], check=False
     )
     if prepared.returncode != 0:
         return prepared.returncode
-    host = args.host or settings.host
-    port = args.port or settings.port
     child = None
     if settings.run_worker and settings.worker_process:
         child = WorkerProcess(os.environ, nice=settings.worker_nice)
@@ -58,3 +64,27 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         if child is not None:
             child.stop()
     return 0
+
+
+def _taken(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be served, or None. Granian binds with SO_REUSEPORT, so a second
+    `serve` on a port another server already listens on would start silently and share the
+    connections with it (two databases behind one address); binding first without that option
+    is refused by the kernel while anyone listens there."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        return f"cannot listen on {host}:{port}: {error}"
+    family, kind, proto, _, address = found[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no owner
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return (
+                    f"{host}:{port} is already in use by another server:"
+                    " stop it, or give this one another --port (or PORT)"
+                )
+            return f"cannot listen on {host}:{port}: {error.strerror}"
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -59,3 +60,24 @@ def test_serve_stops_on_sigterm_while_its_web_worker_still_loads_the_app(tmp_pat
         if serving.poll() is None:
             os.killpg(serving.pid, signal.SIGKILL)
             serving.wait()
+
+
+def test_serve_refuses_a_port_another_server_listens_on(tmp_path: Path) -> None:
+    """Granian binds with SO_REUSEPORT, so a second serve on a taken port used to start
+    silently and split the readers (and the staff's writes) between two databases."""
+    port = free_port()
+    other = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as granian binds
+    other.bind(("127.0.0.1", port))
+    other.listen()
+    database = tmp_path / "status.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    try:
+        refused = subprocess.run(  # noqa: S603 - our own CLI
+            serve_command(port), env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+    finally:
+        other.close()
+    assert refused.returncode == 2
+    assert f"127.0.0.1:{port} is already in use" in refused.stderr
+    assert not database.exists()  # refused before it migrated anything
