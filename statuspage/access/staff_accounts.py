@@ -64,7 +64,9 @@ def password_matches(staff: Staff | None, password: str) -> bool:
     return stored is not None
 
 
-async def sign_in(session: AsyncSession, *, email: str, password: str) -> Staff | None:
+async def check_password(session: AsyncSession, *, email: str, password: str) -> Staff | None:
+    """The active console user `email` names, when `password` is theirs; as slow for an
+    unknown account. Only reads: the slow hash holds no write lock."""
     email = email.strip().lower()
     # An address no account can have is not looked up (PostgreSQL cannot even compare a NUL),
     # and is checked against the dummy hash, as slowly as any unknown account.
@@ -72,13 +74,24 @@ async def sign_in(session: AsyncSession, *, email: str, password: str) -> Staff 
     staff = await session.scalar(select(Staff).where(Staff.email == email)) if found else None
     if not password_matches(staff, password):
         return None
-    assert staff is not None and staff.password_hash is not None
-    if _hasher.check_needs_rehash(staff.password_hash):
-        staff.password_hash = _hasher.hash(password)
-    await audit.record(
-        session, actor_id=staff.id, action="staff.sign_in", entity_type="staff", entity_id=staff.id
-    )
     return staff
+
+
+def needs_rehash(staff: Staff) -> bool:
+    """Whether the stored hash was made with older argon2 parameters than today's."""
+    return staff.password_hash is not None and _hasher.check_needs_rehash(staff.password_hash)
+
+
+async def upgrade_hash(session: AsyncSession, *, staff_id: int, password: str) -> None:
+    """Hashes the (just checked) password again with today's parameters."""
+    staff = await get_staff(session, staff_id=staff_id)
+    staff.password_hash = _hasher.hash(password)
+
+
+async def record_sign_in(session: AsyncSession, *, staff_id: int) -> None:
+    await audit.record(
+        session, actor_id=staff_id, action="staff.sign_in", entity_type="staff", entity_id=staff_id
+    )
 
 
 async def set_password(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,7 @@ from starlette.routing import Route
 
 from incidents.common.db_types import utcnow
 from incidents.common.staff import ANY_STAFF, Staff
-from statuspage.access import staff_accounts
+from statuspage.access import rate_limits, staff_accounts
 from statuspage.access.rate_limits import Window
 from statuspage.console.kit import (
     Console,
@@ -35,6 +36,8 @@ from statuspage.services import Services
 # database, so across every instance.
 LOGIN_LIMIT = Window("sign_in_email", 5, 900.0)
 ADDRESS_LIMIT = Window("sign_in_address", 30, 900.0)
+# The sign-in page's message for each full window.
+_LIMITED = {LOGIN_LIMIT.bucket: "limited", ADDRESS_LIMIT.bucket: "limited_address"}
 
 
 def _next(raw: str) -> str:
@@ -113,43 +116,74 @@ async def _sign_in(services: Services, request: Request, session: Session | None
         return await _login_page(services, request, session, status=403, error="expired")
     email = str(form.get("email", "")).strip().lower()[:254]
     client = request.client.host if request.client else "unknown"
-    pair = f"{client} {email}"  # an address holds no space
-    database = services.database
-    now = utcnow()
-    async with database.reading() as db:
-        for limit, which, error in (
-            (ADDRESS_LIMIT, client, "limited_address"),
-            (LOGIN_LIMIT, pair, "limited"),
-        ):
-            wait = await limit.wait(db, which, now=now)
-            if wait:
-                minutes = max(1, round(wait / 60))
-                return await _login_page(
-                    services, request, session, status=429, error=error, wait=minutes, email=email
-                )
-    signed = await _check_password(services, email, str(form.get("password", "")))
-    async with database.sessionmaker() as db, db.begin():
-        if signed is None:
-            await LOGIN_LIMIT.add(db, pair, now=now)
-            await ADDRESS_LIMIT.add(db, client, now=now)
-        else:
-            await LOGIN_LIMIT.clear(
-                db, pair
-            )  # not the address's count: one good account must not reset it
-    if signed is None:
+    attempt = _Attempt(email, client)
+    limited = await _check_limits(services, attempt)
+    if isinstance(limited, rate_limits.Full):
+        minutes = max(1, round(limited.wait / 60))
+        error = _LIMITED[limited.window.bucket]
+        return await _login_page(
+            services, request, session, status=429, error=error, wait=minutes, email=email
+        )
+    staff = await _verify_password(services, email, str(form.get("password", "")))
+    await _settle(services, attempt, limited, succeeded=staff is not None)
+    if staff is None:
         return await _login_page(services, request, session, status=401, error="wrong", email=email)
-    response = RedirectResponse(_next(str(form.get("next", ""))), status_code=303)
-    await set_session(services, response, signed)  # a new token: no session fixation
-    return response
+    return await _start_session(services, staff, _next(str(form.get("next", ""))))
 
 
-async def _check_password(services: Services, email: str, password: str) -> Session | None:
-    """A new session (with a new CSRF token) when the password is right."""
+@dataclass(frozen=True)
+class _Attempt:
+    """Who tries to sign in as which account, as the limits count it."""
+
+    email: str
+    client: str
+
+    @property
+    def pair(self) -> str:
+        return f"{self.client} {self.email}"  # an address holds no space
+
+
+async def _check_limits(
+    services: Services, attempt: _Attempt
+) -> rate_limits.Reserved | rate_limits.Full:
+    """Counts this attempt as a failure before the password is checked (so concurrent
+    guesses cannot all slip in under the limit); `_settle` refunds it if it succeeds."""
+    counted = [(ADDRESS_LIMIT, attempt.client), (LOGIN_LIMIT, attempt.pair)]
     async with services.database.sessionmaker() as db, db.begin():
-        staff = await staff_accounts.sign_in(db, email=email, password=password)
-        if staff is None:
-            return None
-        return Session(staff.id, staff.session_version, secrets.token_urlsafe(24), int(time.time()))
+        return await rate_limits.reserve(db, counted, now=utcnow())
+
+
+async def _verify_password(services: Services, email: str, password: str) -> Staff | None:
+    """The console user whose password this is; no write transaction is held meanwhile."""
+    database = services.database
+    async with database.reading() as db:
+        staff = await staff_accounts.check_password(db, email=email, password=password)
+    if staff is not None and staff_accounts.needs_rehash(staff):
+        await database.write(
+            partial(staff_accounts.upgrade_hash, staff_id=staff.id, password=password)
+        )
+    return staff
+
+
+async def _settle(
+    services: Services, attempt: _Attempt, reserved: rate_limits.Reserved, *, succeeded: bool
+) -> None:
+    """A failure stays counted; a success is refunded and clears its email's count from
+    that address (not the address's own count: one good account must not reset it)."""
+    if not succeeded:
+        return
+    async with services.database.sessionmaker() as db, db.begin():
+        await rate_limits.refund(db, reserved)
+        await LOGIN_LIMIT.clear(db, attempt.pair)
+
+
+async def _start_session(services: Services, staff: Staff, target: str) -> Response:
+    """Signs `staff` in: a new session (a new CSRF token: no session fixation), audited."""
+    await services.database.write(partial(staff_accounts.record_sign_in, staff_id=staff.id))
+    response = RedirectResponse(target, status_code=303)
+    fresh = Session(staff.id, staff.session_version, secrets.token_urlsafe(24), int(time.time()))
+    await set_session(services, response, fresh)
+    return response
 
 
 async def logout(console: Console) -> Response:

@@ -23,6 +23,7 @@ from incidents.broadcasting.schemas import PublicSubscribeIn
 from incidents.common.db_types import utcnow
 from incidents.common.errors import DomainError
 from incidents.schemas import LANGUAGES
+from statuspage.access import rate_limits
 from statuspage.access.rate_limits import Window
 from statuspage.access.signing import Signer
 from statuspage.channels.emails import CONFIRM_FOR
@@ -148,10 +149,8 @@ async def _subscribe(wing: _Wing, request: Request) -> Response:
     database = wing.services.database
     client, now = _client(request), utcnow()
     async with database.sessionmaker() as session, session.begin():
-        allowed = not await SUBSCRIBE_LIMIT.wait(session, client, now=now)
-        if allowed:
-            await SUBSCRIBE_LIMIT.add(session, client, now=now)
-    if not allowed:
+        counted = await rate_limits.reserve(session, [(SUBSCRIBE_LIMIT, client)], now=now)
+    if isinstance(counted, rate_limits.Full):
         return await _page(wing, request, "subscribe.html", status=429, error="rate", **values)
     try:
         async with database.sessionmaker() as session, session.begin():
