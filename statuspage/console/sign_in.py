@@ -15,6 +15,7 @@ from starlette.routing import Route
 from incidents.common.db_types import utcnow
 from incidents.common.staff import ANY_STAFF, Staff
 from statuspage.access import rate_limits, staff_accounts
+from statuspage.access.client_address import client_address
 from statuspage.access.rate_limits import Window
 from statuspage.console.kit import (
     Console,
@@ -115,8 +116,7 @@ async def _sign_in(services: Services, request: Request, session: Session | None
     except Refused:
         return await _login_page(services, request, session, status=403, error="expired")
     email = str(form.get("email", "")).strip().lower()[:254]
-    client = request.client.host if request.client else "unknown"
-    attempt = _Attempt(email, client)
+    attempt = _Attempt(email, client_address(request, services.settings))
     limited = await _check_limits(services, attempt)
     if isinstance(limited, rate_limits.Full):
         minutes = max(1, round(limited.wait / 60))

@@ -24,6 +24,7 @@ from incidents.common.db_types import utcnow
 from incidents.common.errors import DomainError
 from incidents.schemas import LANGUAGES
 from statuspage.access import rate_limits
+from statuspage.access.client_address import client_address
 from statuspage.access.rate_limits import Window
 from statuspage.access.signing import Signer
 from statuspage.channels.emails import CONFIRM_FOR
@@ -113,10 +114,6 @@ def _chosen_language(fields: dict[str, str]) -> str:
     return chosen if chosen in LANGUAGES else "en"
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 # -- subscribe ----------------------------------------------------------------------------
 
 
@@ -147,7 +144,7 @@ async def _subscribe(wing: _Wing, request: Request) -> Response:
     except ValidationError:
         return await _page(wing, request, "subscribe.html", status=422, error="email", **values)
     database = wing.services.database
-    client, now = _client(request), utcnow()
+    client, now = client_address(request, wing.services.settings), utcnow()
     async with database.sessionmaker() as session, session.begin():
         counted = await rate_limits.reserve(session, [(SUBSCRIBE_LIMIT, client)], now=now)
     if isinstance(counted, rate_limits.Full):

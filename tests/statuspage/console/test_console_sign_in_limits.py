@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -11,10 +12,11 @@ import pytest
 
 from incidents.common.staff import Staff, StaffRole
 from statuspage.access import staff_accounts
-from statuspage.app import create_app
+from statuspage.app import StatusApp, create_app
 from statuspage.config import Settings
+from statuspage.db import Database
 from tests.conftest import Fresh
-from tests.statuspage.console_helpers import add_staff, csrf_of
+from tests.statuspage.console_helpers import add_staff, csrf_of, sign_in
 
 GUESSES = 60
 
@@ -54,3 +56,54 @@ async def test_concurrent_wrong_sign_ins_reach_the_password_check_at_most_the_li
     )
     assert Counter(answer.status_code for answer in answers) == {401: 5, 429: GUESSES - 5}
     assert len(checked) == 5
+
+
+# -- behind a proxy: each client its own address --------------------------------------------
+
+
+@pytest.fixture
+async def behind_nginx(settings: Settings, database: Database) -> AsyncIterator[Behind]:
+    """The app as behind the README's nginx: every request comes from 127.0.0.1, with the
+    client's address in X-Forwarded-For."""
+    trusting = dataclasses.replace(settings, trusted_proxies=("127.0.0.1",))
+    app = create_app(trusting, database=database)
+    yield Behind(app, httpx.ASGITransport(app=app, client=("127.0.0.1", 40000)))
+    await app.running.cache.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class Behind:
+    app: StatusApp
+    transport: httpx.ASGITransport
+
+    def client(self, address: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=self.transport,
+            base_url="http://testserver",
+            headers={"x-forwarded-for": address},
+        )
+
+
+async def test_behind_a_trusted_proxy_one_address_locks_only_itself(
+    behind_nginx: Behind, database: Database
+) -> None:
+    await add_staff(database, StaffRole.admin, "admin@example.com")
+    async with behind_nginx.client("203.0.113.5") as attacker:
+        for number in range(30):
+            wrong = await sign_in(attacker, f"made-up{number}@example.com", "guess")
+            assert wrong.status_code == 401
+        assert (await sign_in(attacker, "admin@example.com")).status_code == 429
+    async with behind_nginx.client("198.51.100.7") as admin:
+        assert (await sign_in(admin, "admin@example.com")).status_code == 303
+
+
+async def test_without_trusting_the_proxy_a_forged_header_changes_nothing(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await add_staff(database, StaffRole.admin, "admin@example.com")
+    for number in range(30):
+        forged = {"x-forwarded-for": f"203.0.113.{number}"}
+        client.headers.update(forged)
+        assert (await sign_in(client, f"made-up{number}@example.com", "guess")).status_code == 401
+    client.headers.update({"x-forwarded-for": "198.51.100.7"})
+    assert (await sign_in(client, "made-up@example.com", "guess")).status_code == 429
