@@ -1,10 +1,11 @@
-"""Console sign-in and sign-out, with a failure limit per email and address, and password change."""
+"""Console sign-in (check the limits, verify the password, start the session), sign-out and
+password change; the limits are in `sign_in_limits`."""
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
-from dataclasses import dataclass
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,11 +13,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from incidents.common.db_types import utcnow
 from incidents.common.staff import ANY_STAFF, Staff
 from statuspage.access import rate_limits, staff_accounts
-from statuspage.access.client_address import client_address
-from statuspage.access.rate_limits import Window
+from statuspage.console import sign_in_limits as limits
 from statuspage.console.kit import (
     Console,
     FormError,
@@ -31,14 +30,6 @@ from statuspage.console.kit import (
     set_session,
 )
 from statuspage.services import Services
-
-# This many failures in this many seconds per email and client address, and per client
-# address whatever the email (someone trying one password on many accounts); counted in the
-# database, so across every instance.
-LOGIN_LIMIT = Window("sign_in_email", 5, 900.0)
-ADDRESS_LIMIT = Window("sign_in_address", 30, 900.0)
-# The sign-in page's message for each full window.
-_LIMITED = {LOGIN_LIMIT.bucket: "limited", ADDRESS_LIMIT.bucket: "limited_address"}
 
 
 def _next(raw: str) -> str:
@@ -116,41 +107,19 @@ async def _sign_in(services: Services, request: Request, session: Session | None
     except Refused:
         return await _login_page(services, request, session, status=403, error="expired")
     email = str(form.get("email", "")).strip().lower()[:254]
-    attempt = _Attempt(email, client_address(request, services.settings))
-    limited = await _check_limits(services, attempt)
-    if isinstance(limited, rate_limits.Full):
-        minutes = max(1, round(limited.wait / 60))
-        error = _LIMITED[limited.window.bucket]
+    attempt = await limits.attempt(services, request, email)
+    counted = await limits.check(services, attempt)
+    if isinstance(counted, rate_limits.Full):
+        minutes = max(1, math.ceil(counted.wait / 60))  # never sooner than it opens
+        error = limits.LIMITED[counted.window.bucket]
         return await _login_page(
             services, request, session, status=429, error=error, wait=minutes, email=email
         )
     staff = await _verify_password(services, email, str(form.get("password", "")))
-    await _settle(services, attempt, limited, succeeded=staff is not None)
+    await limits.settle(services, attempt, counted, succeeded=staff is not None)
     if staff is None:
         return await _login_page(services, request, session, status=401, error="wrong", email=email)
     return await _start_session(services, staff, _next(str(form.get("next", ""))))
-
-
-@dataclass(frozen=True)
-class _Attempt:
-    """Who tries to sign in as which account, as the limits count it."""
-
-    email: str
-    client: str
-
-    @property
-    def pair(self) -> str:
-        return f"{self.client} {self.email}"  # an address holds no space
-
-
-async def _check_limits(
-    services: Services, attempt: _Attempt
-) -> rate_limits.Reserved | rate_limits.Full:
-    """Counts this attempt as a failure before the password is checked (so concurrent
-    guesses cannot all slip in under the limit); `_settle` refunds it if it succeeds."""
-    counted = [(ADDRESS_LIMIT, attempt.client), (LOGIN_LIMIT, attempt.pair)]
-    async with services.database.sessionmaker() as db, db.begin():
-        return await rate_limits.reserve(db, counted, now=utcnow())
 
 
 async def _verify_password(services: Services, email: str, password: str) -> Staff | None:
@@ -165,24 +134,13 @@ async def _verify_password(services: Services, email: str, password: str) -> Sta
     return staff
 
 
-async def _settle(
-    services: Services, attempt: _Attempt, reserved: rate_limits.Reserved, *, succeeded: bool
-) -> None:
-    """A failure stays counted; a success is refunded and clears its email's count from
-    that address (not the address's own count: one good account must not reset it)."""
-    if not succeeded:
-        return
-    async with services.database.sessionmaker() as db, db.begin():
-        await rate_limits.refund(db, reserved)
-        await LOGIN_LIMIT.clear(db, attempt.pair)
-
-
 async def _start_session(services: Services, staff: Staff, target: str) -> Response:
     """Signs `staff` in: a new session (a new CSRF token: no session fixation), audited."""
     await services.database.write(partial(staff_accounts.record_sign_in, staff_id=staff.id))
     response = RedirectResponse(target, status_code=303)
     fresh = Session(staff.id, staff.session_version, secrets.token_urlsafe(24), int(time.time()))
     await set_session(services, response, fresh)
+    await limits.remember_device(services, response, staff)
     return response
 
 
@@ -205,6 +163,7 @@ async def password(console: Console) -> Response:
     response = console.redirect("/staff/", done="password_changed")
     fresh = Session(staff.id, staff.session_version, console.session.csrf, int(time.time()))
     await set_session(console.services, response, fresh)  # this session stays signed in
+    await limits.remember_device(console.services, response, staff)  # and this browser known
     return response
 
 

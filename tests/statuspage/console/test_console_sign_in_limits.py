@@ -107,3 +107,91 @@ async def test_without_trusting_the_proxy_a_forged_header_changes_nothing(
         assert (await sign_in(client, f"made-up{number}@example.com", "guess")).status_code == 401
     client.headers.update({"x-forwarded-for": "198.51.100.7"})
     assert (await sign_in(client, "made-up@example.com", "guess")).status_code == 429
+
+
+# -- a browser that signed in before is not locked out by others' failures ----------------
+
+
+async def _known_browser(client: httpx.AsyncClient, email: str) -> None:
+    """Signs in once (the browser is then known for this account) and out again."""
+    signed = await sign_in(client, email)
+    assert signed.status_code == 303, signed.text
+    csrf = csrf_of((await client.get("/staff/password")).text)
+    assert (await client.post("/staff/logout", data={"csrf": csrf})).status_code == 303
+
+
+async def test_made_up_emails_from_one_address_do_not_lock_a_known_browser_out(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await add_staff(database, StaffRole.admin, "admin@example.com")
+    await _known_browser(client, "admin@example.com")
+    transport = client._transport  # the same address: 127.0.0.1
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as attacker:
+        for number in range(30):
+            wrong = await sign_in(attacker, f"made-up{number}@example.com", "guess")
+            assert wrong.status_code == 401
+        assert (await sign_in(attacker, "admin@example.com")).status_code == 429
+    assert (await sign_in(client, "admin@example.com")).status_code == 303
+
+
+async def test_guesses_from_many_addresses_count_for_the_account(
+    behind_nginx: Behind, database: Database
+) -> None:
+    await add_staff(database, StaffRole.admin, "admin@example.com")
+    async with behind_nginx.client("198.51.100.7") as admin:
+        await _known_browser(admin, "admin@example.com")
+        answers = []
+        for address in ("203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"):
+            async with behind_nginx.client(address) as attacker:
+                for number in range(5):
+                    guessed = await sign_in(attacker, "admin@example.com", f"guess {number}")
+                    answers.append(guessed.status_code)
+        assert answers == [401] * 10 + [429] * 10
+        async with behind_nginx.client("192.0.2.44") as elsewhere:
+            locked = await sign_in(elsewhere, "admin@example.com")
+        assert locked.status_code == 429
+        assert "Too many failed sign-ins for this email. Try again in 15 minutes." in locked.text
+        assert (await sign_in(admin, "admin@example.com")).status_code == 303
+
+
+async def test_a_known_browser_has_its_own_limit(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await add_staff(database, StaffRole.admin, "admin@example.com")
+    await add_staff(database, StaffRole.support, "agent@example.com")
+    await _known_browser(client, "admin@example.com")
+    for number in range(5):
+        guessed = await sign_in(client, "admin@example.com", f"guess {number}")
+        assert guessed.status_code == 401
+    locked = await sign_in(client, "admin@example.com")
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins from this browser. Try again in 15 minutes." in locked.text
+    # It is known for the admin's account only: the agent's is counted as from anyone.
+    assert (await sign_in(client, "agent@example.com")).status_code == 303
+
+
+async def test_a_new_password_makes_the_browser_unknown_again(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    admin_id = await add_staff(database, StaffRole.admin, "admin@example.com")
+    await _known_browser(client, "admin@example.com")
+    async with database.sessionmaker() as session, session.begin():
+        await staff_accounts.set_password(
+            session, staff_id=admin_id, password="a new long password", actor_id=None
+        )
+    for number in range(5):
+        assert (await sign_in(client, "admin@example.com", f"guess {number}")).status_code == 401
+    assert (await sign_in(client, "admin@example.com", "a new long password")).status_code == 429
+
+
+async def test_the_known_browser_cookie_is_scoped_to_the_sign_in_form(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await add_staff(database, StaffRole.admin, "admin@example.com")
+    signed = await sign_in(client, "admin@example.com")
+    cookies = signed.headers.get_list("set-cookie")
+    [device] = [cookie for cookie in cookies if cookie.startswith("staff_device=")]
+    assert "Path=/staff/login" in device
+    assert "HttpOnly" in device
+    assert "SameSite=strict" in device
+    assert "Max-Age=7776000" in device  # 90 days
