@@ -15,6 +15,7 @@ from incidents.common.db_types import utcnow
 from incidents.common.errors import Conflict, DomainError, NotFound
 from incidents.common.staff import ApiToken, Staff, StaffRole
 from incidents.schemas import unsafe_character
+from statuspage.access import staff_sessions
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
@@ -95,14 +96,20 @@ async def record_sign_in(session: AsyncSession, *, staff_id: int) -> None:
 
 
 async def set_password(
-    session: AsyncSession, *, staff_id: int, password: str, actor_id: int | None
+    session: AsyncSession,
+    *,
+    staff_id: int,
+    password: str,
+    actor_id: int | None,
+    keep_session: str = "",
 ) -> Staff:
-    """Sets the password and signs the person out of every other session."""
+    """Sets the password and signs the person out of every session but `keep_session` (the
+    key of the one they changed it in)."""
     staff = await get_staff(session, staff_id=staff_id)
     if staff.role == StaffRole.platform:
         raise TokenOnly
     staff.password_hash = hash_password(password)
-    staff.session_version += 1
+    await _sign_out(session, staff, keep=keep_session)
     await audit.record(
         session,
         actor_id=actor_id,
@@ -111,6 +118,13 @@ async def set_password(
         entity_id=staff.id,
     )
     return staff
+
+
+async def _sign_out(session: AsyncSession, staff: Staff, *, keep: str = "") -> None:
+    """Ends the person's console sessions (but `keep`), and with the new session version
+    every session cookie and known-browser cookie made before."""
+    staff.session_version += 1
+    await staff_sessions.end_all(session, staff_id=staff.id, now=utcnow(), keep=keep)
 
 
 async def get_staff(session: AsyncSession, *, staff_id: int) -> Staff:
@@ -134,7 +148,7 @@ async def change_role(
     staff.role = role
     if role == StaffRole.platform:  # token-only from now on: no password, no open session
         staff.password_hash = None
-        staff.session_version += 1
+        await _sign_out(session, staff)
     await audit.record(
         session,
         actor_id=actor_id,
@@ -153,7 +167,7 @@ async def set_active(session: AsyncSession, *, staff_id: int, active: bool, acto
     if staff.id == actor_id and not active:
         raise Conflict("you cannot deactivate yourself", field="active")
     staff.active = active
-    staff.session_version += 1
+    await _sign_out(session, staff)
     await audit.record(
         session,
         actor_id=actor_id,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from incidents.common.actor import Actor
 from incidents.common.errors import DomainError
 from incidents.common.staff import Staff, StaffRole
 from statuspage import i18n
-from statuspage.access import staff_accounts
+from statuspage.access import staff_accounts, staff_sessions
 from statuspage.access.signing import InvalidToken, Signer
 from statuspage.config import Settings
 from statuspage.db import Database
@@ -87,14 +88,25 @@ def _message(kind: str, text: str) -> str:
 
 @dataclass(frozen=True)
 class Session:
-    staff_id: int  # 0 before sign-in: the cookie then only carries the CSRF token
+    staff_id: int  # 0 before sign-in: the cookie then only carries the CSRF token's key
     version: int
-    csrf: str
+    # Random; once signed in, the server keeps its digest (`access.staff_sessions`).
+    key: str
     issued: int
+
+    @property
+    def csrf(self) -> str:
+        """The forms' token, made from the key: a page shows it, and gives the key away not."""
+        mac = hmac.new(self.key.encode(), b"staff-csrf", hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:24]).decode()
+
+    @property
+    def expires(self) -> datetime:
+        return datetime.fromtimestamp(self.issued + SESSION_SECONDS, UTC)
 
     @classmethod
     def anonymous(cls) -> Session:
-        return cls(0, 0, secrets.token_urlsafe(24), int(time.time()))
+        return cls(0, 0, staff_sessions.new_key(), int(time.time()))
 
 
 async def _signer(services: Services) -> Signer:
@@ -121,9 +133,8 @@ async def set_session(services: Services, response: Response, session: Session |
     if session is None:
         response.delete_cookie(COOKIE, path="/staff", secure=secure, httponly=True)
         return
-    expires = datetime.fromtimestamp(session.issued + SESSION_SECONDS, UTC)
     value = (await _signer(services)).make(
-        SESSION_PURPOSE, session.staff_id, session.version, expires, nonce=session.csrf
+        SESSION_PURPOSE, session.staff_id, session.version, session.expires, nonce=session.key
     )
     response.set_cookie(
         COOKIE,
@@ -329,9 +340,8 @@ async def _enter(
     session = await read_session(services, request)
     if session is None or session.staff_id == 0:
         raise LoginRequired
-    async with services.database.reading() as db:
-        staff = await db.get(Staff, session.staff_id)
-    if staff is None or not staff_accounts.session_is_current(staff, session.version):
+    staff = await signed_in_staff(services, session)
+    if staff is None:
         raise LoginRequired
     staffer = Staffer(staff.id, staff.email, staff.name, staff.role)
     if not staffer.can(roles):
@@ -346,6 +356,18 @@ async def _enter(
             await console.form.close()  # an upload's spooled file
             raise Refused(refused.reason, staffer, session.csrf) from refused
     return console
+
+
+async def signed_in_staff(services: Services, session: Session) -> Staff | None:
+    """Who the session is of, while it is live on the server (not signed out, not ended by a
+    new password or deactivation) and the account may still use the console."""
+    if session.staff_id == 0:
+        return None
+    async with services.database.reading() as db:
+        staff = await staff_sessions.staff_of(
+            db, key=session.key, staff_id=session.staff_id, now=datetime.now(UTC)
+        )
+    return staff if staff_accounts.session_is_current(staff, session.version) else None
 
 
 def check_csrf(session: Session, form: FormData) -> None:

@@ -3,9 +3,10 @@ password change; the limits are in `sign_in_limits`."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import secrets
 import time
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,10 +14,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from incidents.common.db_types import utcnow
 from incidents.common.staff import ANY_STAFF, Staff
-from statuspage.access import rate_limits, staff_accounts
+from statuspage.access import rate_limits, staff_accounts, staff_sessions
 from statuspage.console import sign_in_limits as limits
 from statuspage.console.kit import (
+    SESSION_SECONDS,
     Console,
     FormError,
     Page,
@@ -28,8 +31,11 @@ from statuspage.console.kit import (
     read_session,
     route,
     set_session,
+    signed_in_staff,
 )
 from statuspage.services import Services
+
+SESSION_LIFETIME = timedelta(seconds=SESSION_SECONDS)
 
 
 def _next(raw: str) -> str:
@@ -71,18 +77,11 @@ async def login(services: Services, request: Request) -> Response:
     session = await read_session(services, request)
     if request.method == "GET":
         if session is not None and session.staff_id:
-            if await _still_valid(services, session):
+            if await signed_in_staff(services, session) is not None:
                 return RedirectResponse("/staff/", status_code=303)
-            session = None  # signed out elsewhere: start afresh
+            session = None  # signed out (here or elsewhere): start afresh
         return await _login_page(services, request, session or Session.anonymous())
     return await _sign_in(services, request, session)
-
-
-async def _still_valid(services: Services, session: Session) -> bool:
-    database = services.database
-    async with database.reading() as db:
-        staff = await db.get(Staff, session.staff_id)
-    return staff_accounts.session_is_current(staff, session.version)
 
 
 async def _sign_in(services: Services, request: Request, session: Session | None) -> Response:
@@ -135,16 +134,28 @@ async def _verify_password(services: Services, email: str, password: str) -> Sta
 
 
 async def _start_session(services: Services, staff: Staff, target: str) -> Response:
-    """Signs `staff` in: a new session (a new CSRF token: no session fixation), audited."""
-    await services.database.write(partial(staff_accounts.record_sign_in, staff_id=staff.id))
+    """Signs `staff` in: a new session on the server under a new key (so a new CSRF token:
+    no session fixation), audited; the browser is known for the account from now on."""
+    fresh = Session(staff.id, staff.session_version, staff_sessions.new_key(), int(time.time()))
+    await services.database.write(partial(_record_session, staff=staff, session=fresh))
     response = RedirectResponse(target, status_code=303)
-    fresh = Session(staff.id, staff.session_version, secrets.token_urlsafe(24), int(time.time()))
     await set_session(services, response, fresh)
     await limits.remember_device(services, response, staff)
     return response
 
 
+async def _record_session(db: AsyncSession, *, staff: Staff, session: Session) -> None:
+    await staff_accounts.record_sign_in(db, staff_id=staff.id)
+    created_at = datetime.fromtimestamp(session.issued, UTC)
+    await staff_sessions.start(
+        db, staff_id=staff.id, key=session.key, created_at=created_at, lasts=SESSION_LIFETIME
+    )
+
+
 async def logout(console: Console) -> Response:
+    """Ends the session on the server too: the cookie, replayed, signs in nobody."""
+    ended = partial(staff_sessions.end, key=console.session.key, now=utcnow())
+    await console.database.write(ended)
     response = RedirectResponse("/staff/login?done=signed_out", status_code=303)
     await set_session(console.services, response, None)
     return response
@@ -161,8 +172,9 @@ async def password(console: Console) -> Response:
     except FormError as error:
         return console.render("password.html", status=error.status, errors=error.errors)
     response = console.redirect("/staff/", done="password_changed")
-    fresh = Session(staff.id, staff.session_version, console.session.csrf, int(time.time()))
-    await set_session(console.services, response, fresh)  # this session stays signed in
+    # This session stays signed in (the others ended), with the account's new version.
+    kept = dataclasses.replace(console.session, version=staff.session_version)
+    await set_session(console.services, response, kept)
     await limits.remember_device(console.services, response, staff)  # and this browser known
     return response
 
@@ -173,5 +185,9 @@ async def _change(db: AsyncSession, console: Console, current: str, new: str) ->
         raise FormError({"current": "this is not your current password"}, status=400)
     staff_accounts.check_password_rules(new, field="new")
     return await staff_accounts.set_password(
-        db, staff_id=staff.id, password=new, actor_id=console.staffer.id
+        db,
+        staff_id=staff.id,
+        password=new,
+        actor_id=console.staffer.id,
+        keep_session=console.session.key,
     )

@@ -175,3 +175,21 @@ async def test_0006_downgrade_refuses_while_platform_accounts_exist(database: Da
     await _run(database, _migrate_to, "0005")
     assert (await _run(database, _rows))[0] == [("exchange@example.com", "support")]
     await _run(database, _migrate_to, "head")
+
+
+# -- 0010: console sessions kept on the server -----------------------------------------------
+
+
+def _has_sessions_table(connection: Connection) -> bool:
+    from sqlalchemy import inspect
+
+    return inspect(connection).has_table("staff_sessions")
+
+
+async def test_0010_adds_the_sessions_table_and_takes_it_away(database: Database) -> None:
+    assert await _run(database, _has_sessions_table)
+    await _run(database, _migrate_to, "0010-1")
+    assert not await _run(database, _has_sessions_table)
+    await _run(database, _insert_staff_with_token_and_audit)  # staff rows do not hold it back
+    await _run(database, _migrate_to, "head")
+    assert await _run(database, _has_sessions_table)
