@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -195,3 +196,22 @@ async def test_the_known_browser_cookie_is_scoped_to_the_sign_in_form(
     assert "HttpOnly" in device
     assert "SameSite=strict" in device
     assert "Max-Age=7776000" in device  # 90 days
+
+
+async def test_the_password_is_checked_beside_the_event_loop(
+    client: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 takes a core for tens of milliseconds (seconds under load): on the event loop
+    it would stop every page, and keep SQLite's write lock from being released meanwhile."""
+    await add_staff(database, StaffRole.admin, "admin@example.com")
+    threads: list[str] = []
+    real = staff_accounts.password_matches
+
+    def recording(staff: Staff | None, password: str) -> bool:
+        threads.append(threading.current_thread().name)
+        return real(staff, password)
+
+    monkeypatch.setattr(staff_accounts, "password_matches", recording)
+    assert (await sign_in(client, "nobody@example.com")).status_code == 401
+    assert (await sign_in(client, "admin@example.com")).status_code == 303
+    assert [name.rpartition("_")[0] for name in threads] == ["password-check"] * 2
