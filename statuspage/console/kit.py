@@ -96,7 +96,7 @@ class Session:
 
     @property
     def csrf(self) -> str:
-        """The forms' token, made from the key: a page shows it, and gives the key away not."""
+        """The forms' token, made from the key: a page shows it without giving the key away."""
         mac = hmac.new(self.key.encode(), b"staff-csrf", hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac[:24]).decode()
 
