@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from compensation import service
+from compensation import vouchers
 from compensation.csv_out import csv_header, csv_row
 from compensation.models import Voucher, VoucherState
 
@@ -37,7 +37,7 @@ async def voucher_csv(
     after = 0
     while True:
         async with sessions() as session:
-            page = await service.voucher_export_page(
+            page = await vouchers.voucher_export_page(
                 session, batch_id=batch_id, after_id=after, limit=PAGE
             )
         if not page:

@@ -1,26 +1,19 @@
 """Streaming intake of the platform's fee events (CSV, JSON Lines, records of its paged API),
-line by line."""
+line by line; each line's fields are validated in `compensation.events`."""
 
 from __future__ import annotations
 
 import csv
 import enum
 import json
-import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from compensation.assets import SCALES, parse_amount
 from compensation.errors import DomainError, InvalidInput
+from compensation.events import InvalidField, Outcome, Rejection, validated_event
 
 __all__ = [
-    "AccountEvent",
-    "EventKind",
     "IntakeFormat",
-    "Rejection",
     "SourceUnavailable",
     "event_from_record",
     "parse_json",
@@ -29,33 +22,9 @@ __all__ = [
 ]
 
 
-class EventKind(enum.StrEnum):
-    trade = "trade"
-    withdrawal = "withdrawal"
-    deposit = "deposit"
-
-
 class IntakeFormat(enum.StrEnum):
     csv = "csv"
     jsonl = "jsonl"
-
-
-@dataclass(frozen=True, slots=True)
-class AccountEvent:
-    line: int
-    account_id: str
-    asset: str
-    fee: Decimal
-    volume: Decimal
-    kind: EventKind
-    component: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    line: int
-    reason: str
 
 
 class SourceUnavailable(DomainError):
@@ -66,76 +35,8 @@ class SourceUnavailable(DomainError):
 
 
 COLUMNS = ("account_id", "asset", "fee", "volume", "kind", "component", "at")
-MAX_COMPONENT_CHARS = 200
 BATCH_LINES = 4096  # a chunk of any size comes out in lists no longer than this
-_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
-_KINDS = {kind.value: kind for kind in EventKind}
-_KIND_NAMES = ", ".join(sorted(_KINDS))
 _BOM = b"\xef\xbb\xbf"
-# Per asset, the exact shape parse_amount accepts (at most 19 integer digits keeps it under
-# MAX_AMOUNT): a match is valid as it stands, anything else goes to parse_amount for its message.
-_AMOUNT_SHAPES = {
-    asset: re.compile(rf"[0-9]{{1,19}}(?:\.[0-9]{{1,{scale}}})?" if scale else r"[0-9]{1,19}")
-    for asset, scale in SCALES.items()
-}
-
-Outcome = AccountEvent | Rejection
-
-
-class _Invalid(Exception):
-    """One field of one line is wrong: becomes a Rejection, never leaves this module."""
-
-
-def _amount(text: str, asset: str, field: str) -> Decimal:
-    text = text.strip()
-    if _AMOUNT_SHAPES[asset].fullmatch(text):
-        return Decimal(text)
-    try:
-        return parse_amount(text, asset, field=field)
-    except InvalidInput as error:
-        raise _Invalid(f"{field}: {error.message}") from None
-
-
-def _time(text: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(text.strip())
-        if at.tzinfo is None:
-            raise _Invalid("at: time zone missing (add Z or an offset such as +08:00)")
-        return at if at.tzinfo is UTC else at.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise _Invalid(f"at: {text[:40]!r} is not an ISO 8601 time") from None
-
-
-def _event(line: int, fields: tuple[str, str, str, str, str, str, str]) -> Outcome:
-    """The one validation of an event, whatever format it came in."""
-    account_id, asset, fee, volume, kind, component, at = fields
-    try:
-        account_id = account_id.strip()
-        if not _ACCOUNT_ID.fullmatch(account_id):
-            raise _Invalid(
-                f"account_id: {account_id[:70]!r} is not 1 to 64 of A-Z a-z 0-9 _ . : @ -"
-            )
-        asset = asset.strip().upper()
-        if asset not in SCALES:
-            raise _Invalid(f"asset: {asset[:20]!r} is not one of {', '.join(sorted(SCALES))}")
-        event_kind = _KINDS.get(kind.strip().lower())
-        if event_kind is None:
-            raise _Invalid(f"kind: {kind.strip()[:40]!r} is not one of {_KIND_NAMES}")
-        component = component.strip()
-        if not component or len(component) > MAX_COMPONENT_CHARS:
-            raise _Invalid(f"component: must be 1 to {MAX_COMPONENT_CHARS} characters")
-        return AccountEvent(
-            line,
-            account_id,
-            asset,
-            _amount(fee, asset, "fee"),
-            _amount(volume, asset, "volume"),
-            event_kind,
-            component,
-            _time(at),
-        )
-    except _Invalid as error:
-        return Rejection(line, str(error))
 
 
 # -- bytes to lines -----------------------------------------------------------------------
@@ -197,7 +98,7 @@ def _decode(line: bytes) -> str:
     try:
         return line.decode()
     except UnicodeDecodeError as error:
-        raise _Invalid(f"line: not valid UTF-8 (byte {error.start + 1})") from None
+        raise InvalidField(f"line: not valid UTF-8 (byte {error.start + 1})") from None
 
 
 # -- CSV ----------------------------------------------------------------------------------
@@ -231,7 +132,7 @@ class _Csv:
             return
         try:
             text = _decode(line[:-1] if line.endswith(b"\r") else line)
-        except _Invalid as error:
+        except InvalidField as error:
             self._reject_open(out)
             self._refuse(number, str(error), out)
             return
@@ -269,7 +170,7 @@ class _Csv:
         elif len(fields) == self.width:
             a, b, c, d, e, f, g = self.columns
             fields7 = (fields[a], fields[b], fields[c], fields[d], fields[e], fields[f], fields[g])
-            out.append(_event(number, fields7))
+            out.append(validated_event(number, fields7))
         elif len(fields) > 1 or fields[0].strip():  # not a line of spaces
             reason = f"line: {len(fields)} columns, expected {self.width} as in the header"
             out.append(Rejection(number, reason))
@@ -303,9 +204,9 @@ def _text(record: dict[str, Any], key: str, *, number_ok: bool = False) -> str:
     if type(value) is str or (number_ok and type(value) is _JsonNumber):
         return value
     if value is None:
-        raise _Invalid(f"{key}: missing")
+        raise InvalidField(f"{key}: missing")
     kind = "a number" if type(value) is _JsonNumber else type(value).__name__
-    raise _Invalid(
+    raise InvalidField(
         f"{key}: expected {'a string or a number' if number_ok else 'a string'}, got {kind}"
     )
 
@@ -327,7 +228,7 @@ def _json_event(number: int, record: object) -> Outcome:
         and isinstance(fee, str)
         and isinstance(volume, str)
     ):
-        return _event(number, (account_id, asset, fee, volume, kind, component, at))
+        return validated_event(number, (account_id, asset, fee, volume, kind, component, at))
     try:
         fields = (
             _text(record, "account_id"),
@@ -338,9 +239,9 @@ def _json_event(number: int, record: object) -> Outcome:
             _text(record, "component"),
             _text(record, "at"),
         )
-    except _Invalid as error:
+    except InvalidField as error:
         return Rejection(number, str(error))
-    return _event(number, fields)
+    return validated_event(number, fields)
 
 
 def _json_line(number: int, line: bytes | None, max_line_bytes: int) -> Outcome | None:
@@ -348,7 +249,7 @@ def _json_line(number: int, line: bytes | None, max_line_bytes: int) -> Outcome 
         return Rejection(number, f"line: longer than {max_line_bytes} bytes")
     try:
         text = _decode(line)
-    except _Invalid as error:
+    except InvalidField as error:
         return Rejection(number, str(error))
     if not text or text.isspace():
         return None

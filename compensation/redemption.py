@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from compensation import service
+from compensation import vouchers
 from compensation.errors import RedemptionRefused
 from compensation.models import Voucher, VoucherState
 from incidents.common import audit
@@ -21,7 +21,7 @@ async def redeem(
     actor_id: int,
     now: datetime,
 ) -> Voucher:
-    voucher = await service.voucher_by_code(session, code=code, lock=True)
+    voucher = await vouchers.voucher_by_code(session, code=code, lock=True)
     if voucher.account_id != account_id:
         raise RedemptionRefused(
             "this voucher belongs to another account", code="wrong_account", field="account_id"
@@ -35,7 +35,7 @@ async def redeem(
         )
     if voucher.state == VoucherState.voided:
         raise RedemptionRefused(f"this voucher was voided: {voucher.void_reason}", code="voided")
-    if service.is_expired(voucher, now):
+    if vouchers.is_expired(voucher, now):
         raise RedemptionRefused(
             f"this voucher expired at {voucher.expires_at:%Y-%m-%d %H:%M} UTC", code="expired"
         )

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from compensation.assets import round_to_asset
 from compensation.errors import InvalidTransition
-from compensation.intake import EventKind
+from compensation.events import EventKind
 from compensation.models import BatchState, LineNote
 from compensation.schemas import CouponRules, FeeRefundRules
 from incidents.rules import ImpactWindow

@@ -19,7 +19,7 @@ from pydantic import (
 
 from compensation.assets import SCALES, check_amount
 from compensation.errors import InvalidInput
-from compensation.intake import EventKind
+from compensation.events import EventKind
 from compensation.models import BatchState, LineNote, PolicyKind, VoucherState
 from incidents.schemas import check_one_line, check_text
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -24,7 +25,7 @@ from statuspage.api import broadcasts, compensation, compensation_streams, opena
 from statuspage.api import incidents as staff_api
 from statuspage.config import Settings
 from statuspage.console import routes as console
-from statuspage.db import Database, connect
+from statuspage.db import BUSY_RETRY_SECONDS, Database, connect, lock_wait_exceeded
 from statuspage.export.run import ContinuousExport
 from statuspage.keys import Keys
 from statuspage.public import openapi as public_openapi
@@ -83,6 +84,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Statu
         exception_handlers={
             HTTPException: http_error,
             DomainError: domain_error,
+            DBAPIError: database_error,
             500: security_headers.server_error_handler(https),
         },
         lifespan=_lifespan(running),
@@ -220,3 +222,18 @@ async def http_error(request: Request, error: Exception) -> Response:
 async def domain_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
     return routing.error_response(error)
+
+
+async def database_error(request: Request, error: Exception) -> Response:
+    """A write that waited for a lock longer than it could: 503 with Retry-After (the API's
+    error JSON; the console answers with a page of its own). Any other database error is
+    the server's: it goes on to the 500 answer, and the log."""
+    if not lock_wait_exceeded(error):
+        raise error
+    if request.url.path.startswith("/api/"):
+        return routing.busy_response()
+    return PlainTextResponse(
+        "The database is busy with another write; try again in a few seconds.",
+        status_code=503,
+        headers={"retry-after": str(BUSY_RETRY_SECONDS)},
+    )

@@ -11,6 +11,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from incidents.broadcasting.rules import parse_cadence
+from incidents.common.staff import StaffRole
 from incidents.models import Impact
 from incidents.schemas import LANGUAGES
 
@@ -40,6 +41,8 @@ class Settings:
     # Signs confirmation, manage and unsubscribe links; generated and kept in the database
     # when unset, so every instance shares it.
     secret_key: str = ""
+    # The console roles that must sign in with a second factor (TOTP); anyone may enrol one.
+    staff_2fa_roles: str = "admin,finance"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str = ""
@@ -87,6 +90,10 @@ class Settings:
     def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         return _networks(self.trusted_proxies)
 
+    def second_factor_roles(self) -> frozenset[StaffRole]:
+        """The roles of STAFF_2FA_ROLES (comma-separated; empty: none)."""
+        return _console_roles(self.staff_2fa_roles, "STAFF_2FA_ROLES")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -103,6 +110,7 @@ class Settings:
             trusted_proxies=_list(env, "TRUSTED_PROXIES"),
             cache_poll_seconds=_float(env, "CACHE_POLL_SECONDS", 1.0),
             secret_key=env.get("SECRET_KEY", ""),
+            staff_2fa_roles=env.get("STAFF_2FA_ROLES", "admin,finance"),
             smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
             smtp_port=_int(env, "SMTP_PORT", 25),
             smtp_username=env.get("SMTP_USERNAME", ""),
@@ -170,6 +178,7 @@ class Settings:
                 raise SettingsError(
                     f"TRUSTED_PROXIES: {entry!r} is not an address or a network (10.0.0.0/8)"
                 ) from error
+        self.second_factor_roles()
 
 
 @cache
@@ -180,6 +189,22 @@ def _networks(entries: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     """A comma-separated list; blanks around and between the commas do not count."""
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+_CONSOLE_ROLES = (StaffRole.support, StaffRole.finance, StaffRole.admin)
+
+
+def _console_roles(raw: str, name: str) -> frozenset[StaffRole]:
+    found = set()
+    for part in raw.split(","):
+        word = part.strip().lower()
+        if not word:
+            continue
+        if word not in _CONSOLE_ROLES:
+            known = ", ".join(role.value for role in _CONSOLE_ROLES)
+            raise SettingsError(f"{name} lists console roles ({known}), not {word!r}")
+        found.add(StaffRole(word))
+    return frozenset(found)
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _T = TypeVar("_T")
+BUSY_RETRY_SECONDS = 5  # what a write refused for a held lock tells its client to wait
 
 
 def async_url(url: str) -> str:
@@ -75,6 +78,18 @@ def connect(url: str, *, echo: bool = False) -> Database:
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     reader = session_factory(engine.execution_options(sqlite_deferred=True))
     return Database(engine=engine, sessionmaker=session_factory(engine), reader=reader)
+
+
+def lock_wait_exceeded(error: BaseException) -> bool:
+    """Whether the database gave up waiting for a lock another transaction holds: SQLite's
+    "database is locked" once its busy timeout has passed, PostgreSQL's lock_timeout (55P03,
+    where the operator sets one). The transaction saved nothing and may be tried again."""
+    if not isinstance(error, DBAPIError):
+        return False
+    original = error.orig
+    if getattr(original, "sqlstate", None) == "55P03":
+        return True
+    return isinstance(original, sqlite3.OperationalError) and "is locked" in str(original)
 
 
 class TrackedSession(Session):

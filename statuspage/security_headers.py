@@ -18,9 +18,10 @@ CONTENT_SECURITY_POLICY = (
 HSTS = "max-age=31536000"
 PUBLIC_REFERRER = "strict-origin-when-cross-origin"
 # The console, the staff API and the subscription pages (their links carry a signed token)
-# never tell another site where the reader came from.
+# never tell another site where the reader came from. "/subscribe" is not a prefix of
+# "/subscriptions/...", where the links from emails land: both are listed.
 PRIVATE_REFERRER = "no-referrer"
-_PRIVATE_PREFIXES = ("/staff", "/api/staff", "/subscribe")
+_PRIVATE_PREFIXES = ("/staff", "/api/staff", "/subscribe", "/subscriptions/")
 
 Headers = list[tuple[bytes, bytes]]
 

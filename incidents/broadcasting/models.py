@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -75,9 +76,16 @@ subscription_components = Table(
 )
 
 
+def new_link_nonce() -> str:
+    """A subscription's own random value, signed into every link made for it."""
+    return secrets.token_urlsafe(16)
+
+
 class Subscription(Base):
     __tablename__ = "subscriptions"
-    __table_args__ = (UniqueConstraint("channel", "address"),)
+    # An id is never given again (on SQLite, AUTOINCREMENT; PostgreSQL's sequence never goes
+    # back), so a link naming a subscription that left never names the next one.
+    __table_args__ = (UniqueConstraint("channel", "address"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[Channel] = mapped_column(checked_enum(Channel))
@@ -97,6 +105,12 @@ class Subscription(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped to revoke every manage and unsubscribe link sent so far.
     token_version: Mapped[int] = mapped_column(Integer, default=1)
+    # In every link made for this row: a link opens only the row it was made for, even if an
+    # id came back (a restored backup, a reset sequence). Never shown.
+    nonce: Mapped[str] = mapped_column(String(32), default=new_link_nonce)
+    # Links made before they carried the nonce (revision 0009) still manage and unsubscribe
+    # the email rows that existed then; rows made since, and confirm links, need the nonce.
+    legacy_links: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

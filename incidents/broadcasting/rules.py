@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+import hmac
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from incidents.broadcasting.models import Channel, Subscription
 from incidents.models import Impact
 
 # Retries back off from 30 s, doubling up to an hour apart, for up to a day.
@@ -132,3 +134,25 @@ def parse_cadence(raw: str) -> dict[Impact, timedelta | None]:
             raise ValueError(f"{part!r}: minutes cannot be negative")
         cadence[impact] = timedelta(minutes=value) if value else None
     return cadence
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a signed link from an email names: a subscription, its token version, its nonce
+    ("" in links made before links carried one), and whether it confirms."""
+
+    subscription_id: int
+    version: int
+    nonce: str
+    confirms: bool = False
+
+
+def link_opens(link: Link, subscription: Subscription) -> bool:
+    """Whether `link` was made for this very row: links are only ever made for email
+    subscriptions, at their current token version, carrying their nonce. A link without a
+    nonce opens only a row that was there before nonces (never to confirm)."""
+    if subscription.channel != Channel.email or subscription.token_version != link.version:
+        return False
+    if not link.nonce:
+        return subscription.legacy_links and not link.confirms
+    return hmac.compare_digest(link.nonce.encode(), subscription.nonce.encode())

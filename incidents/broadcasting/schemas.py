@@ -34,11 +34,13 @@ _TELEGRAM_CHAT = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z0-9_]{4,64})$")
 
 
 def normal_email(value: str) -> str:
+    """The address in lower case, as stored and looked up: one inbox is one subscriber in
+    whatever case it was typed (RFC 5321 lets a local part be case-sensitive; mailbox
+    providers do not make it so)."""
     value = value.strip()
     if len(value) > 254 or not _EMAIL.match(value) or unsafe_character(value) is not None:
         raise ValueError("is not an email address")
-    local, _, domain = value.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    return value.lower()
 
 
 def _web_url(value: str) -> str:

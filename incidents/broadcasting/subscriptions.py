@@ -23,6 +23,7 @@ from incidents.broadcasting.models import (
     DeliveryState,
     Subscription,
 )
+from incidents.broadcasting.rules import Link, link_opens
 from incidents.broadcasting.schemas import PublicSubscribeIn, SubscriptionIn, SubscriptionPatch
 from incidents.common import audit
 from incidents.common.actor import Actor
@@ -185,10 +186,8 @@ async def _add(
     return subscription
 
 
-async def confirm(
-    session: AsyncSession, *, subscription_id: int, version: int, now: datetime
-) -> Subscription:
-    subscription = await _current(session, subscription_id, version)
+async def confirm(session: AsyncSession, *, link: Link, now: datetime) -> Subscription:
+    subscription = await linked(session, link=link)
     if subscription.confirmed_at is None:
         subscription.confirmed_at = now
         await _audit(session, None, "subscription.confirm", subscription, None)
@@ -196,14 +195,9 @@ async def confirm(
 
 
 async def set_preferences(
-    session: AsyncSession,
-    *,
-    subscription_id: int,
-    version: int,
-    language: str,
-    component_ids: list[int],
+    session: AsyncSession, *, link: Link, language: str, component_ids: list[int]
 ) -> Subscription:
-    subscription = await _current(session, subscription_id, version)
+    subscription = await linked(session, link=link)
     before = _summary(subscription)
     named = await service.components_by_id(session, ids=component_ids, field="component_ids")
     subscription.language = language
@@ -213,8 +207,8 @@ async def set_preferences(
     return subscription
 
 
-async def unsubscribe(session: AsyncSession, *, subscription_id: int, version: int) -> None:
-    subscription = await _current(session, subscription_id, version)
+async def unsubscribe(session: AsyncSession, *, link: Link) -> None:
+    subscription = await linked(session, link=link)
     await _remove(session, subscription, actor_id=None, action="subscription.unsubscribe")
 
 
@@ -266,15 +260,15 @@ async def send_test(session: AsyncSession, *, subscription_id: int, actor: Actor
     )
 
 
-async def _current(session: AsyncSession, subscription_id: int, version: int) -> Subscription:
-    """The subscription a link was made for, if that link has not been revoked."""
+async def linked(session: AsyncSession, *, link: Link) -> Subscription:
+    """The subscription a link from an email was made for, if that link still opens it."""
     found = await session.get(
         Subscription,
-        subscription_id,
+        link.subscription_id,
         options=[selectinload(Subscription.components)],
         populate_existing=True,
     )
-    if found is None or found.token_version != version:
+    if found is None or not link_opens(link, found):
         raise NotFound("this subscription no longer exists", field="token")
     return found
 

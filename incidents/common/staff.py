@@ -1,11 +1,12 @@
-"""The people who act on incidents and money, and the API tokens they act with."""
+"""The people who act on incidents and money, the API tokens they act with, and the second
+factor (TOTP and recovery codes) they sign in to the console with."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.common.db_types import Base, checked_enum, utcnow
@@ -59,3 +60,31 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
     staff: Mapped[Staff] = relationship()
+
+
+class SecondFactor(Base):
+    """A staff member's TOTP authenticator (RFC 6238), one at most. The secret is kept
+    encrypted under a key derived from the site key (statuspage/access/second_factor.py);
+    `last_step` is the newest time step a code was accepted for, so none is accepted twice."""
+
+    __tablename__ = "staff_second_factors"
+
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(255))
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_step: Mapped[int] = mapped_column(Integer)
+
+
+class RecoveryCode(Base):
+    """One of the ten codes shown once at enrolment, each good for one sign-in without the
+    authenticator: only its SHA-256 digest is kept (the codes carry 80 random bits)."""
+
+    __tablename__ = "staff_recovery_codes"
+    __table_args__ = (UniqueConstraint("staff_id", "digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]

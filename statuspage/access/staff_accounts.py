@@ -96,9 +96,18 @@ async def upgrade_hash(session: AsyncSession, *, staff_id: int, password: str) -
     staff.password_hash = _hasher.hash(password)
 
 
-async def record_sign_in(session: AsyncSession, *, staff_id: int) -> None:
+async def record_sign_in(
+    session: AsyncSession, *, staff: Staff, second_factor: str | None = None
+) -> None:
+    """A sign-in is recorded when its session begins: after the code, for someone with a
+    second factor (`second_factor` says which kind was shown)."""
     await audit.record(
-        session, actor_id=staff_id, action="staff.sign_in", entity_type="staff", entity_id=staff_id
+        session,
+        actor_id=staff.id,
+        action="staff.sign_in",
+        entity_type="staff",
+        entity_id=staff.id,
+        after={"second_factor": second_factor} if second_factor else None,
     )
 
 
@@ -116,7 +125,7 @@ async def set_password(
     if staff.role == StaffRole.platform:
         raise TokenOnly
     staff.password_hash = hash_password(password)
-    await _sign_out(session, staff, keep=keep_session)
+    await sign_out(session, staff, keep=keep_session)
     await audit.record(
         session,
         actor_id=actor_id,
@@ -127,7 +136,7 @@ async def set_password(
     return staff
 
 
-async def _sign_out(session: AsyncSession, staff: Staff, *, keep: str = "") -> None:
+async def sign_out(session: AsyncSession, staff: Staff, *, keep: str = "") -> None:
     """Ends the person's console sessions (but `keep`), and with the new session version
     every session cookie and known-browser cookie made before."""
     staff.session_version += 1
@@ -155,7 +164,7 @@ async def change_role(
     staff.role = role
     if role == StaffRole.platform:  # token-only from now on: no password, no open session
         staff.password_hash = None
-        await _sign_out(session, staff)
+        await sign_out(session, staff)
     await audit.record(
         session,
         actor_id=actor_id,
@@ -174,7 +183,7 @@ async def set_active(session: AsyncSession, *, staff_id: int, active: bool, acto
     if staff.id == actor_id and not active:
         raise Conflict("you cannot deactivate yourself", field="active")
     staff.active = active
-    await _sign_out(session, staff)
+    await sign_out(session, staff)
     await audit.record(
         session,
         actor_id=actor_id,

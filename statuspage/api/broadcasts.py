@@ -112,8 +112,9 @@ async def list_subscriptions(call: Call) -> list[SubscriptionOut]:
 
 async def create_subscription(call: Call) -> SubscriptionCreated:
     data: SubscriptionIn = call.body
-    if data.url is not None and not call.settings.allow_private_webhook_hosts:
-        refused = egress.refused_url(data.url)
+    if data.url is not None:
+        allow_private = call.settings.allow_private_webhook_hosts
+        refused = egress.refused_url(data.url, allow_private=allow_private)
         if refused is not None:
             raise RequestInvalid([("url", refused)])
     subscription, secret = await subscription_flows.create_subscription(

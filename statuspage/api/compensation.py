@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from compensation import exports, flows, redemption, service
+from compensation import exports, flows, intake_flows, redemption, service, vouchers
 from compensation.models import Batch, BatchState, Voucher, VoucherState
 from compensation.schemas import (
     AccountsIn,
@@ -79,7 +79,7 @@ def voucher_out(voucher: Voucher) -> VoucherOut:
     data: dict[str, Any] = {
         name: getattr(voucher, name) for name in VoucherOut.model_fields if name != "expired"
     }
-    return VoucherOut.model_validate({**data, "expired": service.is_expired(voucher, utcnow())})
+    return VoucherOut.model_validate({**data, "expired": vouchers.is_expired(voucher, utcnow())})
 
 
 # -- policies -----------------------------------------------------------------------------
@@ -161,9 +161,9 @@ async def list_rejections(call: Call) -> list[RejectionOut]:
 
 async def add_accounts(call: Call) -> BatchOut:
     body: AccountsIn = call.body
-    plan = await flows.plan_intake(call.session, batch_id=call.path["batch_id"])
-    collected = flows.collect_accounts(plan, body.account_ids)
-    batch = await flows.commit_intake(
+    plan = await intake_flows.plan_intake(call.session, batch_id=call.path["batch_id"])
+    collected = intake_flows.collect_accounts(plan, body.account_ids)
+    batch = await intake_flows.commit_intake(
         call.session,
         plan=plan,
         collected=collected,
@@ -238,13 +238,13 @@ async def list_vouchers(call: Call) -> list[VoucherOut]:
         query.account_id is None or query.batch_id is not None
     ):
         raise Forbidden("the platform role lists vouchers by account_id only", field="account_id")
-    found = await service.list_vouchers(call.session, **query.model_dump(exclude_none=True))
+    found = await vouchers.list_vouchers(call.session, **query.model_dump(exclude_none=True))
     return [voucher_out(voucher) for voucher in found]
 
 
 async def void_voucher(call: Call) -> VoucherOut:
     body: VoidIn = call.body
-    found = await service.voucher_by_code(call.session, code=body.code)
+    found = await vouchers.voucher_by_code(call.session, code=body.code)
     voucher = await flows.void(
         call.session, voucher_id=found.id, reason=body.reason, actor_id=call.principal.staff_id
     )

@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from compensation import exports, flows, intake, issuing, service
+from compensation import exports, intake, intake_flows, issuing, service
 from compensation.errors import Conflict, DomainError, NotFound
-from compensation.intake import AccountEvent, Rejection
+from compensation.events import AccountEvent, Rejection
 from compensation.schemas import BatchOut, PullIn
 from incidents.common import audit
 from incidents.common.db_types import utcnow
@@ -140,7 +140,7 @@ async def pull_events(services: Services, request: Request) -> Response:
                 params=body.params,
                 token=settings.platform_api_token or None,
             )
-            async for batch in flows.in_batches(pulled):
+            async for batch in intake_flows.in_batches(pulled):
                 yield batch
 
     return await _take(services.database, batch_id, events(), "platform API", None, principal)
@@ -154,7 +154,7 @@ async def _take(
     digest: Callable[[], str] | None,
     principal: Principal,
 ) -> Response:
-    batch, collected = await flows.take_events(
+    batch, collected = await intake_flows.take_events(
         database,
         batch_id=batch_id,
         events=events,
@@ -272,7 +272,7 @@ STREAMED = [
         "take affected accounts' fee events from a CSV or JSON Lines file of any size",
         body={media: _TEXT for media in _FORMATS},
         query=SourceQuery,
-        errors=(401, 403, 404, 409, 413, 415, 422),
+        errors=(401, 403, 404, 409, 413, 415, 422, 503),
         **_TAKEN,
     ),
     _s(
@@ -280,7 +280,7 @@ STREAMED = [
         "/pull",
         "take the events from the platform's paged API (PLATFORM_EVENTS_URL)",
         json_body=PullIn,
-        errors=(401, 403, 404, 409, 413, 422, 502),
+        errors=(401, 403, 404, 409, 413, 422, 502, 503),
         **_TAKEN,
     ),
     _s(
@@ -288,7 +288,7 @@ STREAMED = [
         "/issue",
         "issue an approved batch's vouchers, exactly once (resumes an interrupted issue)",
         answers={200: ("issued", _json(BatchOut))},
-        errors=(401, 403, 404, 409, 422),
+        errors=(401, 403, 404, 409, 422, 503),
         models=(BatchOut,),
     ),
     _s(
@@ -296,13 +296,13 @@ STREAMED = [
         "/vouchers.csv",
         "the batch's vouchers as CSV, streamed",
         answers={200: ("the vouchers", _CSV_OUT)},
-        errors=(401, 403, 404, 422),
+        errors=(401, 403, 404, 422, 503),  # the export is audited: a write
     ),
     _s(
         "GET",
         "/reconciliation.csv",
         "issued, delivered, redeemed, voided, expired per asset, as CSV",
         answers={200: ("the reconciliation", _CSV_OUT)},
-        errors=(401, 403, 404, 422),
+        errors=(401, 403, 404, 422, 503),
     ),
 ]

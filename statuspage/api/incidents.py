@@ -1,4 +1,5 @@
-"""The staff JSON API under /api/staff/: thin handlers over the incident flows."""
+"""The staff JSON API under /api/staff/: who calls, incidents and the audit log; and the table
+of the incident domain's endpoints, with the components' and maintenance's from their modules."""
 
 from __future__ import annotations
 
@@ -6,60 +7,31 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from incidents import component_flows, flows, maintenance_flows, service
+from incidents import flows, service
 from incidents.common import audit
 from incidents.common.staff import ADMIN, ANY_STAFF, SUPPORT, StaffRole
-from incidents.models import (
-    Component,
-    ComponentGroup,
-    Incident,
-    IncidentStatus,
-    Maintenance,
-    MaintenanceStatus,
-)
+from incidents.models import Incident, IncidentStatus
 from incidents.schemas import (
     AuditOut,
-    ComponentIn,
-    ComponentOut,
-    ComponentPatch,
-    GroupIn,
-    GroupOut,
-    GroupPatch,
     ImpactWindowOut,
     IncidentOpen,
     IncidentOut,
     IncidentPatch,
-    MaintenanceCancelIn,
-    MaintenanceIn,
-    MaintenanceOut,
-    MaintenancePatch,
-    MaintenanceUpdateIn,
     PostmortemIn,
     ReopenIn,
-    ReorderIn,
     ResolveIn,
     UpdateEdit,
     UpdateIn,
     UpdateOut,
 )
-from statuspage.api.routing import Call, Endpoint
+from statuspage.api import components, maintenances
+from statuspage.api.routing import Call, Endpoint, enum_values
 
 # -- query shapes -------------------------------------------------------------------------
 
 
 class _Query(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-def _statuses(raw: str | None, kind: type[Any]) -> list[Any] | None:
-    if raw is None or raw == "":
-        return None
-    names = [name.strip() for name in raw.split(",")]
-    valid = {member.value for member in kind}
-    for name in names:
-        if name not in valid:
-            raise ValueError(f"{name!r} is not one of {', '.join(sorted(valid))}")
-    return [kind(name) for name in names]
 
 
 class IncidentQuery(_Query):
@@ -71,19 +43,7 @@ class IncidentQuery(_Query):
     @field_validator("status")
     @classmethod
     def _check_status(cls, value: str | None) -> str | None:
-        _statuses(value, IncidentStatus)
-        return value
-
-
-class MaintenanceQuery(_Query):
-    status: str | None = Field(default=None, description="comma-separated maintenance statuses")
-    include_drafts: bool = True
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
-
-    @field_validator("status")
-    @classmethod
-    def _check_status(cls, value: str | None) -> str | None:
-        _statuses(value, MaintenanceStatus)
+        enum_values(value, IncidentStatus)
         return value
 
 
@@ -128,21 +88,6 @@ _INCIDENT_COLUMNS = [
 ]
 
 
-def maintenance_out(maintenance: Maintenance) -> MaintenanceOut:
-    return MaintenanceOut.model_validate(
-        {
-            **{name: getattr(maintenance, name) for name in _MAINTENANCE_COLUMNS},
-            "component_ids": [component.id for component in maintenance.components],
-            "updates": maintenance.updates,
-        }
-    )
-
-
-_MAINTENANCE_COLUMNS = [
-    name for name in MaintenanceOut.model_fields if name not in {"component_ids", "updates"}
-]
-
-
 # -- handlers -----------------------------------------------------------------------------
 
 
@@ -151,63 +96,11 @@ async def me(call: Call) -> MeOut:
     return MeOut(staff_id=principal.staff_id, email=principal.email, role=principal.role)
 
 
-async def list_groups(call: Call) -> list[GroupOut]:
-    return [GroupOut.model_validate(group) for group in await service.list_groups(call.session)]
-
-
-async def create_group(call: Call) -> GroupOut:
-    group = await component_flows.create_group(call.session, data=call.body, actor=call.actor())
-    return GroupOut.model_validate(group)
-
-
-async def edit_group(call: Call) -> GroupOut:
-    group = await component_flows.edit_group(
-        call.session, group_id=call.path["group_id"], data=call.body, actor=call.actor()
-    )
-    return GroupOut.model_validate(group)
-
-
-async def reorder_groups(call: Call) -> list[GroupOut]:
-    await component_flows.reorder(
-        call.session, model=ComponentGroup, data=call.body, actor=call.actor()
-    )
-    return await list_groups(call)
-
-
-async def list_components(call: Call) -> list[ComponentOut]:
-    components = await service.list_components(call.session)
-    return [ComponentOut.model_validate(component) for component in components]
-
-
-async def get_component(call: Call) -> ComponentOut:
-    component = await service.get_component(call.session, component_id=call.path["component_id"])
-    return ComponentOut.model_validate(component)
-
-
-async def create_component(call: Call) -> ComponentOut:
-    component = await component_flows.create_component(
-        call.session, data=call.body, actor=call.actor()
-    )
-    return ComponentOut.model_validate(component)
-
-
-async def edit_component(call: Call) -> ComponentOut:
-    component = await component_flows.edit_component(
-        call.session, component_id=call.path["component_id"], data=call.body, actor=call.actor()
-    )
-    return ComponentOut.model_validate(component)
-
-
-async def reorder_components(call: Call) -> list[ComponentOut]:
-    await component_flows.reorder(call.session, model=Component, data=call.body, actor=call.actor())
-    return await list_components(call)
-
-
 async def list_incidents(call: Call) -> list[IncidentOut]:
     query: IncidentQuery = call.query
     incidents = await service.list_incidents(
         call.session,
-        statuses=_statuses(query.status, IncidentStatus),
+        statuses=enum_values(query.status, IncidentStatus),
         include_drafts=query.include_drafts,
         limit=query.limit,
         before_id=query.before_id,
@@ -278,50 +171,6 @@ async def publish(call: Call) -> IncidentOut:
     return incident_out(incident)
 
 
-async def list_maintenances(call: Call) -> list[MaintenanceOut]:
-    query: MaintenanceQuery = call.query
-    items = await service.list_maintenances(
-        call.session,
-        statuses=_statuses(query.status, MaintenanceStatus),
-        include_drafts=query.include_drafts,
-        limit=query.limit,
-    )
-    return [maintenance_out(item) for item in items]
-
-
-async def get_maintenance(call: Call) -> MaintenanceOut:
-    item = await service.get_maintenance(call.session, maintenance_id=call.path["maintenance_id"])
-    return maintenance_out(item)
-
-
-async def create_maintenance(call: Call) -> MaintenanceOut:
-    item = await maintenance_flows.create_maintenance(
-        call.session, data=call.body, actor=call.actor()
-    )
-    return maintenance_out(item)
-
-
-async def edit_maintenance(call: Call) -> MaintenanceOut:
-    item = await maintenance_flows.edit_maintenance(
-        call.session, maintenance_id=call.path["maintenance_id"], data=call.body, actor=call.actor()
-    )
-    return maintenance_out(item)
-
-
-async def post_maintenance_update(call: Call) -> MaintenanceOut:
-    item = await maintenance_flows.post_maintenance_update(
-        call.session, maintenance_id=call.path["maintenance_id"], data=call.body, actor=call.actor()
-    )
-    return maintenance_out(item)
-
-
-async def cancel_maintenance(call: Call) -> MaintenanceOut:
-    item = await maintenance_flows.cancel_maintenance(
-        call.session, maintenance_id=call.path["maintenance_id"], data=call.body, actor=call.actor()
-    )
-    return maintenance_out(item)
-
-
 async def list_audit(call: Call) -> list[AuditOut]:
     query: AuditQuery = call.query
     entries = await audit.list_entries(call.session, **query.model_dump(exclude_none=True))
@@ -337,86 +186,7 @@ def _e(
 
 ENDPOINTS: list[Endpoint] = [
     _e("GET", "/me", me, ANY_STAFF, "who the token belongs to", response=MeOut),
-    _e(
-        "GET",
-        "/groups",
-        list_groups,
-        ANY_STAFF,
-        "list component groups",
-        response=list[GroupOut],
-    ),
-    _e(
-        "POST",
-        "/groups",
-        create_group,
-        SUPPORT,
-        "create a component group",
-        body=GroupIn,
-        response=GroupOut,
-        status_code=201,
-    ),
-    _e(
-        "PATCH",
-        "/groups/{group_id}",
-        edit_group,
-        SUPPORT,
-        "edit a component group",
-        body=GroupPatch,
-        response=GroupOut,
-    ),
-    _e(
-        "POST",
-        "/groups/reorder",
-        reorder_groups,
-        SUPPORT,
-        "set the order of groups",
-        body=ReorderIn,
-        response=list[GroupOut],
-    ),
-    _e(
-        "GET",
-        "/components",
-        list_components,
-        ANY_STAFF,
-        "list components",
-        response=list[ComponentOut],
-    ),
-    _e(
-        "POST",
-        "/components",
-        create_component,
-        SUPPORT,
-        "create a component",
-        body=ComponentIn,
-        response=ComponentOut,
-        status_code=201,
-    ),
-    _e(
-        "GET",
-        "/components/{component_id}",
-        get_component,
-        ANY_STAFF,
-        "read a component",
-        response=ComponentOut,
-    ),
-    _e(
-        "PATCH",
-        "/components/{component_id}",
-        edit_component,
-        SUPPORT,
-        "edit a component or set its status by hand",
-        body=ComponentPatch,
-        response=ComponentOut,
-    ),
-    _e(
-        "POST",
-        "/components/reorder",
-        reorder_components,
-        SUPPORT,
-        "set the order of components",
-        body=ReorderIn,
-        response=list[ComponentOut],
-    ),
+    *components.ENDPOINTS,
     _e(
         "GET",
         "/incidents",
@@ -507,61 +277,7 @@ ENDPOINTS: list[Endpoint] = [
         "publish a draft incident",
         response=IncidentOut,
     ),
-    _e(
-        "GET",
-        "/maintenances",
-        list_maintenances,
-        ANY_STAFF,
-        "list maintenance, drafts included",
-        query=MaintenanceQuery,
-        response=list[MaintenanceOut],
-    ),
-    _e(
-        "POST",
-        "/maintenances",
-        create_maintenance,
-        SUPPORT,
-        "schedule a maintenance",
-        body=MaintenanceIn,
-        response=MaintenanceOut,
-        status_code=201,
-    ),
-    _e(
-        "GET",
-        "/maintenances/{maintenance_id}",
-        get_maintenance,
-        ANY_STAFF,
-        "read a maintenance",
-        response=MaintenanceOut,
-    ),
-    _e(
-        "PATCH",
-        "/maintenances/{maintenance_id}",
-        edit_maintenance,
-        SUPPORT,
-        "reschedule or edit a maintenance",
-        body=MaintenancePatch,
-        response=MaintenanceOut,
-    ),
-    _e(
-        "POST",
-        "/maintenances/{maintenance_id}/updates",
-        post_maintenance_update,
-        SUPPORT,
-        "move a maintenance on (start, verify, complete) with a note",
-        body=MaintenanceUpdateIn,
-        response=MaintenanceOut,
-        status_code=201,
-    ),
-    _e(
-        "POST",
-        "/maintenances/{maintenance_id}/cancel",
-        cancel_maintenance,
-        SUPPORT,
-        "cancel a scheduled maintenance",
-        body=MaintenanceCancelIn,
-        response=MaintenanceOut,
-    ),
+    *maintenances.ENDPOINTS,
     _e(
         "GET",
         "/audit",

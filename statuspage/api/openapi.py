@@ -117,18 +117,30 @@ _ERRORS = {
     415: "a body in a media type this route does not read",
     422: "invalid input; `error.field` names it",
     502: "the platform's API failed or answered something that is not a page of events",
+    503: "the database is busy with another write (`database_busy`): nothing was saved; "
+    "send it again after `Retry-After` seconds",
+}
+_RETRY_AFTER = {
+    "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}},
 }
 
 
 def _errors(statuses: Sequence[int]) -> dict[str, Any]:
     error = {"content": {_JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    return {str(status): {"description": _ERRORS[status], **error} for status in statuses}
+    return {
+        str(status): {
+            "description": _ERRORS[status],
+            **error,
+            **({"headers": _RETRY_AFTER} if status == 503 else {}),
+        }
+        for status in statuses
+    }
 
 
 def _operation(endpoint: Endpoint) -> dict[str, Any]:
     statuses = [401, 403, 422]
     statuses += [404] if endpoint.path_params else []
-    statuses += [409] if endpoint.method != "GET" else []
+    statuses += [409, 503] if endpoint.method != "GET" else []
     statuses += [413] if endpoint.body is not None else []
     done = ("done", _response_content(endpoint.response))
     return _streamed(

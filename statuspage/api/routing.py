@@ -7,12 +7,17 @@ OpenAPI document (`statuspage.api.openapi`), so the documented surface is the se
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.background import BackgroundTask
 from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,10 +25,13 @@ from starlette.routing import Route
 
 from incidents.common.actor import Actor
 from incidents.common.errors import DomainError, NotFound
-from incidents.common.staff import StaffRole
+from incidents.common.staff import ApiToken, StaffRole
 from statuspage.access.tokens import Principal, authenticate, require_role
 from statuspage.config import Settings
+from statuspage.db import BUSY_RETRY_SECONDS, Database, lock_wait_exceeded
 from statuspage.services import Services
+
+log = logging.getLogger(__name__)
 
 MAX_ID = 2**31 - 1
 
@@ -51,6 +59,13 @@ class RequestInvalid(DomainError):
 class BodyTooLarge(DomainError):
     status_code = 413
     code = "body_too_large"
+
+
+class DatabaseBusy(DomainError):
+    """Another transaction held a lock this write needed for longer than it could wait."""
+
+    status_code = 503
+    code = "database_busy"
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,15 @@ def error_response(error: DomainError) -> JSONResponse:
     detail: dict[str, Any] = {"code": error.code, "message": error.message, "field": error.field}
     if isinstance(error, RequestInvalid):
         detail["fields"] = [{"field": name, "message": message} for name, message in error.fields]
-    return JSONResponse({"error": detail}, status_code=error.status_code)
+    headers = {"retry-after": str(BUSY_RETRY_SECONDS)} if isinstance(error, DatabaseBusy) else None
+    return JSONResponse({"error": detail}, status_code=error.status_code, headers=headers)
+
+
+def busy_response() -> JSONResponse:
+    """The answer to a write that waited for a lock longer than it could (see `db`)."""
+    return error_response(
+        DatabaseBusy("the database is busy with another write; try again in a few seconds")
+    )
 
 
 def routes(endpoints: Sequence[Endpoint], services: Services, *, prefix: str) -> list[Route]:
@@ -131,8 +154,13 @@ async def _serve(endpoint: Endpoint, services: Services, request: Request) -> Re
     settings, database = services.settings, services.database
     path = _path_ids(endpoint, request)
     raw = await _read_body(request, settings.max_body_bytes) if endpoint.body else b""
-    async with database.sessionmaker() as session, session.begin():
+    # A GET reads in a read transaction (on SQLite a deferred BEGIN, which never waits for
+    # the write lock); the token's last use it would have written is recorded after it.
+    reads = endpoint.method == "GET"
+    sessions = database.reading if reads else database.sessionmaker
+    async with sessions() as session, session.begin():
         principal = await authenticate(session, authorization=request.headers.get("authorization"))
+        used = _last_use(session) if reads else None
         require_role(principal, endpoint.roles)
         call = Call(
             session=session,
@@ -143,9 +171,34 @@ async def _serve(endpoint: Endpoint, services: Services, request: Request) -> Re
             query=parse_query(endpoint.query, request),
         )
         result = await endpoint.handler(call)
-    if endpoint.method != "GET":
+    if not reads:
         await services.after_write()  # this instance's public pages show the change at once
-    return JSONResponse(_dump(result), status_code=endpoint.status_code)
+    later = BackgroundTask(_record_use, database, *used) if used is not None else None
+    return JSONResponse(_dump(result), status_code=endpoint.status_code, background=later)
+
+
+def _last_use(session: AsyncSession) -> tuple[int, datetime] | None:
+    """The last use `authenticate` has just set on the token, taken out of this read's
+    transaction (which then writes nothing) to be recorded on its own."""
+    for token in session.dirty:
+        if isinstance(token, ApiToken) and token.last_used_at is not None:
+            found = (token.id, token.last_used_at)
+            session.expire(token)  # the change is dropped, not flushed
+            return found
+    return None
+
+
+async def _record_use(database: Database, token_id: int, used_at: datetime) -> None:
+    """After the answer: a token's last use is worth a short write, not a read's wait."""
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=used_at)
+            )
+    except DBAPIError as error:
+        if not lock_wait_exceeded(error):
+            raise
+        log.info("API token %s: last use not recorded, the database was busy", token_id)
 
 
 def _path_ids(endpoint: Endpoint, request: Request) -> dict[str, int]:
@@ -230,6 +283,19 @@ def parse_query(model: type[BaseModel] | None, request: Request) -> BaseModel | 
         return model.model_validate(dict(params))
     except ValidationError as error:
         raise RequestInvalid(_fields(error)) from error
+
+
+def enum_values(raw: str | None, kind: type[Any]) -> list[Any] | None:
+    """A comma-separated query value as members of the enum `kind` (None when absent); an
+    unknown name is refused with the valid ones listed."""
+    if raw is None or raw == "":
+        return None
+    names = [name.strip() for name in raw.split(",")]
+    valid = {member.value for member in kind}
+    for name in names:
+        if name not in valid:
+            raise ValueError(f"{name!r} is not one of {', '.join(sorted(valid))}")
+    return [kind(name) for name in names]
 
 
 def _fields(error: ValidationError) -> list[tuple[str, str]]:

@@ -3,10 +3,14 @@ otherwise non-public address (unless ALLOW_PRIVATE_WEBHOOK_HOSTS), so a webhook 
 cannot make the worker reach the cloud's metadata service or a service inside our network.
 
 Two layers. A URL whose host is such an address written out (or `localhost`) is refused when
-the subscription is made. And every connection is checked on the address actually connected
-to: the HTTP clients' network backend resolves the name itself, drops the refused addresses
-and connects to an allowed one (TLS still checks the certificate against the name), so a name
-that answers differently the second time it is asked (DNS rebinding) gets nowhere.
+the subscription is made, as is one the HTTP client cannot read (`0177.0.0.1`, full-width
+digits) or could never connect with. The check and the sender both read the URL through
+`sendable`, so they see the same host: the one httpx connects to, after its own IDNA mapping
+(`127。0。0。1` is 127.0.0.1 to it, and judged as that). And every connection is checked on
+the address actually connected to: the HTTP clients' network backend resolves the name
+itself, drops the refused addresses and connects to an allowed one (TLS still checks the
+certificate against the name), so a name that answers differently the second time it is
+asked (DNS rebinding) gets nowhere.
 """
 
 from __future__ import annotations
@@ -26,10 +30,45 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _DOTTED = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$")  # 127.1, 0x7f.1, …
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAME = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$")  # what the resolver is asked, as ASCII
 
 
 class AddressRefused(Exception):
     """A connection to a subscriber's host would reach a private address."""
+
+
+class UnusableUrl(ValueError):
+    """A subscriber's URL no attempt to send can succeed with; says why."""
+
+
+def sendable(url: str) -> httpx.URL:
+    """The URL as the sender reads it, or UnusableUrl: httpx refuses it (`0177.0.0.1`,
+    `127.000.000.001`, digits that are not ASCII, broken Punycode), or its host is not one
+    the resolver could look up, or its port is out of range."""
+    try:
+        parsed = httpx.URL(url)
+        # Sending reads `host` too, which decodes Punycode: broken Punycode fails here.
+        named = bool(parsed.host)
+        host = parsed.raw_host.decode("ascii").lower()
+    except (httpx.InvalidURL, UnicodeError) as error:  # idna's IDNAError is a UnicodeError
+        raise UnusableUrl(_HOST) from error
+    if parsed.scheme not in {"http", "https"} or not named:
+        raise UnusableUrl(_HOST)
+    if not (_NAME.match(host) or _ipv6(host)):
+        raise UnusableUrl(_HOST)
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise UnusableUrl("its port must be between 1 and 65535")
+    return parsed
+
+
+_HOST = "its host must be a name or an IP address written the usual way"
+
+
+def _ipv6(host: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(host), ipaddress.IPv6Address)
+    except ValueError:
+        return False
 
 
 def private(ip: IPAddress) -> bool:
@@ -63,13 +102,17 @@ def literal_address(host: str) -> IPAddress | None:
     return None
 
 
-def refused_url(url: str) -> str | None:
-    """Why a subscriber's URL is refused as written, or None: its host is a private address
-    or `localhost` (a name that only ever means this machine)."""
+def refused_url(url: str, *, allow_private: bool) -> str | None:
+    """Why a subscriber's URL is refused as written, or None: no send could use it, or
+    (unless `allow_private`) its host is a private address or `localhost` (a name that only
+    ever means this machine)."""
     try:
-        host = httpx.URL(url).host.lower().rstrip(".")
-    except httpx.InvalidURL:
-        return None  # not ours to judge: the URL check has its own message
+        parsed = sendable(url)
+    except UnusableUrl as error:
+        return f"is not a URL that can be sent to: {error}"
+    if allow_private:
+        return None
+    host = parsed.raw_host.decode("ascii").lower().rstrip(".")
     ip = literal_address(host)
     if host == "localhost" or host.endswith(".localhost") or (ip is not None and private(ip)):
         return "points to a private or local address"

@@ -40,10 +40,10 @@ _env = environment(keep_trailing_newline=True)
 
 def links(signer: Signer, subscription: Subscription, site: Site) -> dict[str, str]:
     """The manage and unsubscribe links of a subscription (they do not expire; a new token
-    version revokes them)."""
-    version = subscription.token_version
-    manage = signer.make("manage", subscription.id, version)
-    leave = signer.make("unsubscribe", subscription.id, version)
+    version revokes them). Each carries the row's nonce: it opens this row and no other."""
+    version, nonce = subscription.token_version, subscription.nonce
+    manage = signer.make("manage", subscription.id, version, nonce=nonce)
+    leave = signer.make("unsubscribe", subscription.id, version, nonce=nonce)
     return {
         "manage_url": f"{site.url}/subscriptions/manage?token={manage}",
         "unsubscribe_url": f"{site.url}/subscriptions/unsubscribe?token={leave}",
@@ -99,7 +99,11 @@ def confirmation_email(
 ) -> Email:
     lang = subscription.language
     token = signer.make(
-        "confirm", subscription.id, subscription.token_version, expires=now + CONFIRM_FOR
+        "confirm",
+        subscription.id,
+        subscription.token_version,
+        expires=now + CONFIRM_FOR,
+        nonce=subscription.nonce,
     )
     subject = f"[{site.name}] {t(lang, 'broadcast.kind.subscription.confirm')}"
     values = {

@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 
-from compensation.intake import Outcome, SourceUnavailable, event_from_record, parse_json
+from compensation.events import Outcome
+from compensation.intake import SourceUnavailable, event_from_record, parse_json
 
 __all__ = ["pull_events"]
 

@@ -13,7 +13,7 @@ import httpx
 
 from incidents.broadcasting.models import Channel
 from incidents.broadcasting.rules import Verdict, judge_http, judge_smtp
-from statuspage.channels.egress import AddressRefused
+from statuspage.channels.egress import AddressRefused, UnusableUrl, sendable
 from statuspage.channels.formats import Outgoing, platform_error
 from statuspage.channels.mime import Email
 from statuspage.config import Settings
@@ -37,11 +37,17 @@ async def send_http(
 ) -> Result:
     started = time.perf_counter()
     try:
+        url = sendable(request.url)  # the URL as judged when the subscription was made
+    except UnusableUrl as error:
+        # No attempt can succeed (a row from before the check, or edited in the database):
+        # it fails now instead of being retried for a day.
+        return Result(Verdict.failed, None, 0, f"refused: the URL cannot be sent to: {error}")
+    try:
         # httpx times each phase (pool, connect, write, read) on its own; the attempt as a
         # whole gets the same limit, so a claimed row is done well within its lease.
         async with asyncio.timeout(timeout):
             response = await client.post(
-                request.url, content=request.body, headers=request.headers, timeout=timeout
+                url, content=request.body, headers=request.headers, timeout=timeout
             )
     except (httpx.TimeoutException, TimeoutError):
         return Result(Verdict.retry, None, _since(started), f"no answer within {timeout:g} s")

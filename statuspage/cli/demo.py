@@ -119,83 +119,100 @@ async def _catalogue(
 async def _resolved_withdrawal_incident(
     session: AsyncSession, ids: dict[str, int], actor_id: int | None, lang: str, start: datetime
 ) -> None:
+    """The incident of three days ago, step by step: opened, its cause found, recovering,
+    resolved after 2 h 10 min, and its postmortem written the day after."""
     eth = ids["ETH and ERC-20 withdrawals"]
-    incident = await flows.open_incident(
-        session,
-        data=IncidentOpen(
-            name="ETH and ERC-20 withdrawals delayed",
-            impact="major",
-            body="Withdrawals of ETH and ERC-20 tokens are taking longer than usual. "
-            "Your funds are safe; queued withdrawals will be sent.",
-            components={eth: "partial_outage"},
-            translations={
-                "zh-CN": {
-                    "name": "ETH 及 ERC-20 提现延迟",
-                    "body": "ETH 及 ERC-20 代币提现比平时慢。您的资产安全，排队中的提现将会发出。",
-                }
-            },
-        ),
-        actor=_actor(actor_id, lang, start),
+
+    def at(later: timedelta) -> Actor:
+        return _actor(actor_id, lang, start + later)
+
+    opened = await flows.open_incident(
+        session, data=_withdrawals_delayed(eth), actor=at(timedelta())
     )
     await flows.post_update(
         session,
-        incident_id=incident.id,
-        data=UpdateIn(
-            status="identified",
-            body="We found the cause and are resyncing the node. USDT-TRC20 is not affected.",
-            cause="An Ethereum node fell behind the chain head after a client upgrade.",
-            expected_resolution_at=start + timedelta(hours=2),
-            components={eth: "major_outage"},
-            translations={
-                "zh-CN": {
-                    "body": "我们已找到原因，正在重新同步节点。USDT-TRC20 不受影响。",
-                    "cause": "一个以太坊节点在客户端升级后落后于链上最新区块。",
-                }
-            },
-        ),
-        actor=_actor(actor_id, lang, start + timedelta(minutes=25)),
+        incident_id=opened.id,
+        data=_withdrawal_cause_found(eth, start),
+        actor=at(timedelta(minutes=25)),
     )
     await flows.post_update(
         session,
-        incident_id=incident.id,
-        data=UpdateIn(
-            status="monitoring",
-            body="The node is in sync and the queue is draining. Withdrawals are being sent.",
-            components={eth: "degraded_performance"},
-            translations={"zh-CN": {"body": "节点已同步，队列正在处理，提现正在发出。"}},
-        ),
-        actor=_actor(actor_id, lang, start + timedelta(minutes=95)),
+        incident_id=opened.id,
+        data=_withdrawals_recovering(eth),
+        actor=at(timedelta(minutes=95)),
     )
     await flows.resolve_incident(
-        session,
-        incident_id=incident.id,
-        data=ResolveIn(
-            body="All queued withdrawals have been sent. Fees paid during the delay will be "
-            "refunded.",
-            translations={
-                "zh-CN": {"body": "所有排队的提现均已发出。延迟期间支付的手续费将予以退还。"}
-            },
-        ),
-        actor=_actor(actor_id, lang, start + timedelta(minutes=130)),
+        session, incident_id=opened.id, data=_withdrawals_sent(), actor=at(timedelta(minutes=130))
     )
     await flows.add_postmortem(
-        session,
-        incident_id=incident.id,
-        data=PostmortemIn(
-            body="## What happened\n\nA client upgrade on one of our Ethereum nodes stalled "
-            "block import. Our withdrawal service kept using that node, so withdrawals queued "
-            "for 2 hours 10 minutes.\n\n## What we changed\n\n- Withdrawals now fail over to "
-            "a healthy node when the head lags by more than 5 blocks.\n- Upgrades roll out to "
-            "one node at a time.",
-            translations={
-                "zh-CN": {
-                    "body": "## 发生了什么\n\n一个以太坊节点升级客户端后停止导入区块，"
-                    "提现服务仍在使用该节点，导致提现排队 2 小时 10 分钟。\n\n## 改进措施\n\n"
-                    "- 当节点落后超过 5 个区块时，提现自动切换到健康节点。\n- 升级逐台进行。"
-                }
-            },
-        ),
-        actor=_actor(actor_id, lang, start + timedelta(days=1)),
+        session, incident_id=opened.id, data=_withdrawal_postmortem(), actor=at(timedelta(days=1))
+    )
+
+
+def _withdrawals_delayed(eth: int) -> IncidentOpen:
+    return IncidentOpen(
+        name="ETH and ERC-20 withdrawals delayed",
+        impact="major",
+        body="Withdrawals of ETH and ERC-20 tokens are taking longer than usual. "
+        "Your funds are safe; queued withdrawals will be sent.",
+        components={eth: "partial_outage"},
+        translations={
+            "zh-CN": {
+                "name": "ETH 及 ERC-20 提现延迟",
+                "body": "ETH 及 ERC-20 代币提现比平时慢。您的资产安全，排队中的提现将会发出。",
+            }
+        },
+    )
+
+
+def _withdrawal_cause_found(eth: int, start: datetime) -> UpdateIn:
+    return UpdateIn(
+        status="identified",
+        body="We found the cause and are resyncing the node. USDT-TRC20 is not affected.",
+        cause="An Ethereum node fell behind the chain head after a client upgrade.",
+        expected_resolution_at=start + timedelta(hours=2),
+        components={eth: "major_outage"},
+        translations={
+            "zh-CN": {
+                "body": "我们已找到原因，正在重新同步节点。USDT-TRC20 不受影响。",
+                "cause": "一个以太坊节点在客户端升级后落后于链上最新区块。",
+            }
+        },
+    )
+
+
+def _withdrawals_recovering(eth: int) -> UpdateIn:
+    return UpdateIn(
+        status="monitoring",
+        body="The node is in sync and the queue is draining. Withdrawals are being sent.",
+        components={eth: "degraded_performance"},
+        translations={"zh-CN": {"body": "节点已同步，队列正在处理，提现正在发出。"}},
+    )
+
+
+def _withdrawals_sent() -> ResolveIn:
+    return ResolveIn(
+        body="All queued withdrawals have been sent. Fees paid during the delay will be refunded.",
+        translations={
+            "zh-CN": {"body": "所有排队的提现均已发出。延迟期间支付的手续费将予以退还。"}
+        },
+    )
+
+
+def _withdrawal_postmortem() -> PostmortemIn:
+    return PostmortemIn(
+        body="## What happened\n\nA client upgrade on one of our Ethereum nodes stalled "
+        "block import. Our withdrawal service kept using that node, so withdrawals queued "
+        "for 2 hours 10 minutes.\n\n## What we changed\n\n- Withdrawals now fail over to "
+        "a healthy node when the head lags by more than 5 blocks.\n- Upgrades roll out to "
+        "one node at a time.",
+        translations={
+            "zh-CN": {
+                "body": "## 发生了什么\n\n一个以太坊节点升级客户端后停止导入区块，"
+                "提现服务仍在使用该节点，导致提现排队 2 小时 10 分钟。\n\n## 改进措施\n\n"
+                "- 当节点落后超过 5 个区块时，提现自动切换到健康节点。\n- 升级逐台进行。"
+            }
+        },
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from incidents.common.errors import DomainError
 from incidents.common.staff import StaffRole
-from statuspage.access import staff_accounts
+from statuspage.access import second_factor, staff_accounts
 from statuspage.access import tokens as auth
 from statuspage.cli import demo
 from statuspage.config import Settings, SettingsError
@@ -24,7 +24,8 @@ from statuspage.workers.process import PARENT_ENV, WorkerProcess
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "staff" and args.role == StaffRole.platform and args.password_stdin:
+    creating = args.command == "staff" and args.action == "create"
+    if creating and args.role == StaffRole.platform and args.password_stdin:
         print(
             "error: a platform account has no password (it never signs in to the console):"
             " drop --password-stdin, then give it a token with"
@@ -74,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--password-stdin", action="store_true", help="read a console password from stdin"
     )
+    reset = staff.add_parser(
+        "reset-second-factor",
+        help="take away someone's second factor (a lost phone, every admin locked out):"
+        " they are signed out and enrol a new one at their next sign-in",
+    )
+    reset.add_argument("--email", required=True)
     token = commands.add_parser("token", help="API tokens").add_subparsers(
         dest="action", required=True
     )
@@ -110,8 +117,10 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         await migrate(database)
         if args.command == "demo":
             await _demo(database, settings)
-        elif args.command == "staff":
+        elif args.command == "staff" and args.action == "create":
             await _create_staff(database, args)
+        elif args.command == "staff":
+            await _reset_second_factor(database, args)
         elif args.command == "token":
             await _create_token(database, args)
         elif args.command == "export":
@@ -152,6 +161,16 @@ async def _create_staff(database: Database, args: argparse.Namespace) -> None:
                 session, staff_id=staff.id, password=password, actor_id=None
             )
     print(f"created staff {staff.id}: {staff.email} ({staff.role.value})")
+
+
+async def _reset_second_factor(database: Database, args: argparse.Namespace) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        staff = await auth.find_staff(session, email=args.email)
+        dropped = await second_factor.reset_by_operator(session, staff=staff)
+    if dropped:
+        print(f"reset the second factor of {staff.email}: they enrol a new one at next sign-in")
+    else:
+        print(f"{staff.email} has no second factor: nothing to reset")
 
 
 async def _create_token(database: Database, args: argparse.Namespace) -> None:

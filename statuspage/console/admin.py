@@ -9,9 +9,10 @@ from starlette.responses import Response
 
 from incidents.common import audit
 from incidents.common.staff import ADMIN, StaffRole
-from statuspage.access import staff_accounts
+from statuspage.access import second_factor, staff_accounts
 from statuspage.access import tokens as auth
-from statuspage.console.kit import Console, FormError, Page, route
+from statuspage.console.kit import Console, Page, route
+from statuspage.console.posted import FormError
 
 AUDIT_PAGE = 50
 
@@ -23,6 +24,12 @@ def routes() -> list[Page]:
         route("/admin/staff/{staff_id:id}/role", change_role, ADMIN, methods=["POST"]),
         route("/admin/staff/{staff_id:id}/active", set_active, ADMIN, methods=["POST"]),
         route("/admin/staff/{staff_id:id}/password", reset_password, ADMIN, methods=["POST"]),
+        route(
+            "/admin/staff/{staff_id:id}/second-factor",
+            reset_second_factor,
+            ADMIN,
+            methods=["POST"],
+        ),
         route("/admin/tokens", tokens_page, ADMIN),
         route("/admin/tokens", create_token, ADMIN, methods=["POST"]),
         route("/admin/tokens/{token_id:id}/revoke", revoke_token, ADMIN, methods=["POST"]),
@@ -36,7 +43,13 @@ def routes() -> list[Page]:
 async def staff_page(console: Console, *, status: int = 200, **values: Any) -> Response:
     people = await console.read(staff_accounts.list_staff)
     return console.render(
-        "admin_staff.html", status=status, people=people, roles=list(StaffRole), **values
+        "admin_staff.html",
+        status=status,
+        people=people,
+        roles=list(StaffRole),
+        enrolled=await console.read(second_factor.enrolled_ids),
+        required=console.settings.second_factor_roles(),
+        **values,
     )
 
 
@@ -76,12 +89,12 @@ async def create_staff(console: Console) -> Response:
     return console.redirect("/staff/admin/staff", done="staff_created")
 
 
-async def _change(console: Console, change: Any) -> Response:
+async def _change(console: Console, change: Any, *, done: str = "staff_changed") -> Response:
     try:
         await console.write(change)
     except FormError as error:
         return await staff_page(console, status=error.status, errors=error.errors)
-    return console.redirect("/staff/admin/staff", done="staff_changed")
+    return console.redirect("/staff/admin/staff", done=done)
 
 
 async def change_role(console: Console) -> Response:
@@ -115,6 +128,17 @@ async def reset_password(console: Console) -> Response:
         )
 
     return await _change(console, work)
+
+
+async def reset_second_factor(console: Console) -> Response:
+    """A colleague lost their phone: their factor goes, they are signed out everywhere, and
+    they enrol a new one at their next sign-in."""
+    staff_id = console.id("staff_id")
+
+    async def work(db: AsyncSession) -> object:
+        return await second_factor.reset(db, staff_id=staff_id, actor_id=console.staffer.id)
+
+    return await _change(console, work, done="second_factor_reset")
 
 
 # -- API tokens ---------------------------------------------------------------------------

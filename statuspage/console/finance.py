@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from compensation import flows, issuing, service
+from compensation import flows, issuing, service, vouchers
 from compensation.errors import DomainError
-from compensation.intake import EventKind
+from compensation.events import EventKind
 from compensation.models import Batch, BatchState, Voucher
 from compensation.schemas import PolicyIn
 from incidents.common.staff import FINANCE, Staff
@@ -18,7 +18,8 @@ from incidents.models import Incident
 from incidents.rules import CLOSED_INCIDENT_STATUSES
 from statuspage.console import exports
 from statuspage.console import intake as console_intake
-from statuspage.console.kit import Console, FormError, Page, parse, route
+from statuspage.console.kit import Console, Page, route
+from statuspage.console.posted import FormError, parse
 
 LINES_SHOWN = 100
 REJECTIONS_SHOWN = 100
@@ -185,7 +186,7 @@ async def batch_page(console: Console, *, status: int = 200, **values: Any) -> R
             "rejections": await service.list_rejections(
                 db, batch_id=batch_id, limit=REJECTIONS_SHOWN
             ),
-            "vouchers": await service.list_vouchers(db, batch_id=batch_id, limit=VOUCHERS_SHOWN),
+            "vouchers": await vouchers.list_vouchers(db, batch_id=batch_id, limit=VOUCHERS_SHOWN),
         }
 
     loaded = await console.read(load)
@@ -293,7 +294,7 @@ async def void(console: Console) -> Response:
             raise FormError({"reason": "say why the voucher is void"})
 
         async def void_in(db: AsyncSession) -> Voucher:
-            found = await service.voucher_by_code(db, code=code, batch_id=batch_id)
+            found = await vouchers.voucher_by_code(db, code=code, batch_id=batch_id)
             return await flows.void(
                 db, voucher_id=found.id, reason=reason[:500], actor_id=console.staffer.id
             )

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 
 from starlette.datastructures import UploadFile
 
-from compensation import flows, intake
+from compensation import intake, intake_flows
 from incidents.common.errors import DomainError
-from statuspage.console.kit import Console, FormError
+from statuspage.console.kit import Console
+from statuspage.console.posted import FormError
 
 _READ = 1 << 16
 
@@ -53,7 +54,7 @@ async def upload(console: Console) -> dict[str, object]:
         )
         source = file.filename[:200]
         try:
-            _, collected = await flows.take_events(
+            _, collected = await intake_flows.take_events(
                 console,
                 batch_id=batch_id,
                 events=events,

@@ -6,7 +6,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from statuspage.console import admin, finance, maintenance, sign_in, support
+from statuspage.console import (
+    admin,
+    finance,
+    maintenance,
+    second_factor,
+    sign_in,
+    sign_in_code,
+    support,
+)
 from statuspage.services import Services
 from statuspage.templating import STATIC
 
@@ -24,6 +32,7 @@ async def asset(request: Request) -> Response:
 def routes(services: Services) -> list[Route]:
     pages = [
         *sign_in.routes(),
+        *second_factor.routes(),
         *support.routes(),
         *maintenance.routes(),
         *finance.routes(),
@@ -33,5 +42,6 @@ def routes(services: Services) -> list[Route]:
         Route("/staff/console.css", asset),
         Route("/staff/console.js", asset),
         sign_in.login_route(services),
+        sign_in_code.code_route(services),
         *(page.bind(services) for page in pages),
     ]

@@ -1,12 +1,11 @@
-"""Console sign-in (check the limits, verify the password, start the session), sign-out and
-password change; the limits are in `sign_in_limits`."""
+"""Console sign-in (check the limits, verify the password, then either start the session or,
+for someone with a second factor, ask for the code: `sign_in_code`), sign-out and password
+change; the limits are in `sign_in_limits`."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import time
-from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,33 +15,15 @@ from starlette.routing import Route
 
 from incidents.common.db_types import utcnow
 from incidents.common.staff import ANY_STAFF, Staff
-from statuspage.access import rate_limits, staff_accounts, staff_sessions
+from statuspage.access import rate_limits, second_factor, staff_accounts, staff_sessions
 from statuspage.console import sign_in_limits as limits
-from statuspage.console.kit import (
-    SESSION_SECONDS,
-    Console,
-    FormError,
-    Page,
-    Refused,
-    Session,
-    check_csrf,
-    page,
-    read_form,
-    read_session,
-    route,
-    set_session,
-    signed_in_staff,
-)
+from statuspage.console.kit import Console, Page, console_path, page, route
+from statuspage.console.posted import FormError, Refused, check_csrf, read_form
+from statuspage.console.sessions import Session, read_session, set_session, signed_in_staff
+from statuspage.console.sign_in_code import Pending, ask_for_code, forget_pending, signed_in
 from statuspage.services import Services
 
-SESSION_LIFETIME = timedelta(seconds=SESSION_SECONDS)
-
-
-def _next(raw: str) -> str:
-    """Only a console path: never an open redirect to another site."""
-    if raw.startswith("/staff/") and not raw.startswith("//") and "\\" not in raw:
-        return raw
-    return "/staff/"
+_next = console_path  # only a console path: never an open redirect to another site
 
 
 async def _login_page(
@@ -68,7 +49,7 @@ def login_route(services: Services) -> Route:
 
 def routes() -> list[Page]:
     return [
-        route("/logout", logout, ANY_STAFF, methods=["POST"]),
+        route("/logout", logout, ANY_STAFF, methods=["POST"], enrolling=True),
         route("/password", password, ANY_STAFF, methods=["GET", "POST"]),
     ]
 
@@ -115,10 +96,16 @@ async def _sign_in(services: Services, request: Request, session: Session | None
             services, request, session, status=429, error=error, wait=minutes, email=email
         )
     staff = await _verify_password(services, email, str(form.get("password", "")))
-    await limits.settle(services, attempt, counted, succeeded=staff is not None)
-    if staff is None:
+    if staff is None:  # the failure stays counted
         return await _login_page(services, request, session, status=401, error="wrong", email=email)
-    return await _start_session(services, staff, _next(str(form.get("next", ""))))
+    target = _next(str(form.get("next", "")))
+    async with services.database.reading() as db:
+        enrolled = await second_factor.find(db, staff_id=staff.id) is not None
+    if enrolled:  # the password was right; the rest of the sign-in waits for the code
+        await limits.refund(services, counted)
+        pending = Pending(staff.id, staff.session_version)
+        return await ask_for_code(services, pending, session, target)
+    return await signed_in(services, request, staff, target, reserved=counted)
 
 
 async def _verify_password(services: Services, email: str, password: str) -> Staff | None:
@@ -133,31 +120,13 @@ async def _verify_password(services: Services, email: str, password: str) -> Sta
     return staff
 
 
-async def _start_session(services: Services, staff: Staff, target: str) -> Response:
-    """Signs `staff` in: a new session on the server under a new key (so a new CSRF token:
-    no session fixation), audited; the browser is known for the account from now on."""
-    fresh = Session(staff.id, staff.session_version, staff_sessions.new_key(), int(time.time()))
-    await services.database.write(partial(_record_session, staff=staff, session=fresh))
-    response = RedirectResponse(target, status_code=303)
-    await set_session(services, response, fresh)
-    await limits.remember_device(services, response, staff)
-    return response
-
-
-async def _record_session(db: AsyncSession, *, staff: Staff, session: Session) -> None:
-    await staff_accounts.record_sign_in(db, staff_id=staff.id)
-    created_at = datetime.fromtimestamp(session.issued, UTC)
-    await staff_sessions.start(
-        db, staff_id=staff.id, key=session.key, created_at=created_at, lasts=SESSION_LIFETIME
-    )
-
-
 async def logout(console: Console) -> Response:
     """Ends the session on the server too: the cookie, replayed, signs in nobody."""
     ended = partial(staff_sessions.end, key=console.session.key, now=utcnow())
     await console.database.write(ended)
     response = RedirectResponse("/staff/login?done=signed_out", status_code=303)
     await set_session(console.services, response, None)
+    forget_pending(console.services, response)  # a sign-in begun meanwhile ends with it
     return response
 
 

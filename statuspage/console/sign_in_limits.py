@@ -96,6 +96,13 @@ async def settle(
             await LOGIN_LIMIT.clear(db, attempt.pair)
 
 
+async def refund(services: Services, reserved: rate_limits.Reserved) -> None:
+    """Takes back a right password's attempt while its second factor's code is still to come:
+    the counts are cleared, and the browser known, only once the code is right too."""
+    async with services.database.sessionmaker() as db, db.begin():
+        await rate_limits.refund(db, reserved)
+
+
 async def remember_device(services: Services, response: Response, staff: Staff) -> None:
     """Makes this browser known for `staff` (after a complete sign-in, or a password change)."""
     expires = datetime.now(UTC) + timedelta(seconds=DEVICE_SECONDS)

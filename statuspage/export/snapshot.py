@@ -13,7 +13,8 @@ from incidents import service
 from incidents.models import Incident, IncidentUpdate, Maintenance, MaintenanceUpdate
 from incidents.schemas import LANGUAGES
 from statuspage.public import pages as public_pages
-from statuspage.public.cache import Archive, Entry, PublicCache, RenderContext, make_key
+from statuspage.public.cache import Archive, PublicCache, RenderContext, make_key
+from statuspage.public.responses import Entry
 from statuspage.public.routes import API_V2, SURFACES, Renderer, css_entry
 from statuspage.public.state import PublicState
 

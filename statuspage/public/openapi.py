@@ -44,78 +44,14 @@ def _list_of(name: str) -> Json:
 
 
 def _schemas() -> Json:
-    component_status = {"type": "string", "enum": [s.value for s in ComponentStatus]}
-    event_status = [s.value for s in IncidentStatus] + [s.value for s in MaintenanceStatus]
-    update = _object(
-        {
-            "id": _string(),
-            "status": {"type": "string", "enum": event_status},
-            "body": _string(),
-            "incident_id": _string(),
-            "created_at": _time(),
-            "updated_at": _time(),
-            "display_at": _time(),
-            "affected_components": {"type": ["array", "null"]},
-            "deliver_notifications": {"type": "boolean"},
-        }
-    )
-    event = _object(
-        {
-            "id": _string(),
-            "name": _string(),
-            "status": {"type": "string", "enum": event_status},
-            "created_at": _time(),
-            "updated_at": _time(),
-            "monitoring_at": _time(nullable=True),
-            "resolved_at": _time(nullable=True),
-            "impact": {"type": "string", "enum": [*(i.value for i in Impact), "maintenance"]},
-            "shortlink": _string(),
-            "started_at": _time(nullable=True),
-            "page_id": _string(),
-            "incident_updates": _list_of("IncidentUpdate"),
-            "components": _list_of("Component"),
-            "scheduled_for": _time(),
-            "scheduled_until": _time(),
-        },
-        optional=("scheduled_for", "scheduled_until"),
-    )
-    component = _object(
-        {
-            "id": _string(),
-            "name": _string(),
-            "status": component_status,
-            "created_at": _time(),
-            "updated_at": _time(),
-            "position": {"type": "integer"},
-            "description": _string(nullable=True),
-            "group_id": _string(nullable=True),
-            "page_id": _string(),
-            "group": {"type": "boolean"},
-            "components": {"type": "array", "items": _string()},
-        },
-        optional=("components",),
-    )
-    page = _object(
-        {
-            "id": _string(),
-            "name": _string(),
-            "url": _string(),
-            "time_zone": _string(),
-            "updated_at": _time(),
-        }
-    )
-    status = _object(
-        {
-            "indicator": {"type": "string", "enum": [i.value for i in Indicator]},
-            "description": _string(),
-        }
-    )
+    """The documents' shapes; incidents and maintenance share one event shape (maintenance
+    adds its schedule)."""
     return {
-        "Page": page,
-        "Status": status,
-        "Component": component,
-        "Incident": event,
-        "IncidentUpdate": update,
+        "Page": _page(),
+        "Status": _status(),
+        "Component": _component(),
+        "Incident": _event(),
+        "IncidentUpdate": _update(),
         "Summary": _object(
             {
                 "page": _ref("Page"),
@@ -132,6 +68,90 @@ def _schemas() -> Json:
             {"page": _ref("Page"), "scheduled_maintenances": _list_of("Incident")}
         ),
     }
+
+
+def _event_status() -> Json:
+    values = [s.value for s in IncidentStatus] + [s.value for s in MaintenanceStatus]
+    return {"type": "string", "enum": values}
+
+
+def _update() -> Json:
+    return _object(
+        {
+            "id": _string(),
+            "status": _event_status(),
+            "body": _string(),
+            "incident_id": _string(),
+            "created_at": _time(),
+            "updated_at": _time(),
+            "display_at": _time(),
+            "affected_components": {"type": ["array", "null"]},
+            "deliver_notifications": {"type": "boolean"},
+        }
+    )
+
+
+def _event() -> Json:
+    return _object(
+        {
+            "id": _string(),
+            "name": _string(),
+            "status": _event_status(),
+            "created_at": _time(),
+            "updated_at": _time(),
+            "monitoring_at": _time(nullable=True),
+            "resolved_at": _time(nullable=True),
+            "impact": {"type": "string", "enum": [*(i.value for i in Impact), "maintenance"]},
+            "shortlink": _string(),
+            "started_at": _time(nullable=True),
+            "page_id": _string(),
+            "incident_updates": _list_of("IncidentUpdate"),
+            "components": _list_of("Component"),
+            "scheduled_for": _time(),
+            "scheduled_until": _time(),
+        },
+        optional=("scheduled_for", "scheduled_until"),
+    )
+
+
+def _component() -> Json:
+    return _object(
+        {
+            "id": _string(),
+            "name": _string(),
+            "status": {"type": "string", "enum": [s.value for s in ComponentStatus]},
+            "created_at": _time(),
+            "updated_at": _time(),
+            "position": {"type": "integer"},
+            "description": _string(nullable=True),
+            "group_id": _string(nullable=True),
+            "page_id": _string(),
+            "group": {"type": "boolean"},
+            "components": {"type": "array", "items": _string()},
+        },
+        optional=("components",),
+    )
+
+
+def _page() -> Json:
+    return _object(
+        {
+            "id": _string(),
+            "name": _string(),
+            "url": _string(),
+            "time_zone": _string(),
+            "updated_at": _time(),
+        }
+    )
+
+
+def _status() -> Json:
+    return _object(
+        {
+            "indicator": {"type": "string", "enum": [i.value for i in Indicator]},
+            "description": _string(),
+        }
+    )
 
 
 def _operation(path: str, summary: str, schema: str) -> Json:

@@ -13,15 +13,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from statuspage.public import api_v2, feeds, pages
-from statuspage.public.cache import (
-    API_CACHE_CONTROL,
-    Entry,
-    Incoming,
-    PublicCache,
-    RenderContext,
-    key_for,
-    send_entry,
-)
+from statuspage.public.cache import PublicCache, RenderContext, key_for
+from statuspage.public.responses import API_CACHE_CONTROL, Entry, Incoming, send_entry
 from statuspage.public.state import PublicState
 
 _SHORTLINK = re.compile(r"^[a-z0-9]{4,16}$")

@@ -13,12 +13,15 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from incidents import service
 from incidents.broadcasting import subscriptions as subscription_flows
+from incidents.broadcasting.models import Subscription
+from incidents.broadcasting.rules import Link
 from incidents.broadcasting.schemas import PublicSubscribeIn
 from incidents.common.db_types import utcnow
 from incidents.common.errors import DomainError
@@ -38,6 +41,9 @@ MAX_FORM_BYTES = 16_384
 # database (so across every instance): enough to stop a script mailing confirmation links to
 # a list of strangers through us.
 SUBSCRIBE_LIMIT = Window("subscribe", 5, 600.0)
+# Per recipient (the address in lower case), whoever asks and from however many networks:
+# this many confirmation requests an hour, so nobody can fill a stranger's inbox through us.
+RECIPIENT_LIMIT = Window("subscribe-recipient", 3, 3600.0)
 
 
 @dataclass(frozen=True)
@@ -144,10 +150,10 @@ async def _subscribe(wing: _Wing, request: Request) -> Response:
     except ValidationError:
         return await _page(wing, request, "subscribe.html", status=422, error="email", **values)
     database = wing.services.database
-    client, now = client_address(request, wing.services.settings), utcnow()
+    client = client_address(request, wing.services.settings)
     async with database.sessionmaker() as session, session.begin():
-        counted = await rate_limits.reserve(session, [(SUBSCRIBE_LIMIT, client)], now=now)
-    if isinstance(counted, rate_limits.Full):
+        allowed = await _within_limits(session, client=client, recipient=data.email)
+    if not allowed:
         return await _page(wing, request, "subscribe.html", status=429, error="rate", **values)
     try:
         async with database.sessionmaker() as session, session.begin():
@@ -166,6 +172,16 @@ async def _subscribe(wing: _Wing, request: Request) -> Response:
     )
 
 
+async def _within_limits(session: AsyncSession, *, client: str, recipient: str) -> bool:
+    """Counts the request against the client's limit and the recipient's at once (reserved,
+    so concurrent requests cannot slip past); False (and the same 429 for either, so the
+    answer tells nothing about the address) when one is full, and then neither counts.
+    Every request counts for its recipient, confirmed or not, for the same reason."""
+    attempts = [(SUBSCRIBE_LIMIT, client), (RECIPIENT_LIMIT, recipient)]
+    counted = await rate_limits.reserve(session, attempts, now=utcnow())
+    return not isinstance(counted, rate_limits.Full)
+
+
 def _confirm_hours() -> int:
     return int(CONFIRM_FOR.total_seconds() // 3600)
 
@@ -173,12 +189,24 @@ def _confirm_hours() -> int:
 # -- confirm, manage, unsubscribe ---------------------------------------------------------
 
 
-async def _read(wing: _Wing, request: Request, purpose: str) -> tuple[int, int] | None:
+async def _read(wing: _Wing, request: Request, purpose: str) -> Link | None:
+    """What the link's token names, if it is signed for `purpose` and has not expired;
+    whether it still opens a row is the flows' to say."""
     token = request.query_params.get("token", "")
     try:
-        return (await _signer(wing)).read(purpose, token, now=utcnow())
+        claims = (await _signer(wing)).claims(purpose, token, now=utcnow())
     except DomainError:
         return None
+    return Link(claims.subject, claims.version, claims.nonce, confirms=purpose == "confirm")
+
+
+async def _opened(wing: _Wing, link: Link) -> Subscription | None:
+    """The subscription the link opens, or None (gone, revoked, or never its row)."""
+    async with wing.services.database.reading() as session:
+        try:
+            return await subscription_flows.linked(session, link=link)
+        except DomainError:
+            return None
 
 
 async def _invalid(wing: _Wing, request: Request) -> Response:
@@ -188,18 +216,18 @@ async def _invalid(wing: _Wing, request: Request) -> Response:
 
 
 async def confirm(wing: _Wing, request: Request) -> Response:
-    claims = await _read(wing, request, "confirm")
-    if claims is None:
+    link = await _read(wing, request, "confirm")
+    if link is None:
         return await _invalid(wing, request)
     token = request.query_params["token"]
     if request.method == "GET":
+        if await _opened(wing, link) is None:
+            return await _invalid(wing, request)
         return await _page(wing, request, "subscription_action.html", action="confirm", token=token)
     database = wing.services.database
     try:
         async with database.sessionmaker() as session, session.begin():
-            subscription = await subscription_flows.confirm(
-                session, subscription_id=claims[0], version=claims[1], now=utcnow()
-            )
+            subscription = await subscription_flows.confirm(session, link=link, now=utcnow())
             email, lang = subscription.address, subscription.language
     except DomainError:
         return await _invalid(wing, request)
@@ -213,23 +241,21 @@ async def confirm(wing: _Wing, request: Request) -> Response:
 
 
 async def manage(wing: _Wing, request: Request) -> Response:
-    claims = await _read(wing, request, "manage")
-    if claims is None:
+    link = await _read(wing, request, "manage")
+    if link is None:
         return await _invalid(wing, request)
     token = request.query_params["token"]
-    database = wing.services.database
     saved = False
-    try:
-        if request.method == "POST":
-            form = await _form(request)
-            if form is None:
-                return PlainTextResponse("the form is over the size limit", status_code=413)
-            fields = dict(form)
-            async with database.sessionmaker() as session, session.begin():
+    if request.method == "POST":
+        form = await _form(request)
+        if form is None:
+            return PlainTextResponse("the form is over the size limit", status_code=413)
+        fields = dict(form)
+        try:
+            async with wing.services.database.sessionmaker() as session, session.begin():
                 await subscription_flows.set_preferences(
                     session,
-                    subscription_id=claims[0],
-                    version=claims[1],
+                    link=link,
                     language=_chosen_language(fields),
                     component_ids=[
                         int(value)
@@ -237,12 +263,11 @@ async def manage(wing: _Wing, request: Request) -> Response:
                         if name == "component_ids" and value.isdigit()
                     ],
                 )
-            saved = True
-        async with database.sessionmaker() as session:
-            subscription = await subscription_flows.get_subscription(
-                session, subscription_id=claims[0]
-            )
-    except DomainError:
+        except DomainError:
+            return await _invalid(wing, request)
+        saved = True
+    subscription = await _opened(wing, link)
+    if subscription is None:
         return await _invalid(wing, request)
     lang = subscription.language
     return await _page(
@@ -257,25 +282,20 @@ async def manage(wing: _Wing, request: Request) -> Response:
         chosen=[str(component.id) for component in subscription.components],
         form_lang=lang,
         unsubscribe_token=(await _signer(wing)).make(
-            "unsubscribe", subscription.id, subscription.token_version
+            "unsubscribe", subscription.id, subscription.token_version, nonce=subscription.nonce
         ),
     )
 
 
 async def unsubscribe(wing: _Wing, request: Request) -> Response:
-    claims = await _read(wing, request, "unsubscribe")
-    if claims is None:
+    link = await _read(wing, request, "unsubscribe")
+    if link is None:
         return await _invalid(wing, request)
     token = request.query_params["token"]
-    database = wing.services.database
     if request.method == "GET":
-        async with database.sessionmaker() as session:
-            try:
-                subscription = await subscription_flows.get_subscription(
-                    session, subscription_id=claims[0]
-                )
-            except DomainError:
-                return await _invalid(wing, request)
+        subscription = await _opened(wing, link)
+        if subscription is None:
+            return await _invalid(wing, request)
         return await _page(
             wing,
             request,
@@ -286,10 +306,8 @@ async def unsubscribe(wing: _Wing, request: Request) -> Response:
             email=subscription.address,
         )
     try:
-        async with database.sessionmaker() as session, session.begin():
-            await subscription_flows.unsubscribe(
-                session, subscription_id=claims[0], version=claims[1]
-            )
+        async with wing.services.database.sessionmaker() as session, session.begin():
+            await subscription_flows.unsubscribe(session, link=link)
     except DomainError:
         pass  # already gone: unsubscribing twice is still unsubscribed
     return await _page(wing, request, "subscribe_done.html", message=("subscribe.unsubscribed", {}))

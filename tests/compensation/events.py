@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from compensation.intake import AccountEvent, EventKind
+from compensation.events import AccountEvent, EventKind
 
 AT = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 

@@ -12,15 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compensation.errors import InvalidInput
-from compensation.intake import (
-    AccountEvent,
-    EventKind,
-    IntakeFormat,
-    Rejection,
-    _Lines,
-    read_event_batches,
-    read_events,
-)
+from compensation.events import AccountEvent, EventKind, Rejection
+from compensation.intake import IntakeFormat, _Lines, read_event_batches, read_events
 from tests.compensation.events import json_record, make_event
 
 HEADER = b"account_id,asset,fee,volume,kind,component,at\r\n"

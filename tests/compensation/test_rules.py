@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from compensation import rules
 from compensation.assets import SCALES, unit
 from compensation.errors import InvalidTransition
-from compensation.intake import EventKind
+from compensation.events import EventKind
 from compensation.models import BatchState, LineNote
 from compensation.schemas import CouponRules, FeeRefundRules
 from incidents.models import ComponentStatus

@@ -36,7 +36,7 @@ HSTS = "max-age=31536000"
 
 
 def expected(path: str) -> dict[str, str]:
-    private = path.startswith(("/staff", "/api/staff", "/subscribe"))
+    private = path.startswith(("/staff", "/api/staff", "/subscribe", "/subscriptions/"))
     return PRIVATE if private else PUBLIC
 
 
@@ -184,3 +184,23 @@ async def test_a_server_error_answers_with_the_headers(settings: Settings) -> No
     assert response.status_code == 500
     assert response.text == "Internal Server Error"
     assert security_headers(response) == PUBLIC
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/subscribe",
+        "/subscriptions/confirm?token=abc.def",
+        "/subscriptions/manage?token=abc.def",
+        "/subscriptions/unsubscribe?token=abc.def",
+    ],
+)
+async def test_the_subscription_pages_whose_links_carry_tokens_send_no_referrer(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    # A page opened from an email link has the token in its URL: a link or a resource on it
+    # must not hand that URL to another site in the Referer header.
+    for method in ("GET", "POST"):
+        response = await client.request(method, path)
+        assert response.headers["referrer-policy"] == "no-referrer", (method, path)
+        assert security_headers(response) == PRIVATE, (method, path)

@@ -141,11 +141,13 @@ async def test_an_email_link_made_before_still_manages_and_unsubscribes(
 ) -> None:
     async with database.sessionmaker() as session, session.begin():
         key = (await load_signer(session, settings)).key
+        # A row that was there before links carried its nonce (revision 0009 marks them).
         subscription = Subscription(
             channel=Channel.email,
             address="holder@wallet.example",
             language="en",
             confirmed_at=NOW,
+            legacy_links=True,
         )
         session.add(subscription)
         await session.flush()

@@ -90,3 +90,109 @@ async def test_the_sign_in_page_refuses_an_oversized_form_or_no_form(
     json = await client.post("/staff/login", json={"email": "a@example.com"})
     assert json.status_code == 403
     assert "This address takes a form sent from the console." in json.text
+
+
+BOUNDARY = "upload-boundary"
+
+
+class _Multipart:
+    """A console upload sent as it is made: the form's fields, then the file's part headers,
+    then the file in pieces, with no Content-Length (chunked); it counts the pieces read."""
+
+    def __init__(self, fields: list[tuple[str, str]], pieces: list[bytes]) -> None:
+        self.fields, self.pieces, self.read = fields, pieces, 0
+
+    def _field(self, name: str, value: str) -> bytes:
+        disposition = f'Content-Disposition: form-data; name="{name}"'
+        return f"--{BOUNDARY}\r\n{disposition}\r\n\r\n{value}\r\n".encode()
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        file_headers = (
+            f"--{BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="march-1.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        )
+        yield b"".join(self._field(n, v) for n, v in self.fields) + file_headers.encode()
+        for piece in self.pieces:
+            self.read += 1
+            yield piece
+        yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+    async def post(self, client: httpx.AsyncClient, batch_id: int) -> httpx.Response:
+        return await client.post(
+            f"/staff/finance/batches/{batch_id}/events",
+            content=self.stream(),
+            headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"},
+        )
+
+
+async def _console_batch(
+    client: httpx.AsyncClient, database: Database, make_token: MakeToken
+) -> tuple[int, str]:
+    scene = await make_scene(client, make_token)
+    batch_id = await scene.batch(
+        await scene.policy({"kind": "coupon", "asset": "USDT", "amount": "5"})
+    )
+    await add_staff(database, StaffRole.finance, "fin-a@example.com")
+    assert (await sign_in(client, "fin-a@example.com")).status_code == 303
+    return batch_id, csrf_of((await client.get("/staff/finance")).text)
+
+
+async def test_the_console_reads_no_file_before_the_csrf_token_checks_out(
+    client: httpx.AsyncClient, database: Database, make_token: MakeToken
+) -> None:
+    batch_id, _ = await _console_batch(client, database, make_token)
+    small = [LINE.encode()] * 5  # within the limit: only the token is wrong
+    for fields in ([("csrf", "not-the-token")], []):
+        upload = _Multipart(fields, [HEADER.encode(), *small])
+        refused = await upload.post(client, batch_id)
+        assert refused.status_code == 403
+        assert "<h1>The form had expired</h1>" in refused.text
+        assert upload.read == 0  # not a byte of the file was read, let alone spooled
+    page = await client.get(f"/staff/finance/batches/{batch_id}")
+    assert "Intake so far: 0 accepted" in page.text
+
+
+async def test_the_console_takes_the_token_only_before_the_file(
+    client: httpx.AsyncClient, database: Database, make_token: MakeToken
+) -> None:
+    """The console's forms send the token first (its hidden field leads every form); a
+    token after the file would mean reading the file to find it."""
+    batch_id, csrf = await _console_batch(client, database, make_token)
+    upload = _Multipart([], [HEADER.encode(), LINE.encode()])
+
+    async def token_last() -> AsyncIterator[bytes]:
+        async for piece in upload.stream():
+            if piece.startswith(f"\r\n--{BOUNDARY}--".encode()):
+                yield f"\r\n--{BOUNDARY}\r\n".encode()
+                yield b'Content-Disposition: form-data; name="csrf"\r\n\r\n' + csrf.encode()
+            yield piece
+
+    refused = await client.post(
+        f"/staff/finance/batches/{batch_id}/events",
+        content=token_last(),
+        headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+    assert refused.status_code == 403
+    assert "<h1>The form had expired</h1>" in refused.text
+    taken = await _Multipart([("csrf", csrf)], [HEADER.encode(), LINE.encode()]).post(
+        client, batch_id
+    )
+    assert taken.status_code == 200, taken.text
+    assert "march-1.csv: 1 event accepted (0 outside the policy), 0 lines refused." in taken.text
+
+
+async def test_the_console_stops_reading_an_upload_at_the_limit_whatever_it_declares(
+    client: httpx.AsyncClient, database: Database, make_token: MakeToken
+) -> None:
+    batch_id, csrf = await _console_batch(client, database, make_token)
+    pieces = [HEADER.encode()] + [LINE.encode()] * 1000  # some 66 KB in all
+    upload = _Multipart([("csrf", csrf)], pieces)
+    refused = await upload.post(client, batch_id)  # chunked: no Content-Length to trust
+    assert refused.status_code == 413
+    before = len(await anext(_Multipart([("csrf", csrf)], []).stream()))  # fields, headers
+    over = next(n for n in range(len(pieces)) if before + len(b"".join(pieces[: n + 1])) > LIMIT)
+    assert upload.read == over + 1  # the piece that passed the limit was the last one read
+    assert f"<p>file: the file is over the {LIMIT}-byte limit</p>" in refused.text
+    page = await client.get(f"/staff/finance/batches/{batch_id}")
+    assert "Intake so far: 0 accepted" in page.text

@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from compensation.intake import AccountEvent, Rejection, SourceUnavailable
+from compensation.events import AccountEvent, Rejection
+from compensation.intake import SourceUnavailable
 from statuspage.channels.platform_events import pull_events
 from tests.compensation.events import json_record, make_event
 

@@ -95,6 +95,10 @@ REFUSED_URLS = [
     "http://2130706433/hook",
     "http://[::ffff:127.0.0.1]/hook",
     "https://user@[fe80::1]/hook",
+    "http://0177.1/hook",  # octal, as the system resolver reads it
+    "http://0x7f.000.0.1/hook",
+    "http://127\u30020\u30020\u30021/hook",  # ideographic full stops: the client reads 127.0.0.1
+    "http://127.0.0.1\uff0e/hook",  # a full-width full stop at the end
 ]
 
 
@@ -151,6 +155,55 @@ async def test_the_setting_lets_the_staff_api_take_a_private_url(
         )
     await app.running.cache.close()
     assert answer.status_code == 201, answer.text
+
+
+# URLs the HTTP client cannot read, or reads but could never connect with: refused whatever
+# ALLOW_PRIVATE_WEBHOOK_HOSTS says, since no attempt to send would ever succeed.
+HOST = "its host must be a name or an IP address written the usual way"
+PORT = "its port must be between 1 and 65535"
+UNUSABLE_URLS = [
+    ("http://0177.0.0.1/hook", HOST),  # a leading zero: octal to the resolver, not to httpx
+    ("http://127.000.000.001/hook", HOST),
+    ("http://[::ffff:0177.0.0.1]/hook", HOST),
+    ("http://\uff11\uff12\uff17.\uff10.\uff10.\uff11/hook", HOST),  # full-width digits
+    ("http://\u0661\u0662\u0667.\u0660.\u0660.\u0661/hook", HOST),  # Arabic-Indic digits
+    ("http://\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com/hook", HOST),  # full-width letters
+    ("http://xn--zz.com/hook", HOST),  # not Punycode
+    ("http://127.0.0.1%2f/hook", HOST),
+    ("http://hooks.example.com:99999/hook", PORT),
+    ("http://hooks.example.com:0/hook", PORT),
+]
+
+
+@pytest.mark.parametrize(("url", "reason"), UNUSABLE_URLS)
+@pytest.mark.parametrize("allow_private", [False, True])
+async def test_the_staff_api_refuses_a_url_the_sender_cannot_use(
+    settings: Settings,
+    database: Database,
+    make_token: MakeToken,
+    url: str,
+    reason: str,
+    allow_private: bool,
+) -> None:
+    chosen = dataclasses.replace(settings, allow_private_webhook_hosts=allow_private)
+    app = create_app(chosen, database=database)
+    headers = {"Authorization": f"Bearer {await make_token(StaffRole.support)}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        answer = await client.post(
+            "/api/staff/subscriptions", json={"channel": "webhook", "url": url}, headers=headers
+        )
+        listed = await client.get("/api/staff/subscriptions", headers=headers)
+    await app.running.cache.close()
+    assert answer.status_code == 422, answer.text
+    message = f"is not a URL that can be sent to: {reason}"
+    assert answer.json()["error"] == {
+        "code": "validation_error",
+        "message": f"url: {message}",
+        "field": "url",
+        "fields": [{"field": "url", "message": message}],
+    }
+    assert listed.json() == []
 
 
 # -- when sending -----------------------------------------------------------------------------
@@ -240,6 +293,31 @@ async def test_the_operators_telegram_server_is_trusted_as_configured(
     await _open_incident(database)
     await _deliver(database, dataclasses.replace(settings, telegram_api_url=http_receiver.url("")))
     assert [got.path.rsplit("/", 1)[1] for got in http_receiver.received] == ["sendMessage"]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://0177.0.0.1/hook", "http://\uff11\uff12\uff17.0.0.1/hook", "http://xn--zz.com/"]
+)
+@pytest.mark.parametrize("allow_private", [False, True])
+async def test_a_stored_url_the_sender_cannot_use_fails_at_the_first_attempt(
+    database: Database, settings: Settings, url: str, allow_private: bool
+) -> None:
+    """A row made before the check (or edited in the database) is not retried for a day:
+    no attempt can ever succeed."""
+    await _subscribe(database, url)
+    await _open_incident(database)
+    await _deliver(
+        database, dataclasses.replace(settings, allow_private_webhook_hosts=allow_private)
+    )
+    async with database.sessionmaker() as session:
+        delivery = await session.scalar(select(Delivery))
+        attempts = list(await session.scalars(select(DeliveryAttempt)))
+    assert delivery is not None
+    assert delivery.state == DeliveryState.failed
+    assert [(a.outcome, a.status_code, a.error) for a in attempts] == [
+        (AttemptOutcome.failed, None, f"refused: the URL cannot be sent to: {HOST}")
+    ]
+    assert delivery.last_error == attempts[0].error
 
 
 # -- the connection itself --------------------------------------------------------------------

@@ -8,10 +8,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from incidents.common.audit import AuditEntry
+from incidents.common.staff import SecondFactor, Staff
+from statuspage.access import second_factor
+from statuspage.access.totp import SecretBox, new_secret
 from statuspage.app import create_app
 from statuspage.cli.main import main
 from statuspage.config import Settings
+from statuspage.db import connect
 
 
 def test_demo_staff_and_token_on_a_fresh_sqlite_file(
@@ -110,3 +116,50 @@ def test_a_platform_account_is_created_without_a_password_and_gets_a_token(
     captured = capsys.readouterr()
     assert captured.out.startswith("sp_")
     assert "token for exchange@example.com (platform); it is shown once" in captured.err
+
+
+def test_an_operator_resets_a_second_factor_when_every_admin_is_locked_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'status.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert (
+        main(["staff", "create", "--email", "ops@example.com", "--name", "Ops", "--role", "admin"])
+        == 0
+    )
+
+    async def enrol() -> None:
+        database = connect(url)
+        async with database.sessionmaker() as session, session.begin():
+            staff = await session.scalar(select(Staff))
+            assert staff is not None
+            box = SecretBox(b"k" * 32)
+            await second_factor.enrol(session, staff=staff, secret=new_secret(), step=0, box=box)
+        await database.dispose()
+
+    async def after() -> tuple[object, list[tuple[str, int | None]]]:
+        database = connect(url)
+        async with database.sessionmaker() as session:
+            factor = await session.scalar(select(SecondFactor))
+            rows = await session.execute(
+                select(AuditEntry.action, AuditEntry.actor_id).where(
+                    AuditEntry.action.startswith("staff.second_factor")
+                )
+            )
+            found = [(action, actor) for action, actor in rows]
+        await database.dispose()
+        return factor, found
+
+    asyncio.run(enrol())
+    capsys.readouterr()
+    assert main(["staff", "reset-second-factor", "--email", "Ops@example.com"]) == 0
+    assert capsys.readouterr().out == (
+        "reset the second factor of ops@example.com: they enrol a new one at next sign-in\n"
+    )
+    assert main(["staff", "reset-second-factor", "--email", "ops@example.com"]) == 0
+    assert capsys.readouterr().out == "ops@example.com has no second factor: nothing to reset\n"
+    assert main(["staff", "reset-second-factor", "--email", "nobody@example.com"]) == 2
+    assert "no staff account for nobody@example.com" in capsys.readouterr().err
+    factor, audited = asyncio.run(after())
+    assert factor is None
+    assert audited == [("staff.second_factor.enrol", 1), ("staff.second_factor.reset", None)]

@@ -23,6 +23,7 @@ ROLES = {
     "/staff/": ANYONE,
     "/staff/logout": ANYONE,
     "/staff/password": ANYONE,
+    "/staff/second-factor": ANYONE,
     "/staff/incidents": SUPPORT,
     "/staff/maintenance": SUPPORT,
     "/staff/subscribers": SUPPORT,
@@ -30,7 +31,7 @@ ROLES = {
     "/staff/finance": FINANCE,
     "/staff/admin": ADMIN,
 }
-OPEN = {"/staff/login", "/staff/console.css", "/staff/console.js"}
+OPEN = {"/staff/login", "/staff/login/code", "/staff/console.css", "/staff/console.js"}
 
 
 def _role(path: str) -> str:

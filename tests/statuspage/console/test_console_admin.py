@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from incidents.common.staff import Staff, StaffRole
 from statuspage.db import Database
-from tests.statuspage.console_helpers import PASSWORD, sign_in, signed_in
+from tests.statuspage.console_helpers import PASSWORD, enrol_in_console, sign_in, signed_in
 
 
 async def _id_of(database: Database, email: str) -> int:
@@ -62,6 +62,10 @@ async def test_an_admin_adds_staff_who_can_then_sign_in(
             f"/staff/admin/staff/{new_id}/role", data={"csrf": csrf, "role": "finance"}
         )
         assert role.status_code == 303
+        sent = await other.get("/staff/finance")  # finance signs in with a second factor
+        assert sent.status_code == 303
+        assert sent.headers["location"] == "/staff/second-factor?next=/staff/finance"
+        await enrol_in_console(other)
         assert (await other.get("/staff/finance")).status_code == 200
         assert (await other.get("/staff/incidents/new")).status_code == 403
         off = await client.post(

@@ -1,16 +1,19 @@
-"""The staff console in a real browser (Debian's chromium): a support shift and a finance run."""
+"""The staff console in a real browser (Debian's chromium): a support shift and a finance run,
+finance enrolling a second factor at the first sign-in and signing in with its code after."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -19,6 +22,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from statuspage.access.totp import STEP_SECONDS, code_at, step_at
 from tests.servers import free_port, run_cli, serve_command, wait_until_up
 from tests.statuspage.browsers import SCREENSHOTS
 
@@ -33,11 +37,32 @@ STAFF = [
 ]
 
 
+@dataclass
+class Authenticator:
+    """What a person's phone knows: the key read off the enrolment page, and the last step
+    whose code was typed (the server never takes one twice)."""
+
+    secret: str
+    last_step: int
+
+
 @dataclass(frozen=True)
 class Site:
     base: str
     token: str
     folder: Path
+    phones: dict[str, Authenticator] = field(default_factory=dict)
+
+    async def code(self, email: str) -> str:
+        """A code the person's app shows: this step's, or the next one's (the server takes a
+        step either side) when this one was used; past that, it waits for the clock."""
+        phone = self.phones[email]
+        step = max(step_at(datetime.now(UTC)), phone.last_step + 1)
+        ahead = step * STEP_SECONDS - STEP_SECONDS - time.time()
+        if ahead > 0:
+            await asyncio.sleep(ahead)
+        phone.last_step = step
+        return code_at(phone.secret, step)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +130,32 @@ async def _signed_in(
         await page.get_by_label("Email").fill(email)
         await page.get_by_label("Password").fill(PASSWORD)
         await page.get_by_role("button", name="Sign in").click()
+        if "/staff/login/code" in page.url:  # a second factor: the code from the phone
+            await _shot(page, "sign-in-code")
+            await page.get_by_label("Code").fill(await site.code(email))
+            await page.get_by_role("button", name="Verify").click()
+        elif "/staff/second-factor" in page.url:  # the role needs one: enrol it first
+            await _enrol(page, site, email)
         yield page
+
+
+async def _enrol(page: Page, site: Site, email: str) -> None:
+    """Scans the QR code, as it were: reads the key under it, types the app's code, and keeps
+    the recovery codes shown once."""
+    await expect(page.locator("main h1")).to_have_text("Second factor")
+    said: list[str] = []
+    page.on("console", lambda message: said.append(message.text))
+    await page.reload()  # watched: the inline QR code keeps to the Content-Security-Policy
+    await expect(page.locator("svg.qr")).to_be_visible()
+    assert [text for text in said if "Content Security Policy" in text] == []
+    await _shot(page, "second-factor-enrol")
+    secret = (await page.locator("#totp-key").inner_text()).replace(" ", "")
+    site.phones[email] = Authenticator(secret, step_at(datetime.now(UTC)) - 1)
+    await page.get_by_label("Code from the app").fill(await site.code(email))
+    await page.get_by_role("button", name="Enrol").click()
+    await expect(page.locator("#recovery-codes li")).to_have_count(10)
+    await _shot(page, "second-factor-recovery-codes")
+    await page.get_by_role("link", name="I have kept them: continue").click()
 
 
 async def _shot(page: Page, name: str) -> None:
@@ -251,6 +301,10 @@ async def test_a_finance_run_with_a_second_approver(browser: Browser, site: Site
         download = await waiting.value
         saved = site.folder / download.suggested_filename
         await download.save_as(saved)
+    async with _signed_in(browser, site, "omar@coinport.example", javascript=False) as again:
+        await expect(again).to_have_url(f"{site.base}/staff/finance")  # his code, not a new QR
+        await again.goto(batch_url)
+        await expect(again.locator("h1")).to_contain_text("issued")
     rows = list(csv.DictReader(io.StringIO(saved.read_text())))
     assert sorted((row["account_id"], row["amount"]) for row in rows) == [
         ("acc-1", "1.5"),

@@ -16,7 +16,7 @@ from statuspage.access import staff_accounts
 from statuspage.access.signing import Signer, load_signer
 from statuspage.access.staff_sessions import StaffSession
 from statuspage.config import Settings
-from statuspage.console.kit import SESSION_PURPOSE, SESSION_SECONDS, Session
+from statuspage.console.sessions import SESSION_PURPOSE, SESSION_SECONDS, Session
 from statuspage.db import Database
 from tests.statuspage.console_helpers import PASSWORD, add_staff, sign_in, signed_in
 
@@ -113,18 +113,18 @@ async def test_a_session_cookie_is_not_a_manage_link(
     staff = await _staff(database, "support@example.com")
     async with database.sessionmaker() as session, session.begin():
         # a subscription whose id and token version are the staff member's id and version
-        session.add(
-            Subscription(
-                id=staff.id,
-                channel=Channel.email,
-                address="holder@wallet.example",
-                language="en",
-                token_version=staff.session_version,
-                confirmed_at=NOW,
-            )
+        subscription = Subscription(
+            id=staff.id,
+            channel=Channel.email,
+            address="holder@wallet.example",
+            language="en",
+            token_version=staff.session_version,
+            confirmed_at=NOW,
         )
+        session.add(subscription)
     signer = await _signer(database, settings)
-    real = signer.make("manage", staff.id, staff.session_version)
+    # A manage link as emails carry it (with the subscription's nonce).
+    real = signer.make("manage", staff.id, staff.session_version, nonce=subscription.nonce)
     page = await client.get("/subscriptions/manage", params={"token": real})
     assert page.status_code == 200
     assert "holder@wallet.example" in page.text

@@ -17,7 +17,7 @@ from statuspage.app import StatusApp, create_app
 from statuspage.config import Settings
 from statuspage.db import Database
 from tests.conftest import Fresh
-from tests.statuspage.console_helpers import add_staff, csrf_of, sign_in
+from tests.statuspage.console_helpers import add_staff, code_now, csrf_of, sign_in
 
 GUESSES = 60
 
@@ -95,7 +95,7 @@ async def test_behind_a_trusted_proxy_one_address_locks_only_itself(
             assert wrong.status_code == 401
         assert (await sign_in(attacker, "admin@example.com")).status_code == 429
     async with behind_nginx.client("198.51.100.7") as admin:
-        assert (await sign_in(admin, "admin@example.com")).status_code == 303
+        assert (await sign_in(admin, "admin@example.com", code=code_now(1))).status_code == 303
 
 
 async def test_without_trusting_the_proxy_a_forged_header_changes_nothing(
@@ -132,7 +132,8 @@ async def test_made_up_emails_from_one_address_do_not_lock_a_known_browser_out(
             wrong = await sign_in(attacker, f"made-up{number}@example.com", "guess")
             assert wrong.status_code == 401
         assert (await sign_in(attacker, "admin@example.com")).status_code == 429
-    assert (await sign_in(client, "admin@example.com")).status_code == 303
+    # The next step's code: the one of now signed the browser in already, and counts once.
+    assert (await sign_in(client, "admin@example.com", code=code_now(1))).status_code == 303
 
 
 async def test_guesses_from_many_addresses_count_for_the_account(
@@ -152,7 +153,7 @@ async def test_guesses_from_many_addresses_count_for_the_account(
             locked = await sign_in(elsewhere, "admin@example.com")
         assert locked.status_code == 429
         assert "Too many failed sign-ins for this email. Try again in 15 minutes." in locked.text
-        assert (await sign_in(admin, "admin@example.com")).status_code == 303
+        assert (await sign_in(admin, "admin@example.com", code=code_now(1))).status_code == 303
 
 
 async def test_a_known_browser_has_its_own_limit(

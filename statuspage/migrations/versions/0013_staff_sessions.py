@@ -1,8 +1,8 @@
 """Console sessions kept on the server (a digest of each cookie's key), so signing out, a new
 password or deactivation ends them.
 
-Revision ID: 0010
-Revises: 0008
+Revision ID: 0013
+Revises: 0011
 Create Date: 2026-12-01 09:00:00.000000
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0008"
+revision = "0013"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,117 @@
+"""One fee event of the platform as the intake reads it, and the one validation every format's
+line goes through (an event, or a Rejection naming the field that is wrong)."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from compensation.assets import SCALES, parse_amount
+from compensation.errors import InvalidInput
+
+__all__ = [
+    "MAX_COMPONENT_CHARS",
+    "AccountEvent",
+    "EventKind",
+    "InvalidField",
+    "Outcome",
+    "Rejection",
+    "validated_event",
+]
+
+
+class EventKind(enum.StrEnum):
+    trade = "trade"
+    withdrawal = "withdrawal"
+    deposit = "deposit"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountEvent:
+    line: int
+    account_id: str
+    asset: str
+    fee: Decimal
+    volume: Decimal
+    kind: EventKind
+    component: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    line: int
+    reason: str
+
+
+Outcome = AccountEvent | Rejection
+
+MAX_COMPONENT_CHARS = 200
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
+_KINDS = {kind.value: kind for kind in EventKind}
+_KIND_NAMES = ", ".join(sorted(_KINDS))
+# Per asset, the exact shape parse_amount accepts (at most 19 integer digits keeps it under
+# MAX_AMOUNT): a match is valid as it stands, anything else goes to parse_amount for its message.
+_AMOUNT_SHAPES = {
+    asset: re.compile(rf"[0-9]{{1,19}}(?:\.[0-9]{{1,{scale}}})?" if scale else r"[0-9]{1,19}")
+    for asset, scale in SCALES.items()
+}
+
+
+class InvalidField(Exception):
+    """One field of one line is wrong: becomes a Rejection, never leaves the intake."""
+
+
+def _amount(text: str, asset: str, field: str) -> Decimal:
+    text = text.strip()
+    if _AMOUNT_SHAPES[asset].fullmatch(text):
+        return Decimal(text)
+    try:
+        return parse_amount(text, asset, field=field)
+    except InvalidInput as error:
+        raise InvalidField(f"{field}: {error.message}") from None
+
+
+def _time(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text.strip())
+        if at.tzinfo is None:
+            raise InvalidField("at: time zone missing (add Z or an offset such as +08:00)")
+        return at if at.tzinfo is UTC else at.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidField(f"at: {text[:40]!r} is not an ISO 8601 time") from None
+
+
+def validated_event(line: int, fields: tuple[str, str, str, str, str, str, str]) -> Outcome:
+    """The one validation of an event, whatever format it came in."""
+    account_id, asset, fee, volume, kind, component, at = fields
+    try:
+        account_id = account_id.strip()
+        if not _ACCOUNT_ID.fullmatch(account_id):
+            raise InvalidField(
+                f"account_id: {account_id[:70]!r} is not 1 to 64 of A-Z a-z 0-9 _ . : @ -"
+            )
+        asset = asset.strip().upper()
+        if asset not in SCALES:
+            raise InvalidField(f"asset: {asset[:20]!r} is not one of {', '.join(sorted(SCALES))}")
+        event_kind = _KINDS.get(kind.strip().lower())
+        if event_kind is None:
+            raise InvalidField(f"kind: {kind.strip()[:40]!r} is not one of {_KIND_NAMES}")
+        component = component.strip()
+        if not component or len(component) > MAX_COMPONENT_CHARS:
+            raise InvalidField(f"component: must be 1 to {MAX_COMPONENT_CHARS} characters")
+        return AccountEvent(
+            line,
+            account_id,
+            asset,
+            _amount(fee, asset, "fee"),
+            _amount(volume, asset, "volume"),
+            event_kind,
+            component,
+            _time(at),
+        )
+    except InvalidField as error:
+        return Rejection(line, str(error))

@@ -1,0 +1,225 @@
+"""Taking a batch's events into its draft: plan in a short read, sum with no transaction open,
+then add the sums to the lines in one short transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from compensation import rules, service
+from compensation.errors import Conflict, InvalidInput
+from compensation.events import AccountEvent, Rejection
+from compensation.models import Batch
+from compensation.rules import Eligibility
+from compensation.schemas import CouponRules, FeeRefundRules
+from incidents import service as incident_service
+from incidents.common import audit
+
+_T = TypeVar("_T")
+
+
+class Transactions(Protocol):
+    """How the edge runs work on the database: in a session that only reads, or in one
+    transaction (the edge decides what else goes with a write)."""
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[_T]]) -> _T: ...
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[_T]]) -> _T: ...
+
+
+async def take_events(
+    db: Transactions,
+    *,
+    batch_id: int,
+    events: AsyncIterable[list[AccountEvent | Rejection]],
+    source: str,
+    digest: Callable[[], str] | None,
+    actor_id: int,
+) -> tuple[Batch, Collected]:
+    """A batch's events, however they come (an upload, the platform's paged API): the plan in
+    a short read, the sums with no transaction open (an upload may take minutes), then one
+    short transaction adding them to the draft. `digest` gives the file's SHA-256 once read."""
+    plan = await db.read(lambda session: plan_intake(session, batch_id=batch_id))
+    collected = await collect(plan, events, Collected())
+    batch = await db.write(
+        lambda session: commit_intake(
+            session,
+            plan=plan,
+            collected=collected,
+            source=source,
+            digest=digest() if digest is not None else None,
+            actor_id=actor_id,
+        )
+    )
+    return batch, collected
+
+
+@dataclass(frozen=True)
+class IntakePlan:
+    """What a batch takes, read before a long upload so no transaction stays open during it."""
+
+    batch_id: int
+    policy_version: int
+    rules: FeeRefundRules | CouponRules
+    eligibility: Eligibility
+    components: dict[str, int]  # "3" and "spot trading" (lower case) -> 3
+
+
+@dataclass
+class Collected:
+    aggregate: service.Aggregate = field(default_factory=dict)
+    rejections: list[tuple[int, str]] = field(default_factory=list)
+    accepted: int = 0
+    rejected: int = 0
+    ineligible: int = 0
+
+    def summary(self) -> dict[str, int]:
+        return {"accepted": self.accepted, "rejected": self.rejected, "ineligible": self.ineligible}
+
+
+async def plan_intake(session: AsyncSession, *, batch_id: int) -> IntakePlan:
+    batch = await service.get_batch(session, batch_id=batch_id)
+    rules.check_editable(batch.state)
+    incident = await incident_service.get_incident(session, incident_id=batch.incident_id)
+    assert incident.resolved_at is not None  # a batch is only made for a resolved incident
+    value = service.batch_rules(batch)
+    components: dict[str, int] = {}
+    for component in await incident_service.list_components(session):
+        components[str(component.id)] = component.id
+        components[component.name.strip().lower()] = component.id
+    return IntakePlan(
+        batch_id=batch.id,
+        policy_version=batch.policy_version,
+        rules=value,
+        eligibility=rules.eligibility(
+            value,
+            impact=incident_service.impact_windows(incident),
+            started_at=incident.started_at,
+            resolved_at=incident.resolved_at,
+        ),
+        components=components,
+    )
+
+
+async def collect(
+    plan: IntakePlan, batches: AsyncIterable[list[AccountEvent | Rejection]], into: Collected
+) -> Collected:
+    """Sums each eligible event into its (account, asset) line; keeps the rejections."""
+    async for batch in batches:
+        for event in batch:
+            if isinstance(event, Rejection):
+                _reject(into, event.line, event.reason)
+            else:
+                _add(plan, event, into)
+    return into
+
+
+def _add(plan: IntakePlan, event: AccountEvent, into: Collected) -> None:
+    component_id = plan.components.get(event.component)
+    if component_id is None:
+        component_id = plan.components.get(event.component.strip().lower())
+    if component_id is None:
+        _reject(into, event.line, f"component: {event.component[:60]!r} is not a component")
+        return
+    into.accepted += 1
+    if not plan.eligibility.admits(
+        component_id=component_id, kind=event.kind, asset=event.asset, at=event.at
+    ):
+        into.ineligible += 1
+        return
+    value = plan.rules
+    key = (event.account_id, rules.line_asset(value, event.asset))
+    line = into.aggregate.get(key)
+    if line is None:
+        line = into.aggregate[key] = [Decimal(0), Decimal(0), 0]
+    if rules.counts_toward_line(value, event.asset):
+        line[0] += event.fee
+        line[1] += event.volume
+    line[2] += 1
+
+
+async def in_batches(
+    events: AsyncIterable[AccountEvent | Rejection], size: int = 1000
+) -> AsyncIterator[list[AccountEvent | Rejection]]:
+    """One event at a time (the paged HTTP pull) regrouped for `collect`."""
+    batch: list[AccountEvent | Rejection] = []
+    async for event in events:
+        batch.append(event)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _reject(into: Collected, line: int, reason: str) -> None:
+    into.rejected += 1
+    if len(into.rejections) < service.REJECTIONS_KEPT:
+        into.rejections.append((line, reason))
+
+
+def collect_accounts(plan: IntakePlan, account_ids: Iterable[str]) -> Collected:
+    """A pasted list of accounts: each gets a line with no activity (coupons only)."""
+    value = plan.rules
+    if not isinstance(value, CouponRules) or value.tiers is not None:
+        raise InvalidInput(
+            "a list of accounts fits a fixed-amount coupon; this policy needs their events",
+            field="account_ids",
+        )
+    into = Collected()
+    for account_id in account_ids:
+        into.accepted += 1
+        into.aggregate.setdefault((account_id, value.asset), [Decimal(0), Decimal(0), 0])
+    return into
+
+
+async def commit_intake(
+    session: AsyncSession,
+    *,
+    plan: IntakePlan,
+    collected: Collected,
+    source: str,
+    digest: str | None,
+    actor_id: int,
+) -> Batch:
+    """Adds what was collected to the batch's lines, in one transaction."""
+    batch = await service.get_batch(session, batch_id=plan.batch_id, lock=True)
+    rules.check_editable(batch.state)
+    if batch.policy_version != plan.policy_version:
+        raise Conflict("the batch's policy changed during the upload; send it again", field="file")
+    sources: list[dict[str, Any]] = list(batch.intake.get("sources", []))
+    if digest is not None and any(taken.get("sha256") == digest for taken in sources):
+        raise Conflict(
+            f"this file was already taken into batch {batch.id}; clear the intake to take it again",
+            field="file",
+        )
+    aggregate = await service.load_aggregate(session, batch_id=batch.id)
+    for key, (fees, volume, events) in collected.aggregate.items():
+        line = aggregate.get(key)
+        if line is None:  # the collected sums as they are: no new Decimals for each line
+            aggregate[key] = [fees, volume, events]
+            continue
+        line[0] += fees
+        line[1] += volume
+        line[2] += events
+    await service.write_lines(session, batch=batch, aggregate=aggregate)
+    await service.add_rejections(
+        session, batch_id=batch.id, source=source, found=collected.rejections
+    )
+    summary = collected.summary()
+    sources.append({"source": source, "sha256": digest, **summary})
+    intake = {name: batch.intake.get(name, 0) + count for name, count in summary.items()}
+    batch.intake = {**intake, "sources": sources}
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="compensation.batch.intake",
+        entity_type="compensation_batch",
+        entity_id=batch.id,
+        after={"source": source, "sha256": digest, **summary, "lines": len(aggregate)},
+    )
+    return batch
