@@ -1,4 +1,5 @@
 """The console's second factor: enrolment with a QR code and the recovery codes shown once
+(after the current password, asked again: a stolen session alone cannot enrol a new phone),
 new recovery codes, and removal. The sign-in's own code step is in `sign_in_code`."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from incidents.common.errors import DomainError
 from incidents.common.staff import ANY_STAFF, Staff
 from statuspage.access import rate_limits, second_factor, staff_accounts, totp
 from statuspage.access.totp import SecretBox, Unsealable
+from statuspage.console import sign_in_limits as limits
 from statuspage.console.kit import Console, Page, console_path, route
 from statuspage.console.posted import FormError
 from statuspage.console.sessions import set_session
@@ -105,6 +107,10 @@ async def enrol(console: Console) -> Response:
         secret = _opened(console, box)
     except FormError as error:
         return await overview(console, status=error.status, errors=error.errors)
+    try:
+        await _confirm_password(console)
+    except FormError as error:
+        return await overview(console, status=error.status, errors=error.errors, secret=secret)
     step = totp.matching_step(secret, console.field("code"), now=utcnow(), after=-1)
     if step is None:
         wrong = {"code": "this is not the code the app shows now: check the phone's clock"}
@@ -125,6 +131,24 @@ async def enrol(console: Console) -> Response:
     response = console.render("second_factor_codes.html", codes=codes, next=next_path)
     await _keep_signed_in(console, response, staff)
     return response
+
+
+async def _confirm_password(console: Console) -> None:
+    """The current password, asked again before a new phone is enrolled; a wrong one is
+    counted (and limited) as a failed sign-in is, a right one refunded as a sign-in is."""
+    services, email = console.services, console.staffer.email
+    attempt = await limits.attempt(services, console.request, email)
+    counted = await limits.check(services, attempt)
+    if isinstance(counted, rate_limits.Full):
+        limited = f"too many failed sign-ins: try again in {minutes(counted.wait)} minutes"
+        raise FormError({"password": limited}, status=429)
+    password = str(console.form.get("password", ""))
+    async with console.database.reading() as db:
+        staff = await staff_accounts.check_password(db, email=email, password=password)
+    right = staff is not None and staff.id == console.staffer.id
+    await limits.settle(services, attempt, counted, succeeded=right)
+    if not right:
+        raise FormError({"password": "this is not your current password"}, status=400)
 
 
 async def _keep_signed_in(console: Console, response: Response, staff: Staff) -> None:

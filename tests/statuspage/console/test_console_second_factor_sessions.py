@@ -1,6 +1,6 @@
-"""The second factor with server-side sessions and atomic limits: every change of the factor
-ends the other sessions on the server, the code sign-in starts one, and concurrent wrong codes
-are counted before they are checked."""
+"""The second factor with server-side sessions and atomic limits: enrolment asks for the
+password again, every change of the factor ends the other sessions on the server, the code
+sign-in starts one, and concurrent wrong codes are counted before they are checked."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from incidents.common.staff import StaffRole
+from incidents.common.staff import SecondFactor, StaffRole
 from statuspage.access import second_factor
+from statuspage.access.rate_limits import RateEvent
 from statuspage.access.staff_sessions import StaffSession
 from statuspage.access.totp import code_at, step_at
 from statuspage.app import create_app
@@ -45,6 +46,48 @@ async def _ended(database: Database, staff_id: int) -> list[bool]:
             select(StaffSession).where(StaffSession.staff_id == staff_id).order_by(StaffSession.id)
         )
         return [row.ended_at is not None for row in rows]
+
+
+async def _enrol_with(client: httpx.AsyncClient, password: str) -> httpx.Response:
+    page = (await client.get("/staff/second-factor")).text
+    pending = page.split('name="pending" value="')[1].split('"')[0]
+    return await client.post(
+        "/staff/second-factor",
+        data={"csrf": csrf_of(page), "pending": pending, "password": password, "code": "123456"},
+    )
+
+
+async def test_enrolment_asks_for_the_password_and_counts_a_wrong_one_as_a_failed_sign_in(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await add_staff(database, StaffRole.support, "mei@example.com")
+    assert (await sign_in(client, "mei@example.com")).status_code == 303
+    for _ in range(5):
+        wrong = await _enrol_with(client, "not my password at all")
+        assert wrong.status_code == 400
+        assert "this is not your current password" in wrong.text
+    limited = await _enrol_with(client, PASSWORD)  # even the right one, once the limit is full
+    assert limited.status_code == 429
+    assert "too many failed sign-ins: try again in 15 minutes" in limited.text
+    async with database.sessionmaker() as session:
+        assert await session.scalar(select(SecondFactor)) is None
+        buckets = Counter((await session.scalars(select(RateEvent.bucket))).all())
+    assert buckets == {"sign_in_address": 5, "sign_in_email": 5, "sign_in_account": 5}
+    async with _browser(client) as other:  # the sign-in form counts the same failures
+        locked = await sign_in(other, "mei@example.com")
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins for this email from your address." in locked.text
+
+
+async def test_a_right_password_refunds_its_attempt_and_enrols(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await add_staff(database, StaffRole.support, "mei@example.com")
+    assert (await sign_in(client, "mei@example.com")).status_code == 303
+    await enrol_in_console(client)
+    async with database.sessionmaker() as session:
+        assert await session.scalar(select(RateEvent.bucket)) is None
+        assert await session.scalar(select(SecondFactor.staff_id)) is not None
 
 
 async def test_enrolling_and_removing_end_the_other_server_sessions_and_keep_this_one(
