@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,6 +34,9 @@ class Settings:
     port: int = 8000
     max_body_bytes: int = 1_048_576
     sql_echo: bool = False
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For / Forwarded header names
+    # the client; from anyone else the header is ignored. Empty: the peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
     # How often each instance checks for changes made elsewhere; 0 turns the check off.
     cache_poll_seconds: float = 1.0
     # Signs confirmation, manage and unsubscribe links; generated and kept in the database
@@ -85,6 +90,9 @@ class Settings:
 
         return parse_cadence(self.progress_cadence)
 
+    def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return _networks(self.trusted_proxies)
+
     def second_factor_roles(self) -> frozenset[StaffRole]:
         """The roles of STAFF_2FA_ROLES (comma-separated; empty: none)."""
         return _console_roles(self.staff_2fa_roles, "STAFF_2FA_ROLES")
@@ -105,6 +113,7 @@ class Settings:
             port=_int(env, "PORT", 8000),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_048_576),
             sql_echo=env.get("SQL_ECHO", "") in {"1", "true", "yes"},
+            trusted_proxies=_list(env, "TRUSTED_PROXIES"),
             cache_poll_seconds=_float(env, "CACHE_POLL_SECONDS", 1.0),
             secret_key=env.get("SECRET_KEY", ""),
             staff_2fa_roles=env.get("STAFF_2FA_ROLES", "admin,finance"),
@@ -171,7 +180,24 @@ class Settings:
             self.cadence()
         except ValueError as error:
             raise SettingsError(f"PROGRESS_CADENCE: {error}") from error
+        for entry in self.trusted_proxies:
+            try:
+                ip_network(entry, strict=False)
+            except ValueError as error:
+                raise SettingsError(
+                    f"TRUSTED_PROXIES: {entry!r} is not an address or a network (10.0.0.0/8)"
+                ) from error
         self.second_factor_roles()
+
+
+@cache
+def _networks(entries: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(entry, strict=False) for entry in entries)
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list; blanks around and between the commas do not count."""
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
 _CONSOLE_ROLES = (StaffRole.support, StaffRole.finance, StaffRole.admin)

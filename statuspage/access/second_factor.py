@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incidents.common import audit
 from incidents.common.errors import Conflict, NotFound
 from incidents.common.staff import RecoveryCode, SecondFactor, Staff, StaffRole
+from statuspage.access import staff_accounts
 from statuspage.access.totp import SecretBox, Unsealable, is_code, matching_step
 
 RECOVERY_CODES = 10
@@ -99,16 +100,18 @@ async def enrol(
     secret: str,
     step: int,
     box: SecretBox,
+    keep_session: str = "",
 ) -> list[str]:
     """Keeps the authenticator whose code of `step` the person just typed (so that code is
     not accepted again) and returns the ten recovery codes, the only time they are shown.
-    Signs the person out of their other sessions (made without this factor)."""
+    Signs the person out of their other sessions (made without this factor): all but the
+    one of key `keep_session`."""
     if await find(session, staff_id=staff.id) is not None:
         raise Conflict("you already have a second factor: remove it first", field="code")
     sealed = box.seal(secret, context=_secret_context(staff.id))
     session.add(SecondFactor(staff_id=staff.id, secret=sealed, last_step=step))
     codes = await _replace_recovery_codes(session, staff_id=staff.id)
-    staff.session_version += 1
+    await staff_accounts.sign_out(session, staff, keep=keep_session)
     await _record(session, staff.id, "staff.second_factor.enrol", actor_id=staff.id)
     return codes
 
@@ -195,12 +198,12 @@ async def new_recovery_codes(session: AsyncSession, *, staff: Staff) -> list[str
     return codes
 
 
-async def remove(session: AsyncSession, *, staff: Staff) -> None:
+async def remove(session: AsyncSession, *, staff: Staff, keep_session: str = "") -> None:
     """The person's own removal (the caller checked a code first); signs out their other
-    sessions."""
+    sessions (all but the one of key `keep_session`)."""
     if not await _drop(session, staff.id):
         raise NotFound("you have no second factor", field="code")
-    staff.session_version += 1
+    await staff_accounts.sign_out(session, staff, keep=keep_session)
     await _record(session, staff.id, "staff.second_factor.remove", actor_id=staff.id)
 
 
@@ -217,7 +220,7 @@ async def reset(session: AsyncSession, *, staff_id: int, actor_id: int) -> Staff
         )
     if not await _drop(session, staff.id):
         raise Conflict(f"{staff.email} has no second factor", field="second_factor")
-    staff.session_version += 1
+    await staff_accounts.sign_out(session, staff)
     await _record(session, staff.id, "staff.second_factor.reset", actor_id=actor_id)
     return staff
 
@@ -226,7 +229,7 @@ async def reset_by_operator(session: AsyncSession, *, staff: Staff) -> bool:
     """The command line's reset (every admin locked out): no actor in the audit row."""
     dropped = await _drop(session, staff.id)
     if dropped:
-        staff.session_version += 1
+        await staff_accounts.sign_out(session, staff)
         await _record(session, staff.id, "staff.second_factor.reset", actor_id=None)
     return dropped
 

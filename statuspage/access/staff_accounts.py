@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,12 +17,16 @@ from incidents.common.db_types import utcnow
 from incidents.common.errors import Conflict, DomainError, NotFound
 from incidents.common.staff import ApiToken, Staff, StaffRole
 from incidents.schemas import unsafe_character
+from statuspage.access import staff_sessions
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 _hasher = PasswordHasher()
 # Checked when the email is unknown, so a wrong address costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a password of anyone's")
+# Sign-in checks run beside the event loop, two at a time (each takes 64 MiB and a core for
+# tens of milliseconds): pages are still served, and transactions still commit, meanwhile.
+_HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-check")
 
 
 def check_password_rules(password: str, *, field: str = "password") -> None:
@@ -65,18 +71,29 @@ def password_matches(staff: Staff | None, password: str) -> bool:
 
 
 async def check_password(session: AsyncSession, *, email: str, password: str) -> Staff | None:
-    """The console user whose password this is (their hash renewed if it is out of date)."""
+    """The active console user `email` names, when `password` is theirs; as slow for an
+    unknown account. Only reads, and hashes in a thread: the slow hash holds no write lock
+    and does not stop the event loop."""
     email = email.strip().lower()
     # An address no account can have is not looked up (PostgreSQL cannot even compare a NUL),
     # and is checked against the dummy hash, as slowly as any unknown account.
     found = unsafe_character(email) is None
     staff = await session.scalar(select(Staff).where(Staff.email == email)) if found else None
-    if not password_matches(staff, password):
+    loop = asyncio.get_running_loop()
+    if not await loop.run_in_executor(_HASHING, password_matches, staff, password):
         return None
-    assert staff is not None and staff.password_hash is not None
-    if _hasher.check_needs_rehash(staff.password_hash):
-        staff.password_hash = _hasher.hash(password)
     return staff
+
+
+def needs_rehash(staff: Staff) -> bool:
+    """Whether the stored hash was made with older argon2 parameters than today's."""
+    return staff.password_hash is not None and _hasher.check_needs_rehash(staff.password_hash)
+
+
+async def upgrade_hash(session: AsyncSession, *, staff_id: int, password: str) -> None:
+    """Hashes the (just checked) password again with today's parameters."""
+    staff = await get_staff(session, staff_id=staff_id)
+    staff.password_hash = _hasher.hash(password)
 
 
 async def record_sign_in(
@@ -95,14 +112,20 @@ async def record_sign_in(
 
 
 async def set_password(
-    session: AsyncSession, *, staff_id: int, password: str, actor_id: int | None
+    session: AsyncSession,
+    *,
+    staff_id: int,
+    password: str,
+    actor_id: int | None,
+    keep_session: str = "",
 ) -> Staff:
-    """Sets the password and signs the person out of every other session."""
+    """Sets the password and signs the person out of every session but `keep_session` (the
+    key of the one they changed it in)."""
     staff = await get_staff(session, staff_id=staff_id)
     if staff.role == StaffRole.platform:
         raise TokenOnly
     staff.password_hash = hash_password(password)
-    staff.session_version += 1
+    await sign_out(session, staff, keep=keep_session)
     await audit.record(
         session,
         actor_id=actor_id,
@@ -111,6 +134,13 @@ async def set_password(
         entity_id=staff.id,
     )
     return staff
+
+
+async def sign_out(session: AsyncSession, staff: Staff, *, keep: str = "") -> None:
+    """Ends the person's console sessions (but `keep`), and with the new session version
+    every session cookie and known-browser cookie made before."""
+    staff.session_version += 1
+    await staff_sessions.end_all(session, staff_id=staff.id, now=utcnow(), keep=keep)
 
 
 async def get_staff(session: AsyncSession, *, staff_id: int) -> Staff:
@@ -134,7 +164,7 @@ async def change_role(
     staff.role = role
     if role == StaffRole.platform:  # token-only from now on: no password, no open session
         staff.password_hash = None
-        staff.session_version += 1
+        await sign_out(session, staff)
     await audit.record(
         session,
         actor_id=actor_id,
@@ -153,7 +183,7 @@ async def set_active(session: AsyncSession, *, staff_id: int, active: bool, acto
     if staff.id == actor_id and not active:
         raise Conflict("you cannot deactivate yourself", field="active")
     staff.active = active
-    staff.session_version += 1
+    await sign_out(session, staff)
     await audit.record(
         session,
         actor_id=actor_id,

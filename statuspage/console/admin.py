@@ -11,7 +11,8 @@ from incidents.common import audit
 from incidents.common.staff import ADMIN, StaffRole
 from statuspage.access import second_factor, staff_accounts
 from statuspage.access import tokens as auth
-from statuspage.console.kit import Console, FormError, Page, route
+from statuspage.console.kit import Console, Page, route
+from statuspage.console.posted import FormError
 
 AUDIT_PAGE = 50
 

@@ -18,7 +18,8 @@ from incidents.models import Incident
 from incidents.rules import CLOSED_INCIDENT_STATUSES
 from statuspage.console import exports
 from statuspage.console import intake as console_intake
-from statuspage.console.kit import Console, FormError, Page, parse, route
+from statuspage.console.kit import Console, Page, route
+from statuspage.console.posted import FormError, parse
 
 LINES_SHOWN = 100
 REJECTIONS_SHOWN = 100

@@ -21,7 +21,8 @@ from incidents.schemas import (
     ResolveIn,
     UpdateIn,
 )
-from statuspage.console.kit import Console, FormError, local_time, parse
+from statuspage.console.kit import Console
+from statuspage.console.posted import FormError, local_time, parse
 from statuspage.templating import TEMPLATES
 
 

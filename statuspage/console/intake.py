@@ -9,7 +9,8 @@ from starlette.datastructures import UploadFile
 
 from compensation import intake, intake_flows
 from incidents.common.errors import DomainError
-from statuspage.console.kit import Console, FormError
+from statuspage.console.kit import Console
+from statuspage.console.posted import FormError
 
 _READ = 1 << 16
 

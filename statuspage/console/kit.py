@@ -1,44 +1,36 @@
-"""The staff console's edge: signed session cookies, CSRF, roles, forms and pages."""
+"""The staff console's edge: who may open which page (roles, second factor, CSRF on a POST),
+the request each handler gets, and the pages it answers with. The session cookie is in
+`sessions`, a POST's form and its errors in `posted`."""
 
 from __future__ import annotations
 
-import hmac
-import secrets
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from incidents.common.actor import Actor
 from incidents.common.errors import DomainError
-from incidents.common.staff import Staff, StaffRole
+from incidents.common.staff import StaffRole
 from statuspage import i18n
-from statuspage.access import second_factor, staff_accounts
-from statuspage.access.signing import InvalidToken, Signer
+from statuspage.access import second_factor
 from statuspage.config import Settings
-from statuspage.console import uploads
+from statuspage.console.posted import FormError, Refused, check_csrf, read_form, read_upload
+from statuspage.console.sessions import Session, Staffer, live_staff, read_session
 from statuspage.db import BUSY_RETRY_SECONDS, Database, lock_wait_exceeded
 from statuspage.services import Services
 from statuspage.templating import environment
 
-COOKIE = "staff_session"
-SESSION_SECONDS = 12 * 3600  # a shift; then sign in again
-# The cookie is a Signer token of its own purpose: no subscriber's email link (confirm, manage,
-# unsubscribe) reads as a session, and no session reads as a link.
-SESSION_PURPOSE = "staff-session"
-MAX_FORM_BYTES = 262_144
 # The security headers (CSP, frame-ancestors, no-referrer) come from the app's middleware.
 _PAGE_HEADERS = {"cache-control": "no-store"}
 T = TypeVar("T")
@@ -55,115 +47,11 @@ class EnrolmentRequired(Exception):
     to enrol one, and may do nothing else until then."""
 
 
-class Refused(Exception):
-    """Signed in, but this page or action is not theirs (403), or the form is stale (CSRF)."""
-
-    def __init__(self, reason: str, staffer: Staffer | None = None, csrf: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.staffer, self.csrf = staffer, csrf  # their own navigation on the refusal page
-
-
-class FormError(Exception):
-    """What was wrong with a form, by field name ("" for the form as a whole)."""
-
-    def __init__(self, errors: dict[str, str], status: int = 422) -> None:
-        super().__init__("; ".join(f"{name}: {text}" for name, text in errors.items()))
-        self.errors = errors
-        self.status = status
-
-    @classmethod
-    def of(cls, error: DomainError | ValidationError) -> FormError:
-        if isinstance(error, ValidationError):
-            found: dict[str, str] = {}
-            for item in error.errors():
-                name = ".".join(str(part) for part in item["loc"])
-                found.setdefault(name, _message(item["type"], str(item["msg"])))
-            return cls(found)
-        return cls({error.field or "": error.message}, status=error.status_code)
-
-
-def _message(kind: str, text: str) -> str:
-    if kind == "missing" or (kind == "string_too_short" and "at least 1 character" in text):
-        return "this field is required"
-    return text.removeprefix("Value error, ")
-
-
 def console_path(raw: str) -> str:
     """Only a console path: never an open redirect to another site."""
     if raw.startswith("/staff/") and not raw.startswith("//") and "\\" not in raw:
         return raw
     return "/staff/"
-
-
-# -- the session cookie -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Session:
-    staff_id: int  # 0 before sign-in: the cookie then only carries the CSRF token
-    version: int
-    csrf: str
-    issued: int
-
-    @classmethod
-    def anonymous(cls) -> Session:
-        return cls(0, 0, secrets.token_urlsafe(24), int(time.time()))
-
-
-async def _signer(services: Services) -> Signer:
-    return Signer(await services.keys.site())
-
-
-async def read_session(services: Services, request: Request) -> Session | None:
-    raw = request.cookies.get(COOKIE, "")
-    if not raw or len(raw) > 512:
-        return None
-    try:
-        claims = (await _signer(services)).claims(SESSION_PURPOSE, raw, now=datetime.now(UTC))
-    except InvalidToken:  # tampered, another purpose's token, another key, or expired
-        return None
-    if not claims.nonce or not claims.expires:
-        return None
-    issued = claims.expires - SESSION_SECONDS
-    return Session(claims.subject, claims.version, claims.nonce, issued)
-
-
-async def set_session(services: Services, response: Response, session: Session | None) -> None:
-    """Writes (or, with None, clears) the cookie: HttpOnly, SameSite=Lax, scoped to /staff."""
-    secure = services.settings.public_url.startswith("https://")
-    if session is None:
-        response.delete_cookie(COOKIE, path="/staff", secure=secure, httponly=True)
-        return
-    expires = datetime.fromtimestamp(session.issued + SESSION_SECONDS, UTC)
-    value = (await _signer(services)).make(
-        SESSION_PURPOSE, session.staff_id, session.version, expires, nonce=session.csrf
-    )
-    response.set_cookie(
-        COOKIE,
-        value,
-        max_age=SESSION_SECONDS,
-        path="/staff",
-        secure=secure,
-        httponly=True,
-        samesite="lax",
-    )
-
-
-# -- who is signed in ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Staffer:
-    id: int
-    email: str
-    name: str
-    role: StaffRole
-    has_second_factor: bool = False
-    needs_second_factor: bool = False  # the role needs one (STAFF_2FA_ROLES)
-
-    def can(self, roles: frozenset[StaffRole]) -> bool:
-        return self.role == StaffRole.admin or self.role in roles
 
 
 @dataclass
@@ -263,23 +151,6 @@ def placed(errors: dict[str, str], form: str, fields: Iterable[str]) -> dict[str
     return found
 
 
-def parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise FormError.of(error) from error
-
-
-def local_time(text: str, zone: ZoneInfo, name: str) -> datetime | None:
-    """A `datetime-local` input, read in the site's time zone; empty means none."""
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=zone)
-    except ValueError as error:
-        raise FormError({name: "enter a date and time like 2026-03-01 14:30"}) from error
-
-
 # -- routes -------------------------------------------------------------------------------
 
 Handler = Callable[[Console], Awaitable[Response]]
@@ -356,11 +227,12 @@ async def _enter(services: Services, request: Request, route: Page) -> Console:
     if session is None or session.staff_id == 0:
         raise LoginRequired
     async with services.database.reading() as db:
-        staff = await db.get(Staff, session.staff_id)
-        enrolled = await second_factor.find(db, staff_id=session.staff_id) is not None
-    if staff is None or not staff_accounts.session_is_current(staff, session.version):
+        staff = await live_staff(db, session)
+        found = await second_factor.find(db, staff_id=staff.id) if staff else None
+    if staff is None:
         raise LoginRequired
     needed = second_factor.required(staff.role, services.settings.second_factor_roles())
+    enrolled = found is not None
     staffer = Staffer(staff.id, staff.email, staff.name, staff.role, enrolled, needed)
     if needed and not enrolled and not route.enrolling:
         raise EnrolmentRequired
@@ -392,47 +264,3 @@ async def _posted(console: Console, *, upload: bool) -> FormData:
         await form.close()  # an upload's spooled file
         raise
     return form
-
-
-def check_csrf(session: Session, form: FormData) -> None:
-    sent = form.get("csrf")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf):
-        raise Refused("csrf")
-
-
-async def read_form(request: Request) -> FormData:
-    """A url-encoded form, read up to MAX_FORM_BYTES (over it: refused)."""
-    kind = request.headers.get("content-type", "")
-    if kind and not kind.startswith("application/x-www-form-urlencoded"):
-        raise Refused("form")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise FormError({"form": f"the form is over the {MAX_FORM_BYTES}-byte limit"}, 413)
-    pairs: list[tuple[str, str | UploadFile]] = list(
-        parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-    )
-    return FormData(pairs)
-
-
-async def read_upload(
-    request: Request, limit: int, *, before_file: Callable[[FormData], None]
-) -> FormData:
-    """A multipart form with one file, spooled to disk as it arrives: only once
-    `before_file` accepts the fields sent before it (the CSRF token, which leads every
-    console form), and only while the body, counted as it arrives, stays within `limit`
-    bytes, whether it declared its length or not (chunked)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _upload_too_large(limit)
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise Refused("form")
-    try:
-        return await uploads.parse(request, limit=limit, before_file=before_file)
-    except uploads.TooLarge as error:
-        raise _upload_too_large(limit) from error
-
-
-def _upload_too_large(limit: int) -> FormError:
-    return FormError({"file": f"the file is over the {limit}-byte limit"}, 413)

@@ -15,7 +15,8 @@ from incidents.models import Maintenance, MaintenanceStatus
 from incidents.schemas import LANGUAGES
 from statuspage.channels import redaction
 from statuspage.console import forms as console_forms
-from statuspage.console.kit import Console, FormError, Page, placed, route
+from statuspage.console.kit import Console, Page, placed, route
+from statuspage.console.posted import FormError
 
 SUBSCRIBERS_PAGE = 100
 

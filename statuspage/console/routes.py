@@ -6,7 +6,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from statuspage.console import admin, finance, maintenance, second_factor, sign_in, support
+from statuspage.console import (
+    admin,
+    finance,
+    maintenance,
+    second_factor,
+    sign_in,
+    sign_in_code,
+    support,
+)
 from statuspage.services import Services
 from statuspage.templating import STATIC
 
@@ -34,6 +42,6 @@ def routes(services: Services) -> list[Route]:
         Route("/staff/console.css", asset),
         Route("/staff/console.js", asset),
         sign_in.login_route(services),
-        second_factor.code_route(services),
+        sign_in_code.code_route(services),
         *(page.bind(services) for page in pages),
     ]

@@ -1,10 +1,11 @@
-"""Console sign-in and sign-out, with a failure limit per email and address, and password change.
-Someone with a second factor is asked for their code next (console/second_factor.py)."""
+"""Console sign-in (check the limits, verify the password, then either start the session or,
+for someone with a second factor, ask for the code: `sign_in_code`), sign-out and password
+change; the limits are in `sign_in_limits`."""
 
 from __future__ import annotations
 
-import secrets
-import time
+import dataclasses
+import math
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,31 +15,13 @@ from starlette.routing import Route
 
 from incidents.common.db_types import utcnow
 from incidents.common.staff import ANY_STAFF, Staff
-from statuspage.access import second_factor, staff_accounts
-from statuspage.access.rate_limits import Window
-from statuspage.console.kit import (
-    Console,
-    FormError,
-    Page,
-    Refused,
-    Session,
-    check_csrf,
-    console_path,
-    page,
-    read_form,
-    read_session,
-    route,
-    set_session,
-)
-from statuspage.console.second_factor import Pending, ask_for_code
+from statuspage.access import rate_limits, second_factor, staff_accounts, staff_sessions
+from statuspage.console import sign_in_limits as limits
+from statuspage.console.kit import Console, Page, console_path, page, route
+from statuspage.console.posted import FormError, Refused, check_csrf, read_form
+from statuspage.console.sessions import Session, read_session, set_session, signed_in_staff
+from statuspage.console.sign_in_code import Pending, ask_for_code, forget_pending, signed_in
 from statuspage.services import Services
-
-# This many failures in this many seconds per email and client address, and per client
-# address whatever the email (someone trying one password on many accounts); counted in the
-# database, so across every instance.
-LOGIN_LIMIT = Window("sign_in_email", 5, 900.0)
-ADDRESS_LIMIT = Window("sign_in_address", 30, 900.0)
-
 
 _next = console_path  # only a console path: never an open redirect to another site
 
@@ -75,18 +58,11 @@ async def login(services: Services, request: Request) -> Response:
     session = await read_session(services, request)
     if request.method == "GET":
         if session is not None and session.staff_id:
-            if await _still_valid(services, session):
+            if await signed_in_staff(services, session) is not None:
                 return RedirectResponse("/staff/", status_code=303)
-            session = None  # signed out elsewhere: start afresh
+            session = None  # signed out (here or elsewhere): start afresh
         return await _login_page(services, request, session or Session.anonymous())
     return await _sign_in(services, request, session)
-
-
-async def _still_valid(services: Services, session: Session) -> bool:
-    database = services.database
-    async with database.reading() as db:
-        staff = await db.get(Staff, session.staff_id)
-    return staff_accounts.session_is_current(staff, session.version)
 
 
 async def _sign_in(services: Services, request: Request, session: Session | None) -> Response:
@@ -111,57 +87,46 @@ async def _sign_in(services: Services, request: Request, session: Session | None
     except Refused:
         return await _login_page(services, request, session, status=403, error="expired")
     email = str(form.get("email", "")).strip().lower()[:254]
-    client = request.client.host if request.client else "unknown"
-    pair = f"{client} {email}"  # an address holds no space
-    database = services.database
-    now = utcnow()
-    async with database.reading() as db:
-        for limit, which, error in (
-            (ADDRESS_LIMIT, client, "limited_address"),
-            (LOGIN_LIMIT, pair, "limited"),
-        ):
-            wait = await limit.wait(db, which, now=now)
-            if wait:
-                minutes = max(1, round(wait / 60))
-                return await _login_page(
-                    services, request, session, status=429, error=error, wait=minutes, email=email
-                )
-    signed = await _check_password(services, email, str(form.get("password", "")))
-    async with database.sessionmaker() as db, db.begin():
-        if signed is None:
-            await LOGIN_LIMIT.add(db, pair, now=now)
-            await ADDRESS_LIMIT.add(db, client, now=now)
-        else:
-            await LOGIN_LIMIT.clear(
-                db, pair
-            )  # not the address's count: one good account must not reset it
-    if signed is None:
+    attempt = await limits.attempt(services, request, email)
+    counted = await limits.check(services, attempt)
+    if isinstance(counted, rate_limits.Full):
+        minutes = max(1, math.ceil(counted.wait / 60))  # never sooner than it opens
+        error = limits.LIMITED[counted.window.bucket]
+        return await _login_page(
+            services, request, session, status=429, error=error, wait=minutes, email=email
+        )
+    staff = await _verify_password(services, email, str(form.get("password", "")))
+    if staff is None:  # the failure stays counted
         return await _login_page(services, request, session, status=401, error="wrong", email=email)
-    if isinstance(signed, Pending):  # the second factor's code comes next
-        return await ask_for_code(services, signed, session, _next(str(form.get("next", ""))))
-    response = RedirectResponse(_next(str(form.get("next", ""))), status_code=303)
-    await set_session(services, response, signed)  # a new token: no session fixation
-    return response
+    target = _next(str(form.get("next", "")))
+    async with services.database.reading() as db:
+        enrolled = await second_factor.find(db, staff_id=staff.id) is not None
+    if enrolled:  # the password was right; the rest of the sign-in waits for the code
+        await limits.refund(services, counted)
+        pending = Pending(staff.id, staff.session_version)
+        return await ask_for_code(services, pending, session, target)
+    return await signed_in(services, request, staff, target, reserved=counted)
 
 
-async def _check_password(
-    services: Services, email: str, password: str
-) -> Session | Pending | None:
-    """A new session (with a new CSRF token) when the password is right, or a pending
-    sign-in when a second factor's code must follow."""
-    async with services.database.sessionmaker() as db, db.begin():
+async def _verify_password(services: Services, email: str, password: str) -> Staff | None:
+    """The console user whose password this is; no write transaction is held meanwhile."""
+    database = services.database
+    async with database.reading() as db:
         staff = await staff_accounts.check_password(db, email=email, password=password)
-        if staff is None:
-            return None
-        if await second_factor.find(db, staff_id=staff.id) is not None:
-            return Pending(staff.id, staff.session_version)
-        await staff_accounts.record_sign_in(db, staff=staff)
-        return Session(staff.id, staff.session_version, secrets.token_urlsafe(24), int(time.time()))
+    if staff is not None and staff_accounts.needs_rehash(staff):
+        await database.write(
+            partial(staff_accounts.upgrade_hash, staff_id=staff.id, password=password)
+        )
+    return staff
 
 
 async def logout(console: Console) -> Response:
+    """Ends the session on the server too: the cookie, replayed, signs in nobody."""
+    ended = partial(staff_sessions.end, key=console.session.key, now=utcnow())
+    await console.database.write(ended)
     response = RedirectResponse("/staff/login?done=signed_out", status_code=303)
     await set_session(console.services, response, None)
+    forget_pending(console.services, response)  # a sign-in begun meanwhile ends with it
     return response
 
 
@@ -176,8 +141,10 @@ async def password(console: Console) -> Response:
     except FormError as error:
         return console.render("password.html", status=error.status, errors=error.errors)
     response = console.redirect("/staff/", done="password_changed")
-    fresh = Session(staff.id, staff.session_version, console.session.csrf, int(time.time()))
-    await set_session(console.services, response, fresh)  # this session stays signed in
+    # This session stays signed in (the others ended), with the account's new version.
+    kept = dataclasses.replace(console.session, version=staff.session_version)
+    await set_session(console.services, response, kept)
+    await limits.remember_device(console.services, response, staff)  # and this browser known
     return response
 
 
@@ -187,5 +154,9 @@ async def _change(db: AsyncSession, console: Console, current: str, new: str) ->
         raise FormError({"current": "this is not your current password"}, status=400)
     staff_accounts.check_password_rules(new, field="new")
     return await staff_accounts.set_password(
-        db, staff_id=staff.id, password=new, actor_id=console.staffer.id
+        db,
+        staff_id=staff.id,
+        password=new,
+        actor_id=console.staffer.id,
+        keep_session=console.session.key,
     )

@@ -27,7 +27,8 @@ from incidents.schemas import LANGUAGES
 from statuspage import markdown
 from statuspage.channels.messages import compose
 from statuspage.console import forms as console_forms
-from statuspage.console.kit import Console, FormError, Page, placed, route
+from statuspage.console.kit import Console, Page, placed, route
+from statuspage.console.posted import FormError
 from statuspage.site import Site
 
 ACTIVE_MAINTENANCE = [

@@ -26,6 +26,8 @@ from incidents.broadcasting.schemas import PublicSubscribeIn
 from incidents.common.db_types import utcnow
 from incidents.common.errors import DomainError
 from incidents.schemas import LANGUAGES
+from statuspage.access import rate_limits
+from statuspage.access.client_address import client_address
 from statuspage.access.rate_limits import Window
 from statuspage.access.signing import Signer
 from statuspage.channels.emails import CONFIRM_FOR
@@ -118,10 +120,6 @@ def _chosen_language(fields: dict[str, str]) -> str:
     return chosen if chosen in LANGUAGES else "en"
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 # -- subscribe ----------------------------------------------------------------------------
 
 
@@ -152,8 +150,9 @@ async def _subscribe(wing: _Wing, request: Request) -> Response:
     except ValidationError:
         return await _page(wing, request, "subscribe.html", status=422, error="email", **values)
     database = wing.services.database
+    client = client_address(request, wing.services.settings)
     async with database.sessionmaker() as session, session.begin():
-        allowed = await _within_limits(session, client=_client(request), recipient=data.email)
+        allowed = await _within_limits(session, client=client, recipient=data.email)
     if not allowed:
         return await _page(wing, request, "subscribe.html", status=429, error="rate", **values)
     try:
@@ -174,15 +173,13 @@ async def _subscribe(wing: _Wing, request: Request) -> Response:
 
 
 async def _within_limits(session: AsyncSession, *, client: str, recipient: str) -> bool:
-    """Counts the request against the client's limit, then the recipient's; False (and the
-    same 429 for either, so the answer tells nothing about the address) once one is full.
+    """Counts the request against the client's limit and the recipient's at once (reserved,
+    so concurrent requests cannot slip past); False (and the same 429 for either, so the
+    answer tells nothing about the address) when one is full, and then neither counts.
     Every request counts for its recipient, confirmed or not, for the same reason."""
-    now = utcnow()
-    for window, key in ((SUBSCRIBE_LIMIT, client), (RECIPIENT_LIMIT, recipient)):
-        if await window.wait(session, key, now=now):
-            return False
-        await window.add(session, key, now=now)
-    return True
+    attempts = [(SUBSCRIBE_LIMIT, client), (RECIPIENT_LIMIT, recipient)]
+    counted = await rate_limits.reserve(session, attempts, now=utcnow())
+    return not isinstance(counted, rate_limits.Full)
 
 
 def _confirm_hours() -> int:

@@ -53,9 +53,11 @@ async def enrol(database: Database, staff_id: int) -> list[str]:
         )
 
 
-async def enrol_in_console(client: httpx.AsyncClient, next_path: str = "") -> tuple[str, list[str]]:
-    """Enrols the signed-in person through the enrolment page, typing the code of the key it
-    shows; returns that key and the recovery codes shown once."""
+async def enrol_in_console(
+    client: httpx.AsyncClient, next_path: str = "", password: str = PASSWORD
+) -> tuple[str, list[str]]:
+    """Enrols the signed-in person through the enrolment page, typing their password and the
+    code of the key it shows; returns that key and the recovery codes shown once."""
     page = await client.get("/staff/second-factor")
     assert page.status_code == 200, page.text
     key, pending = _KEY.search(page.text), _PENDING.search(page.text)
@@ -66,6 +68,7 @@ async def enrol_in_console(client: httpx.AsyncClient, next_path: str = "") -> tu
         data={
             "csrf": csrf_of(page.text),
             "pending": pending.group(1),
+            "password": password,
             "code": code_at(secret, step_at(datetime.now(UTC))),
             "next": next_path,
         },

@@ -454,3 +454,21 @@ async def test_0009_merges_an_address_written_in_other_letter_cases(database: Da
         (made[name], {"merged_into": made["kept"]})
         for name in ("unconfirmed", "capitals", "disabled")
     ]
+
+
+# -- 0013: console sessions kept on the server -----------------------------------------------
+
+
+def _has_sessions_table(connection: Connection) -> bool:
+    from sqlalchemy import inspect
+
+    return inspect(connection).has_table("staff_sessions")
+
+
+async def test_0013_adds_the_sessions_table_and_takes_it_away(database: Database) -> None:
+    assert await _run(database, _has_sessions_table)
+    await _run(database, _migrate_to, "0013-1")
+    assert not await _run(database, _has_sessions_table)
+    await _run(database, _insert_staff_with_token_and_audit)  # staff rows do not hold it back
+    await _run(database, _migrate_to, "head")
+    assert await _run(database, _has_sessions_table)

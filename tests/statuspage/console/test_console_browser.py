@@ -140,8 +140,8 @@ async def _signed_in(
 
 
 async def _enrol(page: Page, site: Site, email: str) -> None:
-    """Scans the QR code, as it were: reads the key under it, types the app's code, and keeps
-    the recovery codes shown once."""
+    """Scans the QR code, as it were: reads the key under it, types the password again and
+    the app's code, and keeps the recovery codes shown once."""
     await expect(page.locator("main h1")).to_have_text("Second factor")
     said: list[str] = []
     page.on("console", lambda message: said.append(message.text))
@@ -151,6 +151,7 @@ async def _enrol(page: Page, site: Site, email: str) -> None:
     await _shot(page, "second-factor-enrol")
     secret = (await page.locator("#totp-key").inner_text()).replace(" ", "")
     site.phones[email] = Authenticator(secret, step_at(datetime.now(UTC)) - 1)
+    await page.get_by_label("Your current password").fill(PASSWORD)
     await page.get_by_label("Code from the app").fill(await site.code(email))
     await page.get_by_role("button", name="Enrol").click()
     await expect(page.locator("#recovery-codes li")).to_have_count(10)

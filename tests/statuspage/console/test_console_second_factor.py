@@ -18,7 +18,7 @@ from statuspage.access.signing import Signer
 from statuspage.access.totp import SecretBox, code_at, step_at
 from statuspage.app import create_app
 from statuspage.config import Settings
-from statuspage.console.second_factor import PENDING_PURPOSE
+from statuspage.console.sign_in_code import PENDING_PURPOSE
 from statuspage.db import Database
 from statuspage.keys import load_site_key
 from tests.statuspage.console_helpers import (
@@ -249,7 +249,8 @@ async def test_enrolment_refuses_a_wrong_code_a_changed_form_and_an_old_qr_code(
     csrf = csrf_of(page)
     pending = page.split('name="pending" value="')[1].split('"')[0]
     wrong = await client.post(
-        "/staff/second-factor", data={"csrf": csrf, "pending": pending, "code": "12345"}
+        "/staff/second-factor",
+        data={"csrf": csrf, "pending": pending, "password": PASSWORD, "code": "12345"},
     )
     assert wrong.status_code == 400
     assert "this is not the code the app shows now: check the phone&#39;s clock" in wrong.text

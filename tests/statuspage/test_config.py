@@ -1,0 +1,26 @@
+"""Settings read from the environment: the values each setting takes, and what it refuses."""
+
+from __future__ import annotations
+
+from ipaddress import ip_network
+
+import pytest
+
+from statuspage.config import Settings, SettingsError
+
+
+def test_trusted_proxies_are_addresses_and_networks() -> None:
+    assert Settings.from_env({}).trusted_proxies == ()
+    settings = Settings.from_env({"TRUSTED_PROXIES": " 127.0.0.1, 10.0.0.0/8 ,::1,"})
+    assert settings.trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")
+    assert settings.proxy_networks() == (
+        ip_network("127.0.0.1/32"),
+        ip_network("10.0.0.0/8"),
+        ip_network("::1/128"),
+    )
+
+
+@pytest.mark.parametrize("value", ["nginx.internal", "10.0.0.0/33", "127.0.0.1 10.0.0.1"])
+def test_a_trusted_proxy_that_is_no_address_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match=f"TRUSTED_PROXIES: {value!r} is not an address"):
+        Settings.from_env({"TRUSTED_PROXIES": value})
