@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from compensation import rules, service
 from compensation.errors import Conflict, InvalidInput
 from compensation.events import AccountEvent, Rejection
-from compensation.models import Batch
+from compensation.models import Batch, Contribution
 from compensation.rules import Eligibility
 from compensation.schemas import CouponRules, FeeRefundRules
 from incidents import service as incident_service
@@ -76,6 +76,7 @@ class Collected:
     accepted: int = 0
     rejected: int = 0
     ineligible: int = 0
+    contribution: Contribution = Contribution.loaded_events  # what taking it does, for four eyes
 
     def summary(self) -> dict[str, int]:
         return {"accepted": self.accepted, "rejected": self.rejected, "ineligible": self.ineligible}
@@ -170,7 +171,7 @@ def collect_accounts(plan: IntakePlan, account_ids: Iterable[str]) -> Collected:
             "a list of accounts fits a fixed-amount coupon; this policy needs their events",
             field="account_ids",
         )
-    into = Collected()
+    into = Collected(contribution=Contribution.loaded_accounts)
     for account_id in account_ids:
         into.accepted += 1
         into.aggregate.setdefault((account_id, value.asset), [Decimal(0), Decimal(0), 0])
@@ -209,6 +210,9 @@ async def commit_intake(
     await service.write_lines(session, batch=batch, aggregate=aggregate)
     await service.add_rejections(
         session, batch_id=batch.id, source=source, found=collected.rejections
+    )
+    await service.add_contributor(
+        session, batch_id=batch.id, staff_id=actor_id, contribution=collected.contribution
     )
     summary = collected.summary()
     sources.append({"source": source, "sha256": digest, **summary})

@@ -72,6 +72,16 @@ class BatchState(enum.StrEnum):
     cancelled = "cancelled"
 
 
+class Contribution(enum.StrEnum):
+    """What a finance user did to prepare a batch: whoever did any of it may not approve it."""
+
+    created = "created"
+    loaded_accounts = "loaded_accounts"
+    loaded_events = "loaded_events"
+    cleared_intake = "cleared_intake"
+    refreshed_policy = "refreshed_policy"
+
+
 class LineNote(enum.StrEnum):
     """Why a line pays what it pays."""
 
@@ -136,6 +146,21 @@ class Batch(Base):
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BatchContributor(Base):
+    """Who prepared a batch, and how: the people four eyes keeps from approving it."""
+
+    __tablename__ = "compensation_contributors"
+
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("compensation_batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff.id", ondelete="RESTRICT"), primary_key=True
+    )
+    contribution: Mapped[Contribution] = mapped_column(checked_enum(Contribution), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)  # the first time they did it
 
 
 class BatchLine(Base):

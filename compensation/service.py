@@ -15,8 +15,10 @@ from compensation import rules
 from compensation.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from compensation.models import (
     Batch,
+    BatchContributor,
     BatchLine,
     BatchState,
+    Contribution,
     IntakeRejection,
     Policy,
     PolicyKind,
@@ -180,6 +182,9 @@ async def create_batch(
     )
     session.add(batch)
     await session.flush()
+    await add_contributor(
+        session, batch_id=batch.id, staff_id=actor_id, contribution=Contribution.created
+    )
     await audit.record(
         session,
         actor_id=actor_id,
@@ -189,6 +194,34 @@ async def create_batch(
         after={"incident_id": incident_id, "policy_id": policy.id, "version": policy.version},
     )
     return batch
+
+
+# -- who prepared a batch ------------------------------------------------------------------
+
+
+async def add_contributor(
+    session: AsyncSession, *, batch_id: int, staff_id: int, contribution: Contribution
+) -> None:
+    """Records that `staff_id` did this to the batch (once; the caller holds the batch's lock,
+    so two requests never both add it)."""
+    key = (batch_id, staff_id, contribution)
+    if await session.get(BatchContributor, key) is None:
+        session.add(
+            BatchContributor(batch_id=batch_id, staff_id=staff_id, contribution=contribution)
+        )
+        await session.flush()
+
+
+async def contributions(
+    session: AsyncSession, *, batch_id: int, staff_id: int
+) -> set[Contribution]:
+    """What one person did to prepare the batch: four eyes refuses them its approval."""
+    found = await session.scalars(
+        select(BatchContributor.contribution).where(
+            BatchContributor.batch_id == batch_id, BatchContributor.staff_id == staff_id
+        )
+    )
+    return set(found)
 
 
 # -- lines --------------------------------------------------------------------------------
@@ -322,6 +355,9 @@ async def clear_intake(session: AsyncSession, *, batch: Batch, actor_id: int) ->
     before = dict(batch.intake)
     batch.intake = {"accepted": 0, "rejected": 0, "ineligible": 0, "sources": []}
     batch.totals = totals_json(rules.totals([], batch_rules(batch).budget))
+    await add_contributor(
+        session, batch_id=batch.id, staff_id=actor_id, contribution=Contribution.cleared_intake
+    )
     await audit.record(
         session,
         actor_id=actor_id,

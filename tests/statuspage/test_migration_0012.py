@@ -1,0 +1,90 @@
+"""Migration 0012 on batches made before it: who prepared each batch comes back from the audit
+log as the flows record it now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+
+from statuspage.db import Database, alembic_config
+from tests.compensation.helpers import COMP, HEADER, REFUND_ALL, Scene, make_scene
+from tests.statuspage.test_migrations import _migrate_to, _run
+
+ROW = "acc-1,USDT,2,1,trade,Spot trading,2026-03-01T02:10:00Z\n"
+BEFORE = ScriptDirectory.from_config(alembic_config()).get_revision("0012").down_revision
+assert isinstance(BEFORE, str)
+
+
+@pytest.fixture
+async def scene(client: httpx.AsyncClient, make_token: Any) -> Scene:
+    return await make_scene(client, make_token)
+
+
+def _contributors(connection: Connection) -> list[tuple[Any, ...]]:
+    rows = connection.execute(
+        text(
+            "SELECT batch_id, staff_id, contribution FROM compensation_contributors"
+            " ORDER BY batch_id, staff_id, contribution"
+        )
+    )
+    return [tuple(row) for row in rows]
+
+
+def _has_contributors(connection: Connection) -> bool:
+    from sqlalchemy import inspect
+
+    return "compensation_contributors" in inspect(connection).get_table_names()
+
+
+async def _prepared_batches(scene: Scene) -> tuple[int, int]:
+    policy_id = await scene.policy(REFUND_ALL)
+    batch_id = await scene.batch(policy_id)
+    assert (await scene.upload(batch_id, HEADER + ROW)).status_code == 200
+    cleared = await scene.client.delete(f"{COMP}/batches/{batch_id}/intake", headers=scene.admin)
+    assert cleared.status_code == 200
+    await scene.client.patch(
+        f"{COMP}/policies/{policy_id}",
+        json={"rules": {**REFUND_ALL, "percent": "50"}},
+        headers=scene.drafter,
+    )
+    refreshed = await scene.client.post(
+        f"{COMP}/batches/{batch_id}/refresh-policy", headers=scene.approver
+    )
+    assert refreshed.status_code == 200
+    coupon = await scene.policy({"kind": "coupon", "asset": "USDT", "amount": "5"}, name="C")
+    pasted_id = await scene.batch(coupon)
+    pasted = await scene.client.post(
+        f"{COMP}/batches/{pasted_id}/accounts",
+        json={"account_ids": ["acc-1"]},
+        headers=scene.approver,
+    )
+    assert pasted.status_code == 200
+    return batch_id, pasted_id
+
+
+async def test_0012_finds_who_prepared_each_batch_in_the_audit_log(
+    scene: Scene, database: Database
+) -> None:
+    batch_id, pasted_id = await _prepared_batches(scene)
+    recorded = await _run(database, _contributors)
+    assert {(batch, what) for batch, _, what in recorded} == {
+        (batch_id, "created"),
+        (batch_id, "loaded_events"),
+        (batch_id, "cleared_intake"),
+        (batch_id, "refreshed_policy"),
+        (pasted_id, "created"),
+        (pasted_id, "loaded_accounts"),
+    }
+    await _run(database, _migrate_to, BEFORE)
+    assert await _run(database, _has_contributors) is False
+    await _run(database, _migrate_to, "head")
+    assert await _run(database, _contributors) == recorded
+    refused = await scene.client.post(f"{COMP}/batches/{pasted_id}/approve", headers=scene.approver)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"] == (
+        f"you loaded the accounts of batch {pasted_id}: a second finance user must approve it"
+    )
