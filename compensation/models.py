@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -104,6 +105,9 @@ class CreditState(enum.StrEnum):
     failed = "failed"
 
 
+LIVE_BATCH = "state != 'cancelled'"  # every batch counts until it is cancelled
+
+
 class Policy(Base):
     """A named compensation rule set; every change makes a new version."""
 
@@ -123,6 +127,18 @@ class Batch(Base):
     """One incident compensated under one policy version, from draft to delivered."""
 
     __tablename__ = "compensation_batches"
+    # One live batch per incident and policy, whatever races: a second one would be approved
+    # for totals the vouchers (unique per incident, policy, account and asset) never pay.
+    __table_args__ = (
+        Index(
+            "uq_compensation_batches_live",
+            "incident_id",
+            "policy_id",
+            unique=True,
+            postgresql_where=text(LIVE_BATCH),
+            sqlite_where=text(LIVE_BATCH),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(

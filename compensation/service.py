@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from pydantic import TypeAdapter
 from sqlalchemy import Table, delete, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compensation import rules
@@ -157,6 +158,41 @@ async def create_batch(
     policy = await session.get(Policy, policy_id)
     if policy is None:
         raise InvalidInput(f"policy {policy_id} does not exist", field="policy_id")
+    await _refuse_a_second_live_batch(session, incident_id=incident_id, policy_id=policy_id)
+    batch = Batch(
+        incident_id=incident_id,
+        policy_id=policy.id,
+        policy_version=policy.version,
+        policy_kind=policy.kind,
+        rules=policy.rules,
+        intake={"accepted": 0, "rejected": 0, "ineligible": 0, "sources": []},
+        totals={},
+        created_by=actor_id,
+    )
+    try:
+        async with session.begin_nested():  # the unique index decides a race; we answer it
+            session.add(batch)
+            await session.flush()
+    except IntegrityError:
+        await _refuse_a_second_live_batch(session, incident_id=incident_id, policy_id=policy_id)
+        raise
+    await add_contributor(
+        session, batch_id=batch.id, staff_id=actor_id, contribution=Contribution.created
+    )
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="compensation.batch.create",
+        entity_type="compensation_batch",
+        entity_id=batch.id,
+        after={"incident_id": incident_id, "policy_id": policy.id, "version": policy.version},
+    )
+    return batch
+
+
+async def _refuse_a_second_live_batch(
+    session: AsyncSession, *, incident_id: int, policy_id: int
+) -> None:
     live = await session.scalar(
         select(Batch.id).where(
             Batch.incident_id == incident_id,
@@ -170,30 +206,6 @@ async def create_batch(
             "cancel it first or choose another policy",
             field="policy_id",
         )
-    batch = Batch(
-        incident_id=incident_id,
-        policy_id=policy.id,
-        policy_version=policy.version,
-        policy_kind=policy.kind,
-        rules=policy.rules,
-        intake={"accepted": 0, "rejected": 0, "ineligible": 0, "sources": []},
-        totals={},
-        created_by=actor_id,
-    )
-    session.add(batch)
-    await session.flush()
-    await add_contributor(
-        session, batch_id=batch.id, staff_id=actor_id, contribution=Contribution.created
-    )
-    await audit.record(
-        session,
-        actor_id=actor_id,
-        action="compensation.batch.create",
-        entity_type="compensation_batch",
-        entity_id=batch.id,
-        after={"incident_id": incident_id, "policy_id": policy.id, "version": policy.version},
-    )
-    return batch
 
 
 # -- who prepared a batch ------------------------------------------------------------------

@@ -88,3 +88,87 @@ async def test_0012_finds_who_prepared_each_batch_in_the_audit_log(
     assert refused.json()["error"]["message"] == (
         f"you loaded the accounts of batch {pasted_id}: a second finance user must approve it"
     )
+
+
+def _live_batches(connection: Connection) -> list[tuple[Any, ...]]:
+    rows = connection.execute(
+        text("SELECT id, state, cancel_reason FROM compensation_batches ORDER BY id")
+    )
+    return [tuple(row) for row in rows]
+
+
+def _copies(connection: Connection, batch_id: int, states: list[str]) -> list[int]:
+    """Copies of a batch in these states, as concurrent drafts made them before 0012."""
+    made = []
+    for state in states:
+        connection.execute(
+            text(
+                "INSERT INTO compensation_batches (incident_id, policy_id, policy_version,"
+                " policy_kind, rules, state, intake, totals, created_by, created_at, updated_at)"
+                " SELECT incident_id, policy_id, policy_version, policy_kind, rules, :state,"
+                " intake, totals, created_by, created_at, updated_at"
+                " FROM compensation_batches WHERE id = :id"
+            ),
+            {"id": batch_id, "state": state},
+        )
+        made.append(connection.execute(text("SELECT max(id) FROM compensation_batches")).scalar())
+    return made
+
+
+def _cancel_audits(connection: Connection) -> list[tuple[Any, ...]]:
+    rows = connection.execute(
+        text(
+            "SELECT entity_id, actor_id FROM audit_log"
+            " WHERE action = 'compensation.batch.cancel' ORDER BY entity_id"
+        )
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_0012_cancels_extra_live_drafts_and_keeps_the_one_past_draft(
+    scene: Scene, database: Database
+) -> None:
+    first = await scene.batch(await scene.policy(REFUND_ALL))
+    other = await scene.batch(await scene.policy(REFUND_ALL, name="Other"))
+    await _run(database, _migrate_to, BEFORE)
+    approved, draft = await _run(database, _copies, first, ["approved", "draft"])
+    (second_draft,) = await _run(database, _copies, other, ["draft"])
+    await _run(database, _migrate_to, "head")
+    reason = "a second live batch for this incident and policy; batch {} is kept (0012)"
+    assert await _run(database, _live_batches) == [
+        (first, "cancelled", reason.format(approved)),
+        (other, "draft", None),
+        (approved, "approved", None),
+        (draft, "cancelled", reason.format(approved)),
+        (second_draft, "cancelled", reason.format(other)),
+    ]
+    assert await _run(database, _cancel_audits) == [
+        (first, None),
+        (draft, None),
+        (second_draft, None),
+    ]
+
+
+async def test_0012_stops_at_two_live_batches_past_draft(scene: Scene, database: Database) -> None:
+    first = await scene.batch(await scene.policy(REFUND_ALL))
+    await _run(database, _migrate_to, BEFORE)
+    approved, issued = await _run(database, _copies, first, ["approved", "issued"])
+    with pytest.raises(
+        RuntimeError,
+        match=rf"has 2 live batches past draft under policy \d+ \(batches {approved}, {issued}\)",
+    ):
+        await _run(database, _migrate_to, "head")
+
+    def cancel(connection: Connection) -> None:
+        connection.execute(
+            text("UPDATE compensation_batches SET state = 'cancelled' WHERE id = :id"),
+            {"id": approved},
+        )
+
+    await _run(database, cancel)
+    await _run(database, _migrate_to, "head")
+    assert [state for _, state, _ in await _run(database, _live_batches)] == [
+        "cancelled",
+        "cancelled",
+        "issued",
+    ]

@@ -4,6 +4,12 @@ for every event a batch takes.
 - `compensation_contributors`: who drafted a batch, loaded or cleared its intake, refreshed its
   policy; none of them may approve it. Filled for existing batches from `created_by` and the
   audit log, which has recorded every one of those actions since 0004.
+- `uq_compensation_batches_live`: a partial unique index on (incident_id, policy_id) over the
+  batches not cancelled (both backends have partial indexes). Concurrent drafts on PostgreSQL
+  could make several; before the index, every extra *draft* is cancelled (audited, as the
+  system) in favour of the one batch past draft, or the oldest draft. Two or more past draft
+  (approved, issuing, issued, delivered) cannot be settled here: the upgrade stops and names
+  them, to cancel all but one first.
 
 Revision ID: 0012
 Revises: 0008
@@ -12,6 +18,7 @@ Create Date: 2026-12-03 10:00:00.000000
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -123,10 +130,102 @@ def _contributors_from_history() -> None:
         )
 
 
+_LIVE = "state != 'cancelled'"
+
+
+def _batches() -> Any:
+    return sa.table(
+        "compensation_batches",
+        sa.column("id"),
+        sa.column("incident_id"),
+        sa.column("policy_id"),
+        sa.column("state"),
+        sa.column("cancelled_at", sa.DateTime(timezone=True)),
+        sa.column("cancel_reason"),
+        sa.column("intake", sa.JSON()),
+    )
+
+
+def _now() -> datetime:
+    now = datetime.now(UTC)
+    # SQLite keeps UTC without an offset, as UTCDateTime does
+    return now.replace(tzinfo=None) if op.get_bind().dialect.name == "sqlite" else now
+
+
+def _one_live_batch_each() -> None:
+    bind = op.get_bind()
+    batches = _batches()
+    groups: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    live = sa.select(batches.c.incident_id, batches.c.policy_id, batches.c.id, batches.c.state)
+    for incident_id, policy_id, batch_id, state in bind.execute(
+        live.where(batches.c.state != "cancelled").order_by(batches.c.id)
+    ):
+        groups.setdefault((incident_id, policy_id), []).append((batch_id, state))
+    for (incident_id, policy_id), found in groups.items():
+        if len(found) > 1:
+            _settle(incident_id, policy_id, found)
+
+
+def _settle(incident_id: int, policy_id: int, found: list[tuple[int, str]]) -> None:
+    past_draft = [batch_id for batch_id, state in found if state != "draft"]
+    if len(past_draft) > 1:
+        raise RuntimeError(
+            f"incident {incident_id} has {len(past_draft)} live batches past draft under policy "
+            f"{policy_id} (batches {', '.join(map(str, past_draft))}): cancel all but one "
+            "(POST /api/staff/compensation/batches/{id}/cancel) and migrate again"
+        )
+    kept = past_draft[0] if past_draft else found[0][0]
+    reason = f"a second live batch for this incident and policy; batch {kept} is kept (0012)"
+    batches, now = _batches(), _now()
+    audit = sa.table(
+        "audit_log",
+        sa.column("actor_id"),
+        sa.column("action"),
+        sa.column("entity_type"),
+        sa.column("entity_id"),
+        sa.column("before", sa.JSON()),
+        sa.column("after", sa.JSON()),
+        sa.column("at", sa.DateTime(timezone=True)),
+    )
+    for batch_id, _ in found:
+        if batch_id == kept:
+            continue
+        op.get_bind().execute(
+            batches.update()
+            .where(batches.c.id == batch_id)
+            .values(state="cancelled", cancelled_at=now, cancel_reason=reason)
+        )
+        op.get_bind().execute(
+            audit.insert().values(
+                actor_id=None,
+                action="compensation.batch.cancel",
+                entity_type="compensation_batch",
+                entity_id=batch_id,
+                before={"state": "draft"},
+                after={"state": "cancelled", "reason": reason},
+                at=now,
+            )
+        )
+
+
+def _live_index() -> None:
+    op.create_index(
+        "uq_compensation_batches_live",
+        "compensation_batches",
+        ["incident_id", "policy_id"],
+        unique=True,
+        postgresql_where=sa.text(_LIVE),
+        sqlite_where=sa.text(_LIVE),
+    )
+
+
 def upgrade() -> None:
     _contributors_table()
     _contributors_from_history()
+    _one_live_batch_each()
+    _live_index()
 
 
 def downgrade() -> None:
+    op.drop_index("uq_compensation_batches_live", table_name="compensation_batches")
     op.drop_table("compensation_contributors")
