@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from compensation import rules, service, vouchers
+from compensation import provenance, rules, service, vouchers
 from compensation.errors import BudgetExceeded, Conflict, FourEyes, InvalidTransition
 from compensation.models import (
     Batch,
@@ -43,7 +43,7 @@ async def refresh_policy(session: AsyncSession, *, batch_id: int, actor_id: int)
     before = {"policy_version": batch.policy_version, "totals": batch.totals}
     batch.rules, batch.policy_version = policy.rules, policy.version
     await service.write_lines(session, batch=batch, aggregate=aggregate)
-    await service.add_contributor(
+    await provenance.add_contributor(
         session, batch_id=batch.id, staff_id=actor_id, contribution=Contribution.refreshed_policy
     )
     await audit.record(
@@ -64,7 +64,7 @@ async def refresh_policy(session: AsyncSession, *, batch_id: int, actor_id: int)
 async def four_eyes_refusal(session: AsyncSession, *, batch: Batch, staff_id: int) -> str | None:
     """Why this person may not approve the batch, or None: the server's check and the
     console's disabled button ask the same question."""
-    done = await service.contributions(session, batch_id=batch.id, staff_id=staff_id)
+    done = await provenance.contributions(session, batch_id=batch.id, staff_id=staff_id)
     if batch.created_by == staff_id:
         done.add(Contribution.created)
     return rules.four_eyes_refusal(batch.id, done)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -194,6 +195,20 @@ class BatchLine(Base):
     events: Mapped[int] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(Money)
     note: Mapped[LineNote] = mapped_column(checked_enum(LineNote))
+
+
+class EventIdentity(Base):
+    """An event a batch has summed, by its identity (`compensation.events.identity`): the same
+    event sent again is reported as repeated, never summed twice."""
+
+    __tablename__ = "compensation_event_identities"
+
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("compensation_batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    identity: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    source: Mapped[int] = mapped_column(Integer)  # its place in the batch's intake sources
+    line: Mapped[int] = mapped_column(Integer)
 
 
 class IntakeRejection(Base):

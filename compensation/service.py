@@ -12,11 +12,10 @@ from sqlalchemy import Table, delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from compensation import rules
+from compensation import provenance, rules
 from compensation.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from compensation.models import (
     Batch,
-    BatchContributor,
     BatchLine,
     BatchState,
     Contribution,
@@ -36,6 +35,11 @@ REJECTIONS_KEPT = 10_000
 
 Aggregate = dict[tuple[str, str], list[Any]]  # (account, asset) -> [fees, volume, events]
 _LINES = cast(Table, BatchLine.__table__)  # inserted with Core: no ORM bookkeeping per row
+
+
+def empty_intake() -> dict[str, Any]:
+    """A batch's intake before anything is taken: the counts, and the sources taken."""
+    return {"accepted": 0, "rejected": 0, "ineligible": 0, "repeated": 0, "sources": []}
 
 
 def parse_rules(data: dict[str, Any]) -> FeeRefundRules | CouponRules:
@@ -165,7 +169,7 @@ async def create_batch(
         policy_version=policy.version,
         policy_kind=policy.kind,
         rules=policy.rules,
-        intake={"accepted": 0, "rejected": 0, "ineligible": 0, "sources": []},
+        intake=empty_intake(),
         totals={},
         created_by=actor_id,
     )
@@ -176,7 +180,7 @@ async def create_batch(
     except IntegrityError:
         await _refuse_a_second_live_batch(session, incident_id=incident_id, policy_id=policy_id)
         raise
-    await add_contributor(
+    await provenance.add_contributor(
         session, batch_id=batch.id, staff_id=actor_id, contribution=Contribution.created
     )
     await audit.record(
@@ -206,34 +210,6 @@ async def _refuse_a_second_live_batch(
             "cancel it first or choose another policy",
             field="policy_id",
         )
-
-
-# -- who prepared a batch ------------------------------------------------------------------
-
-
-async def add_contributor(
-    session: AsyncSession, *, batch_id: int, staff_id: int, contribution: Contribution
-) -> None:
-    """Records that `staff_id` did this to the batch (once; the caller holds the batch's lock,
-    so two requests never both add it)."""
-    key = (batch_id, staff_id, contribution)
-    if await session.get(BatchContributor, key) is None:
-        session.add(
-            BatchContributor(batch_id=batch_id, staff_id=staff_id, contribution=contribution)
-        )
-        await session.flush()
-
-
-async def contributions(
-    session: AsyncSession, *, batch_id: int, staff_id: int
-) -> set[Contribution]:
-    """What one person did to prepare the batch: four eyes refuses them its approval."""
-    found = await session.scalars(
-        select(BatchContributor.contribution).where(
-            BatchContributor.batch_id == batch_id, BatchContributor.staff_id == staff_id
-        )
-    )
-    return set(found)
 
 
 # -- lines --------------------------------------------------------------------------------
@@ -365,9 +341,10 @@ async def clear_intake(session: AsyncSession, *, batch: Batch, actor_id: int) ->
     await session.execute(delete(BatchLine).where(BatchLine.batch_id == batch.id))
     await session.execute(delete(IntakeRejection).where(IntakeRejection.batch_id == batch.id))
     before = dict(batch.intake)
-    batch.intake = {"accepted": 0, "rejected": 0, "ineligible": 0, "sources": []}
+    await provenance.forget_events(session, batch_id=batch.id)
+    batch.intake = empty_intake()
     batch.totals = totals_json(rules.totals([], batch_rules(batch).budget))
-    await add_contributor(
+    await provenance.add_contributor(
         session, batch_id=batch.id, staff_id=actor_id, contribution=Contribution.cleared_intake
     )
     await audit.record(

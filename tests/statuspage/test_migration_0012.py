@@ -111,7 +111,9 @@ def _copies(connection: Connection, batch_id: int, states: list[str]) -> list[in
             ),
             {"id": batch_id, "state": state},
         )
-        made.append(connection.execute(text("SELECT max(id) FROM compensation_batches")).scalar())
+        made.append(
+            connection.execute(text("SELECT max(id) FROM compensation_batches")).scalar_one()
+        )
     return made
 
 
@@ -172,3 +174,44 @@ async def test_0012_stops_at_two_live_batches_past_draft(scene: Scene, database:
         "cancelled",
         "issued",
     ]
+
+
+def _sources(connection: Connection, batch_id: int) -> list[dict[str, Any]]:
+    from sqlalchemy import JSON, column, select, table
+
+    batches = table("compensation_batches", column("id"), column("intake", JSON()))
+    intake = connection.execute(
+        select(batches.c.intake).where(batches.c.id == batch_id)
+    ).scalar_one()
+    return list(intake["sources"])
+
+
+async def test_0012_makes_a_draft_with_events_of_unknown_identity_load_them_again(
+    scene: Scene, database: Database
+) -> None:
+    batch_id = await scene.batch(await scene.policy(REFUND_ALL))
+    assert (await scene.upload(batch_id, HEADER + ROW)).status_code == 200
+    await _run(database, _migrate_to, BEFORE)
+    await _run(database, _migrate_to, "head")
+    [source] = await _run(database, _sources, batch_id)
+    assert (source["source"], source["identified"]) == ("day1.csv", False)
+    crlf = (HEADER + ROW).replace("\n", "\r\n")
+    refused = await scene.upload(batch_id, crlf, source="again.csv")
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"] == {
+        "code": "conflict",
+        "message": f"batch {batch_id} took events before events had identities (migration "
+        "0012), so an event sent again would be summed again: clear its intake and load every "
+        "file again",
+        "field": "file",
+    }
+    assert await scene.lines(batch_id) == {("acc-1", "USDT"): ("2", "payable")}
+    await _run(database, _migrate_to, BEFORE)
+    [source] = await _run(database, _sources, batch_id)
+    assert "identified" not in source
+    await _run(database, _migrate_to, "head")
+    await scene.client.delete(f"{COMP}/batches/{batch_id}/intake", headers=scene.drafter)
+    assert (await scene.upload(batch_id, HEADER + ROW)).status_code == 200
+    report = (await scene.upload(batch_id, crlf, source="again.csv")).json()
+    assert (report["accepted"], report["repeated"]) == (0, 1)
+    assert await scene.lines(batch_id) == {("acc-1", "USDT"): ("2", "payable")}

@@ -10,6 +10,13 @@ for every event a batch takes.
   system) in favour of the one batch past draft, or the oldest draft. Two or more past draft
   (approved, issuing, issued, delivered) cannot be settled here: the upgrade stops and names
   them, to cancel all but one first.
+- `compensation_event_identities`: the identity of every event a batch has summed (the
+  platform's event_id, or a digest of the event as read), unique per batch, so the same
+  event sent again is reported as repeated, not summed. The events of earlier intakes were
+  summed, never kept, so their identities cannot be computed here: each source of a draft
+  that took events is marked `"identified": false`, and such a draft takes no more events
+  until its intake is cleared and loaded again (pasted accounts need no identity). Downgrade
+  drops the table and the marks.
 
 Revision ID: 0012
 Revises: 0008
@@ -219,13 +226,64 @@ def _live_index() -> None:
     )
 
 
+def _identities_table() -> None:
+    op.create_table(
+        "compensation_event_identities",
+        sa.Column("batch_id", sa.Integer(), nullable=False),
+        sa.Column("identity", sa.LargeBinary(length=16), nullable=False),
+        sa.Column("source", sa.Integer(), nullable=False),
+        sa.Column("line", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["batch_id"],
+            ["compensation_batches.id"],
+            name=op.f("fk_compensation_event_identities_batch_id_compensation_batches"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "batch_id", "identity", name=op.f("pk_compensation_event_identities")
+        ),
+    )
+
+
+def _took_events(source: dict[str, Any]) -> bool:
+    return not (source.get("source") == "pasted accounts" and source.get("sha256") is None)
+
+
+def _mark_drafts(mark: bool) -> None:
+    """Marks (or unmarks) the sources of drafts whose events have no identities."""
+    bind, batches = op.get_bind(), _batches()
+    drafts = sa.select(batches.c.id, batches.c.intake).where(batches.c.state == "draft")
+    for batch_id, intake in bind.execute(drafts).all():
+        sources = (intake or {}).get("sources", [])
+        if mark:
+            changed = [
+                {**source, "identified": False} if _took_events(source) else source
+                for source in sources
+            ]
+        else:
+            changed = [
+                {name: value for name, value in source.items() if name != "identified"}
+                for source in sources
+            ]
+        if changed != sources:
+            bind.execute(
+                batches.update()
+                .where(batches.c.id == batch_id)
+                .values(intake={**intake, "sources": changed})
+            )
+
+
 def upgrade() -> None:
     _contributors_table()
     _contributors_from_history()
     _one_live_batch_each()
     _live_index()
+    _identities_table()
+    _mark_drafts(True)
 
 
 def downgrade() -> None:
+    _mark_drafts(False)
+    op.drop_table("compensation_event_identities")
     op.drop_index("uq_compensation_batches_live", table_name="compensation_batches")
     op.drop_table("compensation_contributors")
