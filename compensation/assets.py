@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 
 from compensation.errors import InvalidInput
 
@@ -26,7 +26,13 @@ ROUNDING = ROUND_DOWN
 # Large enough for any sum we handle (PostgreSQL stores Numeric(38, 18)).
 MAX_AMOUNT = Decimal("1e19")
 
-_PLAIN_DECIMAL = re.compile(r"[0-9]{1,20}(\.[0-9]{1,18})?")
+# The one shape of an amount written as text: ASCII digits, optionally a point and more digits.
+# No exponent, underscore, sign of plus, digits of another script, space inside, NaN or Infinity,
+# all of which Decimal() would read.
+_DIGITS = r"[0-9]{1,20}(?:\.[0-9]{1,18})?"
+_PLAIN_DECIMAL = re.compile(_DIGITS)
+_SIGNED_DECIMAL = re.compile("-?" + _DIGITS)
+_AROUND = " \t\r\n"  # ASCII whitespace around a JSON string is forgiven; inside, never
 
 
 def scale_of(asset: str, *, field: str = "asset") -> int:
@@ -47,16 +53,41 @@ def round_to_asset(amount: Decimal, asset: str) -> Decimal:
     return amount.quantize(unit(asset), rounding=ROUNDING)
 
 
+def plain_decimal(text: str, *, signed: bool = False) -> Decimal | None:
+    """The one parser of amounts written as text (events, JSON bodies): the Decimal of a plain
+    decimal (with a leading minus when `signed`), or None for anything else."""
+    shape = _SIGNED_DECIMAL if signed else _PLAIN_DECIMAL
+    return Decimal(text) if shape.fullmatch(text) else None
+
+
+def decimal_from_json(value: object) -> Decimal:
+    """An amount from a JSON body: a whole JSON number or a string of plain digits. Refused
+    with ValueError (its message what a 422 says): floats, which arrive inexact, booleans, and
+    strings in any other form. A minus passes, for the range checks to refuse by name."""
+    if isinstance(value, Decimal) and value.is_finite():  # from Python, already exact
+        return value
+    if type(value) is int:
+        return Decimal(value)
+    if isinstance(value, float):
+        raise ValueError('write amounts with decimals as strings, e.g. "0.1"')
+    if not isinstance(value, str):
+        raise ValueError(f"expected an amount as a string of digits, got {type(value).__name__}")
+    amount = plain_decimal(value.strip(_AROUND), signed=True)
+    if amount is None:
+        raise ValueError(
+            f"{value[:40]!r} is not a plain decimal number: write ASCII digits with an "
+            'optional point, e.g. "1000" or "0.0001" (no exponent, underscores or spaces)'
+        )
+    return amount
+
+
 def parse_amount(text: str, asset: str, *, field: str) -> Decimal:
     """An exact, non-negative amount written as plain digits, with no more decimals than the
     asset has: `0.00012345` BTC, never `1e-4`, `-1`, `NaN` or a ninth BTC decimal."""
     scale = scale_of(asset)
-    if not _PLAIN_DECIMAL.fullmatch(text):
+    amount = plain_decimal(text)
+    if amount is None:
         raise InvalidInput(f"{text[:40]!r} is not a plain non-negative decimal number", field=field)
-    try:
-        amount = Decimal(text)
-    except InvalidOperation as error:  # pragma: no cover - the pattern admits only digits
-        raise InvalidInput(f"{text[:40]!r} is not a number", field=field) from error
     decimals = -amount.as_tuple().exponent  # type: ignore[operator]
     if decimals > scale:
         raise InvalidInput(

@@ -7,7 +7,8 @@ import enum
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
+from hashlib import blake2b
 
 from compensation.assets import SCALES, parse_amount
 from compensation.errors import InvalidInput
@@ -19,6 +20,7 @@ __all__ = [
     "InvalidField",
     "Outcome",
     "Rejection",
+    "identity",
     "validated_event",
 ]
 
@@ -39,6 +41,7 @@ class AccountEvent:
     kind: EventKind
     component: str
     at: datetime
+    event_id: str | None = None  # the platform's own id of the event, when it gives one
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ Outcome = AccountEvent | Rejection
 
 MAX_COMPONENT_CHARS = 200
 _ACCOUNT_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
+_EVENT_ID = re.compile(r"[!-~]{1,128}")  # printable ASCII, no spaces
 _KINDS = {kind.value: kind for kind in EventKind}
 _KIND_NAMES = ", ".join(sorted(_KINDS))
 # Per asset, the exact shape parse_amount accepts (at most 19 integer digits keeps it under
@@ -85,7 +89,21 @@ def _time(text: str) -> datetime:
         raise InvalidField(f"at: {text[:40]!r} is not an ISO 8601 time") from None
 
 
-def validated_event(line: int, fields: tuple[str, str, str, str, str, str, str]) -> Outcome:
+def _event_id(text: str | None) -> str | None:
+    if text is None or not (text := text.strip()):
+        return None  # no id: the event is known by what it says
+    if not _EVENT_ID.fullmatch(text):
+        raise InvalidField(
+            f"event_id: {text[:70]!r} is not 1 to 128 printable ASCII characters without spaces"
+        )
+    return text
+
+
+def validated_event(
+    line: int,
+    fields: tuple[str, str, str, str, str, str, str],
+    event_id: str | None = None,
+) -> Outcome:
     """The one validation of an event, whatever format it came in."""
     account_id, asset, fee, volume, kind, component, at = fields
     try:
@@ -112,6 +130,27 @@ def validated_event(line: int, fields: tuple[str, str, str, str, str, str, str])
             event_kind,
             component,
             _time(at),
+            _event_id(event_id),
         )
     except InvalidField as error:
         return Rejection(line, str(error))
+
+
+_EXACT = Context(prec=80)  # normalize() in the default context would round past 28 digits
+
+
+def identity(event: AccountEvent, component_id: int) -> bytes:
+    """What makes two lines one event, so the same event sent again is not summed again: the
+    platform's event_id when it gives one, else every field as read (amounts without trailing
+    zeros, the time in UTC, the component by id). Line endings, spaces, column order, the
+    format and the spelling of a component or a time zone change nothing. 16 bytes of BLAKE2b."""
+    if event.event_id is not None:
+        text = f"id\x1f{event.event_id}"
+    else:
+        at = event.at if event.at.tzinfo is UTC else event.at.astimezone(UTC)
+        text = (
+            f"event\x1f{event.account_id}\x1f{event.asset}\x1f{event.fee.normalize(_EXACT)}"
+            f"\x1f{event.volume.normalize(_EXACT)}\x1f{event.kind.value}\x1f{component_id}"
+            f"\x1f{at.isoformat()}"
+        )
+    return blake2b(text.encode(), digest_size=16).digest()

@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from compensation import rules, service, vouchers
+from compensation import provenance, rules, service, vouchers
 from compensation.errors import BudgetExceeded, Conflict, FourEyes, InvalidTransition
 from compensation.models import (
     Batch,
     BatchState,
+    Contribution,
     CreditDelivery,
     CreditState,
     Voucher,
@@ -42,6 +43,9 @@ async def refresh_policy(session: AsyncSession, *, batch_id: int, actor_id: int)
     before = {"policy_version": batch.policy_version, "totals": batch.totals}
     batch.rules, batch.policy_version = policy.rules, policy.version
     await service.write_lines(session, batch=batch, aggregate=aggregate)
+    await provenance.add_contributor(
+        session, batch_id=batch.id, staff_id=actor_id, contribution=Contribution.refreshed_policy
+    )
     await audit.record(
         session,
         actor_id=actor_id,
@@ -57,15 +61,23 @@ async def refresh_policy(session: AsyncSession, *, batch_id: int, actor_id: int)
 # -- approval and cancellation ------------------------------------------------------------
 
 
+async def four_eyes_refusal(session: AsyncSession, *, batch: Batch, staff_id: int) -> str | None:
+    """Why this person may not approve the batch, or None: the server's check and the
+    console's disabled button ask the same question."""
+    done = await provenance.contributions(session, batch_id=batch.id, staff_id=staff_id)
+    if batch.created_by == staff_id:
+        done.add(Contribution.created)
+    return rules.four_eyes_refusal(batch.id, done)
+
+
 async def approve(session: AsyncSession, *, batch_id: int, actor_id: int) -> Batch:
-    """Four eyes: a finance user other than the one who drafted it, within the budget."""
+    """Four eyes: a finance user who did nothing to prepare it (drafting, loading or clearing
+    its intake, refreshing its policy), within the budget."""
     batch = await service.get_batch(session, batch_id=batch_id, lock=True)
     rules.check_batch_transition(batch.state, BatchState.approved)
-    if batch.created_by == actor_id:
-        raise FourEyes(
-            f"you drafted batch {batch.id}: a second finance user must approve it",
-            field="approved_by",
-        )
+    refusal = await four_eyes_refusal(session, batch=batch, staff_id=actor_id)
+    if refusal is not None:
+        raise FourEyes(refusal, field="approved_by")
     for asset, total in sorted(batch.totals.items()):
         if total["over_budget"]:
             raise BudgetExceeded(

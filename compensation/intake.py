@@ -35,6 +35,7 @@ class SourceUnavailable(DomainError):
 
 
 COLUMNS = ("account_id", "asset", "fee", "volume", "kind", "component", "at")
+EVENT_ID = "event_id"  # optional: the platform's own id of each event
 BATCH_LINES = 4096  # a chunk of any size comes out in lists no longer than this
 _BOM = b"\xef\xbb\xbf"
 
@@ -110,6 +111,7 @@ class _Csv:
     def __init__(self, max_line_bytes: int) -> None:
         self.max = max_line_bytes
         self.columns: list[int] | None = None
+        self.event_column: int | None = None
         self.width = 0
         self.open: tuple[int, str] | None = None  # a record whose quoted field is not closed
 
@@ -123,6 +125,7 @@ class _Csv:
                 field="file",
             )
         self.columns = [names.index(column) for column in COLUMNS]
+        self.event_column = names.index(EVENT_ID) if EVENT_ID in names else None
         self.width = len(names)
 
     def feed(self, number: int, line: bytes | None, out: list[Outcome]) -> None:
@@ -170,7 +173,8 @@ class _Csv:
         elif len(fields) == self.width:
             a, b, c, d, e, f, g = self.columns
             fields7 = (fields[a], fields[b], fields[c], fields[d], fields[e], fields[f], fields[g])
-            out.append(validated_event(number, fields7))
+            event_id = None if self.event_column is None else fields[self.event_column]
+            out.append(validated_event(number, fields7, event_id))
         elif len(fields) > 1 or fields[0].strip():  # not a line of spaces
             reason = f"line: {len(fields)} columns, expected {self.width} as in the header"
             out.append(Rejection(number, reason))
@@ -211,10 +215,18 @@ def _text(record: dict[str, Any], key: str, *, number_ok: bool = False) -> str:
     )
 
 
+def _event_id(record: dict[str, Any]) -> str | None:
+    value = record.get(EVENT_ID)
+    if value is None or isinstance(value, str):  # a number's text is a str too
+        return value
+    raise InvalidField(f"{EVENT_ID}: expected a string or a number, got {type(value).__name__}")
+
+
 def _json_event(number: int, record: object) -> Outcome:
     if type(record) is not dict:
         return Rejection(number, "line: not a JSON object")
     get = record.get
+    event_id = get(EVENT_ID)
     account_id, asset, kind, component, at = (
         get("account_id"),
         get("asset"),
@@ -227,8 +239,10 @@ def _json_event(number: int, record: object) -> Outcome:
         type(account_id) is type(asset) is type(kind) is type(component) is type(at) is str
         and isinstance(fee, str)
         and isinstance(volume, str)
+        and (event_id is None or type(event_id) is str)
     ):
-        return validated_event(number, (account_id, asset, fee, volume, kind, component, at))
+        fields = (account_id, asset, fee, volume, kind, component, at)
+        return validated_event(number, fields, event_id)
     try:
         fields = (
             _text(record, "account_id"),
@@ -239,9 +253,10 @@ def _json_event(number: int, record: object) -> Outcome:
             _text(record, "component"),
             _text(record, "at"),
         )
+        event_id = _event_id(record)
     except InvalidField as error:
         return Rejection(number, str(error))
-    return validated_event(number, fields)
+    return validated_event(number, fields, event_id)
 
 
 def _json_line(number: int, line: bytes | None, max_line_bytes: int) -> Outcome | None:

@@ -10,16 +10,18 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from compensation import rules, service
+from compensation import provenance, rules, service
 from compensation.errors import Conflict, InvalidInput
-from compensation.events import AccountEvent, Rejection
-from compensation.models import Batch
+from compensation.events import AccountEvent, Rejection, identity
+from compensation.models import Batch, Contribution
 from compensation.rules import Eligibility
 from compensation.schemas import CouponRules, FeeRefundRules
 from incidents import service as incident_service
 from incidents.common import audit
 
 _T = TypeVar("_T")
+# Repeated events reported with where each was first taken; past this they are only counted.
+REPEATS_KEPT = 100
 
 
 class Transactions(Protocol):
@@ -43,7 +45,7 @@ async def take_events(
     """A batch's events, however they come (an upload, the platform's paged API): the plan in
     a short read, the sums with no transaction open (an upload may take minutes), then one
     short transaction adding them to the draft. `digest` gives the file's SHA-256 once read."""
-    plan = await db.read(lambda session: plan_intake(session, batch_id=batch_id))
+    plan = await db.read(lambda session: plan_intake(session, batch_id=batch_id, identities=True))
     collected = await collect(plan, events, Collected())
     batch = await db.write(
         lambda session: commit_intake(
@@ -67,23 +69,50 @@ class IntakePlan:
     rules: FeeRefundRules | CouponRules
     eligibility: Eligibility
     components: dict[str, int]  # "3" and "spot trading" (lower case) -> 3
+    sources: tuple[dict[str, Any], ...] = ()  # what the batch had taken: a clear is noticed
+    taken: frozenset[bytes] = frozenset()  # the identities of the events it has summed
+
+
+@dataclass
+class Repeat:
+    """An event already taken: its line here, and where it was first taken (known at commit)."""
+
+    line: int
+    identity: bytes
+    first_source: str = ""
+    first_line: int = 0
 
 
 @dataclass
 class Collected:
     aggregate: service.Aggregate = field(default_factory=dict)
     rejections: list[tuple[int, str]] = field(default_factory=list)
+    repeats: list[Repeat] = field(default_factory=list)
+    identities: dict[bytes, int] = field(default_factory=dict)  # each summed event's line
     accepted: int = 0
     rejected: int = 0
     ineligible: int = 0
+    repeated: int = 0
+    contribution: Contribution = Contribution.loaded_events  # what taking it does, for four eyes
 
     def summary(self) -> dict[str, int]:
-        return {"accepted": self.accepted, "rejected": self.rejected, "ineligible": self.ineligible}
+        return {
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "ineligible": self.ineligible,
+            "repeated": self.repeated,
+        }
 
 
-async def plan_intake(session: AsyncSession, *, batch_id: int) -> IntakePlan:
+async def plan_intake(
+    session: AsyncSession, *, batch_id: int, identities: bool = False
+) -> IntakePlan:
+    """What the batch takes; with `identities`, also the events it has summed, to take
+    events (a pasted list of accounts needs none)."""
     batch = await service.get_batch(session, batch_id=batch_id)
     rules.check_editable(batch.state)
+    sources = tuple(batch.intake.get("sources", []))
+    taken = await _taken(session, batch, sources) if identities else frozenset()
     incident = await incident_service.get_incident(session, incident_id=batch.incident_id)
     assert incident.resolved_at is not None  # a batch is only made for a resolved incident
     value = service.batch_rules(batch)
@@ -102,7 +131,24 @@ async def plan_intake(session: AsyncSession, *, batch_id: int) -> IntakePlan:
             resolved_at=incident.resolved_at,
         ),
         components=components,
+        sources=sources,
+        taken=taken,
     )
+
+
+async def _taken(
+    session: AsyncSession, batch: Batch, sources: tuple[dict[str, Any], ...]
+) -> frozenset[bytes]:
+    if any(source.get("identified") is False for source in sources):
+        raise Conflict(
+            f"batch {batch.id} took events before events had identities (migration 0012), so "
+            "an event sent again would be summed again: clear its intake and load every file "
+            "again",
+            field="file",
+        )
+    if not sources:
+        return frozenset()
+    return await provenance.event_identities(session, batch_id=batch.id)
 
 
 async def collect(
@@ -125,12 +171,20 @@ def _add(plan: IntakePlan, event: AccountEvent, into: Collected) -> None:
     if component_id is None:
         _reject(into, event.line, f"component: {event.component[:60]!r} is not a component")
         return
-    into.accepted += 1
     if not plan.eligibility.admits(
         component_id=component_id, kind=event.kind, asset=event.asset, at=event.at
     ):
+        into.accepted += 1
         into.ineligible += 1
         return
+    known = identity(event, component_id)
+    if known in into.identities or known in plan.taken:  # sent before: reported, not summed
+        into.repeated += 1
+        if len(into.repeats) < REPEATS_KEPT:
+            into.repeats.append(Repeat(event.line, known))
+        return
+    into.identities[known] = event.line
+    into.accepted += 1
     value = plan.rules
     key = (event.account_id, rules.line_asset(value, event.asset))
     line = into.aggregate.get(key)
@@ -170,7 +224,7 @@ def collect_accounts(plan: IntakePlan, account_ids: Iterable[str]) -> Collected:
             "a list of accounts fits a fixed-amount coupon; this policy needs their events",
             field="account_ids",
         )
-    into = Collected()
+    into = Collected(contribution=Contribution.loaded_accounts)
     for account_id in account_ids:
         into.accepted += 1
         into.aggregate.setdefault((account_id, value.asset), [Decimal(0), Decimal(0), 0])
@@ -188,15 +242,12 @@ async def commit_intake(
 ) -> Batch:
     """Adds what was collected to the batch's lines, in one transaction."""
     batch = await service.get_batch(session, batch_id=plan.batch_id, lock=True)
-    rules.check_editable(batch.state)
-    if batch.policy_version != plan.policy_version:
-        raise Conflict("the batch's policy changed during the upload; send it again", field="file")
     sources: list[dict[str, Any]] = list(batch.intake.get("sources", []))
-    if digest is not None and any(taken.get("sha256") == digest for taken in sources):
-        raise Conflict(
-            f"this file was already taken into batch {batch.id}; clear the intake to take it again",
-            field="file",
-        )
+    _check_still_planned(batch, plan, sources, digest)
+    await provenance.add_event_identities(
+        session, batch_id=batch.id, source=len(sources), lines=collected.identities
+    )
+    collected.identities.clear()  # written; freed before the lines are priced (the peak)
     aggregate = await service.load_aggregate(session, batch_id=batch.id)
     for key, (fees, volume, events) in collected.aggregate.items():
         line = aggregate.get(key)
@@ -210,8 +261,12 @@ async def commit_intake(
     await service.add_rejections(
         session, batch_id=batch.id, source=source, found=collected.rejections
     )
+    await provenance.add_contributor(
+        session, batch_id=batch.id, staff_id=actor_id, contribution=collected.contribution
+    )
     summary = collected.summary()
     sources.append({"source": source, "sha256": digest, **summary})
+    await _say_where_first_taken(session, batch.id, sources, collected.repeats)
     intake = {name: batch.intake.get(name, 0) + count for name, count in summary.items()}
     batch.intake = {**intake, "sources": sources}
     await audit.record(
@@ -223,3 +278,36 @@ async def commit_intake(
         after={"source": source, "sha256": digest, **summary, "lines": len(aggregate)},
     )
     return batch
+
+
+def _check_still_planned(
+    batch: Batch, plan: IntakePlan, sources: list[dict[str, Any]], digest: str | None
+) -> None:
+    """What the upload was read against still holds: a draft, the same policy version, the
+    intake not cleared meanwhile (the repeats were found among what it had), a new file."""
+    rules.check_editable(batch.state)
+    if batch.policy_version != plan.policy_version:
+        raise Conflict("the batch's policy changed during the upload; send it again", field="file")
+    if tuple(sources[: len(plan.sources)]) != plan.sources:
+        raise Conflict(
+            f"the intake of batch {batch.id} was cleared during the upload; send it again",
+            field="file",
+        )
+    if digest is not None and any(taken.get("sha256") == digest for taken in sources):
+        raise Conflict(
+            f"this file was already taken into batch {batch.id}; clear the intake to take it again",
+            field="file",
+        )
+
+
+async def _say_where_first_taken(
+    session: AsyncSession, batch_id: int, sources: list[dict[str, Any]], repeats: list[Repeat]
+) -> None:
+    """Each reported repeat gets the source and line of the event's first taking (this
+    intake's own identities are written by now)."""
+    found = await provenance.first_seen(
+        session, batch_id=batch_id, identities=(repeat.identity for repeat in repeats)
+    )
+    for repeat in repeats:
+        source, line = found[repeat.identity]
+        repeat.first_source, repeat.first_line = str(sources[source].get("source", "")), line

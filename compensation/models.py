@@ -12,10 +12,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -72,6 +74,16 @@ class BatchState(enum.StrEnum):
     cancelled = "cancelled"
 
 
+class Contribution(enum.StrEnum):
+    """What a finance user did to prepare a batch: whoever did any of it may not approve it."""
+
+    created = "created"
+    loaded_accounts = "loaded_accounts"
+    loaded_events = "loaded_events"
+    cleared_intake = "cleared_intake"
+    refreshed_policy = "refreshed_policy"
+
+
 class LineNote(enum.StrEnum):
     """Why a line pays what it pays."""
 
@@ -94,6 +106,9 @@ class CreditState(enum.StrEnum):
     failed = "failed"
 
 
+LIVE_BATCH = "state != 'cancelled'"  # every batch counts until it is cancelled
+
+
 class Policy(Base):
     """A named compensation rule set; every change makes a new version."""
 
@@ -113,6 +128,18 @@ class Batch(Base):
     """One incident compensated under one policy version, from draft to delivered."""
 
     __tablename__ = "compensation_batches"
+    # One live batch per incident and policy, whatever races: a second one would be approved
+    # for totals the vouchers (unique per incident, policy, account and asset) never pay.
+    __table_args__ = (
+        Index(
+            "uq_compensation_batches_live",
+            "incident_id",
+            "policy_id",
+            unique=True,
+            postgresql_where=text(LIVE_BATCH),
+            sqlite_where=text(LIVE_BATCH),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(
@@ -138,6 +165,21 @@ class Batch(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class BatchContributor(Base):
+    """Who prepared a batch, and how: the people four eyes keeps from approving it."""
+
+    __tablename__ = "compensation_contributors"
+
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("compensation_batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff.id", ondelete="RESTRICT"), primary_key=True
+    )
+    contribution: Mapped[Contribution] = mapped_column(checked_enum(Contribution), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)  # the first time they did it
+
+
 class BatchLine(Base):
     """An affected account's eligible activity in one asset, and what the policy pays it."""
 
@@ -153,6 +195,20 @@ class BatchLine(Base):
     events: Mapped[int] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(Money)
     note: Mapped[LineNote] = mapped_column(checked_enum(LineNote))
+
+
+class EventIdentity(Base):
+    """An event a batch has summed, by its identity (`compensation.events.identity`): the same
+    event sent again is reported as repeated, never summed twice."""
+
+    __tablename__ = "compensation_event_identities"
+
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("compensation_batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    identity: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    source: Mapped[int] = mapped_column(Integer)  # its place in the batch's intake sources
+    line: Mapped[int] = mapped_column(Integer)
 
 
 class IntakeRejection(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -10,7 +10,7 @@ from decimal import Decimal
 from compensation.assets import round_to_asset
 from compensation.errors import InvalidTransition
 from compensation.events import EventKind
-from compensation.models import BatchState, LineNote
+from compensation.models import BatchState, Contribution, LineNote
 from compensation.schemas import CouponRules, FeeRefundRules
 from incidents.rules import ImpactWindow
 
@@ -173,6 +173,26 @@ def check_editable(current: BatchState) -> None:
             f"the batch is {current.value}: only a draft takes accounts or policy changes",
             field="state",
         )
+
+
+# What a refusal says each contribution was, in this order when someone did several.
+_DID: dict[Contribution, str] = {
+    Contribution.created: "drafted batch {id}",
+    Contribution.loaded_accounts: "loaded the accounts of batch {id}",
+    Contribution.loaded_events: "loaded the events of batch {id}",
+    Contribution.cleared_intake: "cleared the intake of batch {id}",
+    Contribution.refreshed_policy: "refreshed the policy of batch {id}",
+}
+
+
+def four_eyes_refusal(batch_id: int, done: Collection[Contribution]) -> str | None:
+    """Why someone who prepared a batch may not approve it (None: they did nothing to it), by
+    the first thing they did in `_DID`'s order. Choosing the recipients and approving them
+    are never one person's doing."""
+    for contribution, did in _DID.items():
+        if contribution in done:
+            return f"you {did.format(id=batch_id)}: a second finance user must approve it"
+    return None
 
 
 def eligibility_changed(

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from compensation.assets import SCALES, check_amount
+from compensation.assets import SCALES, check_amount, decimal_from_json
 from compensation.errors import InvalidInput
 from compensation.events import EventKind
 from compensation.models import BatchState, LineNote, PolicyKind, VoucherState
@@ -40,18 +40,12 @@ Reason = Annotated[
 _ID = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
-def _no_float(value: object) -> object:
-    """JSON numbers with a fraction arrive as floats, already inexact: amounts come as
-    strings ("0.00012345") or whole numbers."""
-    if isinstance(value, float):
-        raise ValueError('write amounts with decimals as strings, e.g. "0.1"')
-    return value
-
-
 # Amounts out: exact decimal strings, never exponent form ("0.000000000000000001").
 _PLAIN = PlainSerializer(lambda d: format(d, "f"), return_type=str)
 AmountOut = Annotated[Decimal, _PLAIN]
-Amount = Annotated[Decimal, BeforeValidator(_no_float), _PLAIN]
+# Amounts in: whole JSON numbers or strings of plain digits ("0.00012345"), read by the one
+# parser (JSON numbers with a fraction arrive as floats, already inexact, and are refused).
+Amount = Annotated[Decimal, BeforeValidator(decimal_from_json), _PLAIN]
 
 
 class _In(BaseModel):

@@ -9,14 +9,16 @@ from typing import Any, cast
 
 from pydantic import TypeAdapter
 from sqlalchemy import Table, delete, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from compensation import rules
+from compensation import provenance, rules
 from compensation.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from compensation.models import (
     Batch,
     BatchLine,
     BatchState,
+    Contribution,
     IntakeRejection,
     Policy,
     PolicyKind,
@@ -33,6 +35,11 @@ REJECTIONS_KEPT = 10_000
 
 Aggregate = dict[tuple[str, str], list[Any]]  # (account, asset) -> [fees, volume, events]
 _LINES = cast(Table, BatchLine.__table__)  # inserted with Core: no ORM bookkeeping per row
+
+
+def empty_intake() -> dict[str, Any]:
+    """A batch's intake before anything is taken: the counts, and the sources taken."""
+    return {"accepted": 0, "rejected": 0, "ineligible": 0, "repeated": 0, "sources": []}
 
 
 def parse_rules(data: dict[str, Any]) -> FeeRefundRules | CouponRules:
@@ -155,6 +162,41 @@ async def create_batch(
     policy = await session.get(Policy, policy_id)
     if policy is None:
         raise InvalidInput(f"policy {policy_id} does not exist", field="policy_id")
+    await _refuse_a_second_live_batch(session, incident_id=incident_id, policy_id=policy_id)
+    batch = Batch(
+        incident_id=incident_id,
+        policy_id=policy.id,
+        policy_version=policy.version,
+        policy_kind=policy.kind,
+        rules=policy.rules,
+        intake=empty_intake(),
+        totals={},
+        created_by=actor_id,
+    )
+    try:
+        async with session.begin_nested():  # the unique index decides a race; we answer it
+            session.add(batch)
+            await session.flush()
+    except IntegrityError:
+        await _refuse_a_second_live_batch(session, incident_id=incident_id, policy_id=policy_id)
+        raise
+    await provenance.add_contributor(
+        session, batch_id=batch.id, staff_id=actor_id, contribution=Contribution.created
+    )
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="compensation.batch.create",
+        entity_type="compensation_batch",
+        entity_id=batch.id,
+        after={"incident_id": incident_id, "policy_id": policy.id, "version": policy.version},
+    )
+    return batch
+
+
+async def _refuse_a_second_live_batch(
+    session: AsyncSession, *, incident_id: int, policy_id: int
+) -> None:
     live = await session.scalar(
         select(Batch.id).where(
             Batch.incident_id == incident_id,
@@ -168,27 +210,6 @@ async def create_batch(
             "cancel it first or choose another policy",
             field="policy_id",
         )
-    batch = Batch(
-        incident_id=incident_id,
-        policy_id=policy.id,
-        policy_version=policy.version,
-        policy_kind=policy.kind,
-        rules=policy.rules,
-        intake={"accepted": 0, "rejected": 0, "ineligible": 0, "sources": []},
-        totals={},
-        created_by=actor_id,
-    )
-    session.add(batch)
-    await session.flush()
-    await audit.record(
-        session,
-        actor_id=actor_id,
-        action="compensation.batch.create",
-        entity_type="compensation_batch",
-        entity_id=batch.id,
-        after={"incident_id": incident_id, "policy_id": policy.id, "version": policy.version},
-    )
-    return batch
 
 
 # -- lines --------------------------------------------------------------------------------
@@ -320,8 +341,12 @@ async def clear_intake(session: AsyncSession, *, batch: Batch, actor_id: int) ->
     await session.execute(delete(BatchLine).where(BatchLine.batch_id == batch.id))
     await session.execute(delete(IntakeRejection).where(IntakeRejection.batch_id == batch.id))
     before = dict(batch.intake)
-    batch.intake = {"accepted": 0, "rejected": 0, "ineligible": 0, "sources": []}
+    await provenance.forget_events(session, batch_id=batch.id)
+    batch.intake = empty_intake()
     batch.totals = totals_json(rules.totals([], batch_rules(batch).budget))
+    await provenance.add_contributor(
+        session, batch_id=batch.id, staff_id=actor_id, contribution=Contribution.cleared_intake
+    )
     await audit.record(
         session,
         actor_id=actor_id,

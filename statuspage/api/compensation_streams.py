@@ -62,13 +62,24 @@ class RejectionLine(BaseModel):
     reason: str
 
 
+class RepeatLine(BaseModel):
+    line: int
+    first_source: str = Field(description="the source that first brought the same event")
+    first_line: int
+
+
 class IntakeOut(BaseModel):
     accepted: int
     rejected: int
     ineligible: int
+    repeated: int = Field(description="events the batch had already taken: not summed again")
     lines: int
     rejections: list[RejectionLine] = Field(
         description=f"the first {REJECTIONS_SHOWN} lines refused, with reasons"
+    )
+    repeats: list[RepeatLine] = Field(
+        description=f"the first {intake_flows.REPEATS_KEPT} repeated events, with where each "
+        "was first taken"
     )
     batch: BatchOut
 
@@ -168,6 +179,10 @@ async def _take(
         rejections=[
             RejectionLine(line=line, reason=reason)
             for line, reason in collected.rejections[:REJECTIONS_SHOWN]
+        ],
+        repeats=[
+            RepeatLine(line=r.line, first_source=r.first_source, first_line=r.first_line)
+            for r in collected.repeats
         ],
         batch=batch_out(batch),
     )

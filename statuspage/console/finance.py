@@ -187,6 +187,7 @@ async def batch_page(console: Console, *, status: int = 200, **values: Any) -> R
                 db, batch_id=batch_id, limit=REJECTIONS_SHOWN
             ),
             "vouchers": await vouchers.list_vouchers(db, batch_id=batch_id, limit=VOUCHERS_SHOWN),
+            "four_eyes": await _four_eyes(db, batch, console.staffer.id),
         }
 
     loaded = await console.read(load)
@@ -199,6 +200,13 @@ async def batch_page(console: Console, *, status: int = 200, **values: Any) -> R
         **loaded,
         **values,
     )
+
+
+async def _four_eyes(db: AsyncSession, batch: Batch, staff_id: int) -> str | None:
+    """Who prepared a draft sees Approve disabled, with the reason the server would give."""
+    if batch.state != BatchState.draft:
+        return None
+    return await flows.four_eyes_refusal(db, batch=batch, staff_id=staff_id)
 
 
 async def _act(console: Console, work: Any, done: str) -> Response:

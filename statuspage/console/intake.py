@@ -67,4 +67,4 @@ async def upload(console: Console) -> dict[str, object]:
     finally:
         if isinstance(file, UploadFile):
             await file.close()
-    return {**collected.summary(), "source": source}
+    return {**collected.summary(), "source": source, "repeats": collected.repeats}

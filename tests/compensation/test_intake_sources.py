@@ -155,6 +155,7 @@ async def test_a_new_version_that_chooses_other_events_needs_the_intake_again(
         "accepted": 0,
         "rejected": 0,
         "ineligible": 0,
+        "repeated": 0,
         "sources": [],
     }
     assert await scene.lines(batch_id) == {}

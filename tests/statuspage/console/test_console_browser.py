@@ -287,8 +287,11 @@ async def test_a_finance_run_with_a_second_approver(browser: Browser, site: Site
         await expect(page.locator("text=Rejection report")).to_be_visible()
         await _shot(page, "batch-draft")
 
-        await page.get_by_role("button", name="Approve (a second finance user)").click()
-        await expect(page.locator("p.error")).to_contain_text("drafted")
+        # Who drafted and loaded the batch sees Approve disabled, with the reason.
+        await expect(
+            page.get_by_role("button", name="Approve (a second finance user)")
+        ).to_be_disabled()
+        await expect(page.locator("#four-eyes")).to_contain_text("drafted")
     async with _signed_in(browser, site, "ana@coinport.example", javascript=True) as second:
         await second.goto(batch_url)
         await second.get_by_role("button", name="Approve (a second finance user)").click()
