@@ -141,7 +141,7 @@ async def _taken(
 ) -> frozenset[bytes]:
     if any(source.get("identified") is False for source in sources):
         raise Conflict(
-            f"batch {batch.id} took events before events had identities (migration 0012), so "
+            f"batch {batch.id} took events before events had identities (migration 0014), so "
             "an event sent again would be summed again: clear its intake and load every file "
             "again",
             field="file",

@@ -9,6 +9,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -19,6 +20,11 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+# Properties, not timings: hypothesis's 200 ms deadline per example failed on a loaded machine
+# (two xdist workers on two cores) while the property held. Speed is measured in bench/.
+hypothesis.settings.register_profile("suite", deadline=None)
+hypothesis.settings.load_profile("suite")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,4 +1,4 @@
-"""Migration 0012 on batches made before it: who prepared each batch comes back from the audit
+"""Migration 0014 on batches made before it: who prepared each batch comes back from the audit
 log as the flows record it now."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tests.compensation.helpers import COMP, HEADER, REFUND_ALL, Scene, make_sce
 from tests.statuspage.test_migrations import _migrate_to, _run
 
 ROW = "acc-1,USDT,2,1,trade,Spot trading,2026-03-01T02:10:00Z\n"
-BEFORE = ScriptDirectory.from_config(alembic_config()).get_revision("0012").down_revision
+BEFORE = ScriptDirectory.from_config(alembic_config()).get_revision("0014").down_revision
 assert isinstance(BEFORE, str)
 
 
@@ -66,7 +66,7 @@ async def _prepared_batches(scene: Scene) -> tuple[int, int]:
     return batch_id, pasted_id
 
 
-async def test_0012_finds_who_prepared_each_batch_in_the_audit_log(
+async def test_0014_finds_who_prepared_each_batch_in_the_audit_log(
     scene: Scene, database: Database
 ) -> None:
     batch_id, pasted_id = await _prepared_batches(scene)
@@ -98,7 +98,7 @@ def _live_batches(connection: Connection) -> list[tuple[Any, ...]]:
 
 
 def _copies(connection: Connection, batch_id: int, states: list[str]) -> list[int]:
-    """Copies of a batch in these states, as concurrent drafts made them before 0012."""
+    """Copies of a batch in these states, as concurrent drafts made them before 0014."""
     made = []
     for state in states:
         connection.execute(
@@ -127,7 +127,7 @@ def _cancel_audits(connection: Connection) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in rows]
 
 
-async def test_0012_cancels_extra_live_drafts_and_keeps_the_one_past_draft(
+async def test_0014_cancels_extra_live_drafts_and_keeps_the_one_past_draft(
     scene: Scene, database: Database
 ) -> None:
     first = await scene.batch(await scene.policy(REFUND_ALL))
@@ -136,7 +136,7 @@ async def test_0012_cancels_extra_live_drafts_and_keeps_the_one_past_draft(
     approved, draft = await _run(database, _copies, first, ["approved", "draft"])
     (second_draft,) = await _run(database, _copies, other, ["draft"])
     await _run(database, _migrate_to, "head")
-    reason = "a second live batch for this incident and policy; batch {} is kept (0012)"
+    reason = "a second live batch for this incident and policy; batch {} is kept (0014)"
     assert await _run(database, _live_batches) == [
         (first, "cancelled", reason.format(approved)),
         (other, "draft", None),
@@ -151,7 +151,7 @@ async def test_0012_cancels_extra_live_drafts_and_keeps_the_one_past_draft(
     ]
 
 
-async def test_0012_stops_at_two_live_batches_past_draft(scene: Scene, database: Database) -> None:
+async def test_0014_stops_at_two_live_batches_past_draft(scene: Scene, database: Database) -> None:
     first = await scene.batch(await scene.policy(REFUND_ALL))
     await _run(database, _migrate_to, BEFORE)
     approved, issued = await _run(database, _copies, first, ["approved", "issued"])
@@ -186,7 +186,7 @@ def _sources(connection: Connection, batch_id: int) -> list[dict[str, Any]]:
     return list(intake["sources"])
 
 
-async def test_0012_makes_a_draft_with_events_of_unknown_identity_load_them_again(
+async def test_0014_makes_a_draft_with_events_of_unknown_identity_load_them_again(
     scene: Scene, database: Database
 ) -> None:
     batch_id = await scene.batch(await scene.policy(REFUND_ALL))
@@ -201,7 +201,7 @@ async def test_0012_makes_a_draft_with_events_of_unknown_identity_load_them_agai
     assert refused.json()["error"] == {
         "code": "conflict",
         "message": f"batch {batch_id} took events before events had identities (migration "
-        "0012), so an event sent again would be summed again: clear its intake and load every "
+        "0014), so an event sent again would be summed again: clear its intake and load every "
         "file again",
         "field": "file",
     }

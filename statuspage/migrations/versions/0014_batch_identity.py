@@ -18,7 +18,7 @@ for every event a batch takes.
   until its intake is cleared and loaded again (pasted accounts need no identity). Downgrade
   drops the table and the marks.
 
-Revision ID: 0012
+Revision ID: 0014
 Revises: 0008
 Create Date: 2026-12-03 10:00:00.000000
 """
@@ -31,8 +31,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0008"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
@@ -182,7 +182,7 @@ def _settle(incident_id: int, policy_id: int, found: list[tuple[int, str]]) -> N
             "(POST /api/staff/compensation/batches/{id}/cancel) and migrate again"
         )
     kept = past_draft[0] if past_draft else found[0][0]
-    reason = f"a second live batch for this incident and policy; batch {kept} is kept (0012)"
+    reason = f"a second live batch for this incident and policy; batch {kept} is kept (0014)"
     batches, now = _batches(), _now()
     audit = sa.table(
         "audit_log",
