@@ -21,7 +21,7 @@ from incidents.broadcasting.schemas import (
     SubscriptionPatch,
 )
 from incidents.common.staff import SUPPORT
-from statuspage.api.routing import Call, Endpoint, RequestInvalid
+from statuspage.api.routing import Call, Endpoint, RequestInvalid, tagged
 from statuspage.channels import egress
 from statuspage.channels.redaction import shown_address
 
@@ -201,8 +201,7 @@ async def cancel_post(call: Call) -> ScheduledPostOut:
 
 
 def _e(method: str, path: str, handler: Any, summary: str, **options: Any) -> Endpoint:
-    tag = path.strip("/").split("/")[0]
-    return Endpoint(method, path, handler, SUPPORT, summary, tags=(tag,), **options)
+    return tagged(method, path, handler, SUPPORT, summary, **options)
 
 
 ENDPOINTS: list[Endpoint] = [

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from incidents import component_flows, service
-from incidents.common.staff import ANY_STAFF, SUPPORT, StaffRole
+from incidents.common.staff import ANY_STAFF, SUPPORT
 from incidents.models import Component, ComponentGroup
 from incidents.schemas import (
     ComponentIn,
@@ -16,7 +14,7 @@ from incidents.schemas import (
     GroupPatch,
     ReorderIn,
 )
-from statuspage.api.routing import Call, Endpoint
+from statuspage.api.routing import Call, Endpoint, tagged
 
 
 async def list_groups(call: Call) -> list[GroupOut]:
@@ -71,12 +69,7 @@ async def reorder_components(call: Call) -> list[ComponentOut]:
     return await list_components(call)
 
 
-def _e(
-    method: str, path: str, handler: Any, roles: frozenset[StaffRole], summary: str, **options: Any
-) -> Endpoint:
-    tag = path.strip("/").split("/")[0]
-    return Endpoint(method, path, handler, roles, summary, tags=(tag,), **options)
-
+_e = tagged
 
 ENDPOINTS: list[Endpoint] = [
     _e(

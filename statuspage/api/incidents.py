@@ -3,7 +3,7 @@ of the incident domain's endpoints, with the components' and maintenance's from 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -25,7 +25,7 @@ from incidents.schemas import (
     UpdateOut,
 )
 from statuspage.api import components, maintenances
-from statuspage.api.routing import Call, Endpoint, enum_values
+from statuspage.api.routing import Call, Endpoint, enum_values, tagged
 
 # -- query shapes -------------------------------------------------------------------------
 
@@ -177,12 +177,7 @@ async def list_audit(call: Call) -> list[AuditOut]:
     return [AuditOut.model_validate(entry) for entry in entries]
 
 
-def _e(
-    method: str, path: str, handler: Any, roles: frozenset[StaffRole], summary: str, **options: Any
-) -> Endpoint:
-    tag = path.strip("/").split("/")[0]
-    return Endpoint(method, path, handler, roles, summary, tags=(tag,), **options)
-
+_e = tagged
 
 ENDPOINTS: list[Endpoint] = [
     _e("GET", "/me", me, ANY_STAFF, "who the token belongs to", response=MeOut),

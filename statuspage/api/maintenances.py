@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from incidents import maintenance_flows, service
-from incidents.common.staff import ANY_STAFF, SUPPORT, StaffRole
+from incidents.common.staff import ANY_STAFF, SUPPORT
 from incidents.models import Maintenance, MaintenanceStatus
 from incidents.schemas import (
     MaintenanceCancelIn,
@@ -16,7 +16,7 @@ from incidents.schemas import (
     MaintenancePatch,
     MaintenanceUpdateIn,
 )
-from statuspage.api.routing import Call, Endpoint, enum_values
+from statuspage.api.routing import Call, Endpoint, enum_values, tagged
 
 
 class _Query(BaseModel):
@@ -94,12 +94,7 @@ async def cancel_maintenance(call: Call) -> MaintenanceOut:
     return maintenance_out(item)
 
 
-def _e(
-    method: str, path: str, handler: Any, roles: frozenset[StaffRole], summary: str, **options: Any
-) -> Endpoint:
-    tag = path.strip("/").split("/")[0]
-    return Endpoint(method, path, handler, roles, summary, tags=(tag,), **options)
-
+_e = tagged
 
 ENDPOINTS: list[Endpoint] = [
     _e(

@@ -106,6 +106,14 @@ class Endpoint:
         return path_params(self.path)
 
 
+def tagged(
+    method: str, path: str, handler: Any, roles: frozenset[StaffRole], summary: str, **options: Any
+) -> Endpoint:
+    """An endpoint listed in the OpenAPI document under its path's first segment."""
+    tag = path.strip("/").split("/")[0]
+    return Endpoint(method, path, handler, roles, summary, tags=(tag,), **options)
+
+
 def path_params(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
 
