@@ -47,6 +47,8 @@ class Staff(Base):
     # counter in every session cookie; bumping it signs the person out everywhere.
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The console's language they chose (`en`, `zh-CN`); None follows their browser.
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
 
 
 class ApiToken(Base):

@@ -27,15 +27,13 @@ from statuspage.access import second_factor
 from statuspage.config import Settings
 from statuspage.console.posted import FormError, Refused, check_csrf, read_form, read_upload
 from statuspage.console.sessions import Session, Staffer, live_staff, read_session
+from statuspage.console.words import LANG_COOKIE, environment_for, language_of
 from statuspage.db import BUSY_RETRY_SECONDS, Database, lock_wait_exceeded
 from statuspage.services import Services
-from statuspage.templating import environment
 
 # The security headers (CSP, frame-ancestors, no-referrer) come from the app's middleware.
 _PAGE_HEADERS = {"cache-control": "no-store"}
 T = TypeVar("T")
-
-_env = environment("console")
 
 
 class LoginRequired(Exception):
@@ -71,6 +69,11 @@ class Console:
     @property
     def database(self) -> Database:
         return self.services.database
+
+    @property
+    def language(self) -> str:
+        """The staffer's own choice, else what their browser asks for."""
+        return language_of(self.request, self.staffer.language, self.settings.default_language)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -115,6 +118,7 @@ class Console:
             me=self.staffer,
             csrf=self.session.csrf,
             zone=self.zone,
+            language=self.language,
             **values,
         )
 
@@ -127,15 +131,28 @@ def page(
     settings: Settings, request: Request, template: str, *, status: int = 200, **values: Any
 ) -> HTMLResponse:
     zone = ZoneInfo(settings.time_zone)
-    html = _env.get_template(template).render(
-        site_name=settings.site_name,
-        show_time=lambda moment: i18n.format_local(moment, zone),
-        path=request.url.path,
-        done=request.query_params.get("done", ""),
-        errors=values.pop("errors", {}),
-        **values,
+    me = values.get("me")
+    language = values.pop("language", None) or language_of(
+        request, me.language if me else None, settings.default_language
     )
-    return HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
+    html = (
+        environment_for(language)
+        .get_template(template)
+        .render(
+            language=language,
+            site_name=settings.site_name,
+            show_time=lambda moment: i18n.format_local(moment, zone),
+            path=request.url.path,
+            done=request.query_params.get("done", ""),
+            errors=values.pop("errors", {}),
+            **values,
+        )
+    )
+    response = HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
+    if request.query_params.get("lang") == language and me is None:
+        # chosen before signing in (a link on the sign-in page): the public page's cookie
+        response.set_cookie(LANG_COOKIE, language, max_age=31_536_000, samesite="lax")
+    return response
 
 
 def placed(errors: dict[str, str], form: str, fields: Iterable[str]) -> dict[str, str]:
@@ -233,7 +250,9 @@ async def _enter(services: Services, request: Request, route: Page) -> Console:
         raise LoginRequired
     needed = second_factor.required(staff.role, services.settings.second_factor_roles())
     enrolled = found is not None
-    staffer = Staffer(staff.id, staff.email, staff.name, staff.role, enrolled, needed)
+    staffer = Staffer(
+        staff.id, staff.email, staff.name, staff.role, enrolled, needed, staff.language
+    )
     if needed and not enrolled and not route.enrolling:
         raise EnrolmentRequired
     if not staffer.can(route.roles):

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from statuspage.console import (
     admin,
     finance,
+    language,
     maintenance,
     second_factor,
     sign_in,
@@ -37,6 +38,7 @@ def routes(services: Services) -> list[Route]:
         *maintenance.routes(),
         *finance.routes(),
         *admin.routes(),
+        *language.routes(),
     ]
     return [
         Route("/staff/console.css", asset),

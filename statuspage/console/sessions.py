@@ -119,6 +119,7 @@ class Staffer:
     role: StaffRole
     has_second_factor: bool = False
     needs_second_factor: bool = False  # the role needs one (STAFF_2FA_ROLES)
+    language: str | None = None  # the console's language they chose (None: their browser's)
 
     def can(self, roles: frozenset[StaffRole]) -> bool:
         return self.role == StaffRole.admin or self.role in roles
