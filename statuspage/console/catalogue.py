@@ -20,7 +20,7 @@ from statuspage.console.words import CONSOLE_CATALOGUES, SOURCE_LANGUAGE
 from statuspage.templating import TEMPLATES
 
 _PYTHON = Path(__file__).resolve().parent
-_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "say": None, "say_n": (1, 2)}
 Message = str | tuple[str, ...] | list[str]  # a msgid, or (singular, plural)
 
 

@@ -27,7 +27,7 @@ from statuspage.access import second_factor
 from statuspage.config import Settings
 from statuspage.console.posted import FormError, Refused, check_csrf, read_form, read_upload
 from statuspage.console.sessions import Session, Staffer, live_staff, read_session
-from statuspage.console.words import LANG_COOKIE, environment_for, language_of
+from statuspage.console.words import LANG_COOKIE, environment_for, gettext, language_of, ngettext
 from statuspage.db import BUSY_RETRY_SECONDS, Database, lock_wait_exceeded
 from statuspage.services import Services
 
@@ -74,6 +74,15 @@ class Console:
     def language(self) -> str:
         """The staffer's own choice, else what their browser asks for."""
         return language_of(self.request, self.staffer.language, self.settings.default_language)
+
+    def say(self, message: str, **params: object) -> str:
+        """A message of the console's Python code (an error next to a field) in the staffer's
+        language; `say` marks it for the catalogues as `_()` does in templates."""
+        return gettext(self.language, message, **params)
+
+    def say_n(self, singular: str, plural: str, num: int) -> str:
+        """`say` for a count: `num` fills `%(num)d`."""
+        return ngettext(self.language, singular, plural, num)
 
     @property
     def zone(self) -> ZoneInfo:

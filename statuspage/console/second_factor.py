@@ -91,9 +91,13 @@ def _opened(console: Console, box: SecretBox) -> str:
             console.field("pending"), context=_enrol_context(console)
         ).partition(":")
     except Unsealable as error:
-        raise FormError({"code": "this enrolment form is not valid: start again"}) from error
+        raise FormError(
+            {"code": console.say("this enrolment form is not valid: start again")}
+        ) from error
     if time.time() - int(issued) > ENROL_SECONDS:
-        raise FormError({"code": "this QR code has expired: scan the new one"}, status=400)
+        raise FormError(
+            {"code": console.say("this QR code has expired: scan the new one")}, status=400
+        )
     return secret
 
 
@@ -113,7 +117,9 @@ async def enrol(console: Console) -> Response:
         return await overview(console, status=error.status, errors=error.errors, secret=secret)
     step = totp.matching_step(secret, console.field("code"), now=utcnow(), after=-1)
     if step is None:
-        wrong = {"code": "this is not the code the app shows now: check the phone's clock"}
+        wrong = {
+            "code": console.say("this is not the code the app shows now: check the phone's clock")
+        }
         return await overview(console, status=400, errors=wrong, secret=secret)
 
     async def work(db: AsyncSession) -> tuple[Staff, list[str]]:
@@ -140,7 +146,11 @@ async def _confirm_password(console: Console) -> None:
     attempt = await limits.attempt(services, console.request, email)
     counted = await limits.check(services, attempt)
     if isinstance(counted, rate_limits.Full):
-        limited = f"too many failed sign-ins: try again in {minutes(counted.wait)} minutes"
+        limited = console.say_n(
+            "too many failed sign-ins: try again in %(num)d minute",
+            "too many failed sign-ins: try again in %(num)d minutes",
+            minutes(counted.wait),
+        )
         raise FormError({"password": limited}, status=429)
     password = str(console.form.get("password", ""))
     async with console.database.reading() as db:
@@ -148,7 +158,7 @@ async def _confirm_password(console: Console) -> None:
     right = staff is not None and staff.id == console.staffer.id
     await limits.settle(services, attempt, counted, succeeded=right)
     if not right:
-        raise FormError({"password": "this is not your current password"}, status=400)
+        raise FormError({"password": console.say("this is not your current password")}, status=400)
 
 
 async def _keep_signed_in(console: Console, response: Response, staff: Staff) -> None:
@@ -166,7 +176,11 @@ async def _with_code(console: Console, then: Callable[[AsyncSession, Staff], Awa
     async with console.database.sessionmaker() as db, db.begin():
         counted = await rate_limits.reserve(db, [(CODE_LIMIT, key)], now=utcnow())
     if isinstance(counted, rate_limits.Full):
-        limited = f"too many wrong codes: try again in {minutes(counted.wait)} minutes"
+        limited = console.say_n(
+            "too many wrong codes: try again in %(num)d minute",
+            "too many wrong codes: try again in %(num)d minutes",
+            minutes(counted.wait),
+        )
         raise FormError({"code": limited}, status=429)
     box = await _box(console.services)
     async with console.database.sessionmaker() as db, db.begin():
@@ -182,7 +196,9 @@ async def _with_code(console: Console, then: Callable[[AsyncSession, Staff], Awa
                 raise FormError.of(error) from error
     await console.services.after_write()
     if passed is None:
-        raise FormError({"code": "this code is wrong, or was used already"}, status=401)
+        raise FormError(
+            {"code": console.say("this code is wrong, or was used already")}, status=401
+        )
     return result
 
 

@@ -136,7 +136,7 @@ async def password(console: Console) -> Response:
     current, new = console.field("current"), console.form.get("new", "")
     try:
         if str(new) != str(console.form.get("confirm", "")):
-            raise FormError({"confirm": "the two new passwords differ"})
+            raise FormError({"confirm": console.say("the two new passwords differ")})
         staff = await console.write(lambda db: _change(db, console, current, str(new)))
     except FormError as error:
         return console.render("password.html", status=error.status, errors=error.errors)
@@ -151,7 +151,7 @@ async def password(console: Console) -> Response:
 async def _change(db: AsyncSession, console: Console, current: str, new: str) -> Staff:
     staff = await staff_accounts.get_staff(db, staff_id=console.staffer.id)
     if not staff_accounts.password_matches(staff, current):
-        raise FormError({"current": "this is not your current password"}, status=400)
+        raise FormError({"current": console.say("this is not your current password")}, status=400)
     staff_accounts.check_password_rules(new, field="new")
     return await staff_accounts.set_password(
         db,

@@ -17,7 +17,14 @@ from incidents.models import LANGUAGES
 from statuspage import i18n
 from statuspage.templating import CATALOGUES, environment
 
-__all__ = ["CONSOLE_CATALOGUES", "environment_for", "gettext", "language_of", "translations"]
+__all__ = [
+    "CONSOLE_CATALOGUES",
+    "environment_for",
+    "gettext",
+    "language_of",
+    "ngettext",
+    "translations",
+]
 
 CONSOLE_CATALOGUES = CATALOGUES / "console"
 SOURCE_LANGUAGE = "en"  # the msgids are the English text itself
@@ -54,6 +61,8 @@ def environment_for(language: str) -> Environment:
     env = environment("console")
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    # Stored values in words (`words.component_status(value)`), in every template
+    env.globals["words"] = env.get_template("_words.html").module
     return env
 
 
@@ -61,6 +70,10 @@ def gettext(language: str, message: str, **params: object) -> str:
     """A message of the console's Python code (marked `_` for extraction) in `language`."""
     text = translations(language).gettext(message)
     return text % params if params else text
+
+
+def ngettext(language: str, singular: str, plural: str, num: int) -> str:
+    return translations(language).ngettext(singular, plural, num) % {"num": num}
 
 
 def language_of(request: Request, chosen: str | None, default: str) -> str:
