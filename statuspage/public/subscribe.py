@@ -101,7 +101,7 @@ async def _signer(wing: _Wing) -> Signer:
 
 
 async def _components(wing: _Wing, lang: str) -> list[dict[str, Any]]:
-    async with wing.services.database.sessionmaker() as session:
+    async with wing.services.database.reading() as session:
         components = await service.list_components(session)
     return [
         {"id": component.id, "name": localized_name(component, lang)}
@@ -169,7 +169,16 @@ async def _subscribe(wing: _Wing, request: Request) -> Response:
         "subscribe_done.html",
         lang=data.language,
         message=("subscribe.check_inbox", {"email": data.email, "hours": _confirm_hours()}),
+        chose=_chose(data, await _components(wing, data.language)),
     )
+
+
+def _chose(data: PublicSubscribeIn, components: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the confirmation page repeats of the choice: the components by name, in the
+    page's order (none: every component), and the language of the messages."""
+    wanted = set(data.component_ids)
+    names = [component["name"] for component in components if component["id"] in wanted]
+    return {"components": names, "language": data.language}
 
 
 async def _within_limits(session: AsyncSession, *, client: str, recipient: str) -> bool:
