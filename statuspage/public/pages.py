@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,14 +14,13 @@ from incidents.models import Incident, IncidentUpdate, Maintenance
 from incidents.schemas import LANGUAGES
 from statuspage import i18n
 from statuspage.markdown import render as markdown
+from statuspage.public import assets
 from statuspage.public.cache import RenderContext
 from statuspage.public.responses import HTML_CACHE_CONTROL, Entry
 from statuspage.public.state import PublicState
 from statuspage.public.uptime_bars import groups_view
-from statuspage.templating import STATIC, environment
+from statuspage.templating import environment
 
-CSS = (STATIC / "site.css").read_bytes()
-CSS_VERSION = hashlib.sha256(CSS).hexdigest()[:10]
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "简体中文"}
 HISTORY_MONTHS_PER_PAGE = 3
 HISTORY_MAX_PAGES = 120
@@ -70,7 +68,7 @@ def render_html(state: PublicState, lang: str, template: str, *, path: str, **va
         site=state.site,
         indicator=state.indicator.value,
         path=path,
-        css_version=CSS_VERSION,
+        assets=assets,
         zone_label=i18n.zone_label(state.now, state.site.zone),
         t=lambda key, **params: i18n.t(lang, key, **params),
         fmt=lambda dt: i18n.format_time(dt, state.site.zone, lang),
