@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from statuspage.public import api_v2, assets, feeds, pages
+from statuspage.public import api_v2, assets, badge, feeds, pages
 from statuspage.public.cache import PublicCache, RenderContext, key_for
 from statuspage.public.responses import API_CACHE_CONTROL, Entry, Incoming, send_entry
 from statuspage.public.state import PublicState
@@ -178,8 +178,8 @@ SURFACES = [
         _document(feeds.maintenance_ics, "text/calendar; charset=utf-8"),
         _no_params,
     ),
-    Surface("/badge.svg", _document(feeds.badge_svg, "image/svg+xml"), _no_params),
-    Surface("/badge.json", _document(feeds.badge_json, "application/json"), _no_params),
+    Surface("/badge.svg", _document(badge.badge_svg, "image/svg+xml"), _no_params),
+    Surface("/badge.json", _document(badge.badge_json, "application/json"), _no_params),
 ]
 
 

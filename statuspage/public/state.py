@@ -32,7 +32,8 @@ class PublicState:
     `incidents` holds every unresolved incident plus every incident that started or was
     resolved in the last `UPTIME_DAYS` days (at least `recent` of them), newest first, with
     updates, component changes and components loaded. `maintenances` holds the scheduled and
-    active ones plus recent completed ones, soonest first; cancelled ones are left out.
+    active ones plus recent completed ones, soonest first; cancelled ones are left out (the
+    calendar's `cancelled` holds the recent ones).
     """
 
     site: Site
@@ -46,6 +47,13 @@ class PublicState:
     maintenances: list[Maintenance]
     # When the next update on each open incident is due (its progress cadence).
     next_updates: dict[int, datetime] = field(default_factory=dict)
+    # Recently cancelled maintenance: only the calendar lists it (as CANCELLED).
+    cancelled: list[Maintenance] = field(default_factory=list)
+
+    @property
+    def headline(self) -> str:
+        """The catalogue key of what the page says about the whole site (banner, badge)."""
+        return f"indicator.{self.indicator.value}"
 
     @property
     def unresolved(self) -> list[Incident]:
@@ -89,6 +97,7 @@ async def load(
         incidents=incidents,
         maintenances=maintenances,
         next_updates=await _next_updates(session, incidents, site),
+        cancelled=await _cancelled(session, recent=recent),
     )
 
 
@@ -155,3 +164,14 @@ async def _maintenances(session: AsyncSession, *, now: datetime, recent: int) ->
     )
     found = {item.id: item for item in [*pending.all(), *done.all()]}
     return sorted(found.values(), key=lambda m: (m.scheduled_for, m.id))
+
+
+async def _cancelled(session: AsyncSession, *, recent: int) -> list[Maintenance]:
+    found = await session.scalars(
+        select(Maintenance)
+        .where(Maintenance.draft.is_(False), Maintenance.status == MaintenanceStatus.cancelled)
+        .order_by(Maintenance.scheduled_for.desc())
+        .limit(recent)
+        .options(*service.maintenance_load_options())
+    )
+    return sorted(found.all(), key=lambda m: (m.scheduled_for, m.id))
