@@ -10,7 +10,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from incidents import rules, service
-from incidents.models import Incident, IncidentUpdate, Maintenance
+from incidents.models import Component, ComponentStatus, Incident, IncidentUpdate, Maintenance
 from incidents.schemas import LANGUAGES
 from statuspage import i18n
 from statuspage.markdown import render as markdown
@@ -67,6 +67,8 @@ def render_html(state: PublicState, lang: str, template: str, *, path: str, **va
         language_names=LANGUAGE_NAMES,
         site=state.site,
         indicator=state.indicator.value,
+        headline=state.headline,
+        recovering=state.recovering,
         path=path,
         assets=assets,
         zone_label=i18n.zone_label(state.now, state.site.zone),
@@ -163,13 +165,7 @@ def _incident_view(
         else None,
         "cause": next((_plain(u, "cause", lang) for u in updates if u.cause), None),
         "affected": [
-            {
-                "name": i18n.localized_name(c, lang),
-                "status": latest_statuses.get(c.id, c.status).value
-                if not rules.is_open(incident.status)
-                else c.status.value,
-            }
-            for c in incident.components
+            _affected_view(c, latest_statuses, incident, lang) for c in incident.components
         ],
         "latest": _update_view(updates[0], state, lang) if updates else None,
         "next_update": state.next_updates.get(incident.id),
@@ -182,6 +178,26 @@ def _incident_view(
             else None
         )
     return view
+
+
+def _affected_view(
+    component: Component,
+    latest: dict[int, ComponentStatus],
+    incident: Incident,
+    lang: str,
+) -> dict[str, Any]:
+    """A component as this incident left it: recovered once the incident set it operational
+    again (or closed), else its status in the incident (its current one when the incident never
+    set one), not what it shows today for other reasons."""
+    status = latest.get(component.id, component.status)
+    recovered = not rules.is_open(incident.status) or latest.get(component.id) == (
+        ComponentStatus.operational
+    )
+    return {
+        "name": i18n.localized_name(component, lang),
+        "status": status.value,
+        "recovered": recovered,
+    }
 
 
 def _update_view(update: IncidentUpdate, state: PublicState, lang: str) -> dict[str, Any]:

@@ -15,7 +15,9 @@ from incidents.common.db_types import utcnow
 from incidents.models import (
     Component,
     ComponentGroup,
+    ComponentStatus,
     Incident,
+    IncidentStatus,
     Indicator,
     Maintenance,
     MaintenanceStatus,
@@ -23,6 +25,7 @@ from incidents.models import (
 from statuspage.site import Site
 
 UPTIME_DAYS = 90
+_NOT_DOWN = frozenset({ComponentStatus.operational, ComponentStatus.under_maintenance})
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,35 @@ class PublicState:
 
     @property
     def headline(self) -> str:
-        """The catalogue key of what the page says about the whole site (banner, badge)."""
+        """The catalogue key of what the page says about the whole site (banner, badge).
+
+        While every open incident is being monitored and no component is down any more, the
+        indicator still carries the incidents' impact (as Statuspage's API does), but the page
+        says the site is recovering: "partial outage" over a list of working components read
+        as two stories."""
+        if self.recovering:
+            return "indicator.recovering"
         return f"indicator.{self.indicator.value}"
+
+    @property
+    def recovering(self) -> bool:
+        open_incidents = self.unresolved
+        return (
+            bool(open_incidents)
+            and all(i.status == IncidentStatus.monitoring for i in open_incidents)
+            and all(c.status in _NOT_DOWN for c in self.components)
+        )
+
+    @property
+    def watched(self) -> frozenset[int]:
+        """Working components an incident being monitored lists: they are recovering."""
+        return frozenset(
+            c.id
+            for incident in self.unresolved
+            if incident.status == IncidentStatus.monitoring
+            for c in incident.components
+            if c.status == ComponentStatus.operational
+        )
 
     @property
     def unresolved(self) -> list[Incident]:

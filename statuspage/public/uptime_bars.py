@@ -51,6 +51,7 @@ def _component_view(
     view: dict[str, Any] = {
         "name": i18n.localized_name(component, lang),
         "status": component.status.value,
+        "recovering": component.id in state.watched,
         "bars": None,
     }
     if not component.showcase:
