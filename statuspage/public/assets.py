@@ -15,7 +15,7 @@ from statuspage.public.responses import Entry
 from statuspage.public.state import PublicState
 from statuspage.templating import STATIC
 
-__all__ = ["ASSETS", "FAVICON", "FEED_XSL", "STYLESHEET", "Asset", "routes"]
+__all__ = ["ASSETS", "FAVICON", "FEED_XSL", "SCRIPT", "STYLESHEET", "Asset", "routes"]
 
 # A versioned asset's URL carries its hash (`?v=`), so it may be kept for a year; the favicon
 # is asked for by its bare name, so a day.
@@ -57,9 +57,10 @@ def _static(name: str, content_type: str, *, path: str | None = None) -> Asset:
 
 
 STYLESHEET = _static("site.css", "text/css; charset=utf-8")
+SCRIPT = _static("site.js", "text/javascript; charset=utf-8")
 FEED_XSL = _static("feed.xsl", "text/xsl; charset=utf-8")
 FAVICON = _static("favicon.ico", "image/x-icon", path="/favicon.ico")
-ASSETS = (STYLESHEET, FEED_XSL, FAVICON)
+ASSETS = (STYLESHEET, SCRIPT, FEED_XSL, FAVICON)
 
 
 async def _serve(asset: Asset, _request: Request) -> Response:
