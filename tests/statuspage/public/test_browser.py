@@ -357,6 +357,26 @@ async def test_with_javascript_times_are_in_the_readers_zone_and_say_how_long_ag
         assert ago is not None and re.fullmatch(r"（\d+分钟前）", ago), ago
 
 
+async def test_each_days_uptime_details_open_by_keyboard_and_by_touch(
+    browser: Browser, site: Site
+) -> None:
+    btc = "section[aria-labelledby=h-components] li.component >> nth=0"
+    async with _page(browser, site, screen="desktop", javascript=False) as page:
+        await page.goto("/")
+        details = page.locator(f"{btc} >> details.days")
+        await expect(details.locator("li")).to_be_hidden()
+        await details.locator("summary").focus()  # a tab stop per component, not per day
+        await page.keyboard.press("Enter")
+        await expect(details).to_have_attribute("open", "")
+        await expect(details.locator("li").first).to_be_visible()
+        await expect(details.locator("li").first).to_contain_text("Degraded performance")
+    async with _page(browser, site, screen="mobile") as page:
+        await page.goto("/?lang=zh-CN")
+        details = page.locator(f"{btc} >> details.days")
+        await details.locator("summary").tap()
+        await expect(details.locator("li").first).to_contain_text("性能下降")
+
+
 async def test_the_page_reads_the_same_without_javascript(browser: Browser, site: Site) -> None:
     async with _page(browser, site, javascript=False, zone="America/New_York") as page:
         await page.goto("/")
