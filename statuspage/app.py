@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +84,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Statu
             Middleware(security_headers.SecurityHeaders, https=https),
         ],
         exception_handlers={
-            HTTPException: http_error,
+            HTTPException: http_error_handler(running.cache),
             DomainError: domain_error,
             DBAPIError: database_error,
             500: security_headers.server_error_handler(https),
@@ -231,16 +231,32 @@ def app_from_env() -> StatusApp:
     return create_app(Settings.from_env())
 
 
-async def http_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, HTTPException)
-    if request.url.path.startswith("/api/"):
-        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return JSONResponse(
-            {"error": {"code": code, "message": error.detail, "field": None}},
-            status_code=error.status_code,
-            headers=error.headers,
-        )
-    return PlainTextResponse(error.detail, status_code=error.status_code, headers=error.headers)
+_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def http_error_handler(cache: PublicCache) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """Errors no route answered: the API's error JSON under /api/ (with the CORS header a
+    browser script needs to read a 404, or any answer of the public API), the site's own
+    not-found page for a reader's unknown address, plain text in the console."""
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        path = request.url.path
+        if path.startswith("/api/"):
+            code = _ERROR_CODES.get(error.status_code, "http_error")
+            headers = dict(error.headers or {})
+            if error.status_code == 404 or path.startswith("/api/v2/"):
+                headers["access-control-allow-origin"] = "*"
+            return JSONResponse(
+                {"error": {"code": code, "message": error.detail, "field": None}},
+                status_code=error.status_code,
+                headers=headers,
+            )
+        if error.status_code == 404 and not path.startswith("/staff"):
+            return await public_routes.not_found_page(request, cache)
+        return PlainTextResponse(error.detail, status_code=error.status_code, headers=error.headers)
+
+    return http_error
 
 
 async def domain_error(_request: Request, error: Exception) -> Response:

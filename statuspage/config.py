@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     from incidents.models import Impact
 
 DEFAULT_DATABASE_URL = "sqlite:///statuspage.db"
+# The demo platform as the README shows it; a deployment's own settings win over these.
+DEMO_DEFAULTS = {"SITE_NAME": "CoinPort", "TIME_ZONE": "Asia/Shanghai"}
+
+
+def demo_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment with the demo's look filled in where it sets nothing (`serve --demo`)."""
+    return {**DEMO_DEFAULTS, **environ}
 
 
 class SettingsError(ValueError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import sys
 
 from incidents.common.roles import StaffRole
@@ -43,6 +44,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _demo(database: Database, settings: Settings) -> None:
+    from statuspage.access import staff_accounts
+
     async with database.sessionmaker() as session, session.begin():
         if await demo.has_data(session):
             print("demo: the database already has components; nothing loaded")
@@ -54,9 +57,21 @@ async def _demo(database: Database, settings: Settings) -> None:
             role=StaffRole.support,
             actor_id=None,
         )
+        password = secrets.token_urlsafe(12)  # 16 characters: the console asks for 12
+        await staff_accounts.set_password(
+            session, staff_id=staff.id, password=password, actor_id=None
+        )
         await demo.load(session, actor_id=staff.id, language=settings.default_language)
         _, plain = await auth.create_token(session, staff=staff, name="demo", actor_id=staff.id)
     print("demo: loaded a crypto platform with 16 components, 3 incidents and 2 maintenances")
+    print(f"demo: staff console: {settings.public_url}/staff/")
+    print(f"demo: sign in as {staff.email} with the password {password} (shown once)")
+    print(
+        "demo: your own account (admin and finance enrol an authenticator app at first sign-in):"
+        " printf '%s\\n' 'a long passphrase' | statuspage staff create"
+        " --email you@example.com --name You --role admin --password-stdin"
+    )
+    # Last: scripts and tests read the token after "shown once): ".
     print(f"demo: support API token (shown once): {plain}")
 
 

@@ -19,7 +19,7 @@ import sys
 from granian import Granian
 from granian.constants import Interfaces
 
-from statuspage.config import Settings
+from statuspage.config import Settings, demo_environment
 from statuspage.workers.process import WorkerProcess
 
 # A web worker that has not stopped this long after serve was told to stop is killed. Granian's
@@ -35,6 +35,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     if taken:
         print(f"error: {taken}", file=sys.stderr)
         return 2
+    if args.demo:  # the demo looks as the README shows it, unless the deployment says otherwise
+        local = {"PUBLIC_URL": f"http://{host}:{port}"}
+        os.environ.update(demo_environment({**local, **os.environ}))
     prepared = subprocess.run(  # noqa: S603 - our own command; it checks the settings too
         [sys.executable, "-m", "statuspage.cli", "demo" if args.demo else "migrate"], check=False
     )
@@ -46,6 +49,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         os.environ["RUN_WORKER"] = "false"  # the web processes leave delivery to the child
     where = f"http://{host}:{port}/ ({settings.database_url.split('://')[0]})"
     print(f"serving on {where}" + (", delivering in a worker process" if child else ""))
+    print(f"staff console on http://{host}:{port}/staff/")
     sys.stdout.flush()
     if child is not None:
         child.start()

@@ -13,9 +13,10 @@ from incidents import service
 from incidents.models import Incident, IncidentUpdate, Maintenance, MaintenanceUpdate
 from incidents.schemas import LANGUAGES
 from statuspage.public import pages as public_pages
+from statuspage.public.assets import ASSETS
 from statuspage.public.cache import Archive, PublicCache, RenderContext, make_key
 from statuspage.public.responses import Entry
-from statuspage.public.routes import API_V2, SURFACES, Renderer, css_entry
+from statuspage.public.routes import API_V2, SURFACES, Renderer
 from statuspage.public.state import PublicState
 
 __all__ = ["LANGUAGE_DIR", "ExportError", "ExportRace", "Page", "Snapshot", "snapshot"]
@@ -92,7 +93,7 @@ async def _pages(
         Page(f"/api/v2/{name}", f"api/v2/{name}", await _get(cache, f"/api/v2/{name}", {}, default))
         for name in API_V2
     ]
-    pages.append(Page("/static/site.css", "static/site.css", css_entry(state)))
+    pages += [Page(a.path, a.path.lstrip("/"), a.entry(state)) for a in ASSETS]
     incidents = dict.fromkeys([*(i.shortlink for i in state.incidents), *archive.incidents])
     maintenances = dict.fromkeys(
         [*(m.shortlink for m in state.maintenances), *archive.maintenances]

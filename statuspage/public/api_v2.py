@@ -167,6 +167,7 @@ class _Page:
             "page_id": self.id,
             "incident_updates": [self._update(u, incident.shortlink) for u in updates],
             "components": self.components_of(incident.components),
+            "reminder_intervals": None,  # as Statuspage's current output: not used for incidents
         }
 
     def maintenance(self, item: Maintenance) -> Json:

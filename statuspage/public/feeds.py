@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeAlias
@@ -13,25 +10,23 @@ from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 from icalendar import Calendar, Event, vText
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from incidents.models import (
     Incident,
     IncidentUpdate,
-    Indicator,
     Maintenance,
     MaintenanceStatus,
     MaintenanceUpdate,
 )
 from statuspage.i18n import format_time, localized, localized_name, t
 from statuspage.markdown import render
+from statuspage.public.assets import FEED_XSL
 from statuspage.public.state import PublicState
 
 __all__ = [
     "MAX_ENTRIES",
     "UnknownComponent",
-    "badge_json",
-    "badge_svg",
     "incidents_atom",
     "incidents_rss",
     "maintenance_ics",
@@ -40,22 +35,6 @@ __all__ = [
 MAX_ENTRIES = 50
 # The date part of every tag: URI. Changing it would change every entry's id, so it is fixed.
 _TAG_DATE = "2026"
-_CALENDAR_STATUSES = frozenset(
-    {
-        MaintenanceStatus.scheduled,
-        MaintenanceStatus.in_progress,
-        MaintenanceStatus.verifying,
-        MaintenanceStatus.completed,
-    }
-)
-# shields.io's named colours, so our badge and the shields endpoint badge look alike.
-_BADGE_COLOURS = {
-    Indicator.none: ("brightgreen", "#4c1"),
-    Indicator.minor: ("yellow", "#dfb317"),
-    Indicator.major: ("orange", "#fe7d37"),
-    Indicator.critical: ("red", "#e05d44"),
-    Indicator.maintenance: ("blue", "#007ec6"),
-}
 # XML 1.0 and iCalendar TEXT refuse these; lxml raises on them, so one pasted control
 # character would otherwise break the whole feed for every reader.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -89,7 +68,7 @@ def incidents_rss(
     self_url: str | None = None,
 ) -> bytes:
     """RSS 2.0 of the newest incident and maintenance updates, optionally of one component."""
-    return bytes(_feed(state, language, component_id, self_url).rss_str())
+    return _styled(bytes(_feed(state, language, component_id, self_url).rss_str()))
 
 
 def incidents_atom(
@@ -100,7 +79,15 @@ def incidents_atom(
     self_url: str | None = None,
 ) -> bytes:
     """Atom of the same entries as `incidents_rss`."""
-    return bytes(_feed(state, language, component_id, self_url).atom_str())
+    return _styled(bytes(_feed(state, language, component_id, self_url).atom_str()))
+
+
+def _styled(document: bytes) -> bytes:
+    """The feed with its stylesheet named after the XML declaration, so a browser opening it
+    shows a page a person can read instead of raw XML (feed readers ignore it)."""
+    declaration, rest = document.split(b"\n", 1)
+    instruction = f'<?xml-stylesheet type="text/xsl" href="{FEED_XSL.url}"?>'.encode()
+    return b"\n".join([declaration, instruction, rest])
 
 
 def _feed(
@@ -256,9 +243,9 @@ def maintenance_ics(state: PublicState, language: str) -> bytes:
     # vText, not str: icalendar leaves plain-string X- properties unescaped.
     name = _one_line(t(language, "ics.calendar_name", site=state.site.name))
     calendar.add("x-wr-calname", vText(name))
-    for item in state.maintenances:
-        if item.status in _CALENDAR_STATUSES:
-            calendar.add_component(_event(state, item, language))
+    listed = sorted([*state.maintenances, *state.cancelled], key=lambda m: (m.scheduled_for, m.id))
+    for item in listed:
+        calendar.add_component(_event(state, item, language))
     return bytes(calendar.to_ical())
 
 
@@ -272,9 +259,11 @@ def _event(state: PublicState, item: Maintenance, language: str) -> Event:
     event.add("dtstart", _utc(item.scheduled_for))
     event.add("dtend", _utc(item.scheduled_until))
     event.add("summary", _one_line(localized(item, "name", language)[0]))
-    event.add("description", _clean(_event_description(item, language)))
+    event.add("description", _clean(_event_description(state, item, language)))
     event.add("url", f"{_base(state)}/maintenance/{item.shortlink}")
-    event.add("status", "CONFIRMED")
+    # RFC 5545 gives a VEVENT TENTATIVE, CONFIRMED or CANCELLED: a completed one took place.
+    cancelled = item.status == MaintenanceStatus.cancelled
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "TRANSPARENT")  # a maintenance window does not make the reader busy
     return event
 
@@ -289,12 +278,23 @@ def _sequence(item: Maintenance, revised: datetime) -> int:
     return max(0, int((revised - _utc(item.created_at)).total_seconds()))
 
 
-def _event_description(item: Maintenance, language: str) -> str:
-    latest = max(item.updates, key=lambda u: (u.display_at, u.id), default=None)
-    parts = []
-    if latest is not None:
-        body, fallback = localized(latest, "body", language)
-        parts += [t(language, "feed.not_translated"), body] if fallback else [body]
+def _event_description(state: PublicState, item: Maintenance, language: str) -> str:
+    """How it stands and its schedule, what it is (its announcement), how it went (its latest
+    update, when there is one after the announcement) and what it touches."""
+    zone = state.site.zone
+    updates = sorted(item.updates, key=lambda u: (u.display_at, u.id))
+    status = t(language, f"maintenance_status.{item.status.value}")
+    facts = [t(language, "ics.status", status=status)]
+    facts += _maintenance_lines(state, item, language)[:1]  # the schedule
+    if item.completed_at is not None and item.status == MaintenanceStatus.completed:
+        done = format_time(item.completed_at, zone, language)
+        facts.append(t(language, "ics.completed_at", time=done))
+    parts = ["\n".join(facts)]
+    if updates:
+        parts.append(_localized_body(updates[0], language))
+    if len(updates) > 1:
+        latest = _localized_body(updates[-1], language)
+        parts.append(t(language, "ics.latest_update", body=latest))
     if item.components:
         names = t(language, "feed.list_separator").join(
             localized_name(c, language) for c in item.components
@@ -303,59 +303,9 @@ def _event_description(item: Maintenance, language: str) -> str:
     return "\n\n".join(parts)
 
 
-# -- badge ----------------------------------------------------------------------------------
-
-
-def badge_json(state: PublicState, language: str) -> bytes:
-    """The shields.io endpoint badge: https://shields.io/badges/endpoint-badge."""
-    label, message = _badge_words(state, language)
-    colour = _BADGE_COLOURS[state.indicator][0]
-    data = {"schemaVersion": 1, "label": label, "message": message, "color": colour}
-    return json.dumps(data, ensure_ascii=False).encode()
-
-
-def badge_svg(state: PublicState, language: str) -> bytes:
-    """A shields-style flat badge, "status | operational", coloured by the indicator."""
-    label, message = _badge_words(state, language)
-    left, right = _text_width(label) + 10, _text_width(message) + 10
-    width, fill = left + right, _BADGE_COLOURS[state.indicator][1]
-    words = escape(f"{label}: {message}")
-    texts = "".join(
-        f'<text aria-hidden="true" x="{x:g}" y="15" fill="#010101" fill-opacity=".3">{text}'
-        f'</text><text x="{x:g}" y="14">{text}</text>'
-        for x, text in ((left / 2, escape(label)), (left + right / 2, escape(message)))
-    )
-    svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
-        f'aria-label="{words}"><title>{words}</title>'
-        '<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" '
-        'stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient>'
-        f'<clipPath id="r"><rect width="{width}" height="20" rx="3" fill="#fff"/></clipPath>'
-        f'<g clip-path="url(#r)"><rect width="{left}" height="20" fill="#555"/>'
-        f'<rect x="{left}" width="{right}" height="20" fill="{fill}"/>'
-        f'<rect width="{width}" height="20" fill="url(#s)"/></g>'
-        '<g fill="#fff" text-anchor="middle" font-size="11" '
-        'font-family="Verdana,Geneva,DejaVu Sans,sans-serif">'
-        f"{texts}</g></svg>"
-    )
-    return svg.encode()
-
-
-def _badge_words(state: PublicState, language: str) -> tuple[str, str]:
-    return t(language, "badge.label"), t(language, f"badge.{state.indicator.value}")
-
-
-def _text_width(text: str) -> int:
-    """About how wide 11px Verdana draws the text; CJK characters take a full em."""
-    return math.ceil(sum(_char_width(char) for char in text))
-
-
-def _char_width(char: str) -> float:
-    if unicodedata.east_asian_width(char) in {"W", "F"}:
-        return 11.0
-    if char in "fijlrt.,:;!'|()[] ":
-        return 4.0
-    return 7.5 if char.isupper() else 6.7
+def _localized_body(update: MaintenanceUpdate, language: str) -> str:
+    body, fallback = localized(update, "body", language)
+    return f"{t(language, 'feed.not_translated')} {body}" if fallback else body
 
 
 # -- shared ---------------------------------------------------------------------------------

@@ -109,8 +109,9 @@ def _event() -> Json:
             "components": _list_of("Component"),
             "scheduled_for": _time(),
             "scheduled_until": _time(),
+            "reminder_intervals": _string(nullable=True),
         },
-        optional=("scheduled_for", "scheduled_until"),
+        optional=("scheduled_for", "scheduled_until", "reminder_intervals"),
     )
 
 

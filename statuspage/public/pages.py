@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -11,18 +10,17 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from incidents import rules, service
-from incidents.models import Incident, IncidentUpdate, Maintenance
+from incidents.models import Component, ComponentStatus, Incident, IncidentUpdate, Maintenance
 from incidents.schemas import LANGUAGES
 from statuspage import i18n
 from statuspage.markdown import render as markdown
+from statuspage.public import assets
 from statuspage.public.cache import RenderContext
 from statuspage.public.responses import HTML_CACHE_CONTROL, Entry
 from statuspage.public.state import PublicState
 from statuspage.public.uptime_bars import groups_view
-from statuspage.templating import STATIC, environment
+from statuspage.templating import environment
 
-CSS = (STATIC / "site.css").read_bytes()
-CSS_VERSION = hashlib.sha256(CSS).hexdigest()[:10]
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "简体中文"}
 HISTORY_MONTHS_PER_PAGE = 3
 HISTORY_MAX_PAGES = 120
@@ -69,8 +67,10 @@ def render_html(state: PublicState, lang: str, template: str, *, path: str, **va
         language_names=LANGUAGE_NAMES,
         site=state.site,
         indicator=state.indicator.value,
+        headline=state.headline,
+        recovering=state.recovering,
         path=path,
-        css_version=CSS_VERSION,
+        assets=assets,
         zone_label=i18n.zone_label(state.now, state.site.zone),
         t=lambda key, **params: i18n.t(lang, key, **params),
         fmt=lambda dt: i18n.format_time(dt, state.site.zone, lang),
@@ -165,13 +165,7 @@ def _incident_view(
         else None,
         "cause": next((_plain(u, "cause", lang) for u in updates if u.cause), None),
         "affected": [
-            {
-                "name": i18n.localized_name(c, lang),
-                "status": latest_statuses.get(c.id, c.status).value
-                if not rules.is_open(incident.status)
-                else c.status.value,
-            }
-            for c in incident.components
+            _affected_view(c, latest_statuses, incident, lang) for c in incident.components
         ],
         "latest": _update_view(updates[0], state, lang) if updates else None,
         "next_update": state.next_updates.get(incident.id),
@@ -184,6 +178,26 @@ def _incident_view(
             else None
         )
     return view
+
+
+def _affected_view(
+    component: Component,
+    latest: dict[int, ComponentStatus],
+    incident: Incident,
+    lang: str,
+) -> dict[str, Any]:
+    """A component as this incident left it: recovered once the incident set it operational
+    again (or closed), else its status in the incident (its current one when the incident never
+    set one), not what it shows today for other reasons."""
+    status = latest.get(component.id, component.status)
+    recovered = not rules.is_open(incident.status) or latest.get(component.id) == (
+        ComponentStatus.operational
+    )
+    return {
+        "name": i18n.localized_name(component, lang),
+        "status": status.value,
+        "recovered": recovered,
+    }
 
 
 def _update_view(update: IncidentUpdate, state: PublicState, lang: str) -> dict[str, Any]:

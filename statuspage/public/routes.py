@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from statuspage.public import api_v2, feeds, pages
+from statuspage.public import api_v2, assets, badge, feeds, pages
 from statuspage.public.cache import PublicCache, RenderContext, key_for
 from statuspage.public.responses import API_CACHE_CONTROL, Entry, Incoming, send_entry
 from statuspage.public.state import PublicState
@@ -65,40 +65,22 @@ def endpoint(surface: Surface, cache: PublicCache) -> Callable[[Request], Awaita
     async def serve(request: Request) -> Response:
         params = surface.clean(request)
         if params is None:
-            return await _not_found(request, cache, default)
+            return await not_found_page(request, cache)
         key = key_for(Incoming.of(request.scope), params, default)
         try:
             entry = await cache.get(key, params, surface.render)
         except pages.PageNotFound:
-            return await _not_found(request, cache, default)
+            return await not_found_page(request, cache)
         return EntryResponse(entry)
 
     return serve
 
 
-async def _not_found(request: Request, cache: PublicCache, default: str) -> Response:
+async def not_found_page(request: Request, cache: PublicCache) -> Response:
     """A 404 page in the reader's language; never cached, so junk URLs cost no memory."""
-    key = key_for(Incoming.of(request.scope), {}, default)
+    key = key_for(Incoming.of(request.scope), {}, cache.site.default_language)
     ctx = RenderContext(await cache.state(), key[2], {}, cache.database)
     return EntryResponse(pages.not_found(ctx))
-
-
-_CSS_CACHE_CONTROL = "public, max-age=31536000, immutable"  # its URL carries its hash
-
-
-async def css(_request: Request) -> Response:
-    return Response(pages.CSS, media_type="text/css", headers={"cache-control": _CSS_CACHE_CONTROL})
-
-
-def css_entry(state: PublicState) -> Entry:
-    """The stylesheet as the static export writes it."""
-    return Entry.build(
-        pages.CSS,
-        content_type="text/css; charset=utf-8",
-        cache_control=_CSS_CACHE_CONTROL,
-        vary="Accept-Encoding",
-        state=state,
-    )
 
 
 async def shortlink_redirect(cache: PublicCache, request: Request) -> Response:
@@ -196,8 +178,8 @@ SURFACES = [
         _document(feeds.maintenance_ics, "text/calendar; charset=utf-8"),
         _no_params,
     ),
-    Surface("/badge.svg", _document(feeds.badge_svg, "image/svg+xml"), _no_params),
-    Surface("/badge.json", _document(feeds.badge_json, "application/json"), _no_params),
+    Surface("/badge.svg", _document(badge.badge_svg, "image/svg+xml"), _no_params),
+    Surface("/badge.json", _document(badge.badge_json, "application/json"), _no_params),
 ]
 
 
@@ -214,11 +196,17 @@ async def preflight(_request: Request) -> Response:
     )
 
 
+# The public API's paths a browser script may call (and so preflight): the documents and the
+# OpenAPI description. An OPTIONS route matching every path would answer 405 to a GET of any
+# unknown one, without the CORS header, where a 404 the script can read is due.
+API_PATHS = [*(f"/api/v2/{name}" for name in API_V2), "/api/v2/openapi.json"]
+
+
 def routes(cache: PublicCache) -> list[Route]:
     built = [Route(s.path, endpoint(s, cache), methods=["GET", "HEAD"]) for s in SURFACES]
     return [
         *built,
-        Route("/static/site.css", css, methods=["GET", "HEAD"]),
+        *assets.routes(),
         Route("/s/{shortlink}", partial(shortlink_redirect, cache), methods=["GET", "HEAD"]),
-        Route("/api/v2/{rest:path}", preflight, methods=["OPTIONS"]),
+        *(Route(path, preflight, methods=["OPTIONS"]) for path in API_PATHS),
     ]

@@ -15,7 +15,9 @@ from incidents.common.db_types import utcnow
 from incidents.models import (
     Component,
     ComponentGroup,
+    ComponentStatus,
     Incident,
+    IncidentStatus,
     Indicator,
     Maintenance,
     MaintenanceStatus,
@@ -23,6 +25,7 @@ from incidents.models import (
 from statuspage.site import Site
 
 UPTIME_DAYS = 90
+_NOT_DOWN = frozenset({ComponentStatus.operational, ComponentStatus.under_maintenance})
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,8 @@ class PublicState:
     `incidents` holds every unresolved incident plus every incident that started or was
     resolved in the last `UPTIME_DAYS` days (at least `recent` of them), newest first, with
     updates, component changes and components loaded. `maintenances` holds the scheduled and
-    active ones plus recent completed ones, soonest first; cancelled ones are left out.
+    active ones plus recent completed ones, soonest first; cancelled ones are left out (the
+    calendar's `cancelled` holds the recent ones).
     """
 
     site: Site
@@ -46,6 +50,40 @@ class PublicState:
     maintenances: list[Maintenance]
     # When the next update on each open incident is due (its progress cadence).
     next_updates: dict[int, datetime] = field(default_factory=dict)
+    # Recently cancelled maintenance: only the calendar lists it (as CANCELLED).
+    cancelled: list[Maintenance] = field(default_factory=list)
+
+    @property
+    def headline(self) -> str:
+        """The catalogue key of what the page says about the whole site (banner, badge).
+
+        While every open incident is being monitored and no component is down any more, the
+        indicator still carries the incidents' impact (as Statuspage's API does), but the page
+        says the site is recovering: "partial outage" over a list of working components read
+        as two stories."""
+        if self.recovering:
+            return "indicator.recovering"
+        return f"indicator.{self.indicator.value}"
+
+    @property
+    def recovering(self) -> bool:
+        open_incidents = self.unresolved
+        return (
+            bool(open_incidents)
+            and all(i.status == IncidentStatus.monitoring for i in open_incidents)
+            and all(c.status in _NOT_DOWN for c in self.components)
+        )
+
+    @property
+    def watched(self) -> frozenset[int]:
+        """Working components an incident being monitored lists: they are recovering."""
+        return frozenset(
+            c.id
+            for incident in self.unresolved
+            if incident.status == IncidentStatus.monitoring
+            for c in incident.components
+            if c.status == ComponentStatus.operational
+        )
 
     @property
     def unresolved(self) -> list[Incident]:
@@ -89,6 +127,7 @@ async def load(
         incidents=incidents,
         maintenances=maintenances,
         next_updates=await _next_updates(session, incidents, site),
+        cancelled=await _cancelled(session, recent=recent),
     )
 
 
@@ -155,3 +194,14 @@ async def _maintenances(session: AsyncSession, *, now: datetime, recent: int) ->
     )
     found = {item.id: item for item in [*pending.all(), *done.all()]}
     return sorted(found.values(), key=lambda m: (m.scheduled_for, m.id))
+
+
+async def _cancelled(session: AsyncSession, *, recent: int) -> list[Maintenance]:
+    found = await session.scalars(
+        select(Maintenance)
+        .where(Maintenance.draft.is_(False), Maintenance.status == MaintenanceStatus.cancelled)
+        .order_by(Maintenance.scheduled_for.desc())
+        .limit(recent)
+        .options(*service.maintenance_load_options())
+    )
+    return sorted(found.all(), key=lambda m: (m.scheduled_for, m.id))

@@ -51,6 +51,7 @@ def _component_view(
     view: dict[str, Any] = {
         "name": i18n.localized_name(component, lang),
         "status": component.status.value,
+        "recovering": component.id in state.watched,
         "bars": None,
     }
     if not component.showcase:
@@ -62,7 +63,7 @@ def _component_view(
     )
     since = component.created_at.astimezone(zone).date()
     key = tuple(sorted((day, tuple(sorted(levels.items()))) for day, levels in outages.items()))
-    view["uptime_label"], view["bars"] = _bars(today, since, key, lang)
+    view["uptime_label"], view["bars"], view["days"] = _bars(today, since, key, lang)
     return view
 
 
@@ -72,9 +73,9 @@ def _bars(
     since: date,
     outages: tuple[tuple[date, tuple[tuple[ComponentStatus, float], ...]], ...],
     lang: str,
-) -> tuple[str, Markup]:
-    """The uptime label and bar of a component, memoized on what they depend on: after a
-    change most components' bars are the same and cost a dictionary lookup."""
+) -> tuple[str, Markup, Markup]:
+    """The uptime label, bar and per-day details of a component, memoized on what they depend
+    on: after a change most components' bars are the same and cost a dictionary lookup."""
     by_day = {day: dict(levels) for day, levels in outages}
     days = [
         uptime.Day(day, by_day.get(day, {}), has_data=day >= since)
@@ -86,7 +87,21 @@ def _bars(
         if percent is not None
         else i18n.t(lang, "page.uptime_none")
     )
-    return label, _bars_svg(tuple(_day_view(day, lang) for day in days), label)
+    views = tuple(_day_view(day, lang) for day in days)
+    return label, _bars_svg(views, label), _days_details(views, lang)
+
+
+def _days_details(days: tuple[tuple[str, str], ...], lang: str) -> Markup:
+    """The bar's per-day details as text a keyboard, a touch and a screen reader reach without
+    JavaScript (an SVG <title> shows only to a hovering mouse): a <details> listing the days
+    with downtime, newest first."""
+    down = [tip for cls, tip in reversed(days) if cls not in {"ok", "none"}]
+    items = "".join(f"<li>{escape(tip)}</li>" for tip in down)
+    body = f"<ul>{items}</ul>" if down else f"<p>{escape(i18n.t(lang, 'page.days_all_ok'))}</p>"
+    summary = escape(i18n.t(lang, "page.days_summary"))
+    return Markup(  # noqa: S704 - every interpolated text is escaped above
+        f'<details class="days"><summary>{summary}</summary>{body}</details>'
+    )
 
 
 def _bars_svg(days: tuple[tuple[str, str], ...], label: str) -> Markup:
@@ -119,4 +134,5 @@ def _day_view(day: uptime.Day, lang: str) -> tuple[str, str]:
         )
         for status in sorted(day.seconds, key=rules.component_severity, reverse=True)
     ]
-    return day.worst.value, f"{label}: " + ", ".join(parts)
+    colon, separator = i18n.t(lang, "page.colon"), i18n.t(lang, "page.list_separator")
+    return day.worst.value, label + colon + separator.join(parts)

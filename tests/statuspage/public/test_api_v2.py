@@ -32,6 +32,7 @@ UPDATE_KEYS = {
 }  # fmt: skip
 AFFECTED_KEYS = {"code", "name", "old_status", "new_status"}
 MAINTENANCE_KEYS = INCIDENT_KEYS | {"scheduled_for", "scheduled_until"}
+INCIDENT_KEYS = INCIDENT_KEYS | {"reminder_intervals"}  # null, as Statuspage sends it
 
 COMPONENT_STATUSES = {
     "operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance",
@@ -157,6 +158,7 @@ async def test_every_endpoint_has_the_statuspage_shape(
             _check_component(component)
         for incident in document.get("incidents", []):
             _check_incident(incident, INCIDENT_KEYS, INCIDENT_STATUSES)
+            assert incident["reminder_intervals"] is None
         for item in document.get("scheduled_maintenances", []):
             _check_incident(item, MAINTENANCE_KEYS, MAINTENANCE_STATUSES)
             assert item["impact"] == "maintenance"

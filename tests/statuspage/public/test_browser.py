@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from babel.dates import format_timedelta
 from playwright.async_api import Browser, FloatRect, Page, expect
 
 from tests.servers import free_port, run_cli, serve_command, wait_until_up
@@ -116,8 +118,10 @@ async def _page(
     screen: str = "mobile",
     locale: str = "en-US",
     javascript: bool = True,
+    zone: str = "Asia/Shanghai",
 ) -> AsyncIterator[Page]:
-    """A fresh browser context (no cookies) showing one tab: a phone or a desktop screen."""
+    """A fresh browser context (no cookies) showing one tab: a phone or a desktop screen, its
+    reader in `zone` (the site's, unless a test says otherwise)."""
     if screen == "mobile":
         context = await browser.new_context(
             base_url=site.base,
@@ -127,6 +131,7 @@ async def _page(
             device_scale_factor=2,
             locale=locale,
             java_script_enabled=javascript,
+            timezone_id=zone,
         )
     else:
         context = await browser.new_context(
@@ -134,6 +139,7 @@ async def _page(
             viewport={"width": 1280, "height": 900},
             locale=locale,
             java_script_enabled=javascript,
+            timezone_id=zone,
         )
     async with context:
         yield await context.new_page()
@@ -156,6 +162,12 @@ def _local(moment: str, lang: str) -> str:
     if lang == "zh-CN":
         return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M} (UTC+08:00)"
     return f"{local:%Y-%m-%d %H:%M} (UTC+08:00)"
+
+
+def _ahead(text: str) -> re.Pattern[str]:
+    """The text with the script's relative time after it: " (in 2 hours)", or in Chinese the
+    same in full-width parentheses."""
+    return re.compile("^" + re.escape(text) + r" ?[(（](in .+|.+后)[)）]$")
 
 
 async def _datetimes(page: Page, selector: str) -> list[datetime]:
@@ -182,7 +194,9 @@ async def test_home_shows_the_open_incident_and_ninety_days_of_uptime(
         card = page.locator("section[aria-labelledby=h-active] article.card")
         await expect(card).to_have_count(1)
         await expect(card.locator("h3")).to_have_text("BTC deposits credited slowly")
-        await expect(card.locator(".eta")).to_have_text(f"Expected resolution: {_local(eta, 'en')}")
+        await expect(card.locator(".eta")).to_have_text(
+            _ahead(f"Expected resolution: {_local(eta, 'en')}")
+        )
         assert await _datetimes(page, ".card .eta time") == [datetime.fromisoformat(eta)]
         await expect(card.locator(".cause")).to_have_text(f"Cause: {OPEN_CAUSE}")
 
@@ -220,7 +234,9 @@ async def test_choosing_chinese_is_remembered_by_a_cookie(
         await expect(page.locator(".banner h1")).to_have_text("部分服务轻微中断")
         card = page.locator("section[aria-labelledby=h-active] article.card")
         await expect(card.locator("h3")).to_have_text("BTC 充值到账缓慢")
-        await expect(card.locator(".eta")).to_have_text(f"预计恢复时间：{_local(eta, 'zh-CN')}")
+        await expect(card.locator(".eta")).to_have_text(
+            _ahead(f"预计恢复时间：{_local(eta, 'zh-CN')}")
+        )
         await expect(card.locator(".cause")).to_have_text(f"原因：{OPEN_CAUSE_ZH}")
         await _shot(page, "home-zh-CN-mobile")
         await _shot(page, "home-zh-CN-mobile-top", top=1200)
@@ -263,20 +279,20 @@ async def test_the_incident_page_shows_the_whole_timeline_newest_first(
         ]
         facts = page.locator("dl.facts")
         await expect(facts.locator("dt")).to_have_text(
-            ["Started", "Expected resolution", "Cause", "Affected"]
+            ["Started", "Expected resolution", "Next update by", "Cause", "Affected"]
         )
-        await expect(facts.locator("dd").nth(1)).to_have_text(_local(eta, "en"))
-        await expect(facts.locator("dd").nth(2)).to_have_text(OPEN_CAUSE)
+        await expect(facts.locator("dd").nth(1)).to_have_text(_ahead(_local(eta, "en")))
+        await expect(facts.locator("dd").nth(3)).to_have_text(OPEN_CAUSE)
         await expect(entries.first.locator(".eta")).to_have_text(
-            f"Expected resolution: {_local(eta, 'en')}"
+            _ahead(f"Expected resolution: {_local(eta, 'en')}")
         )
         await _shot(page, "incident-en-mobile")
 
         await page.goto(f"/incidents/{open_incident['shortlink']}?lang=zh-CN")
         await expect(page.locator("main h1")).to_have_text("BTC 充值到账缓慢")
         await expect(entries.locator(".meta strong")).to_have_text(["已定位", "调查中"])
-        await expect(facts.locator("dd").nth(1)).to_have_text(_local(eta, "zh-CN"))
-        await expect(facts.locator("dd").nth(2)).to_have_text(OPEN_CAUSE_ZH)
+        await expect(facts.locator("dd").nth(1)).to_have_text(_ahead(_local(eta, "zh-CN")))
+        await expect(facts.locator("dd").nth(3)).to_have_text(OPEN_CAUSE_ZH)
         await _shot(page, "incident-zh-CN-mobile")
 
 
@@ -313,9 +329,60 @@ async def test_the_resolved_incident_found_in_history_has_its_postmortem(
         await _shot(page, "incident-resolved-en-desktop")
 
 
-async def test_the_page_reads_the_same_without_javascript(browser: Browser, site: Site) -> None:
-    async with _page(browser, site, javascript=False) as page:
+async def test_with_javascript_times_are_in_the_readers_zone_and_say_how_long_ago(
+    browser: Browser, site: Site, open_incident: dict[str, Any]
+) -> None:
+    opened = datetime.fromisoformat(open_incident["updates"][0]["display_at"])
+    new_york = ZoneInfo("America/New_York")
+    async with _page(browser, site, zone="America/New_York") as page:
+        await page.goto(f"/incidents/{open_incident['shortlink']}")
+        first = page.locator("ol.timeline > li").last.locator(".meta")
+        local = opened.astimezone(new_york)
+        offset = local.strftime("%z")
+        shown = f"{local:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:]})"
+        await expect(first.locator("time")).to_have_text(shown)
+        await expect(first.locator("time")).to_have_attribute("title", _local(str(opened), "en"))
+        ago = await first.locator(".ago").text_content()
+        now = datetime.now(opened.tzinfo)
+        # The words Babel's format_timedelta gives, within the minute the test takes.
+        expected = {
+            f" ({format_timedelta(opened - now + timedelta(seconds=s), add_direction=True)})"
+            for s in (-60, 0, 60)
+        }
+        assert ago in expected, (ago, expected)
+        await expect(page.locator("#time-zone")).to_contain_text("America/New_York (UTC-0")
+
+        await page.goto(f"/incidents/{open_incident['shortlink']}?lang=zh-CN")
+        ago = await first.locator(".ago").text_content()
+        assert ago is not None and re.fullmatch(r"（\d+分钟前）", ago), ago
+
+
+async def test_each_days_uptime_details_open_by_keyboard_and_by_touch(
+    browser: Browser, site: Site
+) -> None:
+    btc = "section[aria-labelledby=h-components] li.component >> nth=0"
+    async with _page(browser, site, screen="desktop", javascript=False) as page:
         await page.goto("/")
+        details = page.locator(f"{btc} >> details.days")
+        await expect(details.locator("li")).to_be_hidden()
+        await details.locator("summary").focus()  # a tab stop per component, not per day
+        await page.keyboard.press("Enter")
+        await expect(details).to_have_attribute("open", "")
+        await expect(details.locator("li").first).to_be_visible()
+        await expect(details.locator("li").first).to_contain_text("Degraded performance")
+    async with _page(browser, site, screen="mobile") as page:
+        await page.goto("/?lang=zh-CN")
+        details = page.locator(f"{btc} >> details.days")
+        await details.locator("summary").tap()
+        await expect(details.locator("li").first).to_contain_text("性能下降")
+
+
+async def test_the_page_reads_the_same_without_javascript(browser: Browser, site: Site) -> None:
+    async with _page(browser, site, javascript=False, zone="America/New_York") as page:
+        await page.goto("/")
+        eta = page.locator(".card .eta time")
+        await expect(eta).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+08:00\)$"))
+        await expect(page.locator(".ago")).to_have_count(0)  # the site's zone, no relative text
         await expect(page.locator(".banner h1")).to_have_text("Partially Degraded Service")
         await expect(page.locator(".card h3").first).to_have_text("BTC deposits credited slowly")
         await expect(page.locator("svg.bars")).to_have_count(16)

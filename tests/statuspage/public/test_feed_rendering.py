@@ -32,7 +32,7 @@ from incidents.schemas import (
     UpdateIn,
 )
 from statuspage.db import Database
-from statuspage.public import feeds
+from statuspage.public import badge, feeds
 from statuspage.public import state as public_state
 from statuspage.public.state import PublicState
 from statuspage.site import Site
@@ -353,7 +353,7 @@ async def _maintenance_at_t0(session: AsyncSession, name: str, component_id: int
     return created.id
 
 
-async def test_calendar_has_one_event_per_maintenance_not_cancelled(database: Database) -> None:
+async def test_calendar_has_one_event_per_maintenance(database: Database) -> None:
     world = await _build(database)
     async with database.sessionmaker() as session, session.begin():
         running = await _maintenance_at_t0(session, "Wallet upgrade", world.eth)
@@ -378,13 +378,16 @@ async def test_calendar_has_one_event_per_maintenance_not_cancelled(database: Da
     assert str(calendar["PRODID"]) == "-//status.example.com//Status page maintenance//EN"
     assert str(calendar["X-WR-CALNAME"]) == "CoinPort — scheduled maintenance"
     events = _events(document)
-    assert len(events) == 2
+    assert len(events) == 3  # the cancelled one too, as CANCELLED
+    assert str(events[f"maintenance-{called_off}@status.example.com"]["STATUS"]) == "CANCELLED"
     upgrade = events[f"maintenance-{world.maintenance_id}@status.example.com"]
     assert upgrade.decoded("DTSTART") == MAINTENANCE_START
     assert upgrade.decoded("DTEND") == MAINTENANCE_START + timedelta(hours=1)
     assert b"DTSTART:20260303T180000Z" in document
     assert str(upgrade["SUMMARY"]) == "Futures engine upgrade"
     assert str(upgrade["DESCRIPTION"]) == (
+        "Status: Scheduled\n"
+        "Scheduled: 2026-03-04 02:00 (UTC+08:00) – 2026-03-04 03:00 (UTC+08:00)\n\n"
         "Futures trading pauses for up to an hour.\n\nAffected: Futures trading"
     )
     assert str(upgrade["URL"]) == f"https://status.example.com/maintenance/{world.maintenance}"
@@ -392,7 +395,56 @@ async def test_calendar_has_one_event_per_maintenance_not_cancelled(database: Da
     assert {str(e["SUMMARY"]) for e in events.values()} == {
         "Futures engine upgrade",
         "Wallet upgrade",
+        "Old switch",
     }
+
+
+async def _completed_and_cancelled(database: Database, eth: int) -> tuple[int, int]:
+    """A maintenance done at T0 + 95 min after starting on time, and one called off."""
+    async with database.sessionmaker() as session, session.begin():
+        done = await _maintenance_at_t0(session, "Wallet upgrade", eth)
+        for status, minutes, body in (("in_progress", 0, "Started."), ("completed", 95, "Done.")):
+            await maintenance_flows.post_maintenance_update(
+                session,
+                maintenance_id=done,
+                data=MaintenanceUpdateIn(status=status, body=body),
+                actor=_actor(T0 + timedelta(minutes=minutes)),
+            )
+        called_off = await _maintenance_at_t0(session, "Old switch", eth)
+        await maintenance_flows.cancel_maintenance(
+            session,
+            maintenance_id=called_off,
+            data=MaintenanceCancelIn(body="Called off: the provider postponed."),
+            actor=_actor(T0 - timedelta(hours=1)),
+        )
+    return done, called_off
+
+
+async def test_calendar_events_say_how_each_maintenance_went(database: Database) -> None:
+    """A calendar app shows the schedule, what the maintenance is and how it ended; a
+    cancelled one stays in the feed as CANCELLED (RFC 5545), so subscribed calendars drop it."""
+    world = await _build(database)
+    done, called_off = await _completed_and_cancelled(database, world.eth)
+    events = _events(feeds.maintenance_ics(await _state(database), "en"))
+    completed = events[f"maintenance-{done}@status.example.com"]
+    assert str(completed["STATUS"]) == "CONFIRMED"  # it took place (VEVENT has no COMPLETED)
+    assert str(completed["DESCRIPTION"]) == (
+        "Status: Completed\n"
+        "Scheduled: 2026-03-01 10:00 (UTC+08:00) – 2026-03-01 12:00 (UTC+08:00)\n"
+        "Completed at: 2026-03-01 11:35 (UTC+08:00)\n\n"
+        "Planned.\n\n"
+        "Latest update: Done.\n\n"
+        "Affected: ETH withdrawals"
+    )
+    cancelled = events[f"maintenance-{called_off}@status.example.com"]
+    assert str(cancelled["STATUS"]) == "CANCELLED"
+    assert str(cancelled["DESCRIPTION"]).startswith("Status: Cancelled\nScheduled: 2026-03-01")
+    assert "Latest update: Called off: the provider postponed." in str(cancelled["DESCRIPTION"])
+    chinese = _events(feeds.maintenance_ics(await _state(database), "zh-CN"))
+    assert str(chinese[f"maintenance-{done}@status.example.com"]["DESCRIPTION"]).startswith(
+        "状态：已完成\n计划时间：2026年3月1日 10:00 (UTC+08:00) 至 2026年3月1日 12:00 (UTC+08:00)\n"
+        "完成时间：2026年3月1日 11:35 (UTC+08:00)\n\n（尚未翻译） Planned."
+    )
 
 
 async def test_calendar_speaks_the_readers_language(database: Database) -> None:
@@ -401,7 +453,11 @@ async def test_calendar_speaks_the_readers_language(database: Database) -> None:
     event = _events(document)[f"maintenance-{world.maintenance_id}@status.example.com"]
     assert str(_calendar(document)["X-WR-CALNAME"]) == "CoinPort — 计划维护"
     assert str(event["SUMMARY"]) == "合约引擎升级"
-    assert str(event["DESCRIPTION"]) == "合约交易暂停最多一小时。\n\n受影响：合约交易"
+    assert str(event["DESCRIPTION"]) == (
+        "状态：已计划\n"
+        "计划时间：2026年3月4日 02:00 (UTC+08:00) 至 2026年3月4日 03:00 (UTC+08:00)\n\n"
+        "合约交易暂停最多一小时。\n\n受影响：合约交易"
+    )
 
 
 async def test_a_reschedule_raises_the_sequence(database: Database) -> None:
@@ -490,7 +546,7 @@ async def test_hostile_text_cannot_break_the_feeds_or_the_calendar(database: Dat
     calendar = feeds.maintenance_ics(state, "en")
     (event,) = _calendar(calendar).walk("VEVENT")
     assert str(event["SUMMARY"]) == shown
-    assert str(event["DESCRIPTION"]).startswith(f"{shown}\nline two")
+    assert f"\n\n{shown}\nline two\n\n" in str(event["DESCRIPTION"])  # the announcement
     assert b"\x0b" not in calendar
     assert "X-WR-CALNAME:A&B\\, <i>\\; — scheduled maintenance\r\n".encode() in calendar
 
@@ -510,21 +566,21 @@ def _incident_html(document: bytes) -> str:
 @pytest.mark.parametrize(
     ("indicator", "language", "message", "colour", "fill"),
     [
-        (Indicator.none, "en", "operational", "brightgreen", "#4c1"),
-        (Indicator.minor, "en", "minor outage", "yellow", "#dfb317"),
-        (Indicator.major, "en", "partial outage", "orange", "#fe7d37"),
-        (Indicator.critical, "en", "major outage", "red", "#e05d44"),
-        (Indicator.maintenance, "en", "maintenance", "blue", "#007ec6"),
-        (Indicator.none, "zh-CN", "正常", "brightgreen", "#4c1"),
-        (Indicator.maintenance, "zh-CN", "维护中", "blue", "#007ec6"),
+        (Indicator.none, "en", "All Systems Operational", "brightgreen", "#4c1"),
+        (Indicator.minor, "en", "Partially Degraded Service", "yellow", "#dfb317"),
+        (Indicator.major, "en", "Partial System Outage", "orange", "#fe7d37"),
+        (Indicator.critical, "en", "Major Service Outage", "red", "#e05d44"),
+        (Indicator.maintenance, "en", "Service Under Maintenance", "blue", "#007ec6"),
+        (Indicator.none, "zh-CN", "所有系统运行正常", "brightgreen", "#4c1"),
+        (Indicator.maintenance, "zh-CN", "服务维护中", "blue", "#007ec6"),
     ],
 )
-async def test_badge_says_and_shows_the_indicator(
+async def test_badge_says_what_the_page_says_coloured_by_the_indicator(
     database: Database, indicator: Indicator, language: str, message: str, colour: str, fill: str
 ) -> None:
     state = dataclasses.replace(await _state(database), indicator=indicator)
     label = "status" if language == "en" else "状态"
-    svg = _xml(feeds.badge_svg(state, language))
+    svg = _xml(badge.badge_svg(state, language))
 
     assert svg.tag == f"{SVG}svg"
     assert svg.get("role") == "img"
@@ -537,7 +593,7 @@ async def test_badge_says_and_shows_the_indicator(
         fill,
         "url(#s)",
     ]
-    assert json.loads(feeds.badge_json(state, language)) == {
+    assert json.loads(badge.badge_json(state, language)) == {
         "schemaVersion": 1,
         "label": label,
         "message": message,
@@ -547,19 +603,21 @@ async def test_badge_says_and_shows_the_indicator(
 
 async def test_badge_follows_the_real_state_and_cjk_text_is_wider(database: Database) -> None:
     empty = await _state(database)
-    assert json.loads(feeds.badge_json(empty, "en"))["message"] == "operational"
+    assert json.loads(badge.badge_json(empty, "en"))["message"] == "All Systems Operational"
     await _build(database)  # a degraded BTC incident stays open
     state = await _state(database)
     assert state.indicator == Indicator.minor
-    assert json.loads(feeds.badge_json(state, "en"))["color"] == "yellow"
+    assert json.loads(badge.badge_json(state, "en"))["color"] == "yellow"
+    # Only degraded: the page's words, not "minor outage".
+    assert json.loads(badge.badge_json(state, "en"))["message"] == "Partially Degraded Service"
 
-    english = _xml(feeds.badge_svg(state, "en"))
-    chinese = _xml(feeds.badge_svg(state, "zh-CN"))
-    # The text plus 10px padding. "状态" and "轻微中断" are full-width characters (11px each),
-    # "status" six Latin ones (6.7px, or 4px for narrow letters such as t).
-    assert [r.get("width") for r in chinese.iter(f"{SVG}rect")] == ["86", "32", "54", "86"]
-    assert [r.get("width") for r in english.iter(f"{SVG}rect")] == ["125", "45", "80", "125"]
-    assert english.get("width") == "125"
+    english = _xml(badge.badge_svg(state, "en"))
+    chinese = _xml(badge.badge_svg(state, "zh-CN"))
+    # The text plus 10px padding. "状态" and "部分服务轻微中断" are full-width characters
+    # (11px each), "status" six Latin ones (6.7px, or 4px for narrow letters such as t).
+    assert [r.get("width") for r in chinese.iter(f"{SVG}rect")] == ["130", "32", "98", "130"]
+    assert [r.get("width") for r in english.iter(f"{SVG}rect")] == ["205", "45", "160", "205"]
+    assert english.get("width") == "205"
 
 
 # -- catalogues -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ import feedparser
 import httpx
 import icalendar
 import pytest
+from lxml import etree  # type: ignore[import-untyped]
 
 from statuspage.config import Settings
 
@@ -194,7 +196,10 @@ async def test_maintenance_calendar_imports_and_tracks_reschedules(
 
 @pytest.mark.parametrize(
     ("impact", "message", "colour", "shield"),
-    [(None, "operational", "#4c1", "brightgreen"), ("critical", "major outage", "#e05d44", "red")],
+    [
+        (None, "All Systems Operational", "#4c1", "brightgreen"),
+        ("critical", "Major Service Outage", "#e05d44", "red"),
+    ],
 )
 async def test_badge_svg_and_shields_json(
     client: httpx.AsyncClient,
@@ -246,4 +251,28 @@ async def test_hostile_text_does_not_break_any_format(
     assert str(next(iter(calendar.walk("VEVENT")))["summary"]) == nasty
     ET.fromstring(  # noqa: S314 - our own badge
         (await client.get("/badge.svg")).content
+    )
+
+
+@pytest.mark.parametrize("path", ["/history.rss", "/history.atom"])
+async def test_a_browser_opening_a_feed_gets_a_readable_page_from_its_stylesheet(
+    client: httpx.AsyncClient, support: dict[str, str], path: str
+) -> None:
+    await _post(client, support, "/incidents", {"name": "BTC deposits slow", "body": "Looking."})
+    document = (await client.get(path)).content
+    instruction = re.search(rb'<\?xml-stylesheet type="text/xsl" href="([^"]+)"\?>', document)
+    assert instruction is not None and document.index(instruction.group(0)) < 60
+    xsl = await client.get(instruction.group(1).decode())
+    assert xsl.status_code == 200
+    assert xsl.headers["content-type"] == "text/xsl; charset=utf-8"
+    transform = etree.XSLT(etree.XML(xsl.content))
+    page = str(transform(etree.XML(document)))
+    assert "<h1>CoinPort — incident history</h1>" in page
+    assert "BTC deposits slow — Investigating</a>" in page
+    assert "<p>Looking.</p>" in page  # the update's own HTML, not escaped markup
+    assert "copy this page's address into your feed reader" in page
+    parsed = feedparser.parse(document)
+    assert not parsed.bozo  # feed readers still read it
+    assert parsed.feed.get("subtitle", parsed.feed.get("description")) == (
+        "Incidents and maintenance of CoinPort"
     )

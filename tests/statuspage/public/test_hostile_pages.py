@@ -132,7 +132,8 @@ async def test_hostile_names_and_bodies_render_as_inert_text_on_every_public_sur
     assert sorted(str(event["summary"]) for event in events) == sorted(NAMES[: len(BODIES)])
     links = sorted(str(event["url"]).rsplit("/", 1)[1] for event in events)
     assert links == sorted(item["shortlink"] for item in made["maintenances"])
-    described = {str(event["description"]).split("\n")[0] for event in events}
+    # the announcement's paragraph follows the status and schedule lines
+    described = {str(event["description"]).split("\n\n")[1].split("\n")[0] for event in events}
     assert "Fine." in described  # the body's own lines stayed inside its description
 
 

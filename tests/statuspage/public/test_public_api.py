@@ -64,6 +64,8 @@ INCIDENT = {
     "incident_updates": "array", "components": "array",
 }  # fmt: skip
 SCHEDULED_MAINTENANCE = INCIDENT | {"scheduled_for": "string", "scheduled_until": "string"}
+# Current Statuspage output carries `reminder_intervals` on incidents, null there.
+INCIDENT = INCIDENT | {"reminder_intervals": "null"}
 INCIDENT_UPDATE = {
     "id": "string", "status": "string", "body": "string", "incident_id": "string",
     "created_at": "string", "updated_at": "string", "display_at": "string",

@@ -258,6 +258,13 @@ async def test_uptime_bar_shows_the_outage_minutes_of_the_day(
     page = (await client.get("/")).text
     local_day = (day + timedelta(hours=8)).date().isoformat()
     assert f'class="d-major_outage"><title>{local_day}: 45 min Major outage</title>' in page
+    # The same details without a mouse: a <details> a keyboard or a touch opens, no script.
+    assert (
+        '<details class="days"><summary>Daily details</summary>'
+        f"<ul><li>{local_day}: 45 min Major outage</li></ul></details>"
+    ) in page
+    chinese = (await client.get("/?lang=zh-CN")).text
+    assert f"<summary>每日详情</summary><ul><li>{local_day}：严重中断 45 分钟</li>" in chinese
     assert "99.97% uptime over the last 90 days" in page  # 45 min of 90 days
 
 
