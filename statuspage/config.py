@@ -23,7 +23,10 @@ DEMO_DEFAULTS = {"SITE_NAME": "CoinPort", "TIME_ZONE": "Asia/Shanghai"}
 
 def demo_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """The environment with the demo's look filled in where it sets nothing (`serve --demo`)."""
-    return {**DEMO_DEFAULTS, **environ}
+    filled = {**DEMO_DEFAULTS, **environ}
+    if "SITE_NAME" not in environ:  # its Chinese name only with the demo's own name
+        filled.setdefault("SITE_NAME_ZH_CN", "币港")
+    return filled
 
 
 class SettingsError(ValueError):
@@ -34,6 +37,7 @@ class SettingsError(ValueError):
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     site_name: str = "Status"
+    site_name_zh_cn: str = ""  # the name in Chinese, where it is not SITE_NAME
     default_language: str = "en"
     time_zone: str = "UTC"
     public_url: str = "http://127.0.0.1:8000"
@@ -100,6 +104,10 @@ class Settings:
     def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         return _networks(self.trusted_proxies)
 
+    def site_names(self) -> dict[str, str]:
+        """The site's name in the languages SITE_NAME_<LANGUAGE> translates it to."""
+        return {"zh-CN": self.site_name_zh_cn} if self.site_name_zh_cn else {}
+
     def second_factor_roles(self) -> frozenset[StaffRole]:
         """The roles of STAFF_2FA_ROLES (comma-separated; empty: none)."""
         return _console_roles(self.staff_2fa_roles, "STAFF_2FA_ROLES")
@@ -113,6 +121,7 @@ class Settings:
         settings = cls(
             database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
             site_name=env.get("SITE_NAME", "Status"),
+            site_name_zh_cn=env.get("SITE_NAME_ZH_CN", ""),
             default_language=env.get("DEFAULT_LANGUAGE", "en"),
             time_zone=env.get("TIME_ZONE", "UTC"),
             public_url=env.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from statuspage.config import Settings
@@ -16,6 +16,13 @@ class Site:
     time_zone: str
     default_language: str
     progress_cadence: str = ""
+    # The name in other languages than the default one (SITE_NAME_ZH_CN): (language, name)
+    other_names: tuple[tuple[str, str], ...] = ()
+
+    def in_language(self, language: str) -> Site:
+        """The site as readers of `language` see it: its name translated where one is set."""
+        name = dict(self.other_names).get(language)
+        return replace(self, name=name) if name else self
 
     @property
     def zone(self) -> ZoneInfo:
@@ -34,4 +41,5 @@ class Site:
             time_zone=settings.time_zone,
             default_language=settings.default_language,
             progress_cadence=settings.progress_cadence,
+            other_names=tuple(settings.site_names().items()),
         )

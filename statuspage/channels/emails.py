@@ -55,6 +55,7 @@ class BroadcastEmail:
 
     def __init__(self, *, message: Message, site: Site, settings: Settings) -> None:
         lang = message.language
+        site = site.in_language(lang)
         self.site = site
         self.sender = envelope_sender(settings.mail_from)
         self._domain = _domain(settings)
@@ -98,6 +99,7 @@ def confirmation_email(
     now: datetime,
 ) -> Email:
     lang = subscription.language
+    site = site.in_language(lang)
     token = signer.make(
         "confirm",
         subscription.id,

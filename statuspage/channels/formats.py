@@ -109,7 +109,7 @@ def chat(
     subscription: Subscription, message: Message, *, site: Site, telegram_api: str, now: datetime
 ) -> Outgoing:
     build = _CHAT[subscription.channel]
-    return build(subscription, message, site, telegram_api, now)
+    return build(subscription, message, site.in_language(message.language), telegram_api, now)
 
 
 def _slack_escape(text: str) -> str:

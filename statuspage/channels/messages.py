@@ -46,6 +46,7 @@ class Message:
 
 def compose(*, kind: str, payload: Mapping[str, Any], language: str, site: Site) -> Message:
     """The message of an event, from its payload as stored (its kind says the payload's shape)."""
+    site = site.in_language(language)
     if kind.startswith("incident."):
         return _incident(kind, payloads.incident_event(payload), language, site)
     if kind.startswith("maintenance."):

@@ -149,7 +149,7 @@ def page(
         .get_template(template)
         .render(
             language=language,
-            site_name=settings.site_name,
+            site_name=settings.site_names().get(language, settings.site_name),
             show_time=lambda moment: i18n.format_local(moment, zone),
             path=request.url.path,
             done=request.query_params.get("done", ""),

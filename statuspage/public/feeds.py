@@ -93,7 +93,7 @@ def _styled(document: bytes) -> bytes:
 def _feed(
     state: PublicState, language: str, component_id: int | None, self_url: str | None
 ) -> FeedGenerator:
-    site, title = state.site, _feed_title(state, language, component_id)
+    site, title = state.site.in_language(language), _feed_title(state, language, component_id)
     scope = "incidents" if component_id is None else f"component/{component_id}"
     feed = FeedGenerator()
     feed.id(_tag(state, f"feed/{language}/{scope}"))
@@ -118,12 +118,14 @@ def _feed(
 
 def _feed_title(state: PublicState, language: str, component_id: int | None) -> str:
     if component_id is None:
-        return t(language, "feed.incidents_title", site=state.site.name)
+        return t(language, "feed.incidents_title", site=state.site.in_language(language).name)
     component = state.component(component_id)
     if component is None:
         raise UnknownComponent(f"component {component_id} is not on the public page")
     name = localized_name(component, language)
-    return t(language, "feed.component_title", site=state.site.name, component=name)
+    return t(
+        language, "feed.component_title", site=state.site.in_language(language).name, component=name
+    )
 
 
 def _entries(state: PublicState, language: str, component_id: int | None) -> list[_Entry]:
@@ -241,7 +243,7 @@ def maintenance_ics(state: PublicState, language: str) -> bytes:
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     # vText, not str: icalendar leaves plain-string X- properties unescaped.
-    name = _one_line(t(language, "ics.calendar_name", site=state.site.name))
+    name = _one_line(t(language, "ics.calendar_name", site=state.site.in_language(language).name))
     calendar.add("x-wr-calname", vText(name))
     listed = sorted([*state.maintenances, *state.cancelled], key=lambda m: (m.scheduled_for, m.id))
     for item in listed:

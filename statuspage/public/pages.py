@@ -65,7 +65,7 @@ def render_html(state: PublicState, lang: str, template: str, *, path: str, **va
         lang=lang,
         languages=LANGUAGES,
         language_names=LANGUAGE_NAMES,
-        site=state.site,
+        site=state.site.in_language(lang),
         indicator=state.indicator.value,
         headline=state.headline,
         recovering=state.recovering,

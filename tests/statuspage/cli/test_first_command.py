@@ -22,6 +22,8 @@ def test_the_demo_is_coinport_in_shanghai_unless_the_deployment_says_otherwise()
     own = Settings.from_env(demo_environment({"SITE_NAME": "Acme", "TIME_ZONE": "UTC"}))
     assert (own.site_name, own.time_zone) == ("Acme", "UTC")
     assert Settings.from_env({}).site_name == "Status"  # outside the demo, nothing changes
+    assert demo.site_names() == {"zh-CN": "币港"}  # its Chinese name goes with its own name
+    assert own.site_names() == {}
 
 
 def test_the_demo_prints_a_console_sign_in_that_works(
