@@ -115,7 +115,8 @@ async def _crawl(
 ) -> dict[str, list[str]]:
     """Every page reached by links from `start` under `inside` but not `skip` (one of each
     shape), with what axe says of it."""
-    queue, seen_shapes, found = list(start), set(), {}
+    queue, seen_shapes = list(start), set()
+    found: dict[str, list[str]] = {}
     while queue and len(found) < _MOST_PAGES:
         path = queue.pop(0)
         shape = _SAME_SHAPE.sub("/N", urlsplit(path).path)
