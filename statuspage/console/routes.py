@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from statuspage.console import (
     admin,
+    components,
     finance,
     language,
     maintenance,
@@ -36,6 +37,7 @@ def routes(services: Services) -> list[Route]:
         *second_factor.routes(),
         *support.routes(),
         *maintenance.routes(),
+        *components.routes(),
         *finance.routes(),
         *admin.routes(),
         *language.routes(),
