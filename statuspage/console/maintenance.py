@@ -1,4 +1,4 @@
-"""Console pages for support: creating, editing and moving maintenance; the subscriber list."""
+"""Console pages for support: creating, editing and moving maintenance."""
 
 from __future__ import annotations
 
@@ -9,16 +9,12 @@ from starlette.responses import Response
 
 from incidents import maintenance_flows, service
 from incidents.broadcasting import subscriptions as subscription_flows
-from incidents.broadcasting.models import Channel, Subscription
 from incidents.common.staff import SUPPORT
 from incidents.models import Maintenance, MaintenanceStatus
 from incidents.schemas import LANGUAGES
-from statuspage.channels import redaction
 from statuspage.console import forms as console_forms
 from statuspage.console.kit import Console, Page, placed, route
 from statuspage.console.posted import FormError
-
-SUBSCRIBERS_PAGE = 100
 
 
 def routes() -> list[Page]:
@@ -29,7 +25,6 @@ def routes() -> list[Page]:
         route(one, edit_maintenance, SUPPORT, methods=["POST"]),
         route(one + "/updates", post_update, SUPPORT, methods=["POST"]),
         route(one + "/cancel", cancel, SUPPORT, methods=["POST"]),
-        route("/subscribers", subscribers, SUPPORT),
     ]
 
 
@@ -159,35 +154,4 @@ async def cancel(console: Console) -> Response:
         form="cancel",
         fields=["body", "translations"],
         done="maintenance_cancelled",
-    )
-
-
-def masked(subscription: Subscription) -> str:
-    """Enough of an address to tell subscribers apart, not enough to copy a mailing list."""
-    address = subscription.address
-    if subscription.channel == Channel.email:
-        local, _, domain = address.partition("@")
-        return f"{local[:1]}…@{domain}"
-    return redaction.host_of(address)
-
-
-async def subscribers(console: Console) -> Response:
-    raw = console.request.query_params.get("channel", "")
-    channel = Channel(raw) if raw in {item.value for item in Channel} else None
-    raw_before = console.request.query_params.get("before_id", "")
-    before = int(raw_before) if raw_before.isdigit() and int(raw_before) < 2**31 else None
-
-    async def load(db: AsyncSession) -> list[Subscription]:
-        found = await subscription_flows.list_subscriptions(
-            db, channel=channel, limit=SUBSCRIBERS_PAGE, before_id=before
-        )
-        return list(found)
-
-    found = await console.read(load)
-    return console.render(
-        "subscribers.html",
-        subscriptions=[(item, masked(item)) for item in found],
-        channels=list(Channel),
-        channel=channel.value if channel else "",
-        more=len(found) == SUBSCRIBERS_PAGE,
     )

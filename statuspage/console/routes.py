@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from statuspage.console import (
     admin,
+    channels,
     components,
     finance,
     language,
@@ -38,6 +39,7 @@ def routes(services: Services) -> list[Route]:
         *support.routes(),
         *maintenance.routes(),
         *components.routes(),
+        *channels.routes(),
         *finance.routes(),
         *admin.routes(),
         *language.routes(),

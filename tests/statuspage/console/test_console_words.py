@@ -57,7 +57,6 @@ _NOT_YET = {
     "admin_staff.html", "admin_tokens.html", "batch.html", "dashboard.html", "finance.html",
     "incident.html", "incident_new.html", "login_code.html", "maintenance.html",
     "maintenance_new.html", "password.html", "second_factor.html", "second_factor_codes.html",
-    "subscribers.html",
 }  # fmt: skip
 
 
