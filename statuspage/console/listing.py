@@ -9,9 +9,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from incidents import search
+from incidents import scheduled_posts, search
+from incidents.broadcasting.models import PostKind, PostState
 from incidents.common.staff import SUPPORT
 from incidents.models import IncidentStatus, MaintenanceStatus
 from statuspage.console.kit import Console, Page, route
@@ -84,7 +86,35 @@ def _filters(console: Console, kinds: type[E]) -> Filters:
     )
 
 
-async def _listed(console: Console, kinds: type[E], find: Any, template: str) -> Response:
+@dataclass(frozen=True)
+class Announcement:
+    """A maintenance written now that the scheduler announces (creates) at `run_at`."""
+
+    post_id: int
+    run_at: datetime
+    name: str
+    starts: datetime
+    ends: datetime
+
+
+async def _announcements(db: AsyncSession) -> list[Announcement]:
+    posts = await scheduled_posts.list_posts(db, state=PostState.pending, limit=200)
+    return [
+        Announcement(
+            post.id,
+            post.run_at,
+            str(post.payload["name"]),
+            datetime.fromisoformat(str(post.payload["scheduled_for"])),
+            datetime.fromisoformat(str(post.payload["scheduled_until"])),
+        )
+        for post in posts
+        if post.kind == PostKind.maintenance
+    ]
+
+
+async def _listed(
+    console: Console, kinds: type[E], find: Any, template: str, **extra: Any
+) -> Response:
     filters = _filters(console, kinds)
     found: search.Found[Any] = search.Found([], False)
     if not filters.errors:
@@ -107,6 +137,7 @@ async def _listed(console: Console, kinds: type[E], find: Any, template: str) ->
         filters=filters,
         statuses=list(kinds),
         problems=filters.errors,
+        **extra,
     )
 
 
@@ -116,5 +147,9 @@ async def incidents(console: Console) -> Response:
 
 async def maintenances(console: Console) -> Response:
     return await _listed(
-        console, MaintenanceStatus, search.find_maintenances, "list_maintenance.html"
+        console,
+        MaintenanceStatus,
+        search.find_maintenances,
+        "list_maintenance.html",
+        announcements=await console.read(_announcements),
     )

@@ -7,14 +7,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from incidents import maintenance_flows, service
+from incidents import maintenance_flows, scheduled_posts, service
 from incidents.broadcasting import subscriptions as subscription_flows
+from incidents.broadcasting.schemas import ScheduleMaintenanceIn
 from incidents.common.staff import SUPPORT
 from incidents.models import Maintenance, MaintenanceStatus
 from incidents.schemas import LANGUAGES
 from statuspage.console import forms as console_forms
 from statuspage.console.kit import Console, Page, placed, route
-from statuspage.console.posted import FormError
+from statuspage.console.posted import FormError, local_time, parse
 
 
 def routes() -> list[Page]:
@@ -51,6 +52,8 @@ async def new_maintenance(console: Console) -> Response:
     if console.request.method == "GET":
         defaults = {"auto_start": "on", "auto_complete": "on"}
         return await _form(console, "maintenance_new.html", defaults)
+    if console.field("announce_at"):
+        return await _schedule_announcement(console)
     try:
         data = console_forms.maintenance_in(console)
         made = await console.write(
@@ -62,6 +65,30 @@ async def new_maintenance(console: Console) -> Response:
             console, "maintenance_new.html", values, status=error.status, errors=error.errors
         )
     return console.redirect(f"/staff/maintenance/{made.id}", done="maintenance_saved")
+
+
+async def _schedule_announcement(console: Console) -> Response:
+    """The maintenance is written now and announced later: the scheduler creates it (and
+    tells subscribers) at `announce_at`, which must come before it starts."""
+    try:
+        run_at = local_time(console.field("announce_at"), console.zone, "announce_at")
+        data = {"run_at": run_at, "maintenance": console_forms.maintenance_in(console)}
+        scheduled: ScheduleMaintenanceIn = parse(ScheduleMaintenanceIn, data)
+        await console.write(
+            lambda db: scheduled_posts.schedule_maintenance(
+                db, data=scheduled, actor=console.actor()
+            )
+        )
+    except FormError as error:
+        errors = {
+            "announce_at" if name == "run_at" else name.removeprefix("maintenance."): text
+            for name, text in error.errors.items()
+        }
+        values = console_forms.entered(console)
+        return await _form(
+            console, "maintenance_new.html", values, status=error.status, errors=errors
+        )
+    return console.redirect("/staff/maintenance", done="announcement_scheduled")
 
 
 def _values_of(maintenance: Maintenance, console: Console) -> dict[str, Any]:
