@@ -1,4 +1,4 @@
-"""Console pages for support: creating, editing and moving maintenance; the subscriber list."""
+"""Console pages for support: creating, editing and moving maintenance."""
 
 from __future__ import annotations
 
@@ -7,18 +7,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from incidents import maintenance_flows, service
+from incidents import maintenance_flows, scheduled_posts, service
 from incidents.broadcasting import subscriptions as subscription_flows
-from incidents.broadcasting.models import Channel, Subscription
+from incidents.broadcasting.schemas import ScheduleMaintenanceIn
 from incidents.common.staff import SUPPORT
 from incidents.models import Maintenance, MaintenanceStatus
 from incidents.schemas import LANGUAGES
-from statuspage.channels import redaction
 from statuspage.console import forms as console_forms
 from statuspage.console.kit import Console, Page, placed, route
-from statuspage.console.posted import FormError
-
-SUBSCRIBERS_PAGE = 100
+from statuspage.console.posted import FormError, local_time, parse
 
 
 def routes() -> list[Page]:
@@ -29,7 +26,6 @@ def routes() -> list[Page]:
         route(one, edit_maintenance, SUPPORT, methods=["POST"]),
         route(one + "/updates", post_update, SUPPORT, methods=["POST"]),
         route(one + "/cancel", cancel, SUPPORT, methods=["POST"]),
-        route("/subscribers", subscribers, SUPPORT),
     ]
 
 
@@ -56,6 +52,8 @@ async def new_maintenance(console: Console) -> Response:
     if console.request.method == "GET":
         defaults = {"auto_start": "on", "auto_complete": "on"}
         return await _form(console, "maintenance_new.html", defaults)
+    if console.field("announce_at"):
+        return await _schedule_announcement(console)
     try:
         data = console_forms.maintenance_in(console)
         made = await console.write(
@@ -67,6 +65,30 @@ async def new_maintenance(console: Console) -> Response:
             console, "maintenance_new.html", values, status=error.status, errors=error.errors
         )
     return console.redirect(f"/staff/maintenance/{made.id}", done="maintenance_saved")
+
+
+async def _schedule_announcement(console: Console) -> Response:
+    """The maintenance is written now and announced later: the scheduler creates it (and
+    tells subscribers) at `announce_at`, which must come before it starts."""
+    try:
+        run_at = local_time(console.field("announce_at"), console.zone, "announce_at")
+        data = {"run_at": run_at, "maintenance": console_forms.maintenance_in(console)}
+        scheduled: ScheduleMaintenanceIn = parse(ScheduleMaintenanceIn, data)
+        await console.write(
+            lambda db: scheduled_posts.schedule_maintenance(
+                db, data=scheduled, actor=console.actor()
+            )
+        )
+    except FormError as error:
+        errors = {
+            "announce_at" if name == "run_at" else name.removeprefix("maintenance."): text
+            for name, text in error.errors.items()
+        }
+        values = console_forms.entered(console)
+        return await _form(
+            console, "maintenance_new.html", values, status=error.status, errors=errors
+        )
+    return console.redirect("/staff/maintenance", done="announcement_scheduled")
 
 
 def _values_of(maintenance: Maintenance, console: Console) -> dict[str, Any]:
@@ -159,35 +181,4 @@ async def cancel(console: Console) -> Response:
         form="cancel",
         fields=["body", "translations"],
         done="maintenance_cancelled",
-    )
-
-
-def masked(subscription: Subscription) -> str:
-    """Enough of an address to tell subscribers apart, not enough to copy a mailing list."""
-    address = subscription.address
-    if subscription.channel == Channel.email:
-        local, _, domain = address.partition("@")
-        return f"{local[:1]}…@{domain}"
-    return redaction.host_of(address)
-
-
-async def subscribers(console: Console) -> Response:
-    raw = console.request.query_params.get("channel", "")
-    channel = Channel(raw) if raw in {item.value for item in Channel} else None
-    raw_before = console.request.query_params.get("before_id", "")
-    before = int(raw_before) if raw_before.isdigit() and int(raw_before) < 2**31 else None
-
-    async def load(db: AsyncSession) -> list[Subscription]:
-        found = await subscription_flows.list_subscriptions(
-            db, channel=channel, limit=SUBSCRIBERS_PAGE, before_id=before
-        )
-        return list(found)
-
-    found = await console.read(load)
-    return console.render(
-        "subscribers.html",
-        subscriptions=[(item, masked(item)) for item in found],
-        channels=list(Channel),
-        channel=channel.value if channel else "",
-        more=len(found) == SUBSCRIBERS_PAGE,
     )

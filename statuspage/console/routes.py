@@ -8,8 +8,11 @@ from starlette.routing import Route
 
 from statuspage.console import (
     admin,
+    channels,
+    components,
     finance,
     language,
+    listing,
     maintenance,
     second_factor,
     sign_in,
@@ -36,6 +39,9 @@ def routes(services: Services) -> list[Route]:
         *second_factor.routes(),
         *support.routes(),
         *maintenance.routes(),
+        *components.routes(),
+        *channels.routes(),
+        *listing.routes(),
         *finance.routes(),
         *admin.routes(),
         *language.routes(),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -11,7 +12,10 @@ from incidents.broadcasting.models import Channel, Subscription
 from incidents.common.db_types import utcnow
 from incidents.common.staff import StaffRole
 from incidents.models import Maintenance, MaintenanceStatus
+from statuspage.app import create_app
+from statuspage.config import Settings
 from statuspage.db import Database
+from statuspage.workers import automation
 from tests.statuspage.console_helpers import add_components, signed_in
 
 
@@ -129,3 +133,64 @@ async def test_scheduled_maintenance_can_be_cancelled(
     async with database.sessionmaker() as session:
         gone = await session.scalar(select(Maintenance.status))
     assert gone == MaintenanceStatus.cancelled
+
+
+async def _fresh_instance_reads(settings: Settings, database: Database, path: str) -> Any:
+    """What another app instance serves (this one's cache hears of the scheduler's write
+    by polling, which the tests turn off)."""
+    app = create_app(settings, database=database)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        answer = await other.get(path)
+    await app.running.cache.close()
+    return answer.json()
+
+
+async def test_a_maintenance_announcement_is_scheduled_and_goes_out_at_its_time(
+    client: httpx.AsyncClient, database: Database, settings: Settings, admin: dict[str, str]
+) -> None:
+    ids = await add_components(database, "Futures trading")
+    csrf = await signed_in(client, database, StaffRole.support)
+    form = {
+        "csrf": csrf,
+        "name_en": "Futures engine upgrade",
+        "name_zh-CN": "合约引擎升级",
+        "body_en": "Futures trading pauses for 30 minutes.",
+        "body_zh-CN": "合约交易暂停 30 分钟。",
+        "scheduled_for": _local(48),
+        "scheduled_until": _local(49),
+        "component_ids": str(ids["Futures trading"]),
+        "announce_at": _local(50),
+    }
+    late = await client.post("/staff/maintenance/new", data=form)
+    assert late.status_code == 422
+    assert (
+        'id="scheduled_for-error">the announcement must go out before the maintenance starts'
+        in late.text
+    )
+    assert 'value="合约引擎升级"' in late.text
+    made = await client.post("/staff/maintenance/new", data={**form, "announce_at": _local(24)})
+    assert made.status_code == 303
+    assert made.headers["location"] == "/staff/maintenance?done=announcement_scheduled"
+    listed = await client.get(made.headers["location"])
+    assert "The maintenance announcement is scheduled" in listed.text
+    assert (
+        "Announcements still to go out" in listed.text and "Futures engine upgrade" in listed.text
+    )
+    upcoming = await client.get("/api/v2/scheduled-maintenances/upcoming.json")
+    assert upcoming.json()["scheduled_maintenances"] == []  # nothing public yet
+    [post] = (await client.get("/api/staff/scheduled-posts", headers=admin)).json()
+    assert post["kind"] == "maintenance" and post["state"] == "pending"
+
+    run_at = datetime.fromisoformat(post["run_at"].replace("Z", "+00:00"))
+    done = await automation.run_due(database, settings, now=run_at)
+    assert done == [f"scheduled post {post['id']} done"]
+    [shown] = (await client.get("/api/staff/maintenances", headers=admin)).json()
+    assert shown["name"] == "Futures engine upgrade" and shown["status"] == "scheduled"
+    public = await _fresh_instance_reads(
+        settings, database, "/api/v2/scheduled-maintenances/upcoming.json"
+    )
+    assert [item["name"] for item in public["scheduled_maintenances"]] == ["Futures engine upgrade"]
+    after = await client.get("/staff/maintenance")
+    assert "Announcements still to go out" not in after.text
+    assert f'<a href="/staff/maintenance/{shown["id"]}">Futures engine upgrade</a>' in after.text
