@@ -141,8 +141,8 @@ async def paste(console: Console) -> dict[str, object]:
     try:
         plan = await console.read(lambda db: intake_flows.plan_intake(db, batch_id=batch_id))
         collected = intake_flows.collect_accounts(plan, body.account_ids)
-    except DomainError as error:
-        raise FormError.of(error) from error
+    except DomainError as error:  # at the top: the page has no paste form for this policy
+        raise FormError({"": error.message}, error.status_code) from error
     await console.write(
         lambda db: intake_flows.commit_intake(
             db,

@@ -61,6 +61,10 @@ async def test_the_batch_page_shows_its_scope_and_the_intake_line_by_line(
     ) in page
     assert "Grace: 0 minutes before the impact, 30 minutes after." in page
     assert "Events: Trades." in page and "Pays in the asset of each fee." in page
+    chinese = (await client.get(url, headers={"accept-language": "zh-CN"})).text
+    assert "<h2>本批次的范围</h2>" in chinese
+    assert "宽限时间：影响开始前 0 分钟，结束后 30 分钟。" in chinese
+    assert "返还影响时段内所付手续费的 50%，按每笔手续费的原资产发放。" in chinese
 
     taken = await client.post(
         url + "/events", data={"csrf": csrf}, files={"file": ("day.csv", EVENTS, "text/csv")}
