@@ -90,8 +90,8 @@ async def test_the_batch_page_shows_its_scope_and_the_intake_line_by_line(
         ("5", "acc-4", "time", "Outside the component's impact window, grace included"),
         ("6", "acc-5", "component", "The component is outside the batch's scope"),
     ]
-    chinese = await client.get(url + "/left-out.csv", headers={"accept-language": "zh-CN"})
-    assert "政策不计入这类事件" in chinese.text
+    chinese_csv = await client.get(url + "/left-out.csv", headers={"accept-language": "zh-CN"})
+    assert "政策不计入这类事件" in chinese_csv.text
     refused = list(csv.DictReader(io.StringIO((await client.get(url + "/refused.csv")).text)))
     assert [(r["line"], r["reason"][:4]) for r in refused] == [("7", "fee:")]
     async with database.sessionmaker() as session:
