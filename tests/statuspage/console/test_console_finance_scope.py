@@ -134,3 +134,22 @@ async def test_finance_reads_the_incident_timeline_without_support_s_forms(
     assert "Spot trading: Operational → Major outage" in page.text
     assert "<strong>Resolved</strong>" in page.text
     assert 'action="/staff/incidents/' not in page.text  # read only: no update, resolve, ...
+
+
+async def test_values_read_as_words_not_as_stored_names(
+    client: httpx.AsyncClient, database: Database, make_token: MakeToken
+) -> None:
+    scene = await make_scene(client, make_token)
+    csrf = await _finance(client, database)
+    floor = {"kind": "fee_refund", "percent": "10", "minimum_payout": {"USDT": "1"}}
+    url = f"/staff/finance/batches/{await scene.batch(await scene.policy(floor, name='Floor'))}"
+    tiny = HEADER + "acc-1,USDT,2,100,trade,Spot trading,2026-03-01T02:10:00Z\n"
+    await client.post(url + "/events", data={"csrf": csrf}, files={"file": ("t.csv", tiny)})
+    page = (await client.get(url)).text
+    assert '<td class="num">0</td><td>Below the minimum</td>' in page
+    assert "Nothing is paid below 1 USDT." in page
+    overview = (await client.get("/staff/finance")).text
+    assert f'<a href="{url}">Spot trading halted · Floor</a>' in overview
+    assert "<td>Draft</td>" in overview and "Fee refund" in overview
+    for raw in ("below_minimum", "fee_refund<", ">draft<", "{&#34;", '{"kind"'):
+        assert raw not in page + overview, raw
