@@ -19,11 +19,21 @@ from incidents.models import Incident
 from statuspage.console import confirm
 from statuspage.console.kit import Console
 from statuspage.console.posted import FormError
+from statuspage.console.words import gettext
 
 LINES_SHOWN = 100
 REPORT_SHOWN = 100  # refused and left-out lines shown on the page; the CSVs have them all
 VOUCHERS_SHOWN = 200
 _BATCH_FIELDS = {"file", "note", "reason", "code", "account_ids", "params"}
+
+
+def _(message: str) -> str:
+    """Marks a message of this code for the catalogue; `say` gives it in the staffer's words."""
+    return message
+
+
+def say(console: Console, message: str, **params: object) -> str:
+    return gettext(console.language, message, **params)
 
 
 def intake_counts(intake: dict[str, Any]) -> dict[str, int]:
@@ -149,7 +159,7 @@ async def cancel(console: Console) -> Response:
 
     async def work(batch_id: int) -> object:
         if not reason:
-            raise FormError({"reason": "say why the batch is cancelled"})
+            raise FormError({"reason": say(console, _("say why the batch is cancelled"))})
         return await console.write(
             lambda db: flows.cancel(
                 db, batch_id=batch_id, reason=reason, actor_id=console.staffer.id
@@ -189,7 +199,7 @@ async def mark_delivered(console: Console) -> Response:
 
     async def work(batch_id: int) -> object:
         if not note:
-            raise FormError({"note": "say how the vouchers were credited"})
+            raise FormError({"note": say(console, _("say how the vouchers were credited"))})
         return await console.write(
             lambda db: flows.mark_delivered(
                 db, batch_id=batch_id, note=note[:500], actor_id=console.staffer.id
@@ -215,7 +225,7 @@ async def void(console: Console) -> Response:
 
     async def work(batch_id: int) -> object:
         if not reason:
-            raise FormError({"reason": "say why the voucher is void"})
+            raise FormError({"reason": say(console, _("say why the voucher is void"))})
 
         async def void_in(db: AsyncSession) -> Voucher:
             found = await vouchers.voucher_by_code(db, code=code, batch_id=batch_id)

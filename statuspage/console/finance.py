@@ -17,6 +17,7 @@ from incidents.common.staff import FINANCE
 from incidents.models import Incident
 from incidents.rules import CLOSED_INCIDENT_STATUSES
 from statuspage.console import batches, exports, intake, policies
+from statuspage.console.batches import _, say
 from statuspage.console.kit import Console, Page, route
 from statuspage.console.posted import FormError, parse
 
@@ -103,7 +104,7 @@ async def create_batch(console: Console) -> Response:
     try:
         incident_id, policy_id = console.field("incident_id"), console.field("policy_id")
         if not incident_id.isdigit() or not policy_id.isdigit():
-            raise FormError({"batch": "choose a resolved incident and a policy"})
+            raise FormError({"batch": say(console, _("choose a resolved incident and a policy"))})
         batch = await console.write(
             lambda db: service.create_batch(
                 db,

@@ -19,6 +19,7 @@ from compensation.schemas import AccountsIn, PullIn
 from incidents.common.errors import DomainError
 from statuspage.channels import platform_events
 from statuspage.console import batches
+from statuspage.console.batches import _, say
 from statuspage.console.kit import Console
 from statuspage.console.posted import FormError
 
@@ -28,7 +29,7 @@ PASTED = "pasted accounts"  # the source the intake records, as the staff API's
 PULLED = "platform API"
 
 
-def _format(upload: UploadFile) -> intake.IntakeFormat:
+def _format(console: Console, upload: UploadFile) -> intake.IntakeFormat:
     name = (upload.filename or "").lower()
     media = (upload.content_type or "").split(";")[0].strip().lower()
     if name.endswith((".jsonl", ".ndjson")) or media in {
@@ -38,7 +39,8 @@ def _format(upload: UploadFile) -> intake.IntakeFormat:
         return intake.IntakeFormat.jsonl
     if name.endswith(".csv") or media == "text/csv":
         return intake.IntakeFormat.csv
-    raise FormError({"file": "upload a .csv file (with a header row) or a .jsonl file"}, 415)
+    message = _("upload a .csv file (with a header row) or a .jsonl file")
+    raise FormError({"file": say(console, message)}, 415)
 
 
 async def _chunks(upload: UploadFile, digest: hashlib._Hash, limit: int) -> AsyncIterator[bytes]:
@@ -59,7 +61,7 @@ async def _take(
 ) -> dict[str, object]:
     """Events into the draft, as the staff API takes them; what was taken, as the page says it."""
     try:
-        _, collected = await intake_flows.take_events(
+        _batch, collected = await intake_flows.take_events(
             console,
             batch_id=console.id("batch_id"),
             events=events,
@@ -80,8 +82,8 @@ async def upload(console: Console) -> dict[str, object]:
     file = console.form.get("file")
     try:
         if not isinstance(file, UploadFile) or not file.filename:
-            raise FormError({"file": "choose a file to upload"})
-        fmt = _format(file)
+            raise FormError({"file": say(console, _("choose a file to upload"))})
+        fmt = _format(console, file)
         digest = hashlib.sha256()
         events = intake.read_event_batches(
             _chunks(file, digest, console.settings.max_upload_bytes), format=fmt
@@ -92,7 +94,7 @@ async def upload(console: Console) -> dict[str, object]:
             await file.close()
 
 
-def _params(text: str) -> dict[str, str]:
+def _params(console: Console, text: str) -> dict[str, str]:
     """`name=value` lines into the query the platform's API is asked with."""
     found: dict[str, str] = {}
     for line in text.splitlines():
@@ -100,20 +102,23 @@ def _params(text: str) -> dict[str, str]:
             continue
         name, sign, value = line.partition("=")
         if not sign or not name.strip():
-            raise FormError({"params": f"write one name=value a line (not {line[:60]!r})"})
+            wrong = say(console, _("write one name=value a line (not %(line)s)"), line=line[:60])
+            raise FormError({"params": wrong})
         found[name.strip()] = value.strip()
     try:
         return PullIn(params=found).params
     except ValidationError as error:
-        raise FormError({"params": "at most 20 names of 64 characters, values of 500"}) from error
+        limits = _("at most 20 names of 64 characters, values of 500")
+        raise FormError({"params": say(console, limits)}) from error
 
 
 async def pull(console: Console) -> dict[str, object]:
     """Every page of the platform's event API (PLATFORM_EVENTS_URL), summed as an upload is."""
     url = console.settings.platform_events_url
     if not url:
-        raise FormError({"params": "PLATFORM_EVENTS_URL is not set: upload a file instead"}, 409)
-    params = _params(console.field("params"))
+        unset = _("PLATFORM_EVENTS_URL is not set: upload a file instead")
+        raise FormError({"params": say(console, unset)}, 409)
+    params = _params(console, console.field("params"))
 
     async def events() -> AsyncIterator[list[AccountEvent | Rejection]]:
         async with httpx.AsyncClient(timeout=30.0) as client:

@@ -13,6 +13,7 @@ from compensation.events import EventKind
 from compensation.models import Policy
 from compensation.schemas import PolicyPatch
 from incidents import service as incident_service
+from statuspage.console.batches import _, say
 from statuspage.console.kit import Console
 from statuspage.console.posted import FormError, parse
 
@@ -20,15 +21,16 @@ TIER_ROWS = 5  # rows of the tiers table on the form; empty rows are skipped
 _PAIRS = ("budget", "per_account_cap", "minimum_payout")
 
 
-def _pairs(text: str, field: str) -> dict[str, str]:
+def _pairs(console: Console, field: str) -> dict[str, str]:
     """`USDT=100, BTC=0.001` into {"USDT": "100", "BTC": "0.001"}."""
     found: dict[str, str] = {}
-    for part in text.replace("\n", ",").split(","):
+    for part in console.field(field).replace("\n", ",").split(","):
         if not part.strip():
             continue
         asset, sign, amount = part.partition("=")
         if not sign or not asset.strip() or not amount.strip():
-            raise FormError({field: f"write amounts as ASSET=amount, e.g. USDT=100 (not {part!r})"})
+            example = _("write amounts as ASSET=amount, e.g. USDT=100 (not %(part)s)")
+            raise FormError({field: say(console, example, part=part.strip())})
         found[asset.strip().upper()] = amount.strip()
     return found
 
@@ -43,9 +45,9 @@ def _tiers(console: Console) -> list[dict[str, str]] | None:
     return rows or None
 
 
-def _ids(values: list[str], field: str) -> list[int]:
+def _ids(console: Console, values: list[str], field: str) -> list[int]:
     if not all(value.isdigit() for value in values):
-        raise FormError({field: "choose components from the list"})
+        raise FormError({field: say(console, _("choose components from the list"))})
     return [int(value) for value in values]
 
 
@@ -56,12 +58,12 @@ def policy_rules(console: Console, kind: str) -> dict[str, Any]:
     rules: dict[str, Any] = {
         "kind": kind,
         "event_kinds": console.fields("event_kinds"),
-        "components": _ids(components, "components") if components else None,
+        "components": _ids(console, components, "components") if components else None,
         "assets": assets or None,
         "grace_before_minutes": console.field("grace_before_minutes") or "0",
         "grace_after_minutes": console.field("grace_after_minutes") or "0",
         "exclusions": console.field("exclusions").split(),
-        "budget": _pairs(console.field("budget"), "budget"),
+        "budget": _pairs(console, "budget"),
         "validity_days": console.field("validity_days") or "90",
     }
     if kind == "coupon":
@@ -72,8 +74,8 @@ def policy_rules(console: Console, kind: str) -> dict[str, Any]:
         rules["tier_basis"] = console.field("tier_basis") or "volume"
     else:
         rules["percent"] = console.field("percent") or None
-        rules["per_account_cap"] = _pairs(console.field("per_account_cap"), "per_account_cap")
-        rules["minimum_payout"] = _pairs(console.field("minimum_payout"), "minimum_payout")
+        rules["per_account_cap"] = _pairs(console, "per_account_cap")
+        rules["minimum_payout"] = _pairs(console, "minimum_payout")
     return rules
 
 

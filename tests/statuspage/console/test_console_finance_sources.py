@@ -168,6 +168,10 @@ async def test_cancel_asks_first_and_goes_back_untouched_on_no(
     url = f"/staff/finance/batches/{await scene.batch(policy_id)}"
     no_reason = await client.post(url + "/cancel", data={"csrf": csrf, "reason": ""})
     assert no_reason.status_code == 422 and "say why the batch is cancelled" in no_reason.text
+    chinese = await client.post(
+        url + "/cancel", data={"csrf": csrf, "reason": ""}, headers={"accept-language": "zh-CN"}
+    )
+    assert "请说明取消本批次的原因" in chinese.text  # the route's own words, translated
     asked = await client.post(url + "/cancel", data={"csrf": csrf, "reason": "wrong policy"})
     assert asked.status_code == 200
     assert "Cancel this batch?" in asked.text and "Spot trading halted · Tenth" in asked.text
