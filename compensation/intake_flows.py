@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from compensation import provenance, rules, service
 from compensation.errors import Conflict, InvalidInput
 from compensation.events import AccountEvent, Rejection, identity
-from compensation.models import Batch, Contribution
+from compensation.models import Batch, Contribution, LeftOut
 from compensation.rules import Eligibility
 from compensation.schemas import CouponRules, FeeRefundRules
 from incidents import service as incident_service
@@ -87,6 +87,7 @@ class Repeat:
 class Collected:
     aggregate: service.Aggregate = field(default_factory=dict)
     rejections: list[tuple[int, str]] = field(default_factory=list)
+    left_out: list[tuple[int, str, LeftOut]] = field(default_factory=list)  # line, account, why
     repeats: list[Repeat] = field(default_factory=list)
     identities: dict[bytes, int] = field(default_factory=dict)  # each summed event's line
     accepted: int = 0
@@ -171,11 +172,14 @@ def _add(plan: IntakePlan, event: AccountEvent, into: Collected) -> None:
     if component_id is None:
         _reject(into, event.line, f"component: {event.component[:60]!r} is not a component")
         return
-    if not plan.eligibility.admits(
+    left_out = plan.eligibility.left_out(
         component_id=component_id, kind=event.kind, asset=event.asset, at=event.at
-    ):
+    )
+    if left_out is not None:
         into.accepted += 1
         into.ineligible += 1
+        if len(into.left_out) < service.REJECTIONS_KEPT:
+            into.left_out.append((event.line, event.account_id, left_out))
         return
     known = identity(event, component_id)
     if known in into.identities or known in plan.taken:  # sent before: reported, not summed
@@ -261,6 +265,7 @@ async def commit_intake(
     await service.add_rejections(
         session, batch_id=batch.id, source=source, found=collected.rejections
     )
+    await service.add_left_out(session, batch_id=batch.id, source=source, found=collected.left_out)
     await provenance.add_contributor(
         session, batch_id=batch.id, staff_id=actor_id, contribution=collected.contribution
     )

@@ -93,6 +93,15 @@ class LineNote(enum.StrEnum):
     excluded = "excluded"
 
 
+class LeftOut(enum.StrEnum):
+    """Why a valid event of an intake counts for nothing: outside what the policy covers."""
+
+    kind = "kind"  # an event kind the policy does not count
+    asset = "asset"  # an asset the policy does not pay
+    component = "component"  # a component outside the batch's scope
+    time = "time"  # outside the component's impact windows, grace included
+
+
 class VoucherState(enum.StrEnum):
     issued = "issued"
     delivered = "delivered"
@@ -221,6 +230,21 @@ class IntakeRejection(Base):
     source: Mapped[str] = mapped_column(String(200))
     line: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
+
+
+class IntakeLeftOut(Base):
+    """A valid event an intake left out, and why: the report finance checks the scope by."""
+
+    __tablename__ = "compensation_left_out"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("compensation_batches.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(200))
+    line: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[LeftOut] = mapped_column(checked_enum(LeftOut))
 
 
 class Voucher(Base):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from compensation.assets import round_to_asset
 from compensation.errors import InvalidTransition
 from compensation.events import EventKind
-from compensation.models import BatchState, Contribution, LineNote
+from compensation.models import BatchState, Contribution, LeftOut, LineNote
 from compensation.schemas import CouponRules, FeeRefundRules
 from incidents.rules import ImpactWindow
 
@@ -29,9 +29,21 @@ class Eligibility:
     assets: frozenset[str] | None  # None: any asset
 
     def admits(self, *, component_id: int, kind: EventKind, asset: str, at: datetime) -> bool:
-        if kind not in self.kinds or (self.assets is not None and asset not in self.assets):
-            return False
-        return any(start <= at < end for start, end in self.windows.get(component_id, ()))
+        return self.left_out(component_id=component_id, kind=kind, asset=asset, at=at) is None
+
+    def left_out(
+        self, *, component_id: int, kind: EventKind, asset: str, at: datetime
+    ) -> LeftOut | None:
+        """Why the event counts for nothing (the first reason in the policy's order), or None."""
+        if kind not in self.kinds:
+            return LeftOut.kind
+        if self.assets is not None and asset not in self.assets:
+            return LeftOut.asset
+        if component_id not in self.windows:
+            return LeftOut.component
+        if not any(start <= at < end for start, end in self.windows[component_id]):
+            return LeftOut.time
+        return None
 
 
 def eligibility(

@@ -19,7 +19,9 @@ from compensation.models import (
     BatchLine,
     BatchState,
     Contribution,
+    IntakeLeftOut,
     IntakeRejection,
+    LeftOut,
     Policy,
     PolicyKind,
     canonical,
@@ -336,10 +338,43 @@ async def list_rejections(
     return list((await session.scalars(query)).all())
 
 
+async def add_left_out(
+    session: AsyncSession,
+    *,
+    batch_id: int,
+    source: str,
+    found: Sequence[tuple[int, str, LeftOut]],
+) -> None:
+    """The intake's left-out lines, kept up to REJECTIONS_KEPT per batch (then only counted)."""
+    kept = await session.scalar(
+        select(func.count()).select_from(IntakeLeftOut).where(IntakeLeftOut.batch_id == batch_id)
+    )
+    room = max(0, REJECTIONS_KEPT - (kept or 0))
+    rows = [
+        {"batch_id": batch_id, "source": source, "line": line, "account_id": account, "reason": why}
+        for line, account, why in found[:room]
+    ]
+    if rows:
+        await session.execute(insert(IntakeLeftOut), rows)
+
+
+async def list_left_out(
+    session: AsyncSession, *, batch_id: int, limit: int = 500, after_id: int = 0
+) -> list[IntakeLeftOut]:
+    query = (
+        select(IntakeLeftOut)
+        .where(IntakeLeftOut.batch_id == batch_id, IntakeLeftOut.id > after_id)
+        .order_by(IntakeLeftOut.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
 async def clear_intake(session: AsyncSession, *, batch: Batch, actor_id: int) -> None:
     rules.check_editable(batch.state)
     await session.execute(delete(BatchLine).where(BatchLine.batch_id == batch.id))
     await session.execute(delete(IntakeRejection).where(IntakeRejection.batch_id == batch.id))
+    await session.execute(delete(IntakeLeftOut).where(IntakeLeftOut.batch_id == batch.id))
     before = dict(batch.intake)
     await provenance.forget_events(session, batch_id=batch.id)
     batch.intake = empty_intake()

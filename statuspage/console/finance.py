@@ -1,4 +1,6 @@
-"""Console pages for finance: policies, draft batches, approval by a second user, issue, void."""
+"""Console pages for finance: the overview (batches by name, drafting one, the policies), and a
+read-only view of an incident's timeline; one batch's page is `batches`, policies `policies`,
+taking events in `intake`."""
 
 from __future__ import annotations
 
@@ -8,45 +10,48 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from compensation import flows, issuing, service, vouchers
-from compensation.errors import DomainError
-from compensation.events import EventKind
-from compensation.models import Batch, BatchState, Voucher
+from compensation import service
 from compensation.schemas import PolicyIn
-from incidents.common.staff import FINANCE, Staff
+from incidents import service as incident_service
+from incidents.common.staff import FINANCE
 from incidents.models import Incident
 from incidents.rules import CLOSED_INCIDENT_STATUSES
-from statuspage.console import exports
-from statuspage.console import intake as console_intake
+from statuspage.console import batches, exports, intake, policies
+from statuspage.console.batches import _, say
 from statuspage.console.kit import Console, Page, route
 from statuspage.console.posted import FormError, parse
-
-LINES_SHOWN = 100
-REJECTIONS_SHOWN = 100
-VOUCHERS_SHOWN = 200
-_BATCH_FIELDS = {"file", "note", "reason", "code"}
 
 
 def routes() -> list[Page]:
     batch = "/finance/batches/{batch_id:id}"
+    policy = "/finance/policies/{policy_id:id}"
     return [
         route("/finance", finance_page, FINANCE),
         route("/finance/policies", create_policy, FINANCE, methods=["POST"]),
+        route(policy, policies.policy_page, FINANCE),
+        route(policy, policies.update_policy, FINANCE, methods=["POST"]),
+        route("/finance/incidents/{incident_id:id}", incident_page, FINANCE),
         route("/finance/batches", create_batch, FINANCE, methods=["POST"]),
-        route(batch, batch_page, FINANCE),
-        route(batch + "/events", _upload_events, FINANCE, methods=["POST"], upload=True),
-        route(batch + "/approve", approve, FINANCE, methods=["POST"]),
-        route(batch + "/issue", issue, FINANCE, methods=["POST"]),
-        route(batch + "/cancel", cancel, FINANCE, methods=["POST"]),
-        route(batch + "/void", void, FINANCE, methods=["POST"]),
-        route(batch + "/clear", clear_intake, FINANCE, methods=["POST"]),
-        route(batch + "/delivered", mark_delivered, FINANCE, methods=["POST"]),
+        route(batch, batches.batch_page, FINANCE),
+        route(batch + "/events", intake.upload_events, FINANCE, methods=["POST"], upload=True),
+        route(batch + "/pull", intake.pull_events, FINANCE, methods=["POST"]),
+        route(batch + "/accounts", intake.paste_accounts, FINANCE, methods=["POST"]),
+        route(batch + "/refresh-policy", batches.refresh_policy, FINANCE, methods=["POST"]),
+        route(batch + "/approve", batches.approve, FINANCE, methods=["POST"]),
+        route(batch + "/issue", batches.issue, FINANCE, methods=["POST"]),
+        route(batch + "/cancel", batches.cancel, FINANCE, methods=["POST"]),
+        route(batch + "/void", batches.void, FINANCE, methods=["POST"]),
+        route(batch + "/clear", batches.clear_intake, FINANCE, methods=["POST"]),
+        route(batch + "/delivered", batches.mark_delivered, FINANCE, methods=["POST"]),
         route(batch + "/vouchers.csv", exports.vouchers, FINANCE),
         route(batch + "/reconciliation.csv", exports.reconciliation, FINANCE),
+        route(batch + "/left-out.csv", exports.left_out, FINANCE),
+        route(batch + "/refused.csv", exports.refused, FINANCE),
+        route(batch + "/sample.csv", exports.sample, FINANCE),
     ]
 
 
-# -- the overview: policies and batches ---------------------------------------------------
+# -- the overview: batches and policies ---------------------------------------------------
 
 
 async def finance_page(console: Console, *, status: int = 200, **values: Any) -> Response:
@@ -57,73 +62,30 @@ async def finance_page(console: Console, *, status: int = 200, **values: Any) ->
             .order_by(Incident.resolved_at.desc())
             .limit(100)
         )
+        found = await service.list_batches(db)
+        ids = {batch.incident_id for batch in found}
+        named = await db.execute(select(Incident.id, Incident.name).where(Incident.id.in_(ids)))
+        listed = await service.list_policies(db)
+        choices = await policies.form_choices(db)
         return {
-            "policies": await service.list_policies(db),
-            "batches": await service.list_batches(db),
+            "policies": listed,
+            "policy_names": {policy.id: policy.name for policy in listed},
+            "batches": found,
+            "incident_names": {row[0]: row[1] for row in named.all()},
             "incidents": list(resolved),
+            **choices,
         }
 
-    return console.render(
-        "finance.html",
-        status=status,
-        event_kinds=list(EventKind),
-        **await console.read(load),
-        **values,
-    )
-
-
-def _pairs(text: str, field: str) -> dict[str, str]:
-    """`USDT=100, BTC=0.001` into {"USDT": "100", "BTC": "0.001"}."""
-    found: dict[str, str] = {}
-    for part in text.replace("\n", ",").split(","):
-        if not part.strip():
-            continue
-        asset, sign, amount = part.partition("=")
-        if not sign or not asset.strip() or not amount.strip():
-            raise FormError({field: f"write amounts as ASSET=amount, e.g. USDT=100 (not {part!r})"})
-        found[asset.strip().upper()] = amount.strip()
-    return found
-
-
-def _policy_rules(console: Console) -> dict[str, Any]:
-    kind = console.field("kind")
-    rules: dict[str, Any] = {
-        "kind": kind,
-        "event_kinds": console.fields("event_kinds"),
-        "grace_before_minutes": console.field("grace_before_minutes") or "0",
-        "grace_after_minutes": console.field("grace_after_minutes") or "0",
-        "exclusions": console.field("exclusions").split(),
-        "budget": _pairs(console.field("budget"), "budget"),
-        "validity_days": console.field("validity_days") or "90",
-    }
-    if kind == "coupon":
-        rules["asset"] = console.field("asset").upper()
-        rules["amount"] = console.field("amount") or None
-    else:
-        rules["percent"] = console.field("percent") or None
-        rules["per_account_cap"] = _pairs(console.field("per_account_cap"), "per_account_cap")
-        rules["minimum_payout"] = _pairs(console.field("minimum_payout"), "minimum_payout")
-    return rules
-
-
-def _short_names(error: FormError) -> FormError:
-    """`rules.fee_refund.percent` → `percent`: the form's own field names."""
-    named: dict[str, str] = {}
-    for name, text in error.errors.items():
-        parts = name.split(".")
-        short = parts[2] if parts[0] == "rules" and len(parts) > 2 else parts[0]
-        if parts[0] == "rules" and len(parts) <= 2:
-            short = text.split(":", 1)[0] if ":" in text else "kind"
-        named.setdefault(short, text)
-    return FormError(named, error.status)
+    return console.render("finance.html", status=status, **await console.read(load), **values)
 
 
 async def create_policy(console: Console) -> Response:
     try:
         try:
-            body = parse(PolicyIn, {"name": console.field("name"), "rules": _policy_rules(console)})
+            rules = policies.policy_rules(console, console.field("kind"))
+            body = parse(PolicyIn, {"name": console.field("name"), "rules": rules})
         except FormError as error:
-            raise _short_names(error) from error
+            raise policies.short_names(error) from error
         assert isinstance(body, PolicyIn)
         await console.write(
             lambda db: service.create_policy(
@@ -131,9 +93,9 @@ async def create_policy(console: Console) -> Response:
             )
         )
     except FormError as error:
-        entered = {name: console.field(name) for name in console.form}
+        shown = policies.posted(console)
         return await finance_page(
-            console, status=error.status, errors=error.errors, policy_form=entered
+            console, status=error.status, errors=error.errors, policy_form=shown
         )
     return console.redirect("/staff/finance", done="policy_created")
 
@@ -142,7 +104,7 @@ async def create_batch(console: Console) -> Response:
     try:
         incident_id, policy_id = console.field("incident_id"), console.field("policy_id")
         if not incident_id.isdigit() or not policy_id.isdigit():
-            raise FormError({"batch": "choose a resolved incident and a policy"})
+            raise FormError({"batch": say(console, _("choose a resolved incident and a policy"))})
         batch = await console.write(
             lambda db: service.create_batch(
                 db,
@@ -154,159 +116,32 @@ async def create_batch(console: Console) -> Response:
     except FormError as error:
         errors = {"batch": " ".join(error.errors.values())}
         return await finance_page(console, status=error.status, errors=errors)
-    return console.redirect(f"/staff/finance/batches/{batch.id}", done="batch_created")
+    return console.redirect(batches.batch_url(batch.id), done="batch_created")
 
 
-# -- one batch ----------------------------------------------------------------------------
+# -- an incident, read only ---------------------------------------------------------------
 
 
-async def _upload_events(console: Console) -> Response:
-    try:
-        uploaded = await console_intake.upload(console)
-    except FormError as error:
-        return await batch_page(console, status=error.status, errors=error.errors)
-    return await batch_page(console, uploaded=uploaded)
-
-
-async def batch_page(console: Console, *, status: int = 200, **values: Any) -> Response:
-    batch_id = console.id("batch_id")
-    after = console.request.query_params.get("after_account", "")[:64] or None
+async def incident_page(console: Console) -> Response:
+    """What support published, as finance checks a batch against it: no forms."""
+    incident_id = console.id("incident_id")
 
     async def load(db: AsyncSession) -> dict[str, Any]:
-        batch = await service.get_batch(db, batch_id=batch_id)
-        people = {person.id: person for person in (await db.scalars(select(Staff))).all()}
+        incident = await incident_service.get_incident(db, incident_id=incident_id)
+        components = await incident_service.list_components(db)
         return {
-            "batch": batch,
-            "incident": await db.get(Incident, batch.incident_id),
-            "policy": await service.get_policy(db, policy_id=batch.policy_id),
-            "people": people,
-            "lines": await service.list_lines(
-                db, batch_id=batch_id, after_account=after, limit=LINES_SHOWN
-            ),
-            "rejections": await service.list_rejections(
-                db, batch_id=batch_id, limit=REJECTIONS_SHOWN
-            ),
-            "vouchers": await vouchers.list_vouchers(db, batch_id=batch_id, limit=VOUCHERS_SHOWN),
-            "four_eyes": await _four_eyes(db, batch, console.staffer.id),
+            "incident": incident,
+            "component_names": {component.id: component.name for component in components},
+            "batches": await service.list_batches(db, incident_id=incident_id),
+            "policy_names": {policy.id: policy.name for policy in await service.list_policies(db)},
         }
 
     loaded = await console.read(load)
-    batch: Batch = loaded["batch"]
+    incident: Incident = loaded["incident"]
+    updates = sorted(incident.updates, key=lambda update: (update.display_at, update.id))
     return console.render(
-        "batch.html",
-        status=status,
-        editable=batch.state == BatchState.draft,
-        lines_shown=LINES_SHOWN,
+        "finance_incident.html",
+        updates=list(reversed(updates)),
+        public_url=console.settings.public_url,
         **loaded,
-        **values,
     )
-
-
-async def _four_eyes(db: AsyncSession, batch: Batch, staff_id: int) -> str | None:
-    """Who prepared a draft sees Approve disabled, with the reason the server would give."""
-    if batch.state != BatchState.draft:
-        return None
-    return await flows.four_eyes_refusal(db, batch=batch, staff_id=staff_id)
-
-
-async def _act(console: Console, work: Any, done: str) -> Response:
-    """Runs one batch action; its error is shown at the top of the batch page."""
-    batch_id = console.id("batch_id")
-    try:
-        await work(batch_id)
-    except FormError as error:
-        shown = dict(error.errors)
-        if not shown.keys() & _BATCH_FIELDS:  # no field of its own: at the top of the page
-            shown = {"": " ".join(shown.values())}
-        return await batch_page(console, status=error.status, errors=shown)
-    return console.redirect(f"/staff/finance/batches/{batch_id}", done=done)
-
-
-async def approve(console: Console) -> Response:
-    async def work(batch_id: int) -> object:
-        return await console.write(
-            lambda db: flows.approve(db, batch_id=batch_id, actor_id=console.staffer.id)
-        )
-
-    return await _act(console, work, "approved")
-
-
-async def issue(console: Console) -> Response:
-    """Issues in chunks, each committed: a second click or a crash resumes, never doubles."""
-
-    async def work(batch_id: int) -> object:
-        try:
-            batch = await issuing.issue(
-                console.database.sessionmaker,
-                batch_id=batch_id,
-                actor_id=console.staffer.id,
-                credit=bool(console.settings.credit_api_url),
-            )
-        except DomainError as error:
-            raise FormError.of(error) from error
-        await console.services.bell.ring()  # the credit worker sends them, wherever it runs
-        return batch
-
-    return await _act(console, work, "issued")
-
-
-async def cancel(console: Console) -> Response:
-    reason = console.field("reason")
-
-    async def work(batch_id: int) -> object:
-        if not reason:
-            raise FormError({"reason": "say why the batch is cancelled"})
-        return await console.write(
-            lambda db: flows.cancel(
-                db, batch_id=batch_id, reason=reason, actor_id=console.staffer.id
-            )
-        )
-
-    return await _act(console, work, "cancelled")
-
-
-async def clear_intake(console: Console) -> Response:
-    """Empties a draft's lines and rejections, to load the events again (say, after a fix)."""
-
-    async def work(batch_id: int) -> object:
-        async def clear(db: AsyncSession) -> None:
-            batch = await service.get_batch(db, batch_id=batch_id, lock=True)
-            await service.clear_intake(db, batch=batch, actor_id=console.staffer.id)
-
-        return await console.write(clear)
-
-    return await _act(console, work, "intake_cleared")
-
-
-async def mark_delivered(console: Console) -> Response:
-    """Without a credit API the CSV is the delivery: finance records that it was credited."""
-    note = console.field("note")
-
-    async def work(batch_id: int) -> object:
-        if not note:
-            raise FormError({"note": "say how the vouchers were credited"})
-        return await console.write(
-            lambda db: flows.mark_delivered(
-                db, batch_id=batch_id, note=note[:500], actor_id=console.staffer.id
-            )
-        )
-
-    return await _act(console, work, "delivered")
-
-
-async def void(console: Console) -> Response:
-    code, reason = console.field("code"), console.field("reason")
-
-    async def work(batch_id: int) -> object:
-        if not reason:
-            raise FormError({"reason": "say why the voucher is void"})
-
-        async def void_in(db: AsyncSession) -> Voucher:
-            found = await vouchers.voucher_by_code(db, code=code, batch_id=batch_id)
-            return await flows.void(
-                db, voucher_id=found.id, reason=reason[:500], actor_id=console.staffer.id
-            )
-
-        return await console.write(void_in)
-
-    return await _act(console, work, "voided")

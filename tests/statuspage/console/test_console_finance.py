@@ -64,7 +64,9 @@ async def test_a_batch_from_upload_to_issue_with_a_second_approver(
     )
     assert policy.status_code == 303, policy.text
     overview = await client.get("/staff/finance")
-    assert "Half the fees back (v1, fee_refund)" in overview.text
+    assert "Half the fees back (version 1, Fee refund)" in overview.text
+    assert "Refunds 50% of the fees paid in the affected window" in overview.text
+    assert "At most 100 USDT per account." in overview.text  # the rules in words, not JSON
     policy_id = overview.text.split('<option value="')[2].split('"')[0]
     drafted = await client.post(
         "/staff/finance/batches",
@@ -78,11 +80,12 @@ async def test_a_batch_from_upload_to_issue_with_a_second_approver(
         files={"file": ("march-1.csv", EVENTS.encode(), "text/csv")},
     )
     assert uploaded.status_code == 200, uploaded.text
+    assert "Took march-1.csv: 2 events accepted, 1 left out, 1 line refused." in uploaded.text
+    assert '<td>march-1.csv</td><td class="num">4</td>' in uploaded.text  # refused
     assert (
-        "Took march-1.csv: 3 events accepted (1 outside the policy), 1 line refused."
-        in uploaded.text
-    )
-    assert '<td>march-1.csv</td><td class="num">4</td>' in uploaded.text
+        '<td>march-1.csv</td><td class="num">5</td><td>acc-4</td>'
+        "<td>Outside the component's impact window, grace included</td>" in uploaded.text
+    )  # 05:00 is after the impact: left out, with its reason
     totals = (
         '<tr><td>USDT</td><td class="num">2</td><td class="num">7</td><td class="num">50000</td>'
     )
@@ -103,7 +106,13 @@ async def test_a_batch_from_upload_to_issue_with_a_second_approver(
     csrf_b = await _finance_user(second, database, "fin-b@example.com")
     approved = await second.post(batch_url + "/approve", data={"csrf": csrf_b})
     assert approved.status_code == 303
-    issued = await client.post(batch_url + "/issue", data={"csrf": csrf})
+    asked = await client.post(batch_url + "/issue", data={"csrf": csrf})
+    assert asked.status_code == 200
+    assert "Issue the vouchers of this batch?" in asked.text
+    async with database.sessionmaker() as session:
+        still = await session.scalar(select(Batch))
+        assert still is not None and still.state == BatchState.approved  # asked, not issued
+    issued = await client.post(batch_url + "/issue", data={"csrf": csrf, "confirmed": "yes"})
     assert issued.status_code == 303
     page = await client.get(batch_url)
     assert "approved by fin-b@example.com" in page.text
@@ -118,10 +127,11 @@ async def test_a_batch_from_upload_to_issue_with_a_second_approver(
     reconciliation = await client.get(batch_url + "/reconciliation.csv")
     assert reconciliation.status_code == 200
     assert "USDT" in reconciliation.text
-    voided = await client.post(
-        batch_url + "/void",
-        data={"csrf": csrf, "code": rows[0]["code"].lower(), "reason": "duplicate account"},
-    )
+    void = {"csrf": csrf, "code": rows[0]["code"].lower(), "reason": "duplicate account"}
+    asked = await client.post(batch_url + "/void", data=void)
+    assert asked.status_code == 200 and "Void this voucher?" in asked.text
+    assert f"{rows[0]['code']} · {rows[0]['account_id']} · {rows[0]['amount']} USDT" in asked.text
+    voided = await client.post(batch_url + "/void", data={**void, "confirmed": "yes"})
     assert voided.status_code == 303
     no_note = await client.post(batch_url + "/delivered", data={"csrf": csrf, "note": ""})
     assert no_note.status_code == 422

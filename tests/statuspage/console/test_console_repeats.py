@@ -26,15 +26,13 @@ async def test_an_upload_of_events_already_taken_reports_them_and_pays_nothing_m
     batch_url = f"/staff/finance/batches/{await scene.batch(await scene.policy(REFUND_ALL))}"
     first = {"file": ("march-1.csv", (HEADER + ROWS).encode(), "text/csv")}
     uploaded = await client.post(batch_url + "/events", data={"csrf": csrf}, files=first)
-    assert "Took march-1.csv: 2 events accepted (0 outside the policy), 0 lines refused." in (
-        uploaded.text
-    )
+    assert "Took march-1.csv: 2 events accepted, 0 left out, 0 lines refused." in uploaded.text
     again = (HEADER + ROWS).replace("\n", "\r\n").encode()
     second = {"file": ("march-1-crlf.csv", again, "text/csv")}
     repeated = await client.post(batch_url + "/events", data={"csrf": csrf}, files=second)
     assert repeated.status_code == 200, repeated.text
     assert (
-        "Took march-1-crlf.csv: 0 events accepted (0 outside the policy), 0 lines refused; "
+        "Took march-1-crlf.csv: 0 events accepted, 0 left out, 0 lines refused; "
         "2 events were already taken and are not counted again." in repeated.text
     )
     assert '<td class="num">2</td><td>march-1.csv, line 2</td>' in repeated.text
