@@ -1,4 +1,5 @@
-"""Incident operations that span several writes: open, update, resolve, reopen, postmortem."""
+"""Incident operations that span several writes: open, update, resolve, reopen, postmortem,
+and the corrections: an update's text, a component listed by mistake."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from incidents.models import (
     IncidentUpdate,
 )
 from incidents.schemas import (
+    ComponentCorrectionIn,
     IncidentOpen,
     IncidentPatch,
     PostmortemIn,
@@ -178,6 +180,7 @@ async def edit_update(
     if data.translations is not None:
         service.check_translations(dict(data.translations), own_language=update.language)
         update.translations = _update_translations(data.translations)
+    update.edited_at = actor.now
     await session.flush()
     await audit.record(
         session,
@@ -189,6 +192,46 @@ async def edit_update(
         after=snapshot(update),
     )
     return await service.get_incident(session, incident_id=incident_id)
+
+
+async def remove_component(
+    session: AsyncSession, *, incident_id: int, data: ComponentCorrectionIn, actor: Actor
+) -> Incident:
+    """Takes a component listed by mistake off the incident: every status this incident set
+    for it goes, and with them its impact windows (so what compensation pays for them); a
+    correction on the timeline says so, and the audit log keeps what was removed."""
+    incident = await service.get_incident(session, incident_id=incident_id)
+    component_id = data.component_id
+    removed = [
+        (update, change)
+        for update in incident.updates
+        for change in update.component_changes
+        if change.component_id == component_id
+    ]
+    if not removed and all(component.id != component_id for component in incident.components):
+        raise InvalidInput(
+            f"component {component_id} is not listed on this incident", field="component_id"
+        )
+    language = data.language or incident.language
+    service.check_translations(dict(data.translations), own_language=language)
+    before = {**snapshot(incident), "removed_changes": [snapshot(row) for _, row in removed]}
+    for update, change in removed:
+        update.component_changes.remove(change)
+    incident.components = [row for row in incident.components if row.id != component_id]
+    correction = IncidentUpdate(
+        status=incident.status,
+        body=data.body,
+        language=language,
+        translations={lang: {"body": text.body} for lang, text in data.translations.items()},
+        display_at=actor.now,
+        notify=data.notify,
+        author_id=actor.staff_id,
+        corrected_component_id=component_id,
+        component_changes=[],
+    )
+    incident.updates.append(correction)
+    await session.flush()
+    return await _finish(session, incident, "incident.correct", before, actor, announce=True)
 
 
 async def edit_incident(
@@ -307,6 +350,7 @@ _ANNOUNCED = {
     "incident.resolve": "incident.resolved",
     "incident.reopen": "incident.reopened",
     "incident.publish": "incident.opened",
+    "incident.correct": "incident.updated",
 }
 
 

@@ -166,6 +166,12 @@ class IncidentUpdate(Base):
     display_at: Mapped[datetime]
     notify: Mapped[bool] = mapped_column(Boolean, default=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    # When staff last corrected its text (readers see it marked as edited).
+    edited_at: Mapped[datetime | None]
+    # A correction: the component this update took off the incident, listed by mistake.
+    corrected_component_id: Mapped[int | None] = mapped_column(
+        ForeignKey("components.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from incidents.common.text import check_one_line as check_one_line
+from incidents.common.text import check_text as check_text
+from incidents.common.text import unsafe_character as unsafe_character
 from incidents.models import LANGUAGES as LANGUAGES  # defined beside the tables, named here too
 from incidents.models import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
 
@@ -27,34 +29,6 @@ def _plausible(moment: datetime) -> datetime:
 
 # An aware time in a range a status page can mean (it also keeps UTC conversion in range).
 When = Annotated[AwareDatetime, AfterValidator(_plausible)]
-# Characters no text of ours needs and that do harm where text ends up: C0/C1 controls and DEL
-# (NUL cannot be stored in PostgreSQL; CR/LF would break a mail header or a feed line), lone
-# surrogates (no encoding can write them), bidi overrides and isolates (U+202E turns
-# "moc.example" into what looks like "elpmaxe.com"), and the noncharacters XML refuses.
-_UNSAFE = "\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069\ufffe\uffff"
-_NOT_ONE_LINE = re.compile(f"[\x00-\x1f{_UNSAFE}]")
-_NOT_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f{_UNSAFE}]")  # keeps line feeds and tabs
-
-
-def unsafe_character(value: str, *, multiline: bool = False) -> str | None:
-    """The first character of `value` that text must not contain, or None."""
-    found = (_NOT_TEXT if multiline else _NOT_ONE_LINE).search(value)
-    return found.group() if found else None
-
-
-def check_one_line(value: str) -> str:
-    if (found := unsafe_character(value)) is not None:
-        raise ValueError(f"must be one line without control characters (U+{ord(found):04X})")
-    return value
-
-
-def check_text(value: str) -> str:
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    if (found := unsafe_character(value, multiline=True)) is not None:
-        raise ValueError(f"must not contain control characters (U+{ord(found):04X})")
-    return value
-
-
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_one_line)]
 Body = Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(check_text)]
 Cause = Annotated[str, Field(min_length=1, max_length=2_000), AfterValidator(check_text)]
@@ -209,6 +183,16 @@ class UpdateEdit(_In):
     translations: dict[Language, UpdateText] | None = None
 
 
+class ComponentCorrectionIn(_In):
+    """Takes a component listed by mistake off an incident; `body` says so on the timeline."""
+
+    component_id: Id
+    body: Body
+    notify: bool = True
+    language: Language | None = None
+    translations: dict[Language, BodyText] = {}
+
+
 class IncidentPatch(_In):
     name: Name | None = None
     impact: Impact | None = None
@@ -319,6 +303,10 @@ class UpdateOut(_Out):
     display_at: datetime
     notify: bool
     author_id: int | None
+    edited_at: datetime | None = Field(description="when its text was last corrected")
+    corrected_component_id: int | None = Field(
+        description="a correction: the component it took off the incident"
+    )
     created_at: datetime
     updated_at: datetime
     component_changes: list[ComponentChangeOut]

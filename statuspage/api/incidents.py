@@ -13,6 +13,7 @@ from incidents.common.staff import ADMIN, ANY_STAFF, SUPPORT, StaffRole
 from incidents.models import Incident, IncidentStatus
 from incidents.schemas import (
     AuditOut,
+    ComponentCorrectionIn,
     ImpactWindowOut,
     IncidentOpen,
     IncidentOut,
@@ -143,6 +144,13 @@ async def edit_update(call: Call) -> IncidentOut:
     return incident_out(incident)
 
 
+async def remove_component(call: Call) -> IncidentOut:
+    incident = await flows.remove_component(
+        call.session, incident_id=call.path["incident_id"], data=call.body, actor=call.actor()
+    )
+    return incident_out(incident)
+
+
 async def resolve(call: Call) -> IncidentOut:
     incident = await flows.resolve_incident(
         call.session, incident_id=call.path["incident_id"], data=call.body, actor=call.actor()
@@ -236,6 +244,17 @@ ENDPOINTS: list[Endpoint] = [
         "correct an update's text",
         body=UpdateEdit,
         response=IncidentOut,
+    ),
+    _e(
+        "POST",
+        "/incidents/{incident_id}/corrections",
+        remove_component,
+        SUPPORT,
+        "take a component listed by mistake off the incident, with its statuses and impact"
+        " windows; the correction shows on the timeline",
+        body=ComponentCorrectionIn,
+        response=IncidentOut,
+        status_code=201,
     ),
     _e(
         "POST",

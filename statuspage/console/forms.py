@@ -12,13 +12,16 @@ from incidents.broadcasting.schemas import ScheduleUpdateIn
 from incidents.models import Component
 from incidents.schemas import (
     LANGUAGES,
+    ComponentCorrectionIn,
     IncidentOpen,
     MaintenanceCancelIn,
     MaintenanceIn,
     MaintenancePatch,
     MaintenanceUpdateIn,
     PostmortemIn,
+    ReopenIn,
     ResolveIn,
+    UpdateEdit,
     UpdateIn,
 )
 from statuspage.console.kit import Console
@@ -73,6 +76,8 @@ def _translations(console: Console, *names: str) -> dict[str, dict[str, str | No
 
 
 def component_statuses(console: Console) -> dict[str, str]:
+    """Each component's one control, `status_<id>`: a status, or empty (not affected when
+    opening, unchanged in an update)."""
     return {
         name.removeprefix("status_"): str(value)
         for name, value in console.form.multi_items()
@@ -93,16 +98,21 @@ def _update_fields(console: Console) -> dict[str, Any]:
     }
 
 
-def incident_open(console: Console) -> IncidentOpen:
+def incident_open(console: Console, *, draft: bool = False) -> IncidentOpen:
+    """The affected components are those given a status (the form has no other control)."""
     own = _own(console)
     translations = _translations(console, "name", "body", "cause")
+    fields = _update_fields(console)
     data = {
-        **_update_fields(console),
+        **fields,
         "name": console.field(f"name_{own}"),
         "impact": console.field("impact") or None,
         "status": console.field("status") or "investigating",
-        "component_ids": console.fields("component_ids"),
+        "component_ids": list(
+            dict.fromkeys([*console.fields("component_ids"), *fields["components"]])
+        ),
         "translations": translations,
+        "draft": draft,
     }
     result: IncidentOpen = parse(IncidentOpen, data)
     return result
@@ -112,6 +122,39 @@ def update_in(console: Console) -> UpdateIn:
     result: UpdateIn = parse(
         UpdateIn, {**_update_fields(console), "status": console.field("status")}
     )
+    return result
+
+
+def reopen_in(console: Console) -> ReopenIn:
+    result: ReopenIn = parse(
+        ReopenIn, {**_update_fields(console), "status": console.field("status")}
+    )
+    return result
+
+
+def update_edit_in(console: Console, language: str) -> UpdateEdit:
+    """A posted update's text again, read in the language it was written in."""
+    others = {
+        lang: {
+            "body": console.field(f"body_{lang}"),
+            "cause": console.field(f"cause_{lang}") or None,
+        }
+        for lang in LANGUAGES
+        if lang != language and (console.field(f"body_{lang}") or console.field(f"cause_{lang}"))
+    }
+    data = {
+        "body": console.field(f"body_{language}"),
+        "cause": console.field(f"cause_{language}") or None,
+        "expected_resolution_at": local_time(console.field("eta"), console.zone, "eta"),
+        "translations": others,
+    }
+    result: UpdateEdit = parse(UpdateEdit, data)
+    return result
+
+
+def correction_in(console: Console) -> ComponentCorrectionIn:
+    data = {**_bodies(console), "component_id": console.field("component_id")}
+    result: ComponentCorrectionIn = parse(ComponentCorrectionIn, data)
     return result
 
 

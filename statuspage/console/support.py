@@ -1,4 +1,5 @@
-"""Console pages for support: the dashboard, opening incidents from templates, updates, resolve."""
+"""Console pages for support: the dashboard, opening incidents from templates (published, or
+saved as a draft, after a preview), updates, resolve (confirmed), postmortem."""
 
 from __future__ import annotations
 
@@ -10,26 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from incidents import flows, scheduled_posts, service
-from incidents.broadcasting import outbox, subscriptions
 from incidents.broadcasting.models import PostState, ScheduledPost
 from incidents.common.db_types import utcnow
 from incidents.common.staff import ANY_STAFF, FINANCE, SUPPORT
-from incidents.models import (
-    ComponentStatus,
-    Impact,
-    Incident,
-    IncidentStatus,
-    Maintenance,
-    MaintenanceStatus,
-)
+from incidents.models import Component, Incident, Maintenance, MaintenanceStatus
 from incidents.rules import OPEN_INCIDENT_STATUSES
 from incidents.schemas import LANGUAGES
-from statuspage import markdown
-from statuspage.channels.messages import compose
+from statuspage.console import confirm, corrections, previews
 from statuspage.console import forms as console_forms
+from statuspage.console.incident_page import incident_page, vocabulary
 from statuspage.console.kit import Console, Page, placed, route
 from statuspage.console.posted import FormError
-from statuspage.site import Site
 
 ACTIVE_MAINTENANCE = [
     MaintenanceStatus.scheduled,
@@ -49,6 +41,7 @@ def routes() -> list[Page]:
         route(incident + "/resolve", resolve, SUPPORT, methods=["POST"]),
         route(incident + "/postmortem", postmortem, SUPPORT, methods=["POST"]),
         route("/scheduled/{post_id:id}/cancel", cancel_post, SUPPORT, methods=["POST"]),
+        *corrections.routes(),
     ]
 
 
@@ -110,28 +103,19 @@ async def dashboard(console: Console) -> Response:
 # -- opening an incident ------------------------------------------------------------------
 
 
-async def _components(console: Console) -> list[Any]:
+async def _components(console: Console) -> list[Component]:
     return await console.read(service.list_components)
 
 
 async def new_incident(console: Console) -> Response:
-    templates = console_forms.incident_templates()
     if console.request.method == "GET":
-        chosen = templates.get(console.request.query_params.get("template", ""), templates["blank"])
-        components = await _components(console)
-        statuses = {str(key): value for key, value in chosen.preselected(components).items()}
-        values = {
-            **{f"name_{lang}": chosen.name.get(lang, "") for lang in LANGUAGES},
-            **{f"body_{lang}": chosen.body.get(lang, "") for lang in LANGUAGES},
-            "impact": chosen.impact,
-            "status": chosen.status,
-            "component_ids": list(statuses),
-            "statuses": statuses,
-            "template": chosen.key,
-        }
-        return await _new_form(console, values)
+        return await _new_form(console, _from_template(console, await _components(console)))
+    action = console.field("action")
     try:
-        data = console_forms.incident_open(console)
+        data = console_forms.incident_open(console, draft=action == "draft")
+        if action == "preview":
+            shown = previews.of_opening(console.settings, data, await _components(console))
+            return await _new_form(console, console_forms.entered(console), previews=shown)
         incident = await console.write(
             lambda db: flows.open_incident(db, data=data, actor=console.actor())
         )
@@ -139,7 +123,23 @@ async def new_incident(console: Console) -> Response:
         return await _new_form(
             console, console_forms.entered(console), errors=error.errors, status=error.status
         )
-    return console.redirect(f"/staff/incidents/{incident.id}", done="incident_opened")
+    done = "draft_saved" if incident.draft else "incident_opened"
+    return console.redirect(f"/staff/incidents/{incident.id}", done=done)
+
+
+def _from_template(console: Console, components: list[Component]) -> dict[str, Any]:
+    """The opening form's values from the template chosen: its texts, its components each
+    with the status it preselects (the one control each has: "not affected" unselects it)."""
+    templates = console_forms.incident_templates()
+    chosen = templates.get(console.request.query_params.get("template", ""), templates["blank"])
+    return {
+        **{f"name_{lang}": chosen.name.get(lang, "") for lang in LANGUAGES},
+        **{f"body_{lang}": chosen.body.get(lang, "") for lang in LANGUAGES},
+        "impact": chosen.impact,
+        "status": chosen.status,
+        "statuses": {str(key): value for key, value in chosen.preselected(components).items()},
+        "template": chosen.key,
+    }
 
 
 async def _new_form(
@@ -151,53 +151,13 @@ async def _new_form(
         templates=list(console_forms.incident_templates().values()),
         components=await _components(console),
         values=values,
-        **_vocabulary(),
+        own_language=console.settings.default_language,
+        **vocabulary(),
         **extra,
     )
-
-
-def _vocabulary() -> dict[str, Any]:
-    return {
-        "languages": LANGUAGES,
-        "impacts": list(Impact),
-        "incident_statuses": list(IncidentStatus),
-        "component_statuses": list(ComponentStatus),
-    }
 
 
 # -- one incident -------------------------------------------------------------------------
-
-
-async def incident_page(
-    console: Console, *, status: int = 200, values: dict[str, Any] | None = None, **extra: Any
-) -> Response:
-    incident_id = console.id("incident_id")
-
-    async def load(db: AsyncSession) -> dict[str, Any]:
-        incident = await service.get_incident(db, incident_id=incident_id)
-        posts = await scheduled_posts.list_posts(db, state=PostState.pending, limit=500)
-        deliveries = await subscriptions.list_deliveries(db, incident_id=incident_id, limit=100)
-        return {
-            "incident": incident,
-            "posts": [post for post in posts if post.incident_id == incident_id],
-            "deliveries": deliveries,
-            "components": await service.list_components(db),
-        }
-
-    loaded = await console.read(load)
-    incident: Incident = loaded["incident"]
-    updates = sorted(incident.updates, key=lambda update: (update.display_at, update.id))
-    return console.render(
-        "incident.html",
-        status=status,
-        updates=list(reversed(updates)),
-        values=values or {"status": incident.status.value},
-        public_url=console.settings.public_url,
-        component_names={component.id: component.name for component in loaded["components"]},
-        **loaded,
-        **_vocabulary(),
-        **extra,
-    )
 
 
 async def post_update(console: Console) -> Response:
@@ -206,9 +166,9 @@ async def post_update(console: Console) -> Response:
     try:
         if action == "preview":
             data = console_forms.update_in(console)
-            previews = await _preview(console, incident_id, data.model_dump(mode="json"))
+            shown = await _update_preview(console, incident_id, data)
             return await incident_page(
-                console, values=console_forms.entered(console), previews=previews
+                console, values=console_forms.entered(console), previews=shown
             )
         if action == "schedule":
             scheduled = console_forms.schedule_in(console)
@@ -230,53 +190,28 @@ async def post_update(console: Console) -> Response:
     return console.redirect(f"/staff/incidents/{incident_id}", done="update_posted")
 
 
-async def _preview(
-    console: Console, incident_id: int, update: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """How the update reads on the page and in an email, in each language."""
-    incident = await console.read(lambda db: service.get_incident(db, incident_id=incident_id))
-    payload = outbox.incident_payload(incident)
-    payload["status"] = update["status"]
-    own = update["language"]
-    texts = {
-        "body": {own: update["body"]},
-        "cause": {own: update["cause"]} if update["cause"] else {},
-    }
-    for lang, translated in update["translations"].items():
-        texts["body"][lang] = translated["body"]
-        if translated.get("cause"):
-            texts["cause"][lang] = translated["cause"]
-    shown = {
-        **texts,
-        "language": own,
-        "expected_resolution_at": update["expected_resolution_at"],
-        "display_at": utcnow().isoformat(),
-    }
-    site = Site.from_settings(console.settings)
-    previews = []
-    for lang in LANGUAGES:
-        message = compose(
-            kind="incident.updated",
-            payload={"incident": payload, "update": shown},
-            language=lang,
-            site=site,
-        )
-        previews.append(
-            {
-                "language": lang,
-                "page": markdown.render(message.body),
-                "message": message,
-                "fallback": lang not in texts["body"],
-            }
-        )
-    return previews
+async def _update_preview(console: Console, incident_id: int, data: Any) -> list[previews.Preview]:
+    async def load(db: AsyncSession) -> tuple[Incident, list[Component]]:
+        incident = await service.get_incident(db, incident_id=incident_id)
+        return incident, await service.list_components(db)
+
+    incident, components = await console.read(load)
+    return previews.of_update(console.settings, incident, data, components)
 
 
-async def _close(console: Console, build: Any, flow: Any, *, form: str, done: str) -> Response:
-    """Resolve or postmortem: the incident page's second and third forms."""
+async def _close(
+    console: Console, build: Any, flow: Any, *, form: str, done: str, ask: bool = False
+) -> Response:
+    """Resolve (asked first, once the form is valid) or postmortem: the page's later forms."""
     incident_id = console.id("incident_id")
     try:
         data = build(console)
+        if ask and not confirm.is_confirmed(console):
+            incident = await console.read(
+                lambda db: service.get_incident(db, incident_id=incident_id)
+            )
+            back = f"/staff/incidents/{incident_id}#{form}"
+            return confirm.ask(console, form, back=back, name=incident.name)
         await console.write(
             lambda db: flow(db, incident_id=incident_id, data=data, actor=console.actor())
         )
@@ -287,7 +222,12 @@ async def _close(console: Console, build: Any, flow: Any, *, form: str, done: st
 
 async def resolve(console: Console) -> Response:
     return await _close(
-        console, console_forms.resolve_in, flows.resolve_incident, form="resolve", done="resolved"
+        console,
+        console_forms.resolve_in,
+        flows.resolve_incident,
+        form="resolve",
+        done="resolved",
+        ask=True,
     )
 
 

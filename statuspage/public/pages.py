@@ -213,6 +213,8 @@ def _update_view(update: IncidentUpdate, state: PublicState, lang: str) -> dict[
         "language": update.language,
         "eta": update.expected_resolution_at,
         "cause": _plain(update, "cause", lang) if update.cause else None,
+        "edited_at": update.edited_at,
+        "correction": update.corrected_component_id is not None,
         "changes": [
             {
                 "name": names.get(ch.component_id, str(ch.component_id)),

@@ -142,3 +142,16 @@ async def add_components(database: Database, *names: str) -> dict[str, int]:
         session.add_all(made)
         await session.flush()
         return {component.name: component.id for component in made}
+
+
+_STATUS_SELECT = re.compile(r'<select name="status_(\d+)">(.*?)</select>', re.S)
+_SELECTED = re.compile(r'<option value="(\w+)" selected>')
+
+
+def chosen_statuses(html: str) -> dict[int, str]:
+    """The status chosen in each component's select on a console form (not "not affected")."""
+    found = {}
+    for component_id, options in _STATUS_SELECT.findall(html):
+        if chosen := _SELECTED.search(options):
+            found[int(component_id)] = chosen.group(1)
+    return found

@@ -144,6 +144,10 @@ VALID_BODIES: dict[str, Callable[[Ids], dict[str, Any]]] = {
     "PATCH /incidents/{incident_id}/updates/{update_id}": lambda ids: {"cause": "Node lagging"},
     "POST /incidents/{incident_id}/resolve": lambda ids: {"body": "Deposits are credited again."},
     "POST /incidents/{incident_id}/reopen": lambda ids: {"body": "Deposits are stuck again."},
+    "POST /incidents/{incident_id}/corrections": lambda ids: {
+        "component_id": ids.get("component_id", MISSING_ID),
+        "body": "Correction: BTC deposits were not affected.",
+    },
     "PUT /incidents/{incident_id}/postmortem": lambda ids: {"body": "A node upgrade lagged."},
     "POST /maintenances": lambda ids: {
         "name": "BTC node upgrade",

@@ -180,13 +180,21 @@ async def test_a_support_shift_without_javascript(browser: Browser, site: Site) 
 
         await page.get_by_role("link", name="Open incident").click()
         await page.get_by_role("link", name="Exchange matching engine degraded").click()
-        await expect(page.get_by_role("checkbox", name="Spot trading")).to_be_checked()
-        await expect(page.get_by_role("checkbox", name="Futures trading")).to_be_checked()
-        await expect(page.get_by_role("checkbox", name="BTC deposits")).not_to_be_checked()
-        await expect(page.get_by_label("Title (en)")).to_have_value("Order matching degraded")
+        spot, futures = page.get_by_label("Spot trading"), page.get_by_label("Futures trading")
+        await expect(spot).to_have_value("partial_outage")
+        await expect(futures).to_have_value("partial_outage")
+        others = page.locator("details label", has_text="BTC deposits").locator("select")
+        await expect(others).to_have_value("")  # under "Other components", not affected
+        await expect(page.get_by_label("Title (English)")).to_have_value("Order matching degraded")
+        await futures.select_option("")  # not affected after all: one control, nothing else
         await _shot(page, "open-from-template")
+        await page.get_by_role("button", name="Preview").click()
+        await expect(page.locator("[data-preview=en] .changes")).to_contain_text("Spot trading: ")
+        await expect(page.locator("[data-preview=en] .changes")).not_to_contain_text("Futures")
+        await expect(page.locator("[data-preview=zh-CN]")).to_have_count(1)
         await page.get_by_role("button", name="Open and publish").click()
         await expect(page.locator(".done")).to_have_text("The incident is open and published.")
+        await expect(page.locator("#affected")).not_to_contain_text("Futures trading")
 
         eta = (datetime.now(ZONE) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
         await page.locator("select[name=status]").first.select_option("identified")
@@ -196,10 +204,10 @@ async def test_a_support_shift_without_javascript(browser: Browser, site: Site) 
         await page.locator("textarea[name='body_zh-CN']").first.fill(
             "撮合集群一块磁盘故障，正在切换。"
         )
-        await page.locator("input[name=cause_en]").fill(
+        await page.locator("#update input[name=cause_en]").fill(
             "A failed disk on the primary matching node."
         )
-        await page.locator("input[name=eta]").fill(eta)
+        await page.locator("#update input[name=eta]").fill(eta)
         await page.get_by_role("button", name="Preview").click()
         await expect(page.locator("[data-preview=en]")).to_contain_text(
             "A failed disk on the matching cluster"
@@ -223,8 +231,10 @@ async def test_a_support_shift_without_javascript(browser: Browser, site: Site) 
         await _shot(page, "incident")
 
         await page.get_by_role("button", name="Resolve incident").click()
+        await expect(page.locator("main h1")).to_have_text("Resolve this incident?")
+        await page.get_by_role("button", name="Yes, go ahead").click()
         await expect(page.locator(".done")).to_have_text("The incident is resolved.")
-        public_link = await page.get_by_role("link", name="public page").get_attribute("href")
+        public_link = await page.get_by_role("link", name="Public page").get_attribute("href")
         assert public_link is not None
         await page.goto(urlsplit(public_link).path)  # the public page, as a reader sees it
         timeline = page.locator("main")
@@ -337,3 +347,13 @@ async def test_with_javascript_the_preview_follows_the_typing(browser: Browser, 
         await expect(page.locator("[data-preview=zh-CN]")).to_contain_text("充值正在追赶进度。")
         await expect(page.locator(".done")).to_have_count(0)  # nothing was posted
         await _shot(page, "live-preview")
+
+
+async def test_the_dashboard_fits_a_phone(browser: Browser, site: Site) -> None:
+    async with _signed_in(browser, site, "mei@coinport.example", javascript=False) as page:
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.goto("/staff/")
+        await expect(page.locator("main h1").first).to_have_text("Open incidents")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the dashboard is {width} px wide on a 390 px phone"
+        await _shot(page, "dashboard-phone")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import httpx
@@ -13,7 +12,7 @@ from incidents.common.db_types import utcnow
 from incidents.common.staff import StaffRole
 from incidents.models import Incident, IncidentStatus, IncidentUpdate
 from statuspage.db import Database
-from tests.statuspage.console_helpers import add_components, signed_in
+from tests.statuspage.console_helpers import add_components, chosen_statuses, signed_in
 
 COMPONENTS = ("BTC withdrawals", "ETH and ERC-20 withdrawals", "Spot trading", "Login and 2FA")
 
@@ -43,13 +42,15 @@ async def test_a_template_preselects_its_components(
     await signed_in(client, database, StaffRole.support)
     page = await client.get("/staff/incidents/new?template=withdrawals-delayed")
     assert page.status_code == 200
-    checked = set(re.findall(r'name="component_ids" value="(\d+)" checked', page.text))
-    assert checked == {str(ids["BTC withdrawals"]), str(ids["ETH and ERC-20 withdrawals"])}
+    assert chosen_statuses(page.text) == {
+        ids["BTC withdrawals"]: "degraded_performance",
+        ids["ETH and ERC-20 withdrawals"]: "degraded_performance",
+    }
+    assert 'name="component_ids"' not in page.text  # one control per component: its select
     assert 'value="Withdrawals delayed on one chain"' in page.text
     assert "部分链提现延迟" in page.text
     login = await client.get("/staff/incidents/new?template=login-2fa")
-    checked = set(re.findall(r'name="component_ids" value="(\d+)" checked', login.text))
-    assert checked == {str(ids["Login and 2FA"])}
+    assert chosen_statuses(login.text) == {ids["Login and 2FA"]: "partial_outage"}
 
 
 async def test_opening_an_incident_publishes_it_in_both_languages(
@@ -61,7 +62,7 @@ async def test_opening_an_incident_publishes_it_in_both_languages(
     page = await client.get(location)
     assert page.status_code == 200
     assert "The incident is open and published." not in page.text  # no ?done on this GET
-    assert "ETH and ERC-20 withdrawals: operational → degraded_performance" in page.text
+    assert "<li>ETH and ERC-20 withdrawals: Operational → Degraded performance</li>" in page.text
     public = await client.get("/")
     assert "ETH withdrawals delayed" in public.text
     chinese = await client.get("/?lang=zh-CN")
@@ -138,9 +139,15 @@ async def test_preview_post_schedule_and_resolve(
     empty = await client.post(location + "/resolve", data={"csrf": csrf, "body_en": ""})
     assert empty.status_code == 422
     assert '<span class="field-error" id="resolve.body-error">this field is required' in empty.text
-    resolved = await client.post(
-        location + "/resolve", data={"csrf": csrf, "body_en": "All good.", "body_zh-CN": "已恢复。"}
-    )
+    closing = {"csrf": csrf, "body_en": "All good.", "body_zh-CN": "已恢复。"}
+    asked = await client.post(location + "/resolve", data=closing)
+    assert asked.status_code == 200
+    assert "<h1>Resolve this incident?</h1>" in asked.text
+    assert '<input type="hidden" name="body_zh-CN" value="已恢复。">' in asked.text
+    async with database.sessionmaker() as session:
+        still = await session.scalar(select(Incident))
+        assert still is not None and still.status == IncidentStatus.identified  # not yet
+    resolved = await client.post(location + "/resolve", data={**closing, "confirmed": "yes"})
     assert resolved.status_code == 303
     async with database.sessionmaker() as session:
         incident = await session.scalar(select(Incident))

@@ -50,11 +50,6 @@ _HIDDEN = re.compile(
 _SHOWN_ATTRIBUTES = re.compile(r'\b(?:title|placeholder|aria-label|alt)="([^"]*)"')
 _TAG = re.compile(r"<[^>]*>", re.S)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
-# Templates whose words are not in the catalogues yet (issue 17, item 3): this list only
-# shrinks, and a template listed here that has become clean fails the test.
-_NOT_YET = {
-    "_update_fields.html", "dashboard.html", "incident.html", "incident_new.html",
-}  # fmt: skip
 
 
 def _bare_words(path_text: str) -> list[str]:
@@ -68,10 +63,7 @@ def _bare_words(path_text: str) -> list[str]:
 )
 def test_no_console_template_writes_words_outside_the_catalogues(template: str) -> None:
     bare = _bare_words((TEMPLATES / "console" / template).read_text("utf-8"))
-    if template in _NOT_YET:
-        assert bare, f"{template} is clean now: take it off _NOT_YET"
-    else:
-        assert bare == [], f"{template} writes {bare[:8]} outside the catalogues"
+    assert bare == [], f"{template} writes {bare[:8]} outside the catalogues"
 
 
 async def test_the_sign_in_page_follows_the_browser_then_the_choice(
