@@ -4,7 +4,7 @@ outside the impact windows and their grace). Before, they were only counted; int
 before this migration keep their count and have no lines to list. Downgrade drops the table.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-04 10:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
