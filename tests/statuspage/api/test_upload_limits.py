@@ -150,7 +150,7 @@ async def test_the_console_reads_no_file_before_the_csrf_token_checks_out(
         assert "<h1>The form had expired</h1>" in refused.text
         assert upload.read == 0  # not a byte of the file was read, let alone spooled
     page = await client.get(f"/staff/finance/batches/{batch_id}")
-    assert "Intake so far: 0 accepted" in page.text
+    assert "Intake so far: 0 events accepted, 0 left out, 0 lines refused." in page.text
 
 
 async def test_the_console_takes_the_token_only_before_the_file(
@@ -179,7 +179,7 @@ async def test_the_console_takes_the_token_only_before_the_file(
         client, batch_id
     )
     assert taken.status_code == 200, taken.text
-    assert "march-1.csv: 1 event accepted (0 outside the policy), 0 lines refused." in taken.text
+    assert "Took march-1.csv: 1 event accepted, 0 left out, 0 lines refused." in taken.text
 
 
 async def test_the_console_stops_reading_an_upload_at_the_limit_whatever_it_declares(
@@ -195,4 +195,4 @@ async def test_the_console_stops_reading_an_upload_at_the_limit_whatever_it_decl
     assert upload.read == over + 1  # the piece that passed the limit was the last one read
     assert f"<p>file: the file is over the {LIMIT}-byte limit</p>" in refused.text
     page = await client.get(f"/staff/finance/batches/{batch_id}")
-    assert "Intake so far: 0 accepted" in page.text
+    assert "Intake so far: 0 events accepted, 0 left out, 0 lines refused." in page.text
