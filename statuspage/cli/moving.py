@@ -49,11 +49,18 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 async def _import_statuspage(
     database: Database, settings: Settings, args: argparse.Namespace
 ) -> int:
+    from incidents.models import LANGUAGES
     from statuspage.importers.statuspage_import import MANAGE_API, Options, run_import
 
+    language = args.language or settings.default_language
+    if language not in LANGUAGES:
+        print(
+            f"error: --language: {language!r} is not one of {', '.join(LANGUAGES)}", file=sys.stderr
+        )
+        return 2
     options = Options(
         url=args.url,
-        language=args.language or settings.default_language,
+        language=language,
         api_key=args.api_key,
         api_url=args.api_url or MANAGE_API,
         dry_run=args.dry_run,

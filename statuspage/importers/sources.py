@@ -3,6 +3,7 @@ went wrong and where (the URL and the JSON path)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -11,7 +12,8 @@ from typing import Any
 
 import httpx
 
-TIMEOUT_SECONDS = 30.0
+TIMEOUT_SECONDS = 30.0  # to connect, and between two reads
+TOTAL_SECONDS = 120.0  # for one whole answer: a server dripping bytes is cut off too
 MAX_BYTES = 20 * 1024 * 1024  # a page's whole history of incidents fits in a few MB
 
 
@@ -124,17 +126,25 @@ async def get_json(
 ) -> Node:
     """GETs `url` and parses it, refusing more than MAX_BYTES; the answer names `url`."""
     try:
-        async with client.stream("GET", url, headers=headers, timeout=TIMEOUT_SECONDS) as reply:
-            if reply.status_code != 200:
-                raise SourceError(url, "", f"HTTP {reply.status_code} (expected 200)")
-            body = bytearray()
-            async for chunk in reply.aiter_bytes():
-                body.extend(chunk)
-                if len(body) > MAX_BYTES:
-                    raise SourceError(url, "", f"larger than {MAX_BYTES // 1024 // 1024} MB")
+        async with asyncio.timeout(TOTAL_SECONDS):
+            body = await _read(client, url, headers)
+    except TimeoutError:
+        raise SourceError(url, "", f"took longer than {TOTAL_SECONDS:.0f} s") from None
     except httpx.HTTPError as error:
         raise SourceError(url, "", f"cannot be read: {error.__class__.__name__}: {error}") from None
-    return parse_json(bytes(body), url)
+    return parse_json(body, url)
+
+
+async def _read(client: httpx.AsyncClient, url: str, headers: Mapping[str, str] | None) -> bytes:
+    async with client.stream("GET", url, headers=headers, timeout=TIMEOUT_SECONDS) as reply:
+        if reply.status_code != 200:
+            raise SourceError(url, "", f"HTTP {reply.status_code} (expected 200)")
+        body = bytearray()
+        async for chunk in reply.aiter_bytes():  # decoded: a small gzip bomb is counted whole
+            body.extend(chunk)
+            if len(body) > MAX_BYTES:
+                raise SourceError(url, "", f"larger than {MAX_BYTES} bytes")
+    return bytes(body)
 
 
 def parse_json(body: bytes, where: str) -> Node:

@@ -38,6 +38,16 @@ def test_import_prints_a_dry_run_then_imports_once(
     assert capsys.readouterr().out.splitlines()[-1] == "imported nothing new"
 
 
+def test_a_language_we_do_not_write_is_refused_before_anything_is_read(
+    database_file: Path, http_receiver: HttpReceiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = RecordedPage(http_receiver)
+
+    assert main(["import", "statuspage", page.url(), "--language", "fr"]) == 2
+    assert capsys.readouterr().err == "error: --language: 'fr' is not one of en, zh-CN\n"
+    assert http_receiver.received == []
+
+
 def test_a_source_that_fails_exits_non_zero_naming_the_url(
     database_file: Path, http_receiver: HttpReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -256,3 +256,17 @@ async def test_the_manage_api_brings_the_history_and_the_email_subscribers(
         Options(url=page.url(), language="zh-CN", api_key="test-key", api_url=page.url() + "/v1"),
     )
     assert again.created == {}
+
+
+async def test_a_source_larger_than_the_cap_is_refused(
+    database: Database,
+    source_client: httpx.AsyncClient,
+    page: RecordedPage,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from statuspage.importers import sources
+
+    monkeypatch.setattr(sources, "MAX_BYTES", 50_000)
+    page.replace("incidents.json", b'{"incidents": []' + b" " * 50_000 + b"}")
+    with pytest.raises(SourceError, match=r"/api/v2/incidents.json: larger than 50000 bytes$"):
+        await _import(database, source_client, page)
