@@ -4,6 +4,7 @@ API v2 and feeds then show its components, groups and incidents with their timel
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -12,7 +13,9 @@ from sqlalchemy import func, select
 from incidents import publication
 from incidents.broadcasting.models import BroadcastEvent, Delivery
 from incidents.common.audit import AuditEntry
+from incidents.common.db_types import utcnow
 from incidents.models import Component, Incident, Maintenance
+from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.importers.sources import SourceError
 from statuspage.importers.statuspage_import import Options, run_import
@@ -270,3 +273,32 @@ async def test_a_source_larger_than_the_cap_is_refused(
     page.replace("incidents.json", b'{"incidents": []' + b" " * 50_000 + b"}")
     with pytest.raises(SourceError, match=r"/api/v2/incidents.json: larger than 50000 bytes$"):
         await _import(database, source_client, page)
+
+
+async def test_the_scheduler_tells_subscribers_nothing_of_the_imported_past(
+    database: Database,
+    source_client: httpx.AsyncClient,
+    page: RecordedPage,
+    settings: Settings,
+) -> None:
+    from incidents.broadcasting import transfers
+    from incidents.broadcasting.models import Audience
+    from incidents.common.actor import Actor
+    from statuspage.workers import automation
+
+    async with database.sessionmaker() as session, session.begin():
+        await transfers.import_rows(
+            session,
+            rows=[transfers.SubscriberRow("holder@example.com", "zh-CN", [])],
+            consent_given=True,
+            actor=Actor(staff_id=None, default_language="en"),
+            source="test",
+        )
+    await _import(database, source_client, page)
+    # the open incident of 2020 and the maintenance window of 2020, looked at much later
+    await automation.run_due(database, settings, now=utcnow() + timedelta(days=1))
+    async with database.sessionmaker() as session:
+        told = await session.scalars(
+            select(BroadcastEvent.kind).where(BroadcastEvent.audience == Audience.public)
+        )
+        assert told.all() == []
