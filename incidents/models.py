@@ -248,3 +248,19 @@ class MaintenanceUpdate(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     maintenance: Mapped[Maintenance] = relationship(back_populates="updates")
+
+
+class ImportedRecord(Base):
+    """What an import brought in, by the source's own id: running the import again finds
+    the row it made instead of making a second one."""
+
+    __tablename__ = "imported_records"
+    __table_args__ = (UniqueConstraint("source", "kind", "source_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Where from, e.g. "statuspage:<page id>"; kind: group, component, incident, update, ...
+    source: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str] = mapped_column(String(200))
+    our_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -21,7 +21,14 @@ from starlette.routing import BaseRoute, Route
 
 from incidents.common.errors import DomainError
 from statuspage import security_headers
-from statuspage.api import broadcasts, compensation, compensation_streams, openapi, routing
+from statuspage.api import (
+    broadcasts,
+    compensation,
+    compensation_streams,
+    openapi,
+    routing,
+    subscriber_csv,
+)
 from statuspage.api import incidents as staff_api
 from statuspage.config import Settings
 from statuspage.console import routes as console
@@ -42,7 +49,12 @@ if TYPE_CHECKING:
     from statuspage.workers.credit import CreditWorker
     from statuspage.workers.delivery import DeliveryWorker
 
-STAFF_ENDPOINTS = [*staff_api.ENDPOINTS, *broadcasts.ENDPOINTS, *compensation.ENDPOINTS]
+STAFF_ENDPOINTS = [
+    *staff_api.ENDPOINTS,
+    *broadcasts.ENDPOINTS,
+    *subscriber_csv.ENDPOINTS,
+    *compensation.ENDPOINTS,
+]
 
 
 @dataclass

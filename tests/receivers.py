@@ -47,7 +47,8 @@ class Reply:
 
 
 class HttpReceiver:
-    """Records every POST; answers with the next scripted reply, then with `default`."""
+    """Records every POST (and GET: a source an import reads); answers with the next scripted
+    reply, then with `default` (or what `answer` says)."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -66,6 +67,12 @@ class HttpReceiver:
                 if len(body) < length:  # the sender died mid-request: nothing arrived
                     self.close_connection = True
                     return
+                self._reply(body)
+
+            def do_GET(self) -> None:
+                self._reply(b"")
+
+            def _reply(self, body: bytes) -> None:
                 got = Received(
                     self.path, {name.lower(): value for name, value in self.headers.items()}, body
                 )

@@ -88,7 +88,7 @@ async def create_subscription(
         secret = shown = _new_webhook_secret()
     assert address is not None
     confirmed = data.channel != Channel.email or data.confirmed
-    subscription = await _add(
+    subscription = await add_subscription(
         session,
         channel=data.channel,
         address=address,
@@ -104,7 +104,7 @@ async def create_subscription(
         await outbox.record_direct(
             session, subscription=subscription, kind="subscription.confirm", now=actor.now
         )
-    await _audit(session, actor.staff_id, "subscription.create", subscription, None)
+    await audit_subscription(session, actor.staff_id, "subscription.create", subscription, None)
     return subscription, shown
 
 
@@ -130,7 +130,7 @@ async def subscribe_email(
                 session, subscription=existing, kind="subscription.confirm", now=now
             )
         return None
-    subscription = await _add(
+    subscription = await add_subscription(
         session,
         channel=Channel.email,
         address=data.email,
@@ -145,11 +145,11 @@ async def subscribe_email(
     await outbox.record_direct(
         session, subscription=subscription, kind="subscription.confirm", now=now
     )
-    await _audit(session, None, "subscription.create", subscription, None)
+    await audit_subscription(session, None, "subscription.create", subscription, None)
     return subscription
 
 
-async def _add(
+async def add_subscription(
     session: AsyncSession,
     *,
     channel: Channel,
@@ -190,7 +190,7 @@ async def confirm(session: AsyncSession, *, link: Link, now: datetime) -> Subscr
     subscription = await linked(session, link=link)
     if subscription.confirmed_at is None:
         subscription.confirmed_at = now
-        await _audit(session, None, "subscription.confirm", subscription, None)
+        await audit_subscription(session, None, "subscription.confirm", subscription, None)
     return subscription
 
 
@@ -203,7 +203,7 @@ async def set_preferences(
     subscription.language = language
     subscription.components = list(named.values())
     subscription.all_components = not component_ids
-    await _audit(session, None, "subscription.preferences", subscription, before)
+    await audit_subscription(session, None, "subscription.preferences", subscription, before)
     return subscription
 
 
@@ -242,7 +242,7 @@ async def edit_subscription(
         subscription.disabled_reason = None
         subscription.consecutive_failures = 0
     await session.flush()
-    await _audit(session, actor.staff_id, "subscription.edit", subscription, before)
+    await audit_subscription(session, actor.staff_id, "subscription.edit", subscription, before)
     return await get_subscription(session, subscription_id=subscription.id)
 
 
@@ -276,11 +276,13 @@ async def linked(session: AsyncSession, *, link: Link) -> Subscription:
 async def _remove(
     session: AsyncSession, subscription: Subscription, *, actor_id: int | None, action: str
 ) -> None:
-    await _audit(session, actor_id, action, None, _summary(subscription), entity=subscription.id)
+    await audit_subscription(
+        session, actor_id, action, None, _summary(subscription), entity=subscription.id
+    )
     await session.execute(delete(Subscription).where(Subscription.id == subscription.id))
 
 
-async def _audit(
+async def audit_subscription(
     session: AsyncSession,
     actor_id: int | None,
     action: str,

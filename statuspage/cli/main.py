@@ -1,4 +1,5 @@
-"""The `statuspage` command: serve, worker, migrate, demo, export, staff, token, backup, restore.
+"""The `statuspage` command: serve, worker, migrate, demo, export, staff, token, backup, restore,
+import, subscribers.
 
 This module imports argparse, the settings and the role names only; each command imports what
 it needs when it runs. `serve` stays running as granian's supervisor and `worker` as serve's
@@ -47,6 +48,10 @@ def _command(args: argparse.Namespace) -> int:
         return work(settings, once=args.once)
     if args.command in {"backup", "restore"}:
         return _backup_or_restore(settings, args)
+    if args.command in {"import", "subscribers"}:
+        from statuspage.cli import moving
+
+        return moving.run(settings, args)
     from statuspage.cli.commands import run
 
     return run(settings, args)
@@ -99,7 +104,49 @@ def _parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="put a backup into the (empty) database")
     restore.add_argument("file", help="the backup to restore")
     restore.add_argument("--force", action="store_true", help="replace a database holding data")
+    _moving_commands(commands)
     return parser
+
+
+def _moving_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sources = commands.add_parser("import", help="move in from another status page")
+    kinds = sources.add_subparsers(dest="source", required=True)
+    page = kinds.add_parser(
+        "statuspage", help="an Atlassian Statuspage page: components, incidents, maintenances"
+    )
+    page.add_argument("url", help="the page's address, e.g. https://status.example.com")
+    page.add_argument("--api-key", help="a manage API key: the whole history and subscribers")
+    page.add_argument("--api-url", help="the manage API (default: Atlassian's v1 API)")
+    page.add_argument(
+        "--dry-run", action="store_true", help="print what it would do, write nothing"
+    )
+    page.add_argument(
+        "--language", help="the language the page is written in (default: the site's)"
+    )
+    _consent(page)
+    subscribers = commands.add_parser("subscribers", help="subscribers as CSV").add_subparsers(
+        dest="action", required=True
+    )
+    export = subscribers.add_parser("export", help="address, language, components, confirmed_at")
+    export.add_argument("file", help="where the CSV goes ('-': standard output)")
+    taken = subscribers.add_parser("import", help="add the rows not subscribed yet")
+    taken.add_argument("file", help="the CSV ('-': standard input)")
+    taken.add_argument(
+        "--per-minute",
+        type=int,
+        default=None,
+        help="confirmation emails sent a minute (default: 60)",
+    )
+    _consent(taken)
+
+
+def _consent(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--consent-given",
+        action="store_true",
+        help="staff attest these people already agreed: confirm them without an email"
+        " (recorded in the audit log)",
+    )
 
 
 def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> int:

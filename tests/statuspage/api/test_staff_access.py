@@ -167,6 +167,9 @@ VALID_BODIES: dict[str, Callable[[Ids], dict[str, Any]]] = {
         "url": f"https://hooks.example.com/status/{next(_HOOKS)}",
     },
     "PATCH /subscriptions/{subscription_id}": lambda ids: {"language": "zh-CN"},
+    "POST /subscriptions/import": lambda ids: {
+        "csv": f"address,language\nwalk-{next(_HOOKS)}@example.com,en\n"
+    },
     "POST /incidents/{incident_id}/scheduled-updates": lambda ids: {
         "run_at": "2030-01-01T00:00:00+00:00",
         "update": {"status": "identified", "body": "A node fell behind; resyncing."},

@@ -188,7 +188,10 @@ def test_the_command_runs_as_a_module_shows_its_help_and_migrates(tmp_path: Path
     shown = _cli("--help", env=env)
     assert (shown.returncode, shown.stderr) == (0, "")
     assert shown.stdout.startswith("usage: statuspage [-h]")
-    assert "{serve,worker,migrate,demo,export,staff,token,backup,restore}" in shown.stdout
+    assert (
+        "{serve,worker,migrate,demo,export,staff,token,backup,restore,import,subscribers}"
+        in shown.stdout
+    )
     roles = _cli("staff", "create", "--help", env=env)
     assert "--role {support,finance,admin,platform}" in roles.stdout
 

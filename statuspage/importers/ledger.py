@@ -1,0 +1,35 @@
+"""The ledger of an import: which of the source's ids became which of our rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from incidents.models import ImportedRecord
+
+
+class Ledger:
+    """The ids one source already brought in, loaded once and written as rows are made."""
+
+    def __init__(self, session: AsyncSession, source: str) -> None:
+        self._session = session
+        self.source = source
+        self._known: dict[tuple[str, str], int] = {}
+
+    async def load(self) -> Ledger:
+        rows = await self._session.execute(
+            select(ImportedRecord.kind, ImportedRecord.source_id, ImportedRecord.our_id).where(
+                ImportedRecord.source == self.source
+            )
+        )
+        self._known = {(kind, source_id): our_id for kind, source_id, our_id in rows.all()}
+        return self
+
+    def find(self, kind: str, source_id: str) -> int | None:
+        return self._known.get((kind, source_id))
+
+    def remember(self, kind: str, source_id: str, our_id: int) -> None:
+        self._known[(kind, source_id)] = our_id
+        self._session.add(
+            ImportedRecord(source=self.source, kind=kind, source_id=source_id, our_id=our_id)
+        )
