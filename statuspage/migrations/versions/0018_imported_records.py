@@ -1,8 +1,8 @@
 """What imports brought in, by the source's ids (`statuspage import statuspage URL`).
 
-Revision ID: 0019
-Revises: 0015
-Create Date: 2026-12-10 10:00:00.000000
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-03 15:00:00.000000
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
-down_revision = "0015"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
