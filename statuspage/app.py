@@ -12,26 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from starlette._utils import get_route_path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route, Router
+from starlette.types import Receive, Scope, Send
 
 from incidents.common.errors import DomainError
 from statuspage import security_headers
-from statuspage.api import (
-    broadcasts,
-    compensation,
-    compensation_streams,
-    openapi,
-    routing,
-    subscriber_csv,
-)
-from statuspage.api import incidents as staff_api
+from statuspage.api import routing
 from statuspage.config import Settings
-from statuspage.console import routes as console
 from statuspage.db import BUSY_RETRY_SECONDS, Database, connect, lock_wait_exceeded
 from statuspage.keys import Keys
 from statuspage.public import openapi as public_openapi
@@ -45,16 +38,12 @@ from statuspage.workers.loop import doorbell_for
 from statuspage.workers.scheduler import Scheduler
 
 if TYPE_CHECKING:
+    from starlette.datastructures import URLPath
+
+    from statuspage.api.routing import Endpoint
     from statuspage.export.run import ContinuousExport
     from statuspage.workers.credit import CreditWorker
     from statuspage.workers.delivery import DeliveryWorker
-
-STAFF_ENDPOINTS = [
-    *staff_api.ENDPOINTS,
-    *broadcasts.ENDPOINTS,
-    *subscriber_csv.ENDPOINTS,
-    *compensation.ENDPOINTS,
-]
 
 
 @dataclass
@@ -169,21 +158,79 @@ def _routes(services: Services, cache: PublicCache) -> list[BaseRoute]:
             await connection.execute(text("SELECT 1"))
         return PlainTextResponse("ok")
 
-    async def staff_openapi(_request: Request) -> Response:
-        return JSONResponse(_staff_openapi())
-
     async def public_openapi_document(_request: Request) -> Response:
         return JSONResponse(public_spec, headers={"access-control-allow-origin": "*"})
 
     return [
         Route("/healthz", healthz),
-        Route("/api/staff/openapi.json", staff_openapi),
         Route("/api/v2/openapi.json", public_openapi_document, methods=["GET", "HEAD"]),
-        *routing.routes(STAFF_ENDPOINTS, services, prefix="/api/staff"),
-        *compensation_streams.routes(services),
-        *console.routes(services),
+        StaffRoutes(services),
         *subscribe.routes(services, cache),
         *public_routes.routes(cache),
+    ]
+
+
+class StaffRoutes(BaseRoute):
+    """Every route under /api/staff/ and /staff/ (the staff API, the console), imported and
+    built at the first request to one of them: a web worker only readers use never loads the
+    console, the compensation domain, argon2 or the staff API's models (about 14 MB of its
+    RSS). `routes` builds them too, for whoever walks the app's routes."""
+
+    PREFIXES = ("/api/staff/", "/staff/")
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._router: Router | None = None
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        return self._built().routes
+
+    def _built(self) -> Router:
+        if self._router is None:
+            self._router = Router(routes=_staff_routes(self._services))
+        return self._router
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and get_route_path(scope).startswith(self.PREFIXES):
+            return Match.FULL, {}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        return self._built().url_path_for(name, **path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A path no staff route takes answers 404 or 405 as the app's own router would.
+        await self._built()(scope, receive, send)
+
+
+def _staff_routes(services: Services) -> list[BaseRoute]:
+    from statuspage.api import compensation_streams
+    from statuspage.console import routes as console
+
+    async def staff_openapi(_request: Request) -> Response:
+        return JSONResponse(_staff_openapi())
+
+    return [
+        Route("/api/staff/openapi.json", staff_openapi),
+        *routing.routes(staff_endpoints(), services, prefix="/api/staff"),
+        *compensation_streams.routes(services),
+        *console.routes(services),
+    ]
+
+
+@functools.cache
+def staff_endpoints() -> list[Endpoint]:
+    """The staff API's endpoint table: incidents, broadcasts, subscribers as CSV and
+    compensation."""
+    from statuspage.api import broadcasts, compensation, subscriber_csv
+    from statuspage.api import incidents as staff_api
+
+    return [
+        *staff_api.ENDPOINTS,
+        *broadcasts.ENDPOINTS,
+        *subscriber_csv.ENDPOINTS,
+        *compensation.ENDPOINTS,
     ]
 
 
@@ -217,8 +264,10 @@ def _lifespan(
 def _staff_openapi() -> dict[str, Any]:
     """The staff API's OpenAPI document: the same for every app, built once, when first asked
     (building it costs about 0.1 s, which every app made in a test or a worker paid)."""
+    from statuspage.api import compensation_streams, openapi
+
     return openapi.openapi(
-        STAFF_ENDPOINTS,
+        staff_endpoints(),
         prefix="/api/staff",
         title="Status page staff API",
         streamed=compensation_streams.STREAMED,

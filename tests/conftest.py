@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -81,6 +82,28 @@ async def database(
         )
         await outer.rollback()
     await real.dispose()
+
+
+# -- password hashing at a test's cost --------------------------------------------------------
+
+from argon2 import PasswordHasher  # noqa: E402
+
+from statuspage.access import staff_accounts  # noqa: E402
+
+# The console's argon2 at its real cost takes a core for about 0.1 s per hash or check (seconds
+# with two workers on two cores), and the suite signs in and adds staff hundreds of times.
+# Tests hash with argon2's least cost instead; the real hasher stays what every deployment
+# uses (no setting or variable lowers it), and test_password_cost.py signs in with it.
+REAL_PASSWORD_HASHER = staff_accounts._hasher
+CHEAP_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(staff_accounts, "_hasher", CHEAP_PASSWORD_HASHER)
+        patch.setattr(staff_accounts, "_DUMMY_HASH", CHEAP_PASSWORD_HASHER.hash("nobody's"))
+        yield
 
 
 @pytest.fixture
@@ -204,14 +227,49 @@ class Fresh:
     database: Database
 
 
+class Templates:
+    """Each backend's database, migrated once in a run (on first use), that `fresh` copies:
+    a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL. Migrating took 0.15-0.3 s
+    on SQLite and more on PostgreSQL, for every test that asked for a database of its own."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._made: dict[str, str] = {}
+
+    async def made(self, backend: str) -> str:
+        """The migrated template: a file's path on SQLite, a database's name on PostgreSQL."""
+        if backend not in self._made:
+            if backend == "sqlite":
+                made, url = str(self.folder / "template.db"), f"sqlite:///{self.folder}/template.db"
+            else:
+                made = f"statuspage_template_{os.getpid()}"
+                url = await _scratch_postgres(TEST_DATABASE_URL, made)
+            database = connect(url)
+            try:
+                await migrate(database)
+            finally:
+                await database.dispose()  # a template PostgreSQL copies has no one connected
+            self._made[backend] = made
+        return self._made[backend]
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
+    return Templates(tmp_path_factory.mktemp("templates"))
+
+
 @pytest.fixture(params=BACKENDS)
-async def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Fresh]:
+async def fresh(
+    request: pytest.FixtureRequest, tmp_path: Path, templates: Templates
+) -> AsyncIterator[Fresh]:
+    template = await templates.made(request.param)
     if request.param == "sqlite":
+        shutil.copyfile(template, tmp_path / "fresh.db")
         url = f"sqlite:///{tmp_path / 'fresh.db'}"
     else:
-        url = await _scratch_postgres(TEST_DATABASE_URL, f"statuspage_fresh_{os.getpid()}")
+        name = f"statuspage_fresh_{os.getpid()}"
+        url = await _scratch_postgres(TEST_DATABASE_URL, name, template=template)
     database = connect(url)
-    await migrate(database)
     yield Fresh(url, database)
     await database.dispose()
 
@@ -237,9 +295,9 @@ async def _drop_postgres(base_url: str, name: str) -> None:
         await admin.dispose()
 
 
-async def _scratch_postgres(base_url: str, name: str) -> str:
-    """An empty PostgreSQL database beside the test one (dropped and made again, and dropped
-    at the end of the run)."""
+async def _scratch_postgres(base_url: str, name: str, *, template: str = "") -> str:
+    """An empty PostgreSQL database beside the test one, or a copy of `template` (dropped and
+    made again, and dropped at the end of the run)."""
     _SCRATCH[name] = base_url
     server = make_url(base_url)
     admin = connect(server.set(database="postgres").render_as_string(hide_password=False))
@@ -247,7 +305,8 @@ async def _scratch_postgres(base_url: str, name: str) -> str:
         async with admin.engine.connect() as connection:
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+            copy = f' TEMPLATE "{template}"' if template else ""
+            await connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     finally:
         await admin.dispose()
     return server.set(database=name).render_as_string(hide_password=False)

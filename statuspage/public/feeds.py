@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import urlsplit
 
-from feedgen.feed import FeedGenerator
-from icalendar import Calendar, Event, vText
 from markupsafe import Markup
 
 from incidents.models import (
@@ -23,6 +21,10 @@ from statuspage.i18n import format_time, localized, localized_name, t
 from statuspage.markdown import render
 from statuspage.public.assets import FEED_XSL
 from statuspage.public.state import PublicState
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
+    from icalendar import Event
 
 __all__ = [
     "MAX_ENTRIES",
@@ -93,6 +95,10 @@ def _styled(document: bytes) -> bytes:
 def _feed(
     state: PublicState, language: str, component_id: int | None, self_url: str | None
 ) -> FeedGenerator:
+    # feedgen (with lxml) and icalendar are imported at the first feed read: about 8 MB a
+    # web worker whose readers never ask for a feed does not hold.
+    from feedgen.feed import FeedGenerator
+
     site, title = state.site.in_language(language), _feed_title(state, language, component_id)
     scope = "incidents" if component_id is None else f"component/{component_id}"
     feed = FeedGenerator()
@@ -238,6 +244,8 @@ def _maintenance_lines(state: PublicState, item: Maintenance, language: str) -> 
 
 def maintenance_ics(state: PublicState, language: str) -> bytes:
     """An iCalendar of scheduled, running and recently completed maintenance."""
+    from icalendar import Calendar, vText
+
     calendar = Calendar()
     calendar.add("prodid", f"-//{_host(state)}//Status page maintenance//{language.upper()}")
     calendar.add("version", "2.0")
@@ -252,6 +260,8 @@ def maintenance_ics(state: PublicState, language: str) -> bytes:
 
 
 def _event(state: PublicState, item: Maintenance, language: str) -> Event:
+    from icalendar import Event
+
     revised = _revised_at(item)
     event = Event()
     event.add("uid", f"maintenance-{item.id}@{_host(state)}")

@@ -66,6 +66,8 @@ class PlatformApi:
         api = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # as tests/receivers.py: no 40 ms a reply
+
             def do_GET(self) -> None:
                 query = parse_qs(urlparse(self.path).query)
                 api.requests.append((query, self.headers.get("authorization")))

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from incidents.common.staff import StaffRole
 from incidents.models import Component, Incident, Maintenance
-from statuspage.app import StatusApp, create_app
+from statuspage.app import StaffRoutes, StatusApp, create_app
 from statuspage.cli import demo
 from statuspage.config import Settings
 from statuspage.db import Database
@@ -80,7 +80,13 @@ def _filled(path: str, site: Demo) -> str:
 
 def every_route(app: StatusApp, site: Demo) -> list[tuple[str, str]]:
     found = []
-    for route in app.routes:
+    # The staff routes are built at the first staff request; walking them builds them.
+    routes = [
+        inner
+        for route in app.routes
+        for inner in (route.routes if isinstance(route, StaffRoutes) else [route])
+    ]
+    for route in routes:
         assert isinstance(route, Route), route
         for method in sorted(route.methods or {"GET"}):
             if method != "HEAD":

@@ -29,6 +29,7 @@ class _Platform:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # as tests/receivers.py: no 40 ms a reply
 
             def do_GET(self) -> None:
                 query = parse_qs(urlsplit(self.path).query)

@@ -57,9 +57,12 @@ async def test_a_slow_receiver_holds_up_its_own_messages_and_nobody_elses(
     lock = threading.Lock()
 
     def answer(got: Received) -> Reply:
+        kind = json.loads(got.body)["type"]
         with lock:
-            arrivals.append((time.monotonic(), got.path, json.loads(got.body)["type"]))
-        return Reply(200, delay=SLOW if got.path == "/slow" else 0.0)
+            arrivals.append((time.monotonic(), got.path, kind))
+        # Slow to answer its first message; its second waits for that answer all the same.
+        slow = got.path == "/slow" and kind == "incident.opened"
+        return Reply(200, delay=SLOW if slow else 0.0)
 
     http_receiver.answer = answer
     fast = [f"/fast/{n}" for n in range(12)]
@@ -82,3 +85,8 @@ async def test_a_slow_receiver_holds_up_its_own_messages_and_nobody_elses(
     # Both messages of every fast receiver went out while the slow one was still answering
     # its first: the other three slots kept working instead of waiting for it.
     assert fast_done < slow_started + SLOW, fast_done - slow_started
+    # The slow receiver's own second message waited until its first was answered.
+    [slow_second] = [
+        at for at, path, kind in arrivals if (path, kind) == ("/slow", "incident.updated")
+    ]
+    assert slow_second >= slow_started + SLOW, slow_second - slow_started
