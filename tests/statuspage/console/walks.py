@@ -1,0 +1,123 @@
+"""The demo a newcomer gets, served for the console walks, and a browser that finds every
+button and message by the console catalogue's words of its language."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from statuspage import i18n
+from statuspage.console.words import gettext
+from tests.servers import free_port, run_cli, serve_command, wait_until_up
+from tests.statuspage.browsers import SCREENSHOTS
+
+PASSWORD = "a whole outage needs a long password"
+LANGUAGES = ("zh-CN", "en")
+
+
+@dataclass(frozen=True)
+class Site:
+    base: str
+    token: str  # the demo's staff API token (support)
+    finance_token: str  # a staff API token of a finance officer
+
+    def api(self, path: str) -> Any:
+        answer = httpx.get(f"{self.base}/api/v2/{path}", timeout=5)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def feed(self, language: str) -> str:
+        return httpx.get(f"{self.base}/history.rss?lang={language}", timeout=5).text
+
+    def incident(self, name: str) -> dict[str, Any]:
+        listed = self.api("incidents.json")["incidents"]
+        return next(item for item in listed if item["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The demo as a newcomer gets it, with one support agent for each language."""
+    folder = tmp_path_factory.mktemp("walk")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{folder / 'status.db'}",
+        "SITE_NAME": "CoinPort",
+        "SITE_NAME_ZH_CN": "币港",
+        "TIME_ZONE": "Asia/Shanghai",
+        "STAFF_2FA_ROLES": "",  # the second factor's walk is test_console_browser's
+    }
+    token = run_cli(env, "demo").split("shown once): ")[-1].strip()
+    people = [
+        (f"{who}-{language}@coinport.example", role)
+        for language in LANGUAGES
+        for who, role in (("agent", "support"), ("drafter", "finance"), ("approver", "finance"))
+    ]
+    for email, role in people:
+        subprocess.run(  # noqa: S603 - our own CLI
+            [
+                *(sys.executable, "-m", "statuspage.cli", "staff", "create"),
+                *("--email", email, "--name", email.split("@")[0].title()),
+                *("--role", role, "--password-stdin"),
+            ],
+            env=env,
+            input=PASSWORD + "\n",
+            text=True,
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+    finance_token = run_cli(env, "token", "create", "--email", people[1][0]).split()[0]
+    port = free_port()
+    with (folder / "server.log").open("w") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own CLI
+            serve_command(port), env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}")
+            yield Site(f"http://127.0.0.1:{port}", token, finance_token)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+class Walk:
+    """One agent's browser, speaking `language`: `say` is the console's word for an English
+    msgid, `reads` the public page's for a catalogue key."""
+
+    def __init__(self, page: Page, site: Site, language: str) -> None:
+        self.page, self.site, self.language = page, site, language
+
+    def say(self, message: str, **params: object) -> str:
+        return gettext(self.language, message, **params)
+
+    def reads(self, key: str, **params: object) -> str:
+        return i18n.t(self.language, key, **params)
+
+    async def press(self, message: str) -> None:
+        await self.page.get_by_role("button", name=self.say(message), exact=True).first.click()
+
+    async def done(self, message: str) -> None:
+        await expect(self.page.locator(".done")).to_have_text(self.say(message))
+
+    async def confirm(self, question: str) -> None:
+        await expect(self.page.locator("main h1")).to_have_text(self.say(question))
+        await self.press("Yes, go ahead")
+
+    async def public(self, path: str) -> Page:
+        """The public page at `path` as a reader of the walk's language sees it."""
+        reader = await self.page.context.new_page()
+        await reader.set_extra_http_headers({"cache-control": "no-cache"})  # not the tab's copy
+        await reader.goto(f"{path}?lang={self.language}")
+        return reader
+
+    async def shot(self, name: str) -> None:
+        path = SCREENSHOTS / f"walk-{self.language}-{name}.png"
+        await self.page.screenshot(path=path, full_page=True)
