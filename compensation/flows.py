@@ -64,10 +64,21 @@ async def refresh_policy(session: AsyncSession, *, batch_id: int, actor_id: int)
 async def four_eyes_refusal(session: AsyncSession, *, batch: Batch, staff_id: int) -> str | None:
     """Why this person may not approve the batch, or None: the server's check and the
     console's disabled button ask the same question."""
+    return rules.four_eyes_refusal(batch.id, await _prepared(session, batch, staff_id))
+
+
+async def four_eyes_contribution(
+    session: AsyncSession, *, batch: Batch, staff_id: int
+) -> Contribution | None:
+    """What of this person's preparing the batch keeps them from approving it, or None."""
+    return rules.first_contribution(await _prepared(session, batch, staff_id))
+
+
+async def _prepared(session: AsyncSession, batch: Batch, staff_id: int) -> set[Contribution]:
     done = await provenance.contributions(session, batch_id=batch.id, staff_id=staff_id)
     if batch.created_by == staff_id:
         done.add(Contribution.created)
-    return rules.four_eyes_refusal(batch.id, done)
+    return done
 
 
 async def approve(session: AsyncSession, *, batch_id: int, actor_id: int) -> Batch:

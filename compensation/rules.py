@@ -201,10 +201,16 @@ def four_eyes_refusal(batch_id: int, done: Collection[Contribution]) -> str | No
     """Why someone who prepared a batch may not approve it (None: they did nothing to it), by
     the first thing they did in `_DID`'s order. Choosing the recipients and approving them
     are never one person's doing."""
-    for contribution, did in _DID.items():
-        if contribution in done:
-            return f"you {did.format(id=batch_id)}: a second finance user must approve it"
-    return None
+    first = first_contribution(done)
+    if first is None:
+        return None
+    return f"you {_DID[first].format(id=batch_id)}: a second finance user must approve it"
+
+
+def first_contribution(done: Collection[Contribution]) -> Contribution | None:
+    """What a refusal names of what someone did to prepare a batch: the first in `_DID`'s
+    order (the console words it in the staffer's language)."""
+    return next((contribution for contribution in _DID if contribution in done), None)
 
 
 def eligibility_changed(

@@ -86,10 +86,12 @@ async def batch_page(console: Console, *, status: int = 200, **values: Any) -> R
 
 
 async def _four_eyes(db: AsyncSession, batch: Batch, staff_id: int) -> str | None:
-    """Who prepared a draft sees no Approve button but the reason the server would give."""
+    """Who prepared a draft sees no Approve button but the reason the server would give:
+    what they did to it, which the page words."""
     if batch.state != BatchState.draft:
         return None
-    return await flows.four_eyes_refusal(db, batch=batch, staff_id=staff_id)
+    did = await flows.four_eyes_contribution(db, batch=batch, staff_id=staff_id)
+    return did.value if did else None
 
 
 def batch_url(batch_id: int) -> str:

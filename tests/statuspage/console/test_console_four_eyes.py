@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from html import unescape
 
 import httpx
 import pytest
@@ -38,7 +39,7 @@ async def _signed_in(browser: httpx.AsyncClient, database: Database, email: str)
 def _approve_button(html: str) -> tuple[bool, str]:
     """Whether the page has an Approve button, and the reason it shows instead."""
     reason = re.search(r'<p class="muted" id="four-eyes">([^<]*)</p>', html)
-    return _APPROVE.search(html) is not None, reason.group(1) if reason else ""
+    return _APPROVE.search(html) is not None, unescape(reason.group(1)) if reason else ""
 
 
 async def test_who_prepared_the_batch_sees_why_instead_of_an_approve_button(
@@ -68,13 +69,14 @@ async def test_who_prepared_the_batch_sees_why_instead_of_an_approve_button(
     assert uploaded.status_code == 200, uploaded.text
     assert _approve_button((await drafter.get(batch_url)).text) == (
         False,
-        f"you drafted batch {batch_id}: a second finance user must approve it",
+        "You drafted this batch: a second finance user must approve it.",
     )
-    loaded_message = (
+    loaded = "You loaded this batch's events: a second finance user must approve it."
+    assert _approve_button(uploaded.text) == (False, loaded)
+    assert _approve_button((await loader.get(batch_url)).text) == (False, loaded)
+    loaded_message = (  # the server's own refusal, as the API gives it
         f"you loaded the events of batch {batch_id}: a second finance user must approve it"
     )
-    assert _approve_button(uploaded.text) == (False, loaded_message)
-    assert _approve_button((await loader.get(batch_url)).text) == (False, loaded_message)
     assert _approve_button((await checker.get(batch_url)).text) == (True, "")
     refused = await loader.post(batch_url + "/approve", data={"csrf": csrf_b})
     assert refused.status_code == 409
