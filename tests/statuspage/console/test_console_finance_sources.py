@@ -155,7 +155,7 @@ async def test_a_policy_with_tiers_is_edited_as_a_new_version_that_a_draft_takes
     )
     assert "(from 100: 3; from 1000: 10)" in page.text
     assert "Take version" not in page.text
-    assert "You refreshed this batch&#39;s policy: a second finance user must approve it." in (
+    assert "You refreshed this batch's policy: a second finance user must approve it." in (
         page.text
     )
     actions = await _actions(database)
