@@ -25,6 +25,7 @@ from statuspage.api import (
     broadcasts,
     compensation,
     compensation_streams,
+    detection,
     openapi,
     routing,
     subscriber_csv,
@@ -54,6 +55,7 @@ STAFF_ENDPOINTS = [
     *broadcasts.ENDPOINTS,
     *subscriber_csv.ENDPOINTS,
     *compensation.ENDPOINTS,
+    *detection.ENDPOINTS,
 ]
 
 
@@ -181,6 +183,7 @@ def _routes(services: Services, cache: PublicCache) -> list[BaseRoute]:
         Route("/api/v2/openapi.json", public_openapi_document, methods=["GET", "HEAD"]),
         *routing.routes(STAFF_ENDPOINTS, services, prefix="/api/staff"),
         *compensation_streams.routes(services),
+        *detection.routes(services),
         *console.routes(services),
         *subscribe.routes(services, cache),
         *public_routes.routes(cache),

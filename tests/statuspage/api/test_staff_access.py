@@ -184,6 +184,15 @@ VALID_BODIES: dict[str, Callable[[Ids], dict[str, Any]]] = {
             "component_ids": [ids["component_id"]],
         },
     },
+    "POST /alert-sources": lambda ids: {"name": "prod"},
+    "POST /alert-rules": lambda ids: {
+        "matchers": {"alertname": "WithdrawalsFailing"},
+        "component_id": ids.get("component_id", MISSING_ID),
+        "component_status": "major_outage",
+        "policy": "draft",
+        "language": "en",
+        "texts": {"en": {"name": "Down", "body": "Down.", "recovery_body": "Up again."}},
+    },
     "POST /compensation/policies": lambda ids: {
         "name": f"Refund fees {next(_HOOKS)}",
         "rules": {"kind": "fee_refund", "percent": "100"},
