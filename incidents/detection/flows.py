@@ -5,9 +5,14 @@ flows as the system (the actor without a staff id), so they are audited like a p
 
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents import flows, service
+from incidents.broadcasting import outbox
+from incidents.broadcasting.models import Audience
+from incidents.broadcasting.payloads import IncidentEvent
 from incidents.common import audit
 from incidents.common.actor import Actor
 from incidents.detection import rules
@@ -79,6 +84,10 @@ async def _fire(session: AsyncSession, row: Alert, rule: AlertRule, actor: Actor
         entity_id=incident.id,
         after={"rule_id": rule.id, "fingerprint": row.fingerprint, "policy": rule.policy.value},
     )
+    if not rules.publishes_at_once(
+        rule.policy
+    ):  # the public heard nothing: the support channel does
+        await _tell_staff(session, incident.id, row, reason="detected", actor=actor)
     return decision
 
 
@@ -98,7 +107,38 @@ async def _recover(session: AsyncSession, row: Alert, rule: AlertRule, actor: Ac
         return "recovered"
     update = UpdateIn(status=IncidentStatus.monitoring, **_recovery_fields(rule))
     await flows.post_update(session, incident_id=incident.id, data=update, actor=actor)
+    await _tell_staff(session, incident.id, row, reason="recovered", actor=actor)
     return "monitoring"
+
+
+async def _tell_staff(
+    session: AsyncSession,
+    incident_id: int,
+    row: Alert,
+    *,
+    reason: Literal["detected", "recovered"],
+    actor: Actor,
+) -> None:
+    """The support channel hears what fired (a draft to publish) or what recovered (an
+    incident to resolve): the suggestion, never the decision."""
+    incident = await service.get_incident(session, incident_id=incident_id)
+    latest = max(incident.updates, key=lambda update: update.id)
+    payload = IncidentEvent(
+        incident=outbox.incident_payload(incident),
+        update=outbox.update_payload(latest),
+        reason=reason,
+        alertname=str(row.labels.get("alertname", row.fingerprint)),
+    )
+    await outbox.record(
+        session,
+        kind="staff.reminder",
+        audience=Audience.staff,
+        payload=payload,
+        component_ids=[component.id for component in incident.components],
+        now=actor.now,
+        incident_id=incident.id,
+        dedup_key=f"detection:{reason}:{incident.id}:{latest.id}",
+    )
 
 
 def _opening(rule: AlertRule) -> IncidentOpen:
