@@ -72,9 +72,11 @@ async def _fire(session: AsyncSession, row: Alert, rule: AlertRule, actor: Actor
     joined = await detection.open_incident_for(session, component_id=rule.component_id)
     if joined is not None:
         row.incident_id = joined
+        row.acted_at = actor.now
         return "joined"
     incident = await flows.open_incident(session, data=_opening(rule), actor=actor)
     row.incident_id = incident.id
+    row.acted_at = actor.now
     decision = "announced" if rules.publishes_at_once(rule.policy) else "drafted"
     await audit.record(
         session,

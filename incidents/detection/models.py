@@ -88,5 +88,7 @@ class Alert(Base):
     )
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
     decision: Mapped[str] = mapped_column(String(32))
+    # when this alert's incident was opened or joined: minus `starts_at`, detection latency
+    acted_at: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

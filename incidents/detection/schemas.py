@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from incidents.detection.models import AlertPolicy, SourceKind
 from incidents.models import ComponentStatus
@@ -94,6 +94,10 @@ class SourceIn(_In):
     kind: SourceKind = SourceKind.alertmanager
 
 
+class SourcePatch(_In):
+    paused: bool = Field(description="paused: alerts are still recorded, but open and move nothing")
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -138,8 +142,17 @@ class AlertOut(_Out):
     component_id: int | None
     incident_id: int | None
     decision: str
+    acted_at: datetime | None
     received_at: datetime
     updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def latency_seconds(self) -> float | None:
+        """From the alert starting to its incident being opened or joined."""
+        if self.acted_at is None or self.starts_at is None:
+            return None
+        return round((self.acted_at - self.starts_at).total_seconds(), 3)
 
 
 class AlertDecision(BaseModel):

@@ -38,3 +38,24 @@ async def create_rule(session: AsyncSession, *, data: RuleIn, actor: Actor) -> A
         after=data.model_dump(mode="json"),
     )
     return rule
+
+
+async def pause_source(
+    session: AsyncSession, *, source_id: int, paused: bool, actor: Actor
+) -> AlertSource:
+    """The pause switch: a paused source's alerts are recorded and act on nothing."""
+    source = await session.get(AlertSource, source_id, with_for_update=True)
+    if source is None:
+        raise NotFound(f"alert source {source_id} does not exist", field="source_id")
+    before = source.paused
+    source.paused = paused
+    await audit.record(
+        session,
+        actor_id=actor.staff_id,
+        action="alert_source.pause" if paused else "alert_source.resume",
+        entity_type="alert_source",
+        entity_id=source.id,
+        before={"paused": before},
+        after={"paused": paused},
+    )
+    return source

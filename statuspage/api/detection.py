@@ -24,6 +24,7 @@ from incidents.detection.schemas import (
     SourceCreated,
     SourceIn,
     SourceOut,
+    SourcePatch,
 )
 from statuspage.access.alert_sources import authenticate_source, create_source
 from statuspage.api import routing
@@ -83,6 +84,16 @@ async def add_source(call: Call) -> SourceCreated:
     return SourceCreated(**shown, secret=secret, webhook_path=f"{WEBHOOK_PATH}/{secret}")
 
 
+async def edit_source(call: Call) -> SourceOut:
+    source = await setup.pause_source(
+        call.session,
+        source_id=call.path["source_id"],
+        paused=call.body.paused,
+        actor=call.actor(),
+    )
+    return SourceOut.model_validate(source)
+
+
 async def list_rules(call: Call) -> list[RuleOut]:
     return [RuleOut.model_validate(rule) for rule in await detection.list_rules(call.session)]
 
@@ -116,6 +127,15 @@ ENDPOINTS: list[Endpoint] = [
         body=SourceIn,
         response=SourceCreated,
         status_code=201,
+    ),
+    _e(
+        "PATCH",
+        "/alert-sources/{source_id}",
+        edit_source,
+        ADMIN,
+        "pause or resume an alert source's automation",
+        body=SourcePatch,
+        response=SourceOut,
     ),
     _e("GET", "/alert-rules", list_rules, ANY_STAFF, "list alert rules", response=list[RuleOut]),
     _e(

@@ -127,6 +127,7 @@ def upgrade() -> None:
         sa.Column("component_id", sa.Integer(), nullable=True),
         sa.Column("incident_id", sa.Integer(), nullable=True),
         sa.Column("decision", sa.String(length=32), nullable=False),
+        sa.Column("acted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

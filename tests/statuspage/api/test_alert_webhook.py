@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 
 from tests.statuspage.api.alert_payloads import API, alert, payload, set_up
@@ -110,3 +112,32 @@ async def test_unmatched_alerts_are_recorded_and_open_nothing(
     assert await _unresolved(client) == []
     listed = (await client.get(f"{API}/alerts", headers=admin)).json()
     assert [(a["labels"]["chain"], a["decision"]) for a in listed] == [("bitcoin", "unmatched")]
+
+
+async def test_a_paused_source_records_alerts_and_opens_nothing(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    _, hook = await set_up(client, admin)
+    [source] = (await client.get(f"{API}/alert-sources", headers=admin)).json()
+    paused = await client.patch(
+        f"{API}/alert-sources/{source['id']}", json={"paused": True}, headers=admin
+    )
+    assert paused.json()["paused"] is True
+    answer = (await client.post(hook, json=payload(alert()))).json()["alerts"][0]
+    assert (answer["decision"], answer["incident_id"]) == ("paused", None)
+    assert await _unresolved(client) == []
+    await client.patch(f"{API}/alert-sources/{source['id']}", json={"paused": False}, headers=admin)
+    resumed = (await client.post(hook, json=payload(alert()))).json()["alerts"][0]
+    assert resumed["decision"] == "announced"
+
+
+async def test_each_alert_records_how_long_detection_took(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    _, hook = await set_up(client, admin)
+    fired = alert()
+    fired["startsAt"] = (datetime.now(UTC) - timedelta(seconds=42)).isoformat()
+    await client.post(hook, json=payload(fired))
+    [listed] = (await client.get(f"{API}/alerts", headers=admin)).json()
+    assert listed["decision"] == "announced"
+    assert 42 <= listed["latency_seconds"] < 52

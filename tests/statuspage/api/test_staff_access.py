@@ -185,6 +185,7 @@ VALID_BODIES: dict[str, Callable[[Ids], dict[str, Any]]] = {
         },
     },
     "POST /alert-sources": lambda ids: {"name": "prod"},
+    "PATCH /alert-sources/{source_id}": lambda ids: {"paused": True},
     "POST /alert-rules": lambda ids: {
         "matchers": {"alertname": "WithdrawalsFailing"},
         "component_id": ids.get("component_id", MISSING_ID),
@@ -273,6 +274,7 @@ class World:
             "subscription_id": "POST /subscriptions",
             "post_id": "POST /scheduled-maintenances",
             "policy_id": "POST /compensation/policies",
+            "source_id": "POST /alert-sources",
         }.get(name)
         if route is None:
             raise AssertionError(f"the walk cannot make a real {name}: teach World how")
