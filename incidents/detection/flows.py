@@ -15,7 +15,7 @@ from incidents.broadcasting.models import Audience
 from incidents.broadcasting.payloads import IncidentEvent
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.detection import rules
+from incidents.detection import holds, rules
 from incidents.detection import service as detection
 from incidents.detection.models import Alert, AlertRule, AlertSource, AlertState
 from incidents.detection.schemas import AlertmanagerAlert, AlertmanagerPayload
@@ -68,16 +68,23 @@ async def _fire(session: AsyncSession, row: Alert, rule: AlertRule, actor: Actor
     if row.incident_id is not None:
         current = await service.get_incident(session, incident_id=row.incident_id)
         if current.status != IncidentStatus.resolved:
+            if row.hold_until is not None and row.hold_until <= actor.now:
+                return "announced" if await holds.release(session, row, actor=actor) else "held"
             return "already_open"  # Alertmanager re-sends while the alert fires
     joined = await detection.open_incident_for(session, component_id=rule.component_id)
     if joined is not None:
         row.incident_id = joined
         row.acted_at = actor.now
         return "joined"
-    incident = await flows.open_incident(session, data=_opening(rule), actor=actor)
+    held = rules.hold_until(rule, starts_at=row.starts_at, now=actor.now)
+    public = rules.publishes_at_once(rule.policy) and held is None
+    incident = await flows.open_incident(
+        session, data=_opening(rule, draft=not public), actor=actor
+    )
     row.incident_id = incident.id
     row.acted_at = actor.now
-    decision = "announced" if rules.publishes_at_once(rule.policy) else "drafted"
+    row.hold_until = held
+    decision = "announced" if public else "held" if held else "drafted"
     await audit.record(
         session,
         actor_id=None,
@@ -86,9 +93,7 @@ async def _fire(session: AsyncSession, row: Alert, rule: AlertRule, actor: Actor
         entity_id=incident.id,
         after={"rule_id": rule.id, "fingerprint": row.fingerprint, "policy": rule.policy.value},
     )
-    if not rules.publishes_at_once(
-        rule.policy
-    ):  # the public heard nothing: the support channel does
+    if decision == "drafted":  # the public heard nothing: the support channel does
         await _tell_staff(session, incident.id, row, reason="detected", actor=actor)
     return decision
 
@@ -101,6 +106,11 @@ async def _recover(session: AsyncSession, row: Alert, rule: AlertRule, actor: Ac
         return "recovered"
     if await detection.others_firing(session, incident_id=incident.id, alert_id=row.id):
         return "others_firing"
+    if row.hold_until is not None:  # recovered within the debounce: a flap nobody saw
+        row.hold_until = None
+        resolve = ResolveIn(**_recovery_fields(rule), notify=False)
+        await flows.resolve_incident(session, incident_id=incident.id, data=resolve, actor=actor)
+        return "flapped"
     if rule.resolve_automatically:
         resolve = ResolveIn(**_recovery_fields(rule))
         await flows.resolve_incident(session, incident_id=incident.id, data=resolve, actor=actor)
@@ -143,7 +153,7 @@ async def _tell_staff(
     )
 
 
-def _opening(rule: AlertRule) -> IncidentOpen:
+def _opening(rule: AlertRule, *, draft: bool) -> IncidentOpen:
     own = rule.texts[rule.language]
     return IncidentOpen(
         name=own["name"],
@@ -151,7 +161,7 @@ def _opening(rule: AlertRule) -> IncidentOpen:
         language=rule.language,
         status="investigating",
         components={rule.component_id: rule.component_status},
-        draft=not rules.publishes_at_once(rule.policy),
+        draft=draft,
         translations={
             language: IncidentText(name=text["name"], body=text["body"])
             for language, text in rule.texts.items()

@@ -61,6 +61,8 @@ class AlertRule(Base):
     component_status: Mapped[ComponentStatus] = mapped_column(checked_enum(ComponentStatus))
     policy: Mapped[AlertPolicy] = mapped_column(checked_enum(AlertPolicy))
     resolve_automatically: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "announce at once" only once the alert has fired this long (a flapping probe stays a draft)
+    debounce_seconds: Mapped[int] = mapped_column(Integer, default=0)
     language: Mapped[str] = mapped_column(String(8))
     # {language: {"name", "body", "recovery_body"}}, the rule's own language among them
     texts: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -90,5 +92,7 @@ class Alert(Base):
     decision: Mapped[str] = mapped_column(String(32))
     # when this alert's incident was opened or joined: minus `starts_at`, detection latency
     acted_at: Mapped[datetime | None]
+    # a held announcement: its draft is published at this moment if the alert still fires
+    hold_until: Mapped[datetime | None] = mapped_column(index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from incidents.detection.models import AlertPolicy, AlertRule
@@ -27,3 +28,12 @@ def matching_rule(
 def publishes_at_once(policy: AlertPolicy) -> bool:
     """Only "announce at once" goes public without a person; the others open a draft."""
     return policy == AlertPolicy.announce
+
+
+def hold_until(rule: AlertRule, *, starts_at: datetime | None, now: datetime) -> datetime | None:
+    """When a new announcement may go public: None for at once (no debounce, or the alert
+    has already fired long enough), else the moment its debounce runs out."""
+    if not publishes_at_once(rule.policy) or rule.debounce_seconds <= 0:
+        return None
+    until = (starts_at or now) + timedelta(seconds=rule.debounce_seconds)
+    return until if until > now else None

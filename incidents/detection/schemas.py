@@ -76,6 +76,9 @@ class RuleIn(_In):
     component_status: ComponentStatus
     policy: AlertPolicy
     resolve_automatically: bool = False
+    debounce_seconds: Annotated[int, Field(ge=0, le=3_600)] = Field(
+        default=0, description="announce only once the alert has fired this long"
+    )
     language: Language
     texts: Annotated[dict[Language, RuleText], Field(min_length=1)]
     position: Annotated[int, Field(ge=0, le=100_000)] = 0
@@ -124,6 +127,7 @@ class RuleOut(_Out):
     component_status: ComponentStatus
     policy: AlertPolicy
     resolve_automatically: bool
+    debounce_seconds: int
     language: str
     texts: dict[str, RuleText]
     position: int

@@ -23,6 +23,7 @@ async def create_rule(session: AsyncSession, *, data: RuleIn, actor: Actor) -> A
         component_status=data.component_status,
         policy=data.policy,
         resolve_automatically=data.resolve_automatically,
+        debounce_seconds=data.debounce_seconds,
         language=data.language,
         texts={language: text.model_dump() for language, text in data.texts.items()},
         position=data.position,

@@ -84,6 +84,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("resolve_automatically", sa.Boolean(), nullable=False),
+        sa.Column("debounce_seconds", sa.Integer(), nullable=False),
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("texts", sa.JSON(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
@@ -128,6 +129,7 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.Integer(), nullable=True),
         sa.Column("decision", sa.String(length=32), nullable=False),
         sa.Column("acted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("hold_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -157,9 +159,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
         sa.UniqueConstraint("source_id", "fingerprint", name=op.f("uq_alerts_source_id")),
     )
+    op.create_index(op.f("ix_alerts_hold_until"), "alerts", ["hold_until"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_alerts_hold_until"), table_name="alerts")
     op.drop_table("alerts")
     op.drop_table("alert_rules")
     op.drop_table("alert_sources")
