@@ -46,7 +46,7 @@ async def receive_alertmanager(
         elif rule is None:
             row.decision = "unmatched"
         elif sent.status == "firing":
-            row.decision = await _fire(session, row, rule, actor)
+            row.decision = await _fire(session, row, rule, actor, storm_limit=source.storm_limit)
         else:
             row.decision = await _recover(session, row, rule, actor)
     await session.flush()
@@ -64,7 +64,9 @@ def _record(row: Alert, sent: AlertmanagerAlert, rule: AlertRule | None) -> None
         row.component_id = rule.component_id
 
 
-async def _fire(session: AsyncSession, row: Alert, rule: AlertRule, actor: Actor) -> str:
+async def _fire(
+    session: AsyncSession, row: Alert, rule: AlertRule, actor: Actor, *, storm_limit: int
+) -> str:
     if row.incident_id is not None:
         current = await service.get_incident(session, incident_id=row.incident_id)
         if current.status != IncidentStatus.resolved:
@@ -76,6 +78,10 @@ async def _fire(session: AsyncSession, row: Alert, rule: AlertRule, actor: Actor
         row.incident_id = joined
         row.acted_at = actor.now
         return "joined"
+    since = actor.now - rules.STORM_WINDOW
+    opened = await detection.opened_since(session, source_id=row.source_id, since=since)
+    if rules.in_storm(opened_recently=opened, limit=storm_limit):
+        return "storm_guard"  # recorded; staff see it in the alerts list
     held = rules.hold_until(rule, starts_at=row.starts_at, now=actor.now)
     public = rules.publishes_at_once(rule.policy) and held is None
     incident = await flows.open_incident(

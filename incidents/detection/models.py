@@ -41,6 +41,9 @@ class AlertSource(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the storm guard: at most this many incidents opened per STORM_WINDOW; later alerts are
+    # recorded and open nothing
+    storm_limit: Mapped[int] = mapped_column(Integer, default=10)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]

@@ -25,6 +25,14 @@ def matching_rule(
     )
 
 
+STORM_WINDOW = timedelta(minutes=10)
+
+
+def in_storm(*, opened_recently: int, limit: int) -> bool:
+    """The storm guard: a source that opened `limit` incidents within STORM_WINDOW opens no more."""
+    return opened_recently >= limit
+
+
 def publishes_at_once(policy: AlertPolicy) -> bool:
     """Only "announce at once" goes public without a person; the others open a draft."""
     return policy == AlertPolicy.announce

@@ -95,6 +95,9 @@ class RuleIn(_In):
 class SourceIn(_In):
     name: Name
     kind: SourceKind = SourceKind.alertmanager
+    storm_limit: Annotated[int, Field(ge=1, le=1_000)] = Field(
+        default=10, description="incidents this source may open per 10 minutes"
+    )
 
 
 class SourcePatch(_In):
@@ -111,6 +114,7 @@ class SourceOut(_Out):
     kind: SourceKind
     prefix: str
     paused: bool
+    storm_limit: int
     created_at: datetime
 
 

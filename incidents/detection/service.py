@@ -4,6 +4,7 @@ incident an alert joins. The caller owns the transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -71,6 +72,20 @@ async def open_incident_for(session: AsyncSession, *, component_id: int) -> int 
         .limit(1)
     )
     return found
+
+
+async def opened_since(session: AsyncSession, *, source_id: int, since: datetime) -> int:
+    """How many incidents this source's alerts opened (as the system) since `since`."""
+    count = await session.scalar(
+        select(func.count(func.distinct(Incident.id)))
+        .join(Alert, Alert.incident_id == Incident.id)
+        .where(
+            Alert.source_id == source_id,
+            Incident.created_by.is_(None),
+            Incident.created_at >= since,
+        )
+    )
+    return count or 0
 
 
 async def others_firing(session: AsyncSession, *, incident_id: int, alert_id: int) -> int:

@@ -23,7 +23,11 @@ async def create_source(
     """A new source; its secret's plain text is returned once and never stored."""
     plain = SECRET_PREFIX + secrets.token_urlsafe(32)
     source = AlertSource(
-        name=data.name, kind=data.kind, prefix=plain[:10], digest=token_digest(plain)
+        name=data.name,
+        kind=data.kind,
+        prefix=plain[:10],
+        digest=token_digest(plain),
+        storm_limit=data.storm_limit,
     )
     session.add(source)
     await session.flush()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.statuspage.api.alert_payloads import API, alert, payload, set_up
+from tests.statuspage.api.alert_payloads import API, alert, payload, rule_body, set_up
 
 
 async def _unresolved(client: httpx.AsyncClient) -> list[dict[str, object]]:
@@ -141,3 +141,28 @@ async def test_each_alert_records_how_long_detection_took(
     [listed] = (await client.get(f"{API}/alerts", headers=admin)).json()
     assert listed["decision"] == "announced"
     assert 42 <= listed["latency_seconds"] < 52
+
+
+async def test_the_storm_guard_stops_new_incidents_and_keeps_the_alerts(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    source = await client.post(
+        f"{API}/alert-sources", json={"name": "noisy", "storm_limit": 2}, headers=admin
+    )
+    hook = source.json()["webhook_path"]
+    for chain in ("ethereum", "bitcoin", "tron"):
+        component = await client.post(
+            f"{API}/components", json={"name": f"{chain} withdrawals"}, headers=admin
+        )
+        body = rule_body(component.json()["id"], matchers={"chain": chain})
+        assert (
+            await client.post(f"{API}/alert-rules", json=body, headers=admin)
+        ).status_code == 201
+    sent = payload(
+        *(alert(f"f{n}", chain=chain) for n, chain in enumerate(("ethereum", "bitcoin", "tron")))
+    )
+    decisions = [a["decision"] for a in (await client.post(hook, json=sent)).json()["alerts"]]
+    assert decisions == ["announced", "announced", "storm_guard"]
+    assert len(await _unresolved(client)) == 2
+    listed = (await client.get(f"{API}/alerts", headers=admin)).json()
+    assert sorted(a["labels"]["chain"] for a in listed) == ["bitcoin", "ethereum", "tron"]
