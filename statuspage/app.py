@@ -171,12 +171,13 @@ def _routes(services: Services, cache: PublicCache) -> list[BaseRoute]:
 
 
 class StaffRoutes(BaseRoute):
-    """Every route under /api/staff/ and /staff/ (the staff API, the console), imported and
+    """Every route under /api/staff/, /staff/ and /api/alerts/ (the staff API, the console,
+    the monitoring webhooks), imported and
     built at the first request to one of them: a web worker only readers use never loads the
     console, the compensation domain, argon2 or the staff API's models (about 14 MB of its
     RSS). `routes` builds them too, for whoever walks the app's routes."""
 
-    PREFIXES = ("/api/staff/", "/staff/")
+    PREFIXES = ("/api/staff/", "/staff/", "/api/alerts/")
 
     def __init__(self, services: Services) -> None:
         self._services = services
@@ -205,7 +206,7 @@ class StaffRoutes(BaseRoute):
 
 
 def _staff_routes(services: Services) -> list[BaseRoute]:
-    from statuspage.api import compensation_streams
+    from statuspage.api import compensation_streams, detection
     from statuspage.console import routes as console
 
     async def staff_openapi(_request: Request) -> Response:
@@ -215,6 +216,7 @@ def _staff_routes(services: Services) -> list[BaseRoute]:
         Route("/api/staff/openapi.json", staff_openapi),
         *routing.routes(staff_endpoints(), services, prefix="/api/staff"),
         *compensation_streams.routes(services),
+        *detection.routes(services),
         *console.routes(services),
     ]
 
@@ -223,7 +225,7 @@ def _staff_routes(services: Services) -> list[BaseRoute]:
 def staff_endpoints() -> list[Endpoint]:
     """The staff API's endpoint table: incidents, broadcasts, subscribers as CSV and
     compensation."""
-    from statuspage.api import broadcasts, compensation, subscriber_csv
+    from statuspage.api import broadcasts, compensation, detection, subscriber_csv
     from statuspage.api import incidents as staff_api
 
     return [
@@ -231,6 +233,7 @@ def staff_endpoints() -> list[Endpoint]:
         *broadcasts.ENDPOINTS,
         *subscriber_csv.ENDPOINTS,
         *compensation.ENDPOINTS,
+        *detection.ENDPOINTS,
     ]
 
 

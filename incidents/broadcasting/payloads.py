@@ -71,9 +71,10 @@ class IncidentEvent(TypedDict, total=False):
     update: UpdatePayload  # the update the event announces
     last_update: UpdatePayload  # incident.progress: the update subscribers last heard
     next_update_by: str  # incident.progress
-    reason: Literal["quiet", "eta_passed"]  # staff.reminder
+    reason: Literal["quiet", "eta_passed", "detected", "recovered"]  # staff.reminder
     quiet_minutes: int  # staff.reminder, reason "quiet"
     eta: str  # staff.reminder, reason "eta_passed"
+    alertname: str  # staff.reminder, reasons "detected" and "recovered": what monitoring said
 
 
 class MaintenanceEvent(TypedDict, total=False):

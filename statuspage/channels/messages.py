@@ -198,8 +198,13 @@ def _maintenance(kind: str, payload: MaintenanceEvent, language: str, site: Site
 
 def _staff_reminder(payload: IncidentEvent, language: str, site: Site) -> Message:
     message = _incident("incident.updated", payload, language, site)
-    if payload["reason"] == "eta_passed":
+    url = message.url
+    reason = payload["reason"]
+    if reason == "eta_passed":
         body = t(language, "broadcast.staff_eta", time=_when(payload["eta"], language, site))
+    elif reason in {"detected", "recovered"}:
+        body = t(language, f"broadcast.staff_{reason}", alert=payload["alertname"])
+        url = f"{site.url}/staff/incidents/{payload['incident']['id']}"  # drafts are not public
     else:
         body = t(language, "broadcast.staff_quiet", minutes=payload["quiet_minutes"])
     return _message(
@@ -210,5 +215,5 @@ def _staff_reminder(payload: IncidentEvent, language: str, site: Site) -> Messag
         status=message.status,
         body=body,
         facts=message.facts,
-        url=message.url,
+        url=url,
     )

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import compensation.models  # noqa: F401
+import incidents.detection.models  # noqa: F401
 from incidents.common.db_types import Base
 
 target_metadata = Base.metadata

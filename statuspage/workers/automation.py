@@ -28,6 +28,7 @@ from incidents.broadcasting.rules import (
     quiet_reminder_key,
 )
 from incidents.common.actor import Actor
+from incidents.detection import holds
 from incidents.models import (
     Incident,
     IncidentUpdate,
@@ -53,6 +54,7 @@ async def run_due(database: Database, settings: Settings, *, now: datetime) -> l
         lambda session: _move_maintenance(session, settings, now),
         lambda session: _remind_maintenance(session, now),
         lambda session: _watch_incidents(session, settings, now),
+        lambda session: holds.release_due(session, actor=_system(settings, now)),
     ]
     for step in steps:
         async with database.sessionmaker() as session, session.begin():
@@ -62,10 +64,14 @@ async def run_due(database: Database, settings: Settings, *, now: datetime) -> l
     return done
 
 
+def _system(settings: Settings, now: datetime) -> Actor:
+    return Actor(staff_id=None, default_language=settings.default_language, now=now)
+
+
 async def next_due(database: Database, settings: Settings, *, now: datetime) -> datetime | None:
     """The earliest moment something will be due, to wake up then (None: nothing planned)."""
     async with database.reading() as session:
-        moments = [await scheduled_posts.next_run_at(session)]
+        moments = [await scheduled_posts.next_run_at(session), await holds.next_due(session)]
         for maintenance in await _maintenances(session):
             moments += _maintenance_moments(maintenance)
         for incident, notice, last_update in await _open_incidents(session):

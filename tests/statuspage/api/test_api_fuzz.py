@@ -166,6 +166,9 @@ async def _real_ids(
             },
             headers=admin,
         ),
+        "source_id": await client.post(
+            "/api/staff/alert-sources", json={"name": "Alertmanager"}, headers=admin
+        ),
     }
     for name, response in made.items():
         assert response.status_code == 201, response.text

@@ -184,6 +184,16 @@ VALID_BODIES: dict[str, Callable[[Ids], dict[str, Any]]] = {
             "component_ids": [ids["component_id"]],
         },
     },
+    "POST /alert-sources": lambda ids: {"name": "prod"},
+    "PATCH /alert-sources/{source_id}": lambda ids: {"paused": True},
+    "POST /alert-rules": lambda ids: {
+        "matchers": {"alertname": "WithdrawalsFailing"},
+        "component_id": ids.get("component_id", MISSING_ID),
+        "component_status": "major_outage",
+        "policy": "draft",
+        "language": "en",
+        "texts": {"en": {"name": "Down", "body": "Down.", "recovery_body": "Up again."}},
+    },
     "POST /compensation/policies": lambda ids: {
         "name": f"Refund fees {next(_HOOKS)}",
         "rules": {"kind": "fee_refund", "percent": "100"},
@@ -264,6 +274,7 @@ class World:
             "subscription_id": "POST /subscriptions",
             "post_id": "POST /scheduled-maintenances",
             "policy_id": "POST /compensation/policies",
+            "source_id": "POST /alert-sources",
         }.get(name)
         if route is None:
             raise AssertionError(f"the walk cannot make a real {name}: teach World how")

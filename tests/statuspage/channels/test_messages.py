@@ -71,3 +71,15 @@ def test_a_stored_staff_reminder_reads_with_the_quiet_minutes_eta_and_cause() ->
         "Cause: node sync\n\n"
         "Details: https://status.example.com/incidents/i5",
     )
+
+
+def test_a_detection_notice_reads_in_chinese_and_links_to_the_console() -> None:
+    stored = json.loads(QUIET)
+    stored.update(reason="detected", alertname="WithdrawalsFailing")
+    del stored["quiet_minutes"]
+    message = compose(kind="staff.reminder", payload=stored, language="zh-CN", site=SITE)
+    assert (
+        "监控触发了 WithdrawalsFailing。已准备好中英双语草稿，请在控制台核对后发布。"
+        in message.text
+    )
+    assert message.url == "https://status.example.com/staff/incidents/5"

@@ -1,0 +1,189 @@
+"""What an alert does: a firing alert matched by a rule opens (or joins) its component's
+incident, a draft or published per the rule's policy; its resolution moves that incident to
+monitoring, or resolves it where the rule says so. Automatic writes go through the incident
+flows as the system (the actor without a staff id), so they are audited like a person's."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from incidents import flows, service
+from incidents.broadcasting import outbox
+from incidents.broadcasting.models import Audience
+from incidents.broadcasting.payloads import IncidentEvent
+from incidents.common import audit
+from incidents.common.actor import Actor
+from incidents.detection import holds, rules
+from incidents.detection import service as detection
+from incidents.detection.models import Alert, AlertRule, AlertSource, AlertState
+from incidents.detection.schemas import AlertmanagerAlert, AlertmanagerPayload
+from incidents.models import ComponentStatus, IncidentStatus
+from incidents.schemas import IncidentOpen, IncidentText, ResolveIn, UpdateIn, UpdateText
+
+
+async def receive_alertmanager(
+    session: AsyncSession, *, source: AlertSource, payload: AlertmanagerPayload, actor: Actor
+) -> list[Alert]:
+    """Records every alert of the notification by fingerprint and acts on it; a re-sent
+    notification changes nothing that the first one did."""
+    latest = {alert.fingerprint: alert for alert in payload.alerts}  # a group lists each once
+    rows = await detection.claim_alerts(session, source_id=source.id, fingerprints=list(latest))
+    all_rules = await detection.list_rules(session)
+    matched = {
+        fingerprint: rules.matching_rule(all_rules, source_id=source.id, labels=alert.labels)
+        for fingerprint, alert in latest.items()
+    }
+    await detection.lock_components(
+        session, ids=[rule.component_id for rule in matched.values() if rule is not None]
+    )
+    for fingerprint in sorted(latest):
+        row, sent, rule = rows[fingerprint], latest[fingerprint], matched[fingerprint]
+        _record(row, sent, rule)
+        if source.paused:
+            row.decision = "paused"
+        elif rule is None:
+            row.decision = "unmatched"
+        elif sent.status == "firing":
+            row.decision = await _fire(session, row, rule, actor, storm_limit=source.storm_limit)
+        else:
+            row.decision = await _recover(session, row, rule, actor)
+    await session.flush()
+    return [rows[fingerprint] for fingerprint in sorted(latest)]
+
+
+def _record(row: Alert, sent: AlertmanagerAlert, rule: AlertRule | None) -> None:
+    row.state = AlertState(sent.status)
+    row.labels = dict(sent.labels)
+    row.annotations = dict(sent.annotations)
+    row.starts_at = sent.startsAt
+    row.ends_at = sent.ends()
+    if rule is not None:
+        row.rule_id = rule.id
+        row.component_id = rule.component_id
+
+
+async def _fire(
+    session: AsyncSession, row: Alert, rule: AlertRule, actor: Actor, *, storm_limit: int
+) -> str:
+    if row.incident_id is not None:
+        current = await service.get_incident(session, incident_id=row.incident_id)
+        if current.status != IncidentStatus.resolved:
+            if row.hold_until is not None and row.hold_until <= actor.now:
+                return "announced" if await holds.release(session, row, actor=actor) else "held"
+            return "already_open"  # Alertmanager re-sends while the alert fires
+    joined = await detection.open_incident_for(session, component_id=rule.component_id)
+    if joined is not None:
+        row.incident_id = joined
+        row.acted_at = actor.now
+        return "joined"
+    since = actor.now - rules.STORM_WINDOW
+    opened = await detection.opened_since(session, source_id=row.source_id, since=since)
+    if rules.in_storm(opened_recently=opened, limit=storm_limit):
+        return "storm_guard"  # recorded; staff see it in the alerts list
+    held = rules.hold_until(rule, starts_at=row.starts_at, now=actor.now)
+    public = rules.publishes_at_once(rule.policy) and held is None
+    incident = await flows.open_incident(
+        session, data=_opening(rule, draft=not public), actor=actor
+    )
+    row.incident_id = incident.id
+    row.acted_at = actor.now
+    row.hold_until = held
+    decision = "announced" if public else "held" if held else "drafted"
+    await audit.record(
+        session,
+        actor_id=None,
+        action=f"detection.{decision}",
+        entity_type="incident",
+        entity_id=incident.id,
+        after={"rule_id": rule.id, "fingerprint": row.fingerprint, "policy": rule.policy.value},
+    )
+    if decision == "drafted":  # the public heard nothing: the support channel does
+        await _tell_staff(session, incident.id, row, reason="detected", actor=actor)
+    return decision
+
+
+async def _recover(session: AsyncSession, row: Alert, rule: AlertRule, actor: Actor) -> str:
+    if row.incident_id is None:
+        return "recovered"
+    incident = await service.get_incident(session, incident_id=row.incident_id)
+    if incident.status == IncidentStatus.resolved:
+        return "recovered"
+    if await detection.others_firing(session, incident_id=incident.id, alert_id=row.id):
+        return "others_firing"
+    if row.hold_until is not None:  # recovered within the debounce: a flap nobody saw
+        row.hold_until = None
+        resolve = ResolveIn(**_recovery_fields(rule), notify=False)
+        await flows.resolve_incident(session, incident_id=incident.id, data=resolve, actor=actor)
+        return "flapped"
+    if rule.resolve_automatically:
+        resolve = ResolveIn(**_recovery_fields(rule))
+        await flows.resolve_incident(session, incident_id=incident.id, data=resolve, actor=actor)
+        return "resolved_incident"
+    if incident.status == IncidentStatus.monitoring:
+        return "recovered"
+    update = UpdateIn(status=IncidentStatus.monitoring, **_recovery_fields(rule))
+    await flows.post_update(session, incident_id=incident.id, data=update, actor=actor)
+    await _tell_staff(session, incident.id, row, reason="recovered", actor=actor)
+    return "monitoring"
+
+
+async def _tell_staff(
+    session: AsyncSession,
+    incident_id: int,
+    row: Alert,
+    *,
+    reason: Literal["detected", "recovered"],
+    actor: Actor,
+) -> None:
+    """The support channel hears what fired (a draft to publish) or what recovered (an
+    incident to resolve): the suggestion, never the decision."""
+    incident = await service.get_incident(session, incident_id=incident_id)
+    latest = max(incident.updates, key=lambda update: update.id)
+    payload = IncidentEvent(
+        incident=outbox.incident_payload(incident),
+        update=outbox.update_payload(latest),
+        reason=reason,
+        alertname=str(row.labels.get("alertname", row.fingerprint)),
+    )
+    await outbox.record(
+        session,
+        kind="staff.reminder",
+        audience=Audience.staff,
+        payload=payload,
+        component_ids=[component.id for component in incident.components],
+        now=actor.now,
+        incident_id=incident.id,
+        dedup_key=f"detection:{reason}:{incident.id}:{latest.id}",
+    )
+
+
+def _opening(rule: AlertRule, *, draft: bool) -> IncidentOpen:
+    own = rule.texts[rule.language]
+    return IncidentOpen(
+        name=own["name"],
+        body=own["body"],
+        language=rule.language,
+        status="investigating",
+        components={rule.component_id: rule.component_status},
+        draft=draft,
+        translations={
+            language: IncidentText(name=text["name"], body=text["body"])
+            for language, text in rule.texts.items()
+            if language != rule.language
+        },
+    )
+
+
+def _recovery_fields(rule: AlertRule) -> dict[str, object]:
+    return {
+        "body": rule.texts[rule.language]["recovery_body"],
+        "language": rule.language,
+        "components": {rule.component_id: ComponentStatus.operational},
+        "translations": {
+            language: UpdateText(body=text["recovery_body"])
+            for language, text in rule.texts.items()
+            if language != rule.language
+        },
+    }

@@ -1,0 +1,68 @@
+"""Held announcements: an "announce at once" rule with a debounce opens a draft, published
+when the alert has fired that long and still fires; one that recovers first was a flap and
+is resolved unseen."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from incidents import flows, service
+from incidents.common import audit
+from incidents.common.actor import Actor
+from incidents.detection.models import Alert, AlertState
+from incidents.models import IncidentStatus
+
+
+async def release(session: AsyncSession, row: Alert, *, actor: Actor) -> bool:
+    """Publishes the held draft of `row` if the incident still has a firing alert; whether
+    it did. The hold is over either way."""
+    row.hold_until = None
+    if row.incident_id is None:
+        return False
+    incident = await service.get_incident(session, incident_id=row.incident_id)
+    if not incident.draft or incident.status == IncidentStatus.resolved:
+        return False
+    if not await _firing(session, incident_id=incident.id):
+        return False
+    await flows.publish_incident(session, incident_id=incident.id, actor=actor)
+    await audit.record(
+        session,
+        actor_id=None,
+        action="detection.announced",
+        entity_type="incident",
+        entity_id=incident.id,
+        after={"fingerprint": row.fingerprint, "held_until": actor.now.isoformat()},
+    )
+    return True
+
+
+async def release_due(session: AsyncSession, *, actor: Actor) -> list[str]:
+    """The scheduler's step: every hold that has run out is released."""
+    due = await session.scalars(
+        select(Alert)
+        .where(Alert.hold_until <= actor.now)
+        .order_by(Alert.id)
+        .with_for_update(skip_locked=True)
+    )
+    done = []
+    for row in list(due):
+        if await release(session, row, actor=actor):
+            done.append(f"incident {row.incident_id} announced after its alert's debounce")
+    return done
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    moment: datetime | None = await session.scalar(select(func.min(Alert.hold_until)))
+    return moment
+
+
+async def _firing(session: AsyncSession, *, incident_id: int) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Alert)
+        .where(Alert.incident_id == incident_id, Alert.state == AlertState.firing)
+    )
+    return count or 0

@@ -1,0 +1,47 @@
+"""Pure decisions of detection: which rule an alert matches, and what its policy makes public."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from incidents.detection.models import AlertPolicy, AlertRule
+
+
+def matches(rule: AlertRule, *, source_id: int, labels: Mapping[str, Any]) -> bool:
+    if rule.source_id is not None and rule.source_id != source_id:
+        return False
+    return all(labels.get(name) == value for name, value in rule.matchers.items())
+
+
+def matching_rule(
+    rules: Iterable[AlertRule], *, source_id: int, labels: Mapping[str, Any]
+) -> AlertRule | None:
+    """The first rule (by position, then age) whose every matcher the labels carry."""
+    ordered = sorted(rules, key=lambda rule: (rule.position, rule.id))
+    return next(
+        (rule for rule in ordered if matches(rule, source_id=source_id, labels=labels)), None
+    )
+
+
+STORM_WINDOW = timedelta(minutes=10)
+
+
+def in_storm(*, opened_recently: int, limit: int) -> bool:
+    """The storm guard: a source that opened `limit` incidents within STORM_WINDOW opens no more."""
+    return opened_recently >= limit
+
+
+def publishes_at_once(policy: AlertPolicy) -> bool:
+    """Only "announce at once" goes public without a person; the others open a draft."""
+    return policy == AlertPolicy.announce
+
+
+def hold_until(rule: AlertRule, *, starts_at: datetime | None, now: datetime) -> datetime | None:
+    """When a new announcement may go public: None for at once (no debounce, or the alert
+    has already fired long enough), else the moment its debounce runs out."""
+    if not publishes_at_once(rule.policy) or rule.debounce_seconds <= 0:
+        return None
+    until = (starts_at or now) + timedelta(seconds=rule.debounce_seconds)
+    return until if until > now else None

@@ -1,0 +1,110 @@
+"""Every query and write of detection: alert rows claimed by fingerprint, rules, and the open
+incident an alert joins. The caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from incidents.detection.models import Alert, AlertRule, AlertState
+from incidents.models import Component, Incident, IncidentStatus
+
+
+async def claim_alerts(
+    session: AsyncSession, *, source_id: int, fingerprints: Sequence[str]
+) -> dict[str, Alert]:
+    """The alert rows of these fingerprints, created where new and locked in fingerprint
+    order: concurrent deliveries of the same alert wait for each other here."""
+    ordered = sorted(set(fingerprints))
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Alert).on_conflict_do_nothing(
+        index_elements=[Alert.source_id, Alert.fingerprint]
+    )
+    rows = [
+        {
+            "source_id": source_id,
+            "fingerprint": fingerprint,
+            "state": AlertState.firing,
+            "labels": {},
+            "annotations": {},
+            "decision": "received",
+        }
+        for fingerprint in ordered
+    ]
+    await session.execute(statement, rows)
+    found = await session.scalars(
+        select(Alert)
+        .where(Alert.source_id == source_id, Alert.fingerprint.in_(ordered))
+        .order_by(Alert.fingerprint)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {alert.fingerprint: alert for alert in found}
+
+
+async def lock_components(session: AsyncSession, *, ids: Sequence[int]) -> None:
+    """Deliveries of different alerts for one component open one incident: the component's
+    row is the lock (taken in id order, after the alerts', so two deliveries never deadlock)."""
+    if ids:
+        await session.execute(
+            select(Component.id)
+            .where(Component.id.in_(sorted(set(ids))))
+            .order_by(Component.id)
+            .with_for_update()
+        )
+
+
+async def list_rules(session: AsyncSession) -> list[AlertRule]:
+    return list(await session.scalars(select(AlertRule).order_by(AlertRule.position, AlertRule.id)))
+
+
+async def open_incident_for(session: AsyncSession, *, component_id: int) -> int | None:
+    """The unresolved incident detection opened for this component, if any."""
+    found = await session.scalar(
+        select(Incident.id)
+        .join(Alert, Alert.incident_id == Incident.id)
+        .where(Alert.component_id == component_id, Incident.status != IncidentStatus.resolved)
+        .order_by(Incident.id.desc())
+        .limit(1)
+    )
+    return found
+
+
+async def opened_since(session: AsyncSession, *, source_id: int, since: datetime) -> int:
+    """How many incidents this source's alerts opened (as the system) since `since`."""
+    count = await session.scalar(
+        select(func.count(func.distinct(Incident.id)))
+        .join(Alert, Alert.incident_id == Incident.id)
+        .where(
+            Alert.source_id == source_id,
+            Incident.created_by.is_(None),
+            Incident.created_at >= since,
+        )
+    )
+    return count or 0
+
+
+async def others_firing(session: AsyncSession, *, incident_id: int, alert_id: int) -> int:
+    """How many other alerts of this incident still fire."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Alert)
+        .where(
+            Alert.incident_id == incident_id,
+            Alert.id != alert_id,
+            Alert.state == AlertState.firing,
+        )
+    )
+    return count or 0
+
+
+async def list_alerts(session: AsyncSession, *, limit: int = 200) -> list[Alert]:
+    return list(
+        await session.scalars(
+            select(Alert).order_by(Alert.updated_at.desc(), Alert.id.desc()).limit(limit)
+        )
+    )
