@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from incidents.models import ComponentStatus, Impact, IncidentStatus, Indicator, MaintenanceStatus
+from incidents.models import (
+    ComponentStatus,
+    Impact,
+    IncidentStatus,
+    Indicator,
+    MaintenanceStatus,
+    NetworkState,
+)
+from incidents.schemas import LANGUAGES
 
 __all__ = ["document"]
 
@@ -67,7 +75,65 @@ def _schemas() -> Json:
         "Maintenances": _object(
             {"page": _ref("Page"), "scheduled_maintenances": _list_of("Incident")}
         ),
+        **_network_schemas(),
     }
+
+
+def _network_schemas() -> Json:
+    """/api/networks.json: each asset on each network, per way (null: not offered)."""
+    way = _object(
+        {
+            "enabled": {"type": "boolean"},
+            "state": {"type": "string", "enum": [s.value for s in NetworkState]},
+            "reason": _string(nullable=True),
+            "cause": _string(nullable=True),
+            "message": _string(nullable=True),
+            "since": _time(nullable=True),
+            "expected_reopen_at": _time(nullable=True),
+            "url": _string(nullable=True),
+        }
+    )
+    nullable_way = {"anyOf": [_ref("NetworkWay"), {"type": "null"}]}
+    row = _object(
+        {
+            "asset": _string(),
+            "network": _string(),
+            "deposit": nullable_way,
+            "withdrawal": nullable_way,
+        }
+    )
+    page = _object({"name": _string(), "url": _string(), "updated_at": _time()})
+    document = _object(
+        {
+            "page": page,
+            "language": {"type": "string", "enum": list(LANGUAGES)},
+            "networks": _list_of("Network"),
+        }
+    )
+    return {"NetworkWay": way, "Network": row, "Networks": document}
+
+
+def _networks_operation() -> Json:
+    operation = _operation("networks.json", "Deposit and withdrawal state per network", "Networks")
+    get = operation["get"]
+    get["parameters"] += [
+        {"name": "lang", "in": "query", "required": False, "schema": _enum(list(LANGUAGES))},
+        {
+            "name": "asset",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9]{1,16}$"},
+        },
+    ]
+    get["responses"]["404"] = {
+        "description": "no network lists that asset",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+    return operation
+
+
+def _enum(values: list[str]) -> Json:
+    return {"type": "string", "enum": values}
 
 
 def _event_status() -> Json:
@@ -186,8 +252,11 @@ def document(*, public_url: str) -> Json:
         "info": {"title": "Public status API v2 (Statuspage-compatible)", "version": "2"},
         "servers": [{"url": public_url}],
         "paths": {
-            f"/api/v2/{path}": _operation(path, summary, schema)
-            for path, (summary, schema) in _PATHS.items()
+            **{
+                f"/api/v2/{path}": _operation(path, summary, schema)
+                for path, (summary, schema) in _PATHS.items()
+            },
+            "/api/networks.json": _networks_operation(),
         },
         "components": {"schemas": _schemas()},
     }
