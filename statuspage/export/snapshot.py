@@ -32,6 +32,7 @@ _FEEDS = (
     "/badge.svg",
     "/badge.json",
     "/api/networks.json",
+    "/api/notices.json",
 )
 _COMPONENT_FEEDS = ("/components/{}/history.rss", "/components/{}/history.atom")
 _ATTEMPTS = 3

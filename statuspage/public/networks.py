@@ -13,7 +13,7 @@ from incidents.models import Component, Incident, Maintenance, NetworkState
 from statuspage import i18n
 from statuspage.public.state import PublicState
 
-__all__ = ["Way", "document", "rows"]
+__all__ = ["Way", "document", "iso_utc", "rows"]
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def document(state: PublicState, lang: str, *, asset: str | None = None) -> dict
         "page": {
             "name": state.site.in_language(lang).name,
             "url": state.site.url,
-            "updated_at": _time(state.updated_at),
+            "updated_at": iso_utc(state.updated_at),
         },
         "language": lang,
         "networks": [
@@ -149,13 +149,13 @@ def _way_json(way: Way | None) -> dict[str, Any] | None:
         "reason": way.reason,
         "cause": way.cause,
         "message": way.message,
-        "since": _time(way.since),
-        "expected_reopen_at": _time(way.expected_reopen_at),
+        "since": iso_utc(way.since),
+        "expected_reopen_at": iso_utc(way.expected_reopen_at),
         "url": way.url,
     }
 
 
-def _time(moment: datetime | None) -> str | None:
+def iso_utc(moment: datetime | None) -> str | None:
     """ISO 8601 in UTC to the second: `2026-03-01T02:00:00Z`."""
     if moment is None:
         return None

@@ -84,7 +84,7 @@ class Entry:
 
 
 # Public API documents written for app developers in the reader's language (`?lang=`).
-LANGUAGE_APIS = frozenset({"/api/networks.json"})
+LANGUAGE_APIS = frozenset({"/api/networks.json", "/api/notices.json"})
 
 
 def surface(path: str) -> str:
