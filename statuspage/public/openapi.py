@@ -110,26 +110,51 @@ def _network_schemas() -> Json:
             "networks": _list_of("Network"),
         }
     )
-    return {"NetworkWay": way, "Network": row, "Networks": document}
+    notice = _object(
+        {
+            "kind": _enum(["incident", "maintenance"]),
+            "id": _string(),
+            "title": _string(),
+            "status": _event_status(),
+            "severity": _enum([*(i.value for i in Impact), "maintenance"]),
+            "message": _string(nullable=True),
+            "cause": _string(nullable=True),
+            "started_at": _time(nullable=True),
+            "expected_resolution_at": _time(nullable=True),
+            "components": {"type": "array", "items": {"type": "integer"}},
+            "url": _string(),
+        }
+    )
+    notices = _object(
+        {"language": _enum(list(LANGUAGES)), "notices": {"type": "array", "items": notice}}
+    )
+    return {"NetworkWay": way, "Network": row, "Networks": document, "Notices": notices}
 
 
-def _networks_operation() -> Json:
-    operation = _operation("networks.json", "Deposit and withdrawal state per network", "Networks")
+def _language_operation(path: str, summary: str, schema: str, filters: Json) -> Json:
+    """A document in the reader's language (`lang`), narrowed by `filters` (query strings)."""
+    operation = _operation(path, summary, schema)
     get = operation["get"]
     get["parameters"] += [
         {"name": "lang", "in": "query", "required": False, "schema": _enum(list(LANGUAGES))},
-        {
-            "name": "asset",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string", "pattern": "^[A-Za-z0-9]{1,16}$"},
-        },
+        *(
+            {"name": name, "in": "query", "required": False, "schema": shape}
+            for name, shape in filters.items()
+        ),
     ]
     get["responses"]["404"] = {
-        "description": "no network lists that asset",
+        "description": "the filter names nothing listed",
         "content": {"text/html": {"schema": {"type": "string"}}},
     }
     return operation
+
+
+_ASSET_FILTER = {"type": "string", "pattern": "^[A-Za-z0-9]{1,16}$", "description": "e.g. USDT"}
+_NOTICE_FILTERS = {
+    "components": {"type": "string", "pattern": "^[0-9]{1,10}(,[0-9]{1,10}){0,49}$"},
+    "asset": _ASSET_FILTER,
+    "network": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9 ._-]{0,31}$"},
+}
 
 
 def _enum(values: list[str]) -> Json:
@@ -256,7 +281,18 @@ def document(*, public_url: str) -> Json:
                 f"/api/v2/{path}": _operation(path, summary, schema)
                 for path, (summary, schema) in _PATHS.items()
             },
-            "/api/networks.json": _networks_operation(),
+            "/api/networks.json": _language_operation(
+                "networks.json",
+                "Deposit and withdrawal state per asset and network",
+                "Networks",
+                {"asset": _ASSET_FILTER},
+            ),
+            "/api/notices.json": _language_operation(
+                "notices.json",
+                "Open incidents and pending maintenance touching the components asked for",
+                "Notices",
+                _NOTICE_FILTERS,
+            ),
         },
         "components": {"schemas": _schemas()},
     }
