@@ -316,3 +316,17 @@ async def test_the_network_matrix_is_exported_in_each_language(
         assert html.entry.body == (await live.get(f"/networks?lang={language}")).content
     assert pages["api/networks.json"].url == "/api/networks.json"
     assert pages["networks.html"].url == "/networks"
+    # The demo's open incident slows BTC deposits: the matrix says so, in Chinese too.
+    chinese = json.loads(pages["_lang/zh-CN/api/networks.json"].entry.body)
+    btc = next(row for row in chinese["networks"] if row["asset"] == "BTC")
+    assert (btc["network"], btc["deposit"]["state"], btc["deposit"]["reason"]) == (
+        "Bitcoin",
+        "delayed",
+        "BTC 充值到账缓慢",
+    )
+    assert btc["withdrawal"]["state"] == "open"
+    assert [(row["asset"], row["network"]) for row in chinese["networks"]] == [
+        ("BTC", "Bitcoin"),
+        ("ETH", "ERC20"),
+        ("USDT", "TRC20"),
+    ]
