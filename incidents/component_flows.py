@@ -13,7 +13,7 @@ from incidents.common import audit
 from incidents.common.actor import Actor
 from incidents.common.errors import Conflict, InvalidInput
 from incidents.common.snapshots import snapshot
-from incidents.models import Component, ComponentGroup
+from incidents.models import Component, ComponentGroup, ComponentStatus
 from incidents.networks import check_network_fields
 from incidents.schemas import (
     ComponentIn,
@@ -94,6 +94,11 @@ async def edit_component(
             setattr(component, name, getattr(data, name))
     if data.status is not None:
         component.manual_status = data.status
+    if data.reason is not None or data.status == ComponentStatus.operational:
+        # Back to operational by hand, the reason goes with the suspension it explained.
+        component.manual_reason = (
+            None if data.status == ComponentStatus.operational else data.reason
+        )
     if data.translations is not None:
         component.translations = _texts(data.translations)
     await _set_network(session, component, data)

@@ -137,6 +137,8 @@ class Component(Base):
     asset: Mapped[str | None] = mapped_column(String(16))
     network: Mapped[str | None] = mapped_column(String(32))
     direction: Mapped[Direction | None] = mapped_column(checked_enum(Direction))
+    # Why staff set `manual_status` by hand, per language: the network matrix shows it.
+    manual_reason: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from incidents.common.text import check_one_line
 from incidents.models import Component, ComponentStatus, Direction, NetworkState
 
 Asset = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,16}$", description="e.g. USDT")]
@@ -25,6 +26,8 @@ _STATE_OF_STATUS = {
     ComponentStatus.major_outage: NetworkState.suspended,
     ComponentStatus.under_maintenance: NetworkState.suspended,
 }
+
+Reason = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(check_one_line)]
 
 
 class NetworkFields(BaseModel):

@@ -12,7 +12,7 @@ from incidents.common.text import check_text as check_text
 from incidents.common.text import unsafe_character as unsafe_character
 from incidents.models import LANGUAGES as LANGUAGES  # defined beside the tables, named here too
 from incidents.models import ComponentStatus, Direction, Impact, IncidentStatus, MaintenanceStatus
-from incidents.networks import NetworkFields, check_network_fields
+from incidents.networks import NetworkFields, Reason, check_network_fields
 
 Language = Annotated[
     str, Field(pattern=r"^(en|zh-CN)$", description="a supported language: en or zh-CN")
@@ -123,6 +123,7 @@ class ComponentPatch(_In, NetworkFields):
     status: ComponentStatus | None = Field(
         default=None, description="the status set by hand, outside any incident"
     )
+    reason: dict[Language, Reason] | None = Field(default=None, description="why, per language")
     translations: dict[Language, NameDescriptionText] | None = None
 
 

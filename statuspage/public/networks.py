@@ -76,8 +76,14 @@ def _way(component: Component | None, state: PublicState, lang: str) -> Way | No
             maintenance.scheduled_until,
             f"{state.site.url}/maintenance/{maintenance.shortlink}",
         )
-    # Set by hand, outside any incident: the state shows, with no story to tell.
-    return Way(way_state, None, None, None, None, None, None)
+    # Set by hand, outside any incident: the state shows, with the reason staff gave.
+    return Way(way_state, _manual_reason(component, lang), None, None, None, None, None)
+
+
+def _manual_reason(component: Component, lang: str) -> str | None:
+    """In the reader's language, else in any other the staff wrote it in."""
+    reasons = component.manual_reason or {}
+    return reasons.get(lang) or next(iter(reasons.values()), None)
 
 
 def _worst_incident(component: Component, state: PublicState) -> Incident | None:

@@ -1,6 +1,7 @@
 """Components that stand for an asset's deposits or withdrawals on one network (issue 18): the
 network matrix derives from their status. Three nullable columns and a unique index over them
-(rows without a network keep NULLs, which the index lets repeat). Downgrade drops them.
+(rows without a network keep NULLs, which the index lets repeat), and the reason, per language,
+of a status set by hand. Downgrade drops them.
 
 Revision ID: 0019
 Revises: 0018
@@ -36,10 +37,11 @@ def upgrade() -> None:
             nullable=True,
         ),
     )
+    op.add_column("components", sa.Column("manual_reason", sa.JSON(), nullable=True))
     op.create_index(_INDEX, "components", ["asset", "network", "direction"], unique=True)
 
 
 def downgrade() -> None:
     op.drop_index(_INDEX, table_name="components")
-    for column in ("direction", "network", "asset"):
+    for column in ("manual_reason", "direction", "network", "asset"):
         op.drop_column("components", column)

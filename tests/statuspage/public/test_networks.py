@@ -204,19 +204,33 @@ async def test_maintenance_suspends_until_its_window_ends(
     assert during["deposit"]["url"] == f"http://127.0.0.1:8000/maintenance/{window['shortlink']}"
 
 
-async def test_suspended_by_hand_shows_without_an_incident(
+async def test_suspended_by_hand_shows_with_the_reason_staff_gave(
     client: httpx.AsyncClient, support: dict[str, str]
 ) -> None:
     ids = await _networks(client, support)
-    await client.patch(
-        f"{API}/components/{ids['USDT-ERC20-withdrawal']}",
-        json={"status": "major_outage"},
-        headers=support,
+    component = f"{API}/components/{ids['USDT-ERC20-withdrawal']}"
+    reason = {"en": "Wallet upgrade", "zh-CN": "钱包升级"}
+    suspended = await client.patch(
+        component, json={"status": "major_outage", "reason": reason}, headers=support
     )
+    assert suspended.status_code == 200, suspended.text
     withdrawal = _row((await client.get("/api/networks.json")).json(), "USDT", "ERC20")[
         "withdrawal"
     ]
-    assert withdrawal == {**OPEN, "enabled": False, "state": "suspended"}
+    assert withdrawal == {
+        **OPEN,
+        "enabled": False,
+        "state": "suspended",
+        "reason": "Wallet upgrade",
+    }
+    zh_page = _text((await client.get("/networks?lang=zh-CN")).text)
+    assert "USDT ERC20 不支持 暂停 钱包升级" in zh_page
+
+    await client.patch(component, json={"status": "operational"}, headers=support)
+    after = _row((await client.get("/api/networks.json?lang=zh-CN")).json(), "USDT", "ERC20")
+    assert after["withdrawal"] == OPEN
+    bad = await client.patch(component, json={"reason": {"fr": "x"}}, headers=support)
+    assert (bad.status_code, bad.json()["error"]["field"]) == (422, "reason.fr")
 
 
 async def test_the_json_is_cached_open_to_every_origin_and_filtered_by_asset(
