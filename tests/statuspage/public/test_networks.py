@@ -249,6 +249,10 @@ async def test_the_json_is_cached_open_to_every_origin_and_filtered_by_asset(
     assert (await client.get("/api/networks.json?asset=../x")).status_code == 404
     preflight = await client.options("/api/networks.json")
     assert preflight.headers["access-control-allow-origin"] == "*"
+    # Without JavaScript, and in the static export, the asset links jump within the page.
+    whole = (await client.get("/networks?lang=en")).text
+    assert '<a href="#asset-USDT">USDT</a>' in whole
+    assert '<tbody id="asset-USDT">' in whole
     page = _text((await client.get("/networks?asset=BTC&lang=en")).text)
     assert "BTC Bitcoin Open Not offered" in page
     assert "TRC20" not in page
