@@ -11,10 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incidents import service
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.common.errors import InvalidInput
+from incidents.common.errors import Conflict, InvalidInput
 from incidents.common.snapshots import snapshot
-from incidents.models import Component, ComponentGroup
-from incidents.schemas import ComponentIn, ComponentPatch, GroupIn, GroupPatch, ReorderIn
+from incidents.models import Component, ComponentGroup, ComponentStatus
+from incidents.networks import check_network_fields
+from incidents.schemas import (
+    ComponentIn,
+    ComponentPatch,
+    GroupIn,
+    GroupPatch,
+    ReorderIn,
+)
 
 
 async def create_group(session: AsyncSession, *, data: GroupIn, actor: Actor) -> ComponentGroup:
@@ -61,7 +68,11 @@ async def create_component(session: AsyncSession, *, data: ComponentIn, actor: A
         position=position,
         showcase=data.showcase,
         translations=_texts(data.translations),
+        asset=data.asset,
+        network=data.network,
+        direction=data.direction,
     )
+    await _check_network_free(session, component)
     session.add(component)
     await session.flush()
     await _audit(session, actor, "component.create", component, None)
@@ -83,11 +94,45 @@ async def edit_component(
             setattr(component, name, getattr(data, name))
     if data.status is not None:
         component.manual_status = data.status
+    if data.reason is not None or data.status == ComponentStatus.operational:
+        # Back to operational by hand, the reason goes with the suspension it explained.
+        component.manual_reason = (
+            None if data.status == ComponentStatus.operational else data.reason
+        )
     if data.translations is not None:
         component.translations = _texts(data.translations)
+    await _set_network(session, component, data)
     await service.recompute_component_statuses(session)
     await _audit(session, actor, "component.edit", component, before)
     return component
+
+
+async def _set_network(session: AsyncSession, component: Component, data: ComponentPatch) -> None:
+    sent = {"asset", "network", "direction"} & data.model_fields_set
+    if not sent:
+        return
+    for name in sent:
+        setattr(component, name, getattr(data, name))
+    try:
+        check_network_fields(component.asset, component.network, component.direction)
+    except ValueError as error:
+        raise InvalidInput(str(error), field=str(error).partition(":")[0]) from None
+    await _check_network_free(session, component)
+
+
+async def _check_network_free(session: AsyncSession, component: Component) -> None:
+    """One component per asset, network and direction: two would be two sources of truth."""
+    if component.direction is None:
+        return
+    taken = await service.network_component(
+        session, asset=component.asset, network=component.network, direction=component.direction
+    )
+    if taken is not None and taken is not component:
+        raise Conflict(
+            f"component {taken.id} already stands for {component.asset} on"
+            f" {component.network} {component.direction.value}s",
+            field="asset",
+        )
 
 
 async def reorder(

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -56,6 +57,21 @@ class MaintenanceStatus(enum.StrEnum):
     cancelled = "cancelled"
 
 
+class Direction(enum.StrEnum):
+    """Which way money moves on a network a component stands for."""
+
+    deposit = "deposit"
+    withdrawal = "withdrawal"
+
+
+class NetworkState(enum.StrEnum):
+    """What a holder can do on a network in one direction, derived from its component."""
+
+    open = "open"
+    delayed = "delayed"
+    suspended = "suspended"
+
+
 class Indicator(enum.StrEnum):
     none = "none"
     minor = "minor"
@@ -97,6 +113,7 @@ class ComponentGroup(Base):
 
 class Component(Base):
     __tablename__ = "components"
+    __table_args__ = (Index("ix_components_network", "asset", "network", "direction", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int | None] = mapped_column(
@@ -115,6 +132,13 @@ class Component(Base):
     status: Mapped[ComponentStatus] = mapped_column(
         checked_enum(ComponentStatus), default=ComponentStatus.operational
     )
+    # A component may stand for one asset's deposits or withdrawals on one network (all three
+    # set, or none): the network matrix reads its state from the component's, nothing else.
+    asset: Mapped[str | None] = mapped_column(String(16))
+    network: Mapped[str | None] = mapped_column(String(32))
+    direction: Mapped[Direction | None] = mapped_column(checked_enum(Direction))
+    # Why staff set `manual_status` by hand, per language: the network matrix shows it.
+    manual_reason: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -11,7 +11,8 @@ from incidents.common.text import check_one_line as check_one_line
 from incidents.common.text import check_text as check_text
 from incidents.common.text import unsafe_character as unsafe_character
 from incidents.models import LANGUAGES as LANGUAGES  # defined beside the tables, named here too
-from incidents.models import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
+from incidents.models import ComponentStatus, Direction, Impact, IncidentStatus, MaintenanceStatus
+from incidents.networks import NetworkFields, Reason, check_network_fields
 
 Language = Annotated[
     str, Field(pattern=r"^(en|zh-CN)$", description="a supported language: en or zh-CN")
@@ -96,7 +97,7 @@ class GroupPatch(_In):
     translations: dict[Language, NameDescriptionText] | None = None
 
 
-class ComponentIn(_In):
+class ComponentIn(_In, NetworkFields):
     name: Name
     description: Description = ""
     group_id: Id | None = None
@@ -104,9 +105,15 @@ class ComponentIn(_In):
     showcase: bool = True
     translations: dict[Language, NameDescriptionText] = {}
 
+    @model_validator(mode="after")
+    def _whole_network(self) -> ComponentIn:
+        check_network_fields(self.asset, self.network, self.direction)
+        return self
 
-class ComponentPatch(_In):
-    """Only the fields sent are changed; `group_id: null` takes a component out of its group."""
+
+class ComponentPatch(_In, NetworkFields):
+    """Only the fields sent are changed; `group_id: null` takes a component out of its group;
+    asset, network and direction go together (null for all three: no network any more)."""
 
     name: Name | None = None
     description: Description | None = None
@@ -116,6 +123,7 @@ class ComponentPatch(_In):
     status: ComponentStatus | None = Field(
         default=None, description="the status set by hand, outside any incident"
     )
+    reason: dict[Language, Reason] | None = Field(default=None, description="why, per language")
     translations: dict[Language, NameDescriptionText] | None = None
 
 
@@ -281,6 +289,9 @@ class ComponentOut(_Out):
     showcase: bool
     status: ComponentStatus
     manual_status: ComponentStatus
+    asset: str | None
+    network: str | None
+    direction: Direction | None
     translations: dict[str, Any]
     created_at: datetime
     updated_at: datetime

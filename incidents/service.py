@@ -17,6 +17,7 @@ from incidents.models import (
     Component,
     ComponentGroup,
     ComponentStatus,
+    Direction,
     Incident,
     IncidentStatus,
     IncidentUpdate,
@@ -58,6 +59,20 @@ async def get_component(session: AsyncSession, *, component_id: int) -> Componen
     if component is None:
         raise NotFound(f"component {component_id} does not exist", field="component_id")
     return component
+
+
+async def network_component(
+    session: AsyncSession, *, asset: str | None, network: str | None, direction: Direction
+) -> Component | None:
+    """The component standing for this asset's deposits or withdrawals on this network."""
+    with session.no_autoflush:
+        return await session.scalar(
+            select(Component).where(
+                Component.asset == asset,
+                Component.network == network,
+                Component.direction == direction,
+            )
+        )
 
 
 async def components_by_id(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incidents import component_flows, flows, maintenance_flows
 from incidents.common.actor import Actor
 from incidents.common.db_types import utcnow
-from incidents.models import Component
+from incidents.models import Component, Direction
 from incidents.schemas import (
     ComponentIn,
     GroupIn,
@@ -71,6 +71,19 @@ CATALOGUE: list[tuple[tuple[str, str], list[tuple[str, str, str]]]] = [
 ]
 
 
+# Components that stand for one asset's deposits or withdrawals on one network: the network
+# matrix (/networks) lists these. ETH's components stand for ERC-20 tokens too; the matrix
+# lists them as ETH on ERC20.
+NETWORKS: dict[str, tuple[str, str, Direction]] = {
+    "BTC deposits": ("BTC", "Bitcoin", Direction.deposit),
+    "BTC withdrawals": ("BTC", "Bitcoin", Direction.withdrawal),
+    "ETH and ERC-20 deposits": ("ETH", "ERC20", Direction.deposit),
+    "ETH and ERC-20 withdrawals": ("ETH", "ERC20", Direction.withdrawal),
+    "USDT-TRC20 deposits": ("USDT", "TRC20", Direction.deposit),
+    "USDT-TRC20 withdrawals": ("USDT", "TRC20", Direction.withdrawal),
+}
+
+
 async def has_data(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(func.count()).select_from(Component)))
 
@@ -101,6 +114,7 @@ async def _catalogue(
             actor=actor,
         )
         for name_en, name_zh, description in components:
+            asset, network, direction = NETWORKS.get(name_en, (None, None, None))
             component = await component_flows.create_component(
                 session,
                 data=ComponentIn(
@@ -108,6 +122,9 @@ async def _catalogue(
                     description=description,
                     group_id=group.id,
                     translations={"zh-CN": {"name": name_zh}},
+                    asset=asset,
+                    network=network,
+                    direction=direction,
                 ),
                 actor=actor,
             )

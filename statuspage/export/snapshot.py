@@ -25,7 +25,15 @@ __all__ = ["LANGUAGE_DIR", "ExportError", "ExportRace", "Page", "Snapshot", "sna
 # top, so a server without our rules (or a CDN) serves the page a reader without a choice gets.
 LANGUAGE_DIR = "_lang"
 _RENDERERS = {surface.path: surface.render for surface in SURFACES}
-_FEEDS = ("/history.rss", "/history.atom", "/maintenance.ics", "/badge.svg", "/badge.json")
+_FEEDS = (
+    "/history.rss",
+    "/history.atom",
+    "/maintenance.ics",
+    "/badge.svg",
+    "/badge.json",
+    "/api/networks.json",
+    "/api/notices.json",
+)
 _COMPONENT_FEEDS = ("/components/{}/history.rss", "/components/{}/history.atom")
 _ATTEMPTS = 3
 
@@ -101,6 +109,7 @@ async def _pages(
     for language in LANGUAGES:
         html = [
             ("/", {}),
+            ("/networks", {}),
             *((f"/incidents/{code}", {"shortlink": code}) for code in incidents),
             *((f"/maintenance/{code}", {"shortlink": code}) for code in maintenances),
             *(("/history", _page_param(page)) for page in range(1, history + 1)),

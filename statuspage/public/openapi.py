@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from incidents.models import ComponentStatus, Impact, IncidentStatus, Indicator, MaintenanceStatus
+from incidents.models import (
+    ComponentStatus,
+    Impact,
+    IncidentStatus,
+    Indicator,
+    MaintenanceStatus,
+    NetworkState,
+)
+from incidents.schemas import LANGUAGES
 
 __all__ = ["document"]
 
@@ -67,7 +75,90 @@ def _schemas() -> Json:
         "Maintenances": _object(
             {"page": _ref("Page"), "scheduled_maintenances": _list_of("Incident")}
         ),
+        **_network_schemas(),
     }
+
+
+def _network_schemas() -> Json:
+    """/api/networks.json: each asset on each network, per way (null: not offered)."""
+    way = _object(
+        {
+            "enabled": {"type": "boolean"},
+            "state": {"type": "string", "enum": [s.value for s in NetworkState]},
+            "reason": _string(nullable=True),
+            "cause": _string(nullable=True),
+            "message": _string(nullable=True),
+            "since": _time(nullable=True),
+            "expected_reopen_at": _time(nullable=True),
+            "url": _string(nullable=True),
+        }
+    )
+    nullable_way = {"anyOf": [_ref("NetworkWay"), {"type": "null"}]}
+    row = _object(
+        {
+            "asset": _string(),
+            "network": _string(),
+            "deposit": nullable_way,
+            "withdrawal": nullable_way,
+        }
+    )
+    page = _object({"name": _string(), "url": _string(), "updated_at": _time()})
+    document = _object(
+        {
+            "page": page,
+            "language": {"type": "string", "enum": list(LANGUAGES)},
+            "networks": _list_of("Network"),
+        }
+    )
+    notice = _object(
+        {
+            "kind": _enum(["incident", "maintenance"]),
+            "id": _string(),
+            "title": _string(),
+            "status": _event_status(),
+            "severity": _enum([*(i.value for i in Impact), "maintenance"]),
+            "message": _string(nullable=True),
+            "cause": _string(nullable=True),
+            "started_at": _time(nullable=True),
+            "expected_resolution_at": _time(nullable=True),
+            "components": {"type": "array", "items": {"type": "integer"}},
+            "url": _string(),
+        }
+    )
+    notices = _object(
+        {"language": _enum(list(LANGUAGES)), "notices": {"type": "array", "items": notice}}
+    )
+    return {"NetworkWay": way, "Network": row, "Networks": document, "Notices": notices}
+
+
+def _language_operation(path: str, summary: str, schema: str, filters: Json) -> Json:
+    """A document in the reader's language (`lang`), narrowed by `filters` (query strings)."""
+    operation = _operation(path, summary, schema)
+    get = operation["get"]
+    get["parameters"] += [
+        {"name": "lang", "in": "query", "required": False, "schema": _enum(list(LANGUAGES))},
+        *(
+            {"name": name, "in": "query", "required": False, "schema": shape}
+            for name, shape in filters.items()
+        ),
+    ]
+    get["responses"]["404"] = {
+        "description": "the filter names nothing listed",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+    return operation
+
+
+_ASSET_FILTER = {"type": "string", "pattern": "^[A-Za-z0-9]{1,16}$", "description": "e.g. USDT"}
+_NOTICE_FILTERS = {
+    "components": {"type": "string", "pattern": "^[0-9]{1,10}(,[0-9]{1,10}){0,49}$"},
+    "asset": _ASSET_FILTER,
+    "network": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9 ._-]{0,31}$"},
+}
+
+
+def _enum(values: list[str]) -> Json:
+    return {"type": "string", "enum": values}
 
 
 def _event_status() -> Json:
@@ -186,8 +277,22 @@ def document(*, public_url: str) -> Json:
         "info": {"title": "Public status API v2 (Statuspage-compatible)", "version": "2"},
         "servers": [{"url": public_url}],
         "paths": {
-            f"/api/v2/{path}": _operation(path, summary, schema)
-            for path, (summary, schema) in _PATHS.items()
+            **{
+                f"/api/v2/{path}": _operation(path, summary, schema)
+                for path, (summary, schema) in _PATHS.items()
+            },
+            "/api/networks.json": _language_operation(
+                "networks.json",
+                "Deposit and withdrawal state per asset and network",
+                "Networks",
+                {"asset": _ASSET_FILTER},
+            ),
+            "/api/notices.json": _language_operation(
+                "notices.json",
+                "Open incidents and pending maintenance touching the components asked for",
+                "Notices",
+                _NOTICE_FILTERS,
+            ),
         },
         "components": {"schemas": _schemas()},
     }

@@ -14,7 +14,7 @@ from incidents.models import Component, ComponentStatus, Incident, IncidentUpdat
 from incidents.schemas import LANGUAGES
 from statuspage import i18n
 from statuspage.markdown import render as markdown
-from statuspage.public import assets
+from statuspage.public import assets, networks
 from statuspage.public.cache import RenderContext
 from statuspage.public.responses import HTML_CACHE_CONTROL, Entry
 from statuspage.public.state import PublicState
@@ -128,6 +128,18 @@ async def history_page(ctx: RenderContext) -> Entry:
         page=page,
         has_older=bool(older) and page < HISTORY_MAX_PAGES,
         months=[_month_view(month, incidents, state, lang) for month in months],
+    )
+
+
+async def networks_page(ctx: RenderContext) -> Entry:
+    asset = ctx.params.get("asset")
+    rows = networks.rows(ctx.state, ctx.language, asset=asset)
+    if asset is not None and not rows:
+        raise PageNotFound(f"no network lists the asset {asset}")
+    every = networks.rows(ctx.state, ctx.language)
+    assets_listed = list(dict.fromkeys(row.asset for row in every))
+    return _page(
+        ctx, "networks.html", path="/networks", rows=rows, asset=asset, listed_assets=assets_listed
     )
 
 

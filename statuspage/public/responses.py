@@ -83,9 +83,13 @@ class Entry:
 # -- the request --------------------------------------------------------------------------
 
 
+# Public API documents written for app developers in the reader's language (`?lang=`).
+LANGUAGE_APIS = frozenset({"/api/networks.json", "/api/notices.json"})
+
+
 def surface(path: str) -> str:
     """`api` (no language), `feed` (language by ?lang= only) or `html` (negotiated)."""
-    if path.startswith("/api/"):
+    if path.startswith("/api/") and path not in LANGUAGE_APIS:
         return "api"
     if path.endswith((".rss", ".atom", ".ics", ".svg", ".json", ".xml")):
         return "feed"

@@ -12,12 +12,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from statuspage.public import api_v2, assets, badge, feeds, pages
+from statuspage.public import api_v2, assets, badge, feeds, networks, notices, pages
 from statuspage.public.cache import PublicCache, RenderContext, key_for
 from statuspage.public.responses import API_CACHE_CONTROL, Entry, Incoming, send_entry
 from statuspage.public.state import PublicState
 
 _SHORTLINK = re.compile(r"^[a-z0-9]{4,16}$")
+_ASSET = re.compile(r"^[A-Z0-9]{1,16}$")
+_NETWORK = re.compile(r"^[a-z0-9][a-z0-9 ._-]{0,31}$")
+_IDS = re.compile(r"^[0-9]{1,10}(,[0-9]{1,10}){0,49}$")
 _MAX_PAGE = pages.HISTORY_MAX_PAGES
 
 
@@ -57,6 +60,34 @@ def _history(request: Request) -> dict[str, str] | None:
     if not raw.isdigit() or not 1 <= int(raw) <= _MAX_PAGE:
         return None
     return {"page": str(int(raw))} if int(raw) > 1 else {}
+
+
+def _asset(request: Request) -> dict[str, str] | None:
+    """`?asset=USDT` (any letter case) narrows the network matrix to one asset."""
+    raw = request.query_params.get("asset")
+    if raw is None:
+        return {}
+    return {"asset": raw.upper()} if _ASSET.match(raw.upper()) else None
+
+
+def _notice_filter(request: Request) -> dict[str, str] | None:
+    """`?components=3,1&asset=usdt&network=TRC20`, each optional, made canonical (sorted ids,
+    upper-case asset, case-folded network) so equal filters share one cache entry."""
+    query = request.query_params
+    clean: dict[str, str] = {}
+    if (raw := query.get("components")) is not None:
+        if not _IDS.match(raw) or not all(0 < int(i) < 2**31 for i in raw.split(",")):
+            return None
+        clean["components"] = ",".join(str(i) for i in sorted({int(i) for i in raw.split(",")}))
+    if (asset := query.get("asset")) is not None:
+        if not _ASSET.match(asset.upper()):
+            return None
+        clean["asset"] = asset.upper()
+    if (network := query.get("network")) is not None:
+        if not _NETWORK.match(network.casefold()):
+            return None
+        clean["network"] = network.casefold()
+    return clean
 
 
 def endpoint(surface: Surface, cache: PublicCache) -> Callable[[Request], Awaitable[Response]]:
@@ -158,6 +189,22 @@ def _entry(ctx: RenderContext, body: bytes, content_type: str) -> Entry:
     )
 
 
+async def _networks_json(ctx: RenderContext) -> Entry:
+    asset = ctx.params.get("asset")
+    if asset is not None and not networks.rows(ctx.state, ctx.language, asset=asset):
+        raise pages.PageNotFound(f"no network lists the asset {asset}")
+    document = networks.document(ctx.state, ctx.language, asset=asset)
+    return _entry(ctx, api_v2.dumps(document), "application/json")
+
+
+async def _notices_json(ctx: RenderContext) -> Entry:
+    ids = notices.touched(ctx.state, ctx.params)
+    if ids is not None and not ids:
+        raise pages.PageNotFound("no component matches the filter")
+    document = notices.document(ctx.state, ctx.language, ids)
+    return _entry(ctx, api_v2.dumps(document), "application/json")
+
+
 def _component_id(request: Request) -> dict[str, str] | None:
     raw = str(request.path_params["component_id"])
     return {"component_id": raw} if raw.isdigit() and 0 < int(raw) < 2**31 else None
@@ -165,7 +212,10 @@ def _component_id(request: Request) -> dict[str, str] | None:
 
 SURFACES = [
     *(Surface(f"/api/v2/{name}", _json(build), _no_params) for name, build in API_V2.items()),
+    Surface("/api/networks.json", _networks_json, _asset),
+    Surface("/api/notices.json", _notices_json, _notice_filter),
     Surface("/", pages.home, _no_params),
+    Surface("/networks", pages.networks_page, _asset),
     Surface("/incidents/{shortlink}", pages.incident_page, _shortlink),
     Surface("/maintenance/{shortlink}", pages.maintenance_page, _shortlink),
     Surface("/history", pages.history_page, _history),
@@ -199,7 +249,12 @@ async def preflight(_request: Request) -> Response:
 # The public API's paths a browser script may call (and so preflight): the documents and the
 # OpenAPI description. An OPTIONS route matching every path would answer 405 to a GET of any
 # unknown one, without the CORS header, where a 404 the script can read is due.
-API_PATHS = [*(f"/api/v2/{name}" for name in API_V2), "/api/v2/openapi.json"]
+API_PATHS = [
+    *(f"/api/v2/{name}" for name in API_V2),
+    "/api/v2/openapi.json",
+    "/api/networks.json",
+    "/api/notices.json",
+]
 
 
 def routes(cache: PublicCache) -> list[Route]:

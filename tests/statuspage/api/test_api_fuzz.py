@@ -236,6 +236,8 @@ async def test_the_public_api_answers_every_fuzzed_request_as_documented(
     assert response.headers["access-control-allow-origin"] == "*"
     spec = response.json()
     assert sorted(spec["paths"]) == [
+        "/api/networks.json",
+        "/api/notices.json",
         "/api/v2/components.json",
         "/api/v2/incidents.json",
         "/api/v2/incidents/unresolved.json",

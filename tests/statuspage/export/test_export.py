@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gzip
+import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -75,9 +76,9 @@ async def test_every_exported_file_holds_the_bytes_the_live_app_serves_at_its_ur
 ) -> None:
     site = await _export(settings, database)
     # API 8 + the static files (stylesheet, script, feed stylesheet, favicon) + per language
-    # (home, 3 incidents, 2 maintenances, history; 5 feeds, RSS and Atom of 16 components; the
-    # 404 page) twice, and the default language's again.
-    assert len(site.pages) == 8 + 4 + 3 * (7 + 5 + 2 * 16 + 1)
+    # (home, networks, 3 incidents, 2 maintenances, history; 5 feeds, networks and notices,
+    # RSS and Atom of 16 components; the 404 page) twice, and the default language's again.
+    assert len(site.pages) == 8 + 4 + 3 * (8 + 7 + 2 * 16 + 1)
     assert len({page.path for page in site.pages}) == len(site.pages)
     for page in site.pages:
         if not page.url:
@@ -259,7 +260,7 @@ async def test_a_change_first_exports_what_it_touched_then_the_whole_site(
     partial = await _exported(exporter, whole=False)
     assert exporter.exported is not None and exporter.exported.partial
     # The public state holds the newest 50 incidents; of the 8 older ones only 1 was edited.
-    assert len(exporter.exported.pages) == 147 + 3 * 55 - 3 * 7
+    assert len(exporter.exported.pages) == 156 + 3 * 55 - 3 * 7
     page = Path("incidents", f"{edited.shortlink}.html")
     assert b"A full disk stopped the deposit scanner." in (partial / page).read_bytes()
     assert (partial / page).read_bytes() == (await live.get(f"/{page.with_suffix('')}")).content
@@ -301,3 +302,31 @@ async def _until(check: Callable[[], bool], *, seconds: float) -> None:
     while not check():
         assert time.monotonic() < deadline, f"not within {seconds} s"
         await asyncio.sleep(0.02)
+
+
+async def test_the_network_matrix_is_exported_in_each_language(
+    settings: Settings, database: Database, live: httpx.AsyncClient
+) -> None:
+    pages = {page.path: page for page in (await _export(settings, database)).pages}
+    for language in ("en", "zh-CN"):
+        document = pages[f"_lang/{language}/api/networks.json"]
+        assert document.url == f"/api/networks.json?lang={language}"
+        assert json.loads(document.entry.body)["language"] == language
+        html = pages[f"_lang/{language}/networks.html"]
+        assert html.entry.body == (await live.get(f"/networks?lang={language}")).content
+    assert pages["api/networks.json"].url == "/api/networks.json"
+    assert pages["networks.html"].url == "/networks"
+    # The demo's open incident slows BTC deposits: the matrix says so, in Chinese too.
+    chinese = json.loads(pages["_lang/zh-CN/api/networks.json"].entry.body)
+    btc = next(row for row in chinese["networks"] if row["asset"] == "BTC")
+    assert (btc["network"], btc["deposit"]["state"], btc["deposit"]["reason"]) == (
+        "Bitcoin",
+        "delayed",
+        "BTC 充值到账缓慢",
+    )
+    assert btc["withdrawal"]["state"] == "open"
+    assert [(row["asset"], row["network"]) for row in chinese["networks"]] == [
+        ("BTC", "Bitcoin"),
+        ("ETH", "ERC20"),
+        ("USDT", "TRC20"),
+    ]
