@@ -5,6 +5,7 @@ flows as the system (the actor without a staff id), so they are audited like a p
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,15 +41,18 @@ async def receive_alertmanager(
     )
     for fingerprint in sorted(latest):
         row, sent, rule = rows[fingerprint], latest[fingerprint], matched[fingerprint]
+        earlier = row.starts_at  # None: never seen before
         _record(row, sent, rule)
         if source.paused:
             row.decision = "paused"
         elif rule is None:
             row.decision = "unmatched"
         elif sent.status == "firing":
-            row.decision = await _fire(session, row, rule, actor, storm_limit=source.storm_limit)
+            row.decision = await _fire(
+                session, row, rule, actor, storm_limit=source.storm_limit, earlier=earlier
+            )
         else:
-            row.decision = await _recover(session, row, rule, actor)
+            row.decision = await _recover(session, row, rule, actor, earlier=earlier)
     await session.flush()
     return [rows[fingerprint] for fingerprint in sorted(latest)]
 
@@ -65,11 +69,27 @@ def _record(row: Alert, sent: AlertmanagerAlert, rule: AlertRule | None) -> None
 
 
 async def _fire(
-    session: AsyncSession, row: Alert, rule: AlertRule, actor: Actor, *, storm_limit: int
+    session: AsyncSession,
+    row: Alert,
+    rule: AlertRule,
+    actor: Actor,
+    *,
+    storm_limit: int,
+    earlier: datetime | None,
 ) -> str:
     if row.incident_id is not None:
         current = await service.get_incident(session, incident_id=row.incident_id)
-        if current.status != IncidentStatus.resolved:
+        closed = current.status in (IncidentStatus.resolved, IncidentStatus.postmortem)
+        if (
+            closed
+            and earlier is not None
+            and row.starts_at is not None
+            and row.starts_at <= earlier
+        ):
+            # The alert staff closed, sent again with no newer start (Alertmanager's
+            # repeat_interval, a late copy from a peer of its cluster): it stays closed.
+            return "already_handled"
+        if not closed:
             if row.hold_until is not None and row.hold_until <= actor.now:
                 return "announced" if await holds.release(session, row, actor=actor) else "held"
             return "already_open"  # Alertmanager re-sends while the alert fires
@@ -104,9 +124,15 @@ async def _fire(
     return decision
 
 
-async def _recover(session: AsyncSession, row: Alert, rule: AlertRule, actor: Actor) -> str:
+async def _recover(
+    session: AsyncSession, row: Alert, rule: AlertRule, actor: Actor, *, earlier: datetime | None
+) -> str:
     if row.incident_id is None:
         return "recovered"
+    if earlier is not None and row.starts_at is not None and row.starts_at < earlier:
+        # The resolution of an earlier firing, arriving late: the newer one still stands.
+        row.state, row.starts_at, row.ends_at = AlertState.firing, earlier, None
+        return "stale"
     incident = await service.get_incident(session, incident_id=row.incident_id)
     if incident.status == IncidentStatus.resolved:
         return "recovered"

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incidents import flows, service
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.detection.models import Alert, AlertState
+from incidents.detection.models import Alert, AlertSource, AlertState
 from incidents.models import IncidentStatus
 
 
@@ -40,12 +40,14 @@ async def release(session: AsyncSession, row: Alert, *, actor: Actor) -> bool:
 
 
 async def release_due(session: AsyncSession, *, actor: Actor) -> list[str]:
-    """The scheduler's step: every hold that has run out is released."""
+    """The scheduler's step: every hold that has run out is released, but those of a paused
+    source (pausing is the stop for everything its alerts would do)."""
     due = await session.scalars(
         select(Alert)
-        .where(Alert.hold_until <= actor.now)
+        .join(AlertSource, AlertSource.id == Alert.source_id)
+        .where(Alert.hold_until <= actor.now, AlertSource.paused.is_(False))
         .order_by(Alert.id)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=Alert)
     )
     done = []
     for row in list(due):

@@ -47,15 +47,27 @@ class Filters:
         return "?" + urlencode({**kept, "page": page}, doseq=True)
 
 
+_FIRST_DAY, _LAST_DAY = date(1970, 1, 1), date(9000, 12, 31)
+
+
+def _whole(raw: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes "²", which `int` refuses."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 9
+
+
 def _day(console: Console, name: str, errors: dict[str, str]) -> date | None:
     raw = console.request.query_params.get(name, "").strip()
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         errors[name] = "bad_date"
         return None
+    if not _FIRST_DAY <= day <= _LAST_DAY:  # the day after must exist, in any zone
+        errors[name] = "bad_date"
+        return None
+    return day
 
 
 def _filters(console: Console, kinds: type[E]) -> Filters:
@@ -75,7 +87,7 @@ def _filters(console: Console, kinds: type[E]) -> Filters:
         since=datetime.combine(first, time(), zone) if first else None,
         until=datetime.combine(last + timedelta(days=1), time(), zone) if last else None,
         text=query.get("q", "").strip()[:200],
-        page=min(int(raw_page), _MAX_PAGE) if raw_page.isdigit() and int(raw_page) > 0 else 1,
+        page=min(int(raw_page), _MAX_PAGE) if _whole(raw_page) and int(raw_page) > 0 else 1,
         shown={
             "status": chosen,
             "from": query.get("from", ""),

@@ -18,10 +18,13 @@ Filter = dict[str, str]
 
 def touched(state: PublicState, wanted: Filter) -> set[int] | None:
     """The ids of the components a filter names (None: no filter, everything), or an empty
-    set when it names none that exist."""
+    set when it names none that exist, or any id that is not on the page (answered 404 and
+    not cached: made-up ids must not each fill a cache entry)."""
     if not wanted:
         return None
     ids = {int(i) for i in wanted.get("components", "").split(",") if i}
+    if not ids <= {c.id for c in state.components}:
+        return set()
     found = {c.id for c in state.components if c.id in ids or _on_network(c, wanted)}
     return found
 

@@ -73,3 +73,41 @@ async def test_alertmanagers_re_send_after_the_debounce_announces_it(
     again = (await client.post(hook, json=payload(fired))).json()["alerts"][0]
     assert again["decision"] == "announced"
     assert await _public(client) == ["ETH withdrawals are failing"]
+
+
+async def test_a_paused_source_keeps_its_held_drafts_from_going_public(
+    client: httpx.AsyncClient, admin: dict[str, str], database: Database, settings: Settings
+) -> None:
+    _, hook = await set_up(client, admin, debounce_seconds=60)
+    held = (await client.post(hook, json=payload(_started(1)))).json()["alerts"][0]
+    assert held["decision"] == "held"
+    [source] = (await client.get(f"{API}/alert-sources", headers=admin)).json()
+    paused = await client.patch(
+        f"{API}/alert-sources/{source['id']}", json={"paused": True}, headers=admin
+    )
+    assert paused.status_code == 200, paused.text
+    later = datetime.now(UTC) + timedelta(seconds=61)
+    assert await automation.run_due(database, settings, now=later) == []
+    assert await _public(client) == []  # pausing stops what the held alert would do
+
+
+async def test_an_alert_staff_resolved_does_not_come_back_when_alertmanager_re_sends_it(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    _, hook = await set_up(client, admin)
+    fired = _started(5)
+    opened = (await client.post(hook, json=payload(fired))).json()["alerts"][0]
+    assert opened["decision"] == "announced"
+    resolved = await client.post(
+        f"{API}/incidents/{opened['incident_id']}/resolve",
+        json={"body": "A false alarm: withdrawals were fine."},
+        headers=admin,
+    )
+    assert resolved.status_code == 200, resolved.text
+    again = (await client.post(hook, json=payload(fired))).json()["alerts"][0]  # repeat_interval
+    assert (again["decision"], again["incident_id"]) == ("already_handled", opened["incident_id"])
+    shown = (await client.get("/api/v2/incidents/unresolved.json")).json()["incidents"]
+    assert shown == []
+    newer = (await client.post(hook, json=payload(_started(0)))).json()["alerts"][0]
+    assert newer["decision"] == "announced"  # a new firing (a later start) is a new incident
+    assert newer["incident_id"] != opened["incident_id"]

@@ -93,8 +93,12 @@ async def test_a_rule_that_says_so_resolves_on_recovery(
     assert await _unresolved(client) == []
     incident = await client.get(f"{API}/incidents/{opened['incident_id']}", headers=admin)
     assert incident.json()["status"] == "resolved"
-    # firing again later opens a new incident, not the resolved one
-    again = (await client.post(hook, json=payload(alert()))).json()["alerts"][0]
+    # the same firing sent again stays closed; firing again later (a new start) opens a new
+    # incident, not the resolved one
+    repeated = (await client.post(hook, json=payload(alert()))).json()["alerts"][0]
+    assert repeated["decision"] == "already_handled"
+    later = {**alert(), "startsAt": "2026-12-03T11:00:00+02:00"}
+    again = (await client.post(hook, json=payload(later))).json()["alerts"][0]
     assert again["decision"] == "announced"
     assert again["incident_id"] != opened["incident_id"]
 

@@ -101,6 +101,9 @@ async def test_bad_filters_are_named(client: httpx.AsyncClient, database: Databa
     backwards = await client.get("/staff/maintenance?from=2025-02-01&to=2025-01-01")
     assert backwards.status_code == 400
     assert 'id="to-error">must not be before the first day' in backwards.text
+    edge = await client.get("/staff/incidents?to=9999-12-31&page=%C2%B2")  # "²" is no page
+    assert edge.status_code == 400
+    assert 'id="to-error">enter a date like 2026-03-01' in edge.text
 
 
 async def test_past_maintenance_is_listed_and_paged(
