@@ -6,6 +6,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -44,3 +47,37 @@ def wait_until_up(base: str, *, seconds: float = 30, every: float = 0.1) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"server at {base} did not start")
         time.sleep(every)
+
+
+def create_staff(env: dict[str, str], email: str, name: str, role: str, password: str) -> None:
+    """`statuspage staff create` with the password typed on stdin, as the README shows."""
+    subprocess.run(  # noqa: S603 - our own CLI
+        [
+            *(sys.executable, "-m", "statuspage.cli", "staff", "create", "--email", email),
+            *("--name", name, "--role", role, "--password-stdin"),
+        ],
+        env=env,
+        input=password + "\n",
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+
+
+@contextmanager
+def served(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`statuspage serve` on a free port with this environment, its output in `log_path`;
+    yields its base URL once it answers, and stops it after."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own CLI
+            serve_command(port), env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until_up(base)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=10)

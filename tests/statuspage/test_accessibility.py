@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
-from tests.servers import free_port, run_cli, serve_command, wait_until_up
+from tests.servers import create_staff, run_cli, served
 from tests.statuspage.browsers import SCREENSHOTS
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.browser]
@@ -60,30 +58,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         "STAFF_2FA_ROLES": "",
     }
     run_cli(env, "demo")
-    email, name, role = ADMIN
-    subprocess.run(  # noqa: S603 - our own CLI
-        [
-            *(sys.executable, "-m", "statuspage.cli", "staff", "create", "--email", email),
-            *("--name", name, "--role", role, "--password-stdin"),
-        ],
-        env=env,
-        input=PASSWORD + "\n",
-        text=True,
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
-    port = free_port()
-    with (folder / "server.log").open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own CLI
-            serve_command(port), env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            wait_until_up(f"http://127.0.0.1:{port}")
-            yield Demo(f"http://127.0.0.1:{port}")
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    create_staff(env, *ADMIN, PASSWORD)
+    with served(env, folder / "server.log") as base:
+        yield Demo(base)
 
 
 async def _context(browser: Browser, demo: Demo, language: str) -> BrowserContext:

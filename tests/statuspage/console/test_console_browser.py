@@ -7,8 +7,6 @@ import asyncio
 import csv
 import io
 import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -18,13 +16,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from statuspage.access.totp import STEP_SECONDS, code_at, step_at
-from tests.servers import free_port, run_cli, serve_command, wait_until_up
+from tests.servers import create_staff, run_cli, served
 from tests.statuspage.browsers import SCREENSHOTS
+from tests.statuspage.console.walks import demo_2fa_events
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.browser]
 
@@ -77,39 +75,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     }
     token = run_cli(env, "demo").split("shown once): ")[1].strip()
     for email, name, role in STAFF:
-        subprocess.run(  # noqa: S603 - our own CLI
-            [
-                sys.executable,
-                "-m",
-                "statuspage.cli",
-                "staff",
-                "create",
-                "--email",
-                email,
-                "--name",
-                name,
-                "--role",
-                role,
-                "--password-stdin",
-            ],
-            env=env,
-            input=PASSWORD + "\n",
-            text=True,
-            capture_output=True,
-            timeout=60,
-            check=True,
-        )
-    port = free_port()
-    with (folder / "server.log").open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own CLI
-            serve_command(port), env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            wait_until_up(f"http://127.0.0.1:{port}")
-            yield Site(f"http://127.0.0.1:{port}", token, folder)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+        create_staff(env, email, name, role, PASSWORD)
+    with served(env, folder / "server.log") as base:
+        yield Site(base, token, folder)
 
 
 @asynccontextmanager
@@ -246,29 +214,9 @@ async def test_a_support_shift_without_javascript(browser: Browser, site: Site) 
         await _shot(page, "public-incident")
 
 
-def _events_for(site: Site) -> str:
-    """Withdrawal fees paid while 2FA codes were late (the demo's resolved login incident),
-    and two lines it refuses."""
-    listed = httpx.get(
-        f"{site.base}/api/staff/incidents",
-        headers={"Authorization": f"Bearer {site.token}"},
-        timeout=5,
-    ).json()
-    incident = next(item for item in listed if item["name"] == "2FA codes by SMS arrive late")
-    during = datetime.fromisoformat(incident["started_at"]) + timedelta(minutes=30)
-    at = during.isoformat().replace("+00:00", "Z")
-    rows = [
-        "account_id,asset,fee,volume,kind,component,at",
-        *(f"acc-{n},USDT,{n}.500000,{n * 100},withdrawal,Login and 2FA,{at}" for n in range(1, 6)),
-        f"acc-9,USDT,-1,1,withdrawal,Login and 2FA,{at}",
-        f"acc-10,USDT,1,1,teleport,Login and 2FA,{at}",
-    ]
-    return "\n".join(rows) + "\n"
-
-
 async def test_a_finance_run_with_a_second_approver(browser: Browser, site: Site) -> None:
     events = site.folder / "2fa-withdrawals.csv"
-    events.write_text(_events_for(site))
+    events.write_text(demo_2fa_events(site.base, site.token))
     async with _signed_in(browser, site, "omar@coinport.example", javascript=True) as page:
         await expect(page).to_have_url(f"{site.base}/staff/finance")
         await page.get_by_label("Name", exact=True).fill("Withdrawal fees back")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from statuspage.console.words import ngettext
-from tests.statuspage.console.walks import LANGUAGES, PASSWORD, Site, Walk, site
+from tests.statuspage.console.walks import LANGUAGES, PASSWORD, Site, Walk, demo_2fa_events, site
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.browser]
 __all__ = ["site"]  # the module's fixture
@@ -30,25 +29,6 @@ def _tally(walk: Walk, accepted: int, left_out: int, refused: int) -> str:
         left_out=ngettext(language, "%(num)d left out", "%(num)d left out", left_out),
         refused=ngettext(language, "%(num)d line refused", "%(num)d lines refused", refused),
     )
-
-
-def _events(site: Site) -> str:
-    """Withdrawal fees paid while the demo's 2FA incident was on, and two lines it refuses."""
-    listed = httpx.get(
-        f"{site.base}/api/staff/incidents",
-        headers={"Authorization": f"Bearer {site.token}"},
-        timeout=5,
-    ).json()
-    incident = next(item for item in listed if item["name"] == "2FA codes by SMS arrive late")
-    during = datetime.fromisoformat(incident["started_at"]) + timedelta(minutes=30)
-    at = during.isoformat().replace("+00:00", "Z")
-    rows = [
-        "account_id,asset,fee,volume,kind,component,at",
-        *(f"acc-{n},USDT,{n}.500000,{n * 100},withdrawal,Login and 2FA,{at}" for n in range(1, 6)),
-        f"acc-9,USDT,-1,1,withdrawal,Login and 2FA,{at}",
-        f"acc-10,USDT,1,1,teleport,Login and 2FA,{at}",
-    ]
-    return "\n".join(rows) + "\n"
 
 
 async def _sign_in(walk: Walk, email: str) -> None:
@@ -66,7 +46,7 @@ async def test_a_finance_run_with_tiers_and_four_eyes(
     scope but no Approve; a second officer approves and issues (confirmed); the CSV pays by
     the tiers, and the staff API agrees."""
     events = tmp_path / "2fa-withdrawals.csv"
-    events.write_text(_events(site))
+    events.write_text(demo_2fa_events(site.base, site.token))
     policy = f"2FA coupon by tiers ({language})"
     context = await browser.new_context(base_url=site.base, locale=language, accept_downloads=True)
     async with context:

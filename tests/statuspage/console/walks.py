@@ -4,10 +4,9 @@ button and message by the console catalogue's words of its language."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ from playwright.async_api import Page, expect
 
 from statuspage import i18n
 from statuspage.console.words import gettext
-from tests.servers import free_port, run_cli, serve_command, wait_until_up
+from tests.servers import create_staff, run_cli, served
 from tests.statuspage.browsers import SCREENSHOTS
 
 PASSWORD = "a whole outage needs a long password"
@@ -61,31 +60,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for who, role in (("agent", "support"), ("drafter", "finance"), ("approver", "finance"))
     ]
     for email, role in people:
-        subprocess.run(  # noqa: S603 - our own CLI
-            [
-                *(sys.executable, "-m", "statuspage.cli", "staff", "create"),
-                *("--email", email, "--name", email.split("@")[0].title()),
-                *("--role", role, "--password-stdin"),
-            ],
-            env=env,
-            input=PASSWORD + "\n",
-            text=True,
-            capture_output=True,
-            timeout=60,
-            check=True,
-        )
+        create_staff(env, email, email.split("@")[0].title(), role, PASSWORD)
     finance_token = run_cli(env, "token", "create", "--email", people[1][0]).split()[0]
-    port = free_port()
-    with (folder / "server.log").open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own CLI
-            serve_command(port), env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            wait_until_up(f"http://127.0.0.1:{port}")
-            yield Site(f"http://127.0.0.1:{port}", token, finance_token)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with served(env, folder / "server.log") as base:
+        yield Site(base, token, finance_token)
 
 
 class Walk:
@@ -121,3 +99,22 @@ class Walk:
     async def shot(self, name: str) -> None:
         path = SCREENSHOTS / f"walk-{self.language}-{name}.png"
         await self.page.screenshot(path=path, full_page=True)
+
+
+def demo_2fa_events(base: str, token: str) -> str:
+    """Withdrawal fees paid while the demo's 2FA incident was on, and two lines it refuses."""
+    listed = httpx.get(
+        f"{base}/api/staff/incidents",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    ).json()
+    incident = next(item for item in listed if item["name"] == "2FA codes by SMS arrive late")
+    during = datetime.fromisoformat(incident["started_at"]) + timedelta(minutes=30)
+    at = during.isoformat().replace("+00:00", "Z")
+    rows = [
+        "account_id,asset,fee,volume,kind,component,at",
+        *(f"acc-{n},USDT,{n}.500000,{n * 100},withdrawal,Login and 2FA,{at}" for n in range(1, 6)),
+        f"acc-9,USDT,-1,1,withdrawal,Login and 2FA,{at}",
+        f"acc-10,USDT,1,1,teleport,Login and 2FA,{at}",
+    ]
+    return "\n".join(rows) + "\n"
