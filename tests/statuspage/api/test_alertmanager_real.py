@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.alertmanager_server import running_alertmanager
-from tests.servers import free_port, run_cli, serve_command, wait_until_up
+from tests.servers import run_cli, served
 from tests.statuspage.api.alert_payloads import alert, payload, set_up
 
 pytestmark = pytest.mark.processes
@@ -55,19 +54,8 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, s
     email = "admin@example.com"
     run_cli(env, "staff", "create", "--email", email, "--name", "Admin", "--role", "admin")
     token = run_cli(env, "token", "create", "--email", email).strip()
-    port = free_port()
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
-        serve_command(port), env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base)
+    with served(env, tmp_path / "server.log") as base:
         yield base, {"Authorization": f"Bearer {token}"}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 async def _eventually(client: httpx.AsyncClient, path: str, check: str) -> float:
