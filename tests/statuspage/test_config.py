@@ -24,3 +24,10 @@ def test_trusted_proxies_are_addresses_and_networks() -> None:
 def test_a_trusted_proxy_that_is_no_address_is_refused(value: str) -> None:
     with pytest.raises(SettingsError, match=f"TRUSTED_PROXIES: {value!r} is not an address"):
         Settings.from_env({"TRUSTED_PROXIES": value})
+
+
+def test_the_web_concurrency_limit_is_a_positive_number() -> None:
+    assert Settings.from_env({}).web_concurrency_limit == 64
+    assert Settings.from_env({"WEB_CONCURRENCY_LIMIT": "8"}).web_concurrency_limit == 8
+    with pytest.raises(SettingsError, match="WEB_CONCURRENCY_LIMIT must be at least 1"):
+        Settings.from_env({"WEB_CONCURRENCY_LIMIT": "0"})

@@ -9,9 +9,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.servers import free_port, serve_command
+from tests.servers import free_port, serve_command, wait_until_up
 
 pytestmark = pytest.mark.processes
 
@@ -81,3 +82,31 @@ def test_serve_refuses_a_port_another_server_listens_on(tmp_path: Path) -> None:
     assert refused.returncode == 2
     assert f"127.0.0.1:{port} is already in use" in refused.stderr
     assert not database.exists()  # refused before it migrated anything
+
+
+def test_a_web_worker_works_on_at_most_its_limit_of_requests_at_once(tmp_path: Path) -> None:
+    """WEB_CONCURRENCY_LIMIT=1: while one request is being worked on (a form whose body is still
+    on its way), the next waits in granian's queue and is answered once the first is done."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'status.db'}",
+           "WEB_CONCURRENCY_LIMIT": "1", "RUN_WORKER": "false"}  # fmt: skip
+    serving = subprocess.Popen(  # noqa: S603 - our own CLI
+        serve_command(port), env=env, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+            form = b"email=reader%40example.com"
+            slow.sendall(
+                b"POST /subscribe HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                b"application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(form)
+            )
+            time.sleep(0.5)  # the worker has taken it and waits for its body
+            with pytest.raises(httpx.ReadTimeout):  # the one place is taken
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.5)
+            slow.sendall(form)
+            assert slow.recv(12).startswith(b"HTTP/1.1")
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+    finally:
+        os.killpg(serving.pid, signal.SIGTERM)
+        serving.wait(timeout=30)
