@@ -70,13 +70,18 @@ async def create_series(
     return await get_series(session, series_id=series.id)
 
 
-async def get_series(session: AsyncSession, *, series_id: int) -> MaintenanceSeries:
-    series = await session.scalar(
+async def get_series(
+    session: AsyncSession, *, series_id: int, lock: bool = False
+) -> MaintenanceSeries:
+    """The series; with `lock`, its row held (PostgreSQL) until the transaction ends, so
+    cancelling it and scheduling its windows never interleave."""
+    query = (
         select(MaintenanceSeries)
         .where(MaintenanceSeries.id == series_id)
         .options(selectinload(MaintenanceSeries.components))
         .execution_options(populate_existing=True)
     )
+    series = await session.scalar(query.with_for_update() if lock else query)
     if series is None:
         raise NotFound(f"maintenance series {series_id} does not exist", field="series_id")
     return series
@@ -112,6 +117,7 @@ async def schedule_occurrences(
 ) -> list[Maintenance]:
     """Schedules (and announces) each occurrence starting by now + lead_days that is not a
     maintenance yet; one running late by less than its duration still counts."""
+    series = await get_series(session, series_id=series.id, lock=True)
     if series.status != SeriesStatus.active or not series.components:
         return []
     duration = timedelta(minutes=series.duration_minutes)
@@ -185,7 +191,7 @@ async def cancel_series(
 ) -> MaintenanceSeries:
     """Stops the rule and cancels every occurrence not started yet (subscribers are told of
     each as of any cancelled maintenance); one in progress runs to its end."""
-    series = await get_series(session, series_id=series_id)
+    series = await get_series(session, series_id=series_id, lock=True)
     if series.status == SeriesStatus.cancelled:
         raise Conflict("the series is cancelled already", field="series_id")
     before = snapshot(series)

@@ -4,6 +4,7 @@ the scheduler; one occurrence or the whole series can be cancelled."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from incidents.series_schemas import SeriesIn
 from statuspage.config import Settings
 from statuspage.db import Database
 from statuspage.workers import automation
+from tests.conftest import Fresh
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # a Friday
@@ -201,3 +203,29 @@ def test_two_in_the_morning_stays_two_in_the_morning_across_daylight_saving() ->
         "2026-03-10T06:00:00+00:00",  # EDT since 8 March: still 02:00 on the wall
     ]
     assert [start.astimezone(new_york).hour for start in starts] == [2, 2]
+
+
+async def test_scheduling_waits_for_a_cancel_under_way_and_then_schedules_nothing(
+    fresh: Fresh,
+) -> None:
+    """The scheduler's expansion and a person cancelling the series, in two real
+    transactions: the expansion waits for the series row and finds it cancelled."""
+    database = fresh.database
+    series = await _series(database)
+    async with database.sessionmaker() as cancelling, cancelling.begin():
+        await series_flows.cancel_series(
+            cancelling,
+            series_id=series,
+            data=MaintenanceCancelIn(body="Retired."),
+            actor=actor(FIRST - timedelta(days=1)),
+        )
+
+        async def expand() -> list[str]:
+            async with database.sessionmaker() as session, session.begin():
+                return await series_flows.schedule_due(session, actor=actor(FIRST))
+
+        expanding = asyncio.create_task(expand())
+        await asyncio.sleep(0.3)
+        assert not expanding.done()  # held by the cancel's lock until it commits
+    assert await expanding == []
+    assert await _occurrences(database, series) == [(FIRST, "cancelled")]
