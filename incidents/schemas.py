@@ -383,6 +383,7 @@ class MaintenanceOut(_Out):
     started_at: datetime | None
     completed_at: datetime | None
     component_ids: list[int]
+    series_id: int | None = Field(description="the recurring maintenance it is a window of")
     created_at: datetime
     updated_at: datetime
     updates: list[MaintenanceUpdateOut]

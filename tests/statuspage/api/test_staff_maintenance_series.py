@@ -80,8 +80,9 @@ async def test_a_series_schedules_its_coming_weeks_and_lists_the_next_ones(
     assert len(scheduled) == scheduled_count and len(coming) == 10
     assert {o["status"] for o in scheduled} == {"scheduled"}
     listed = await site.get(f"{API}/maintenances", headers=support)
-    names = {m["name"] for m in listed.json()}
-    assert names == {"Weekly wallet maintenance"}
+    assert {(m["name"], m["series_id"]) for m in listed.json()} == {
+        ("Weekly wallet maintenance", series["id"])
+    }
     assert len(listed.json()) == scheduled_count
 
 
