@@ -29,7 +29,7 @@ async def create_maintenance(
 ) -> Maintenance:
     language = data.language or actor.default_language
     service.check_translations(dict(data.translations), own_language=language)
-    named = await service.components_by_id(session, ids=data.component_ids, field="component_ids")
+    chosen = await service.components_chosen(session, choice=data)
     maintenance = Maintenance(
         shortlink=service.new_shortlink(),
         name=data.name,
@@ -46,7 +46,7 @@ async def create_maintenance(
         auto_start=data.auto_start,
         auto_complete=data.auto_complete,
         created_by=actor.staff_id,
-        components=list(named.values()),
+        components=chosen,
         updates=[],
     )
     session.add(maintenance)

@@ -225,6 +225,10 @@ class ComponentChange(Base):
 
 class Maintenance(Base):
     __tablename__ = "maintenances"
+    # One maintenance per occurrence of a series, however often the scheduler expands it.
+    __table_args__ = (
+        Index("ix_maintenances_series_occurrence", "series_id", "occurrence_start", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shortlink: Mapped[str] = mapped_column(String(16), unique=True)
@@ -243,6 +247,10 @@ class Maintenance(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # An occurrence of a recurring series, and the start its rule gave it (kept if rescheduled).
+    # No foreign key (migration 0022): series are never deleted, only the series flows set it.
+    series_id: Mapped[int | None] = mapped_column(Integer)
+    occurrence_start: Mapped[datetime | None]
 
     components: Mapped[list[Component]] = relationship(
         secondary=maintenance_components, order_by="Component.position"
@@ -251,6 +259,49 @@ class Maintenance(Base):
         back_populates="maintenance",
         order_by="(MaintenanceUpdate.display_at, MaintenanceUpdate.id)",
         cascade="all, delete-orphan",
+    )
+
+
+class SeriesStatus(enum.StrEnum):
+    active = "active"
+    cancelled = "cancelled"
+
+
+maintenance_series_components = Table(
+    "maintenance_series_components",
+    Base.metadata,
+    Column("series_id", ForeignKey("maintenance_series.id", ondelete="CASCADE"), primary_key=True),
+    Column("component_id", ForeignKey("components.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class MaintenanceSeries(Base):
+    """Recurring maintenance: an RFC 5545 RRULE read in `time_zone` from `first_start`; the
+    scheduler turns the occurrences `lead_days` ahead into ordinary maintenance."""
+
+    __tablename__ = "maintenance_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    translations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rrule: Mapped[str] = mapped_column(String(500))
+    first_start: Mapped[datetime]
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    lead_days: Mapped[int] = mapped_column(Integer)
+    notify: Mapped[bool] = mapped_column(Boolean, default=True)
+    auto_start: Mapped[bool] = mapped_column(Boolean, default=True)
+    auto_complete: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[SeriesStatus] = mapped_column(checked_enum(SeriesStatus), index=True)
+    cancelled_at: Mapped[datetime | None]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    components: Mapped[list[Component]] = relationship(
+        secondary=maintenance_series_components, order_by="Component.position"
     )
 
 

@@ -22,6 +22,7 @@ from incidents.models import (
     Incident,
     IncidentUpdate,
     Maintenance,
+    MaintenanceSeries,
     MaintenanceUpdate,
 )
 
@@ -33,6 +34,7 @@ PUBLIC_MODELS = (
     ComponentChange,
     Maintenance,
     MaintenanceUpdate,
+    MaintenanceSeries,
 )
 
 

@@ -58,6 +58,7 @@ async def schedule_maintenance(
     await service.components_by_id(
         session, ids=data.maintenance.component_ids, field="maintenance.component_ids"
     )
+    await service.components_chosen(session, choice=data.maintenance)  # networks, assets known
     return await _add(
         session,
         PostKind.maintenance,

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from incidents.common.text import check_one_line as check_one_line
 from incidents.common.text import check_text as check_text
 from incidents.common.text import unsafe_character as unsafe_character
+from incidents.component_choice import ComponentChoice
 from incidents.models import LANGUAGES as LANGUAGES  # defined beside the tables, named here too
 from incidents.models import ComponentStatus, Direction, Impact, IncidentStatus, MaintenanceStatus
 from incidents.networks import NetworkFields, Reason, check_network_fields
@@ -217,12 +218,11 @@ class PostmortemIn(_In):
 # -- maintenance --------------------------------------------------------------------------
 
 
-class MaintenanceIn(_In):
+class MaintenanceIn(_In, ComponentChoice):
     name: Name
     body: Body
     scheduled_for: When
     scheduled_until: When
-    component_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
     notify: bool = True
     draft: bool = False
     auto_start: bool = Field(default=True, description="start it at scheduled_for")
@@ -383,6 +383,7 @@ class MaintenanceOut(_Out):
     started_at: datetime | None
     completed_at: datetime | None
     component_ids: list[int]
+    series_id: int | None = Field(description="the recurring maintenance it is a window of")
     created_at: datetime
     updated_at: datetime
     updates: list[MaintenanceUpdateOut]

@@ -13,6 +13,7 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from incidents import rules
 from incidents.common.errors import InvalidInput, NotFound
+from incidents.component_choice import ComponentChoice
 from incidents.models import (
     Component,
     ComponentGroup,
@@ -89,6 +90,25 @@ async def components_by_id(
                 f"component {component_id} does not exist", field=f"{field}.{component_id}"
             )
     return found
+
+
+async def components_chosen(session: AsyncSession, *, choice: ComponentChoice) -> list[Component]:
+    """The components named by id, and every one standing for a chosen network or asset (in
+    `direction` only, when given), each once; a network or asset nothing stands for is a 422."""
+    found = dict(await components_by_id(session, ids=choice.component_ids, field="component_ids"))
+    for field, column, wanted in (
+        ("networks", Component.network, choice.networks),
+        ("assets", Component.asset, choice.assets),
+    ):
+        for name in wanted:
+            query = select(Component).where(func.lower(column) == name.lower())
+            if choice.direction is not None:
+                query = query.where(Component.direction == choice.direction)
+            matched = list(await session.scalars(query))
+            if not matched:
+                raise InvalidInput(f"no component stands for {name}", field=field)
+            found.update((component.id, component) for component in matched)
+    return sorted(found.values(), key=lambda component: (component.position, component.id))
 
 
 async def next_position(session: AsyncSession, *, model: type[Component | ComponentGroup]) -> int:

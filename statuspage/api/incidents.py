@@ -25,7 +25,7 @@ from incidents.schemas import (
     UpdateIn,
     UpdateOut,
 )
-from statuspage.api import components, maintenances
+from statuspage.api import components, maintenance_series, maintenances
 from statuspage.api.routing import Call, Endpoint, enum_values, tagged
 
 # -- query shapes -------------------------------------------------------------------------
@@ -292,6 +292,7 @@ ENDPOINTS: list[Endpoint] = [
         response=IncidentOut,
     ),
     *maintenances.ENDPOINTS,
+    *maintenance_series.ENDPOINTS,
     _e(
         "GET",
         "/audit",

@@ -202,7 +202,7 @@ def maintenance_in(console: Console) -> MaintenanceIn:
         "body": console.field(f"body_{own}"),
         "scheduled_for": starts,
         "scheduled_until": ends,
-        "component_ids": console.fields("component_ids"),
+        **component_choice(console),
         "notify": console.field("do_not_notify") != "on",
         "auto_start": console.field("auto_start") == "on",
         "auto_complete": console.field("auto_complete") == "on",
@@ -213,6 +213,16 @@ def maintenance_in(console: Console) -> MaintenanceIn:
     }
     result: MaintenanceIn = parse(MaintenanceIn, data)
     return result
+
+
+def component_choice(console: Console) -> dict[str, Any]:
+    """Components by id, and by network or asset (`_network_choice.html`)."""
+    return {
+        "component_ids": console.fields("component_ids"),
+        "networks": console.fields("networks"),
+        "assets": console.fields("assets"),
+        "direction": console.field("direction") or None,
+    }
 
 
 def maintenance_patch(console: Console) -> MaintenancePatch:
@@ -266,6 +276,7 @@ def entered(console: Console) -> dict[str, Any]:
     """What the person typed, to show the form again with an error or a preview."""
     values: dict[str, Any] = {name: console.field(name) for name in console.form}
     values["component_ids"] = console.fields("component_ids")
+    values["networks"], values["assets"] = console.fields("networks"), console.fields("assets")
     values["statuses"] = component_statuses(console)
     return values
 

@@ -20,6 +20,7 @@ from incidents.models import (
 from statuspage.i18n import format_time, localized, localized_name, t
 from statuspage.markdown import render
 from statuspage.public.assets import FEED_XSL
+from statuspage.public.series_calendar import covered_by_series, series_events
 from statuspage.public.state import PublicState
 
 if TYPE_CHECKING:
@@ -255,7 +256,11 @@ def maintenance_ics(state: PublicState, language: str) -> bytes:
     calendar.add("x-wr-calname", vText(name))
     listed = sorted([*state.maintenances, *state.cancelled], key=lambda m: (m.scheduled_for, m.id))
     for item in listed:
-        calendar.add_component(_event(state, item, language))
+        if not covered_by_series(state, item):
+            calendar.add_component(_event(state, item, language))
+    for event in series_events(state, language):
+        calendar.add_component(event)
+    calendar.add_missing_timezones()  # the series' DTSTART carries the site's TZID
     return bytes(calendar.to_ical())
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from incidents import publication, rules, service
 from incidents.broadcasting import outbox
@@ -20,6 +21,7 @@ from incidents.models import (
     IncidentStatus,
     Indicator,
     Maintenance,
+    MaintenanceSeries,
     MaintenanceStatus,
 )
 from statuspage.site import Site
@@ -52,6 +54,10 @@ class PublicState:
     next_updates: dict[int, datetime] = field(default_factory=dict)
     # Recently cancelled maintenance: only the calendar lists it (as CANCELLED).
     cancelled: list[Maintenance] = field(default_factory=list)
+    # Recurring maintenance, for the calendar (one event with its RRULE each), and per series
+    # the rule's start of each occurrence cancelled or moved (its EXDATEs).
+    series: list[MaintenanceSeries] = field(default_factory=list)
+    series_exdates: dict[int, list[datetime]] = field(default_factory=dict)
 
     @property
     def headline(self) -> str:
@@ -116,6 +122,7 @@ async def load(
             m.status in rules.ACTIVE_MAINTENANCE_STATUSES for m in maintenances
         ),
     )
+    series, exdates = await _series(session, recent=recent)
     return PublicState(
         site=site,
         now=now,
@@ -128,6 +135,8 @@ async def load(
         maintenances=maintenances,
         next_updates=await _next_updates(session, incidents, site),
         cancelled=await _cancelled(session, recent=recent),
+        series=series,
+        series_exdates=exdates,
     )
 
 
@@ -205,3 +214,34 @@ async def _cancelled(session: AsyncSession, *, recent: int) -> list[Maintenance]
         .options(*service.maintenance_load_options())
     )
     return sorted(found.all(), key=lambda m: (m.scheduled_for, m.id))
+
+
+async def _series(
+    session: AsyncSession, *, recent: int
+) -> tuple[list[MaintenanceSeries], dict[int, list[datetime]]]:
+    found = list(
+        await session.scalars(
+            select(MaintenanceSeries)
+            .order_by(MaintenanceSeries.id.desc())
+            .limit(recent)
+            .options(selectinload(MaintenanceSeries.components))
+        )
+    )
+    durations = {series.id: timedelta(minutes=series.duration_minutes) for series in found}
+    occurrences = await session.execute(
+        select(
+            Maintenance.series_id,
+            Maintenance.occurrence_start,
+            Maintenance.scheduled_for,
+            Maintenance.scheduled_until,
+            Maintenance.status,
+        ).where(Maintenance.series_id.in_(list(durations)))
+    )
+    exdates: dict[int, list[datetime]] = {}
+    for series_id, start, begins, ends, status in occurrences.all():
+        if series_id is None or start is None:
+            continue
+        moved = (begins, ends) != (start, start + durations[series_id])
+        if moved or status == MaintenanceStatus.cancelled:
+            exdates.setdefault(series_id, []).append(start)
+    return found[::-1], exdates

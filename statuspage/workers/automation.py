@@ -1,5 +1,6 @@
-"""What the scheduler does when it wakes: publish due posts, start and complete maintenance,
-remind subscribers of maintenance, broadcast progress on quiet incidents, remind staff.
+"""What the scheduler does when it wakes: publish due posts, schedule the coming occurrences of
+recurring maintenance, start and complete maintenance, remind subscribers of maintenance,
+broadcast progress on quiet incidents, remind staff.
 
 Every step reads the database for what is due at `now` and records what it did under a key
 that names it, so running late runs each thing once (missed runs coalesce) and running twice
@@ -16,7 +17,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incidents import maintenance_flows, scheduled_posts, service
+from incidents import maintenance_flows, scheduled_posts, series_flows, service
 from incidents.broadcasting import outbox
 from incidents.broadcasting.models import Audience, BroadcastEvent
 from incidents.broadcasting.payloads import IncidentEvent
@@ -34,6 +35,7 @@ from incidents.models import (
     IncidentUpdate,
     Maintenance,
     MaintenanceStatus,
+    SeriesStatus,
 )
 from incidents.rules import OPEN_INCIDENT_STATUSES
 from incidents.schemas import BodyText, MaintenanceUpdateIn
@@ -51,6 +53,7 @@ async def run_due(database: Database, settings: Settings, *, now: datetime) -> l
     done: list[str] = []
     steps: list[Callable[[AsyncSession], Awaitable[list[str]]]] = [
         lambda session: _publish_posts(session, settings, now),
+        lambda session: series_flows.schedule_due(session, actor=_system(settings, now)),
         lambda session: _move_maintenance(session, settings, now),
         lambda session: _remind_maintenance(session, now),
         lambda session: _watch_incidents(session, settings, now),
@@ -74,6 +77,10 @@ async def next_due(database: Database, settings: Settings, *, now: datetime) -> 
         moments = [await scheduled_posts.next_run_at(session), await holds.next_due(session)]
         for maintenance in await _maintenances(session):
             moments += _maintenance_moments(maintenance)
+        for series in await series_flows.list_series(
+            session, statuses=[SeriesStatus.active], limit=10_000
+        ):
+            moments.append(series_flows.next_scheduling(series, now=now))
         for incident, notice, last_update in await _open_incidents(session):
             cadence = settings.cadence().get(incident.impact)
             moments.append(progress_due(notice, settings.cadence()) if notice else None)

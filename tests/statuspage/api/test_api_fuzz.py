@@ -169,6 +169,18 @@ async def _real_ids(
         "source_id": await client.post(
             "/api/staff/alert-sources", json={"name": "Alertmanager"}, headers=admin
         ),
+        "series_id": await client.post(
+            "/api/staff/maintenance-series",
+            json={
+                "name": "Weekly",
+                "body": "Paused.",
+                "rrule": "FREQ=WEEKLY",
+                "first_start": "2099-01-06T02:00:00Z",
+                "duration_minutes": 60,
+                "component_ids": [ids["component_id"]],
+            },
+            headers=admin,
+        ),
     }
     for name, response in made.items():
         assert response.status_code == 201, response.text

@@ -162,6 +162,15 @@ VALID_BODIES: dict[str, Callable[[Ids], dict[str, Any]]] = {
         "body": "The upgrade has started.",
     },
     "POST /maintenances/{maintenance_id}/cancel": lambda ids: {"body": "Called off."},
+    "POST /maintenance-series": lambda ids: {
+        "name": "Weekly node maintenance",
+        "body": "Withdrawals pause for an hour.",
+        "rrule": "FREQ=WEEKLY;BYDAY=TU",
+        "first_start": "2030-01-08T02:00:00+08:00",
+        "duration_minutes": 60,
+        "component_ids": [ids["component_id"]],
+    },
+    "POST /maintenance-series/{series_id}/cancel": lambda ids: {"body": "Retired."},
     "POST /subscriptions": lambda ids: {
         "channel": "webhook",
         "url": f"https://hooks.example.com/status/{next(_HOOKS)}",
@@ -275,6 +284,7 @@ class World:
             "post_id": "POST /scheduled-maintenances",
             "policy_id": "POST /compensation/policies",
             "source_id": "POST /alert-sources",
+            "series_id": "POST /maintenance-series",
         }.get(name)
         if route is None:
             raise AssertionError(f"the walk cannot make a real {name}: teach World how")
@@ -292,7 +302,12 @@ class World:
         return dict(response.json())
 
 
-_NEEDS_COMPONENT = {"POST /incidents", "POST /maintenances", "POST /scheduled-maintenances"}
+_NEEDS_COMPONENT = {
+    "POST /incidents",
+    "POST /maintenances",
+    "POST /scheduled-maintenances",
+    "POST /maintenance-series",
+}
 
 
 async def _bearer(make_token: MakeToken, role: str) -> dict[str, str]:
