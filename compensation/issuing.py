@@ -32,7 +32,7 @@ from incidents.common.db_types import utcnow
 
 log = logging.getLogger(__name__)
 
-CHUNK = 2000
+CHUNK = 2000  # vouchers written and committed together, by default
 ANALYZE_AFTER = 10 * CHUNK  # vouchers issued in one batch, before statistics are refreshed
 _UNIQUE = ["incident_id", "policy_id", "account_id", "asset"]
 # Lines that pay something; the others (excluded, below the minimum) pay zero.
@@ -53,6 +53,7 @@ async def issue(
     credit: bool,
     now: Callable[[], datetime] = utcnow,
     after_chunk: ChunkHook | None = None,
+    chunk: int = CHUNK,
 ) -> Batch:
     """Issues (or resumes issuing) a batch and returns it issued. Idempotent."""
     async with sessions() as session, session.begin():
@@ -77,7 +78,7 @@ async def issue(
             batch = await service.get_batch(session, batch_id=batch_id, lock=True)
             if batch.state != BatchState.issuing:
                 return batch  # another request finished it meanwhile
-            lines = await _next_lines(session, batch, cursor)
+            lines = await _next_lines(session, batch, cursor, chunk)
             if not lines:
                 finished, vouchers = await _finish(session, batch, actor_id=actor_id, at=now())
                 break
@@ -105,7 +106,7 @@ async def _refresh_statistics(sessions: async_sessionmaker[AsyncSession]) -> Non
 
 
 async def _next_lines(
-    session: AsyncSession, batch: Batch, cursor: tuple[str, str] | None
+    session: AsyncSession, batch: Batch, cursor: tuple[str, str] | None, chunk: int
 ) -> list[Any]:
     """Payable lines that hold no voucher yet, in key order after the cursor."""
     same_key = and_(
@@ -123,7 +124,7 @@ async def _next_lines(
         select(BatchLine.account_id, BatchLine.asset, BatchLine.amount, BatchLine.note)
         .where(BatchLine.batch_id == batch.id, BatchLine.note.in_(_PAID), not_(taken))
         .order_by(BatchLine.account_id, BatchLine.asset)
-        .limit(CHUNK)
+        .limit(chunk)
     )
     if cursor is not None:
         query = query.where(tuple_(BatchLine.account_id, BatchLine.asset) > tuple_(*cursor))

@@ -91,6 +91,9 @@ class Settings:
     credit_api_url: str = ""
     credit_api_secret: str = ""
     credit_concurrency: int = 16
+    # Vouchers written and committed together while issuing: a crash or a second click
+    # resumes after the last whole chunk.
+    issue_chunk_vouchers: int = 2000
     platform_events_url: str = ""
     platform_api_token: str = ""
     max_upload_bytes: int = 2_147_483_648
@@ -158,6 +161,7 @@ class Settings:
             credit_api_url=env.get("CREDIT_API_URL", ""),
             credit_api_secret=env.get("CREDIT_API_SECRET", ""),
             credit_concurrency=_int(env, "CREDIT_CONCURRENCY", 16),
+            issue_chunk_vouchers=_int(env, "ISSUE_CHUNK_VOUCHERS", 2000),
             platform_events_url=env.get("PLATFORM_EVENTS_URL", ""),
             platform_api_token=env.get("PLATFORM_API_TOKEN", ""),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 2_147_483_648),
@@ -196,6 +200,8 @@ class Settings:
             raise SettingsError(
                 "CREDIT_API_SECRET must be a whsec_ secret when CREDIT_API_URL is set"
             )
+        if not 1 <= self.issue_chunk_vouchers <= 100_000:
+            raise SettingsError("ISSUE_CHUNK_VOUCHERS must be from 1 to 100000")
         if self.credit_concurrency < 1:
             raise SettingsError("CREDIT_CONCURRENCY must be at least 1")
         try:

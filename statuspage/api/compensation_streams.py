@@ -196,6 +196,7 @@ async def issue(services: Services, request: Request) -> Response:
         batch_id=batch_id,
         actor_id=principal.staff_id,
         credit=bool(services.settings.credit_api_url),
+        chunk=services.settings.issue_chunk_vouchers,
     )
     await services.bell.ring()  # the credit worker sends the vouchers, wherever it runs
     return JSONResponse(batch_out(batch).model_dump(mode="json"))

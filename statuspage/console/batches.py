@@ -145,6 +145,7 @@ async def issue(console: Console) -> Response:
                 batch_id=batch_id,
                 actor_id=console.staffer.id,
                 credit=bool(console.settings.credit_api_url),
+                chunk=console.settings.issue_chunk_vouchers,
             )
         except DomainError as error:
             raise FormError.of(error) from error

@@ -33,13 +33,13 @@ from compensation import issuing
 from statuspage.db import connect
 
 async def main(url, batch_id, actor_id, chunk):
-    issuing.CHUNK = int(chunk)
     database = connect(url)
     async def hook(written):
         print(f"chunk {written}", flush=True)
         await asyncio.sleep(0)
     batch = await issuing.issue(database.sessionmaker, batch_id=int(batch_id),
-                                actor_id=int(actor_id), credit=True, after_chunk=hook)
+                                actor_id=int(actor_id), credit=True, after_chunk=hook,
+                                chunk=int(chunk))
     print(f"done {batch.state.value}", flush=True)
     await database.dispose()
 

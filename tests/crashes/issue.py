@@ -30,18 +30,25 @@ def payable(accounts: int) -> int:
 
 
 async def crash_during_issue(
-    database: Database, url: str, receiver: HttpReceiver, *, rng: random.Random, accounts: int
+    database: Database,
+    url: str,
+    receiver: HttpReceiver,
+    *,
+    rng: random.Random,
+    accounts: int,
+    chunk: int = CHUNK,
 ) -> Outcome:
     """The kill lands once at least a random number of vouchers, short of the last chunk's,
-    is committed and the batch is not issued yet; `accounts` must make two chunks or more."""
-    assert payable(accounts) > CHUNK, "one chunk: no state between none issued and all"
-    async with serving(url, receiver) as app:
+    is committed and the batch is not issued yet; `accounts` must make two chunks (of `chunk`
+    vouchers, the server's ISSUE_CHUNK_VOUCHERS) or more."""
+    assert payable(accounts) > chunk, "one chunk: no state between none issued and all"
+    async with serving(url, receiver, ISSUE_CHUNK_VOUCHERS=str(chunk)) as app:
         async with httpx.AsyncClient(base_url=app.base, timeout=120) as client:
             scene = await _compensation_scene(client, database)
             batch_id = await _approved_batch(scene, accounts)
             issue = f"{API}/compensation/batches/{batch_id}/issue"
             task = asyncio.create_task(client.post(issue, headers=scene.drafter))
-            target = rng.randint(1, (payable(accounts) - 1) // CHUNK * CHUNK)
+            target = rng.randint(1, (payable(accounts) - 1) // chunk * chunk)
             await app.kill_when(_issued_at_least(database, batch_id, target), 120, every=0.002)
             with contextlib.suppress(httpx.TransportError):
                 await task

@@ -24,7 +24,7 @@ class App:
     """`statuspage serve` (granian supervisor and its worker) in its own process group, so a
     SIGKILL takes down the whole server at once, as a crashed machine or OOM kill would."""
 
-    def __init__(self, url: str, receiver: HttpReceiver) -> None:
+    def __init__(self, url: str, receiver: HttpReceiver, settings: dict[str, str]) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -45,6 +45,7 @@ class App:
             "ALLOW_PRIVATE_WEBHOOK_HOSTS": "true",  # the receiver is on 127.0.0.1
             "CREDIT_API_URL": receiver.url("/credit"),
             "CREDIT_API_SECRET": CREDIT_SECRET,
+            **settings,
         }
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -101,9 +102,10 @@ class App:
 
 
 @asynccontextmanager
-async def serving(url: str, receiver: HttpReceiver) -> AsyncIterator[App]:
-    """The server started; stopped at the end, whatever state the scenario left it in."""
-    app = App(url, receiver)
+async def serving(url: str, receiver: HttpReceiver, **settings: str) -> AsyncIterator[App]:
+    """The server started (with `settings` added to its environment); stopped at the end,
+    whatever state the scenario left it in."""
+    app = App(url, receiver, settings)
     app.start()
     try:
         yield app

@@ -31,3 +31,11 @@ def test_the_web_concurrency_limit_is_a_positive_number() -> None:
     assert Settings.from_env({"WEB_CONCURRENCY_LIMIT": "8"}).web_concurrency_limit == 8
     with pytest.raises(SettingsError, match="WEB_CONCURRENCY_LIMIT must be at least 1"):
         Settings.from_env({"WEB_CONCURRENCY_LIMIT": "0"})
+
+
+def test_the_issue_chunk_is_from_one_to_a_hundred_thousand_vouchers() -> None:
+    assert Settings.from_env({}).issue_chunk_vouchers == 2000
+    assert Settings.from_env({"ISSUE_CHUNK_VOUCHERS": "500"}).issue_chunk_vouchers == 500
+    for value in ("0", "100001"):
+        with pytest.raises(SettingsError, match="ISSUE_CHUNK_VOUCHERS must be from 1 to 100000"):
+            Settings.from_env({"ISSUE_CHUNK_VOUCHERS": value})
