@@ -7,7 +7,7 @@ from typing import Any
 from incidents import flows, service
 from incidents.models import ComponentStatus, Impact, Incident, IncidentStatus
 from incidents.schemas import IncidentOpen, ReopenIn, ResolveIn, UpdateIn
-from statuspage.importers import statuspage_format as source
+from statuspage.importers import records as source
 from statuspage.importers.context import Context
 
 _OPENING = ("investigating", "identified", "monitoring")

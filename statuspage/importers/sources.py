@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,7 @@ import httpx
 TIMEOUT_SECONDS = 30.0  # to connect, and between two reads
 TOTAL_SECONDS = 120.0  # for one whole answer: a server dripping bytes is cut off too
 MAX_BYTES = 20 * 1024 * 1024  # a page's whole history of incidents fits in a few MB
+MAX_PAGES = 1_000  # of one paged listing (100,000 incidents): past that a source is looping
 
 
 class SourceError(Exception):
@@ -152,3 +153,23 @@ def parse_json(body: bytes, where: str) -> Node:
         return Node(json.loads(body), where)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SourceError(where, "", f"is not JSON ({error})") from None
+
+
+async def paged(
+    client: httpx.AsyncClient,
+    first: str,
+    next_url: Callable[[Node], str | None],
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> AsyncIterator[Node]:
+    """Each page of a listing, from `first` on: `next_url` reads the next page's address from
+    one (None: that was the last). More than MAX_PAGES fails, naming the last URL."""
+    url: str | None = first
+    for _ in range(MAX_PAGES):
+        assert url is not None
+        listing = await get_json(client, url, headers=headers)
+        yield listing
+        url = next_url(listing)
+        if url is None:
+            return
+    raise SourceError(url or first, "", f"more than {MAX_PAGES} pages: is the source looping?")
