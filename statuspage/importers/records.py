@@ -79,3 +79,4 @@ class Page:
     incidents: dict[str, Incident] = field(default_factory=dict)
     maintenances: dict[str, Maintenance] = field(default_factory=dict)
     subscribers: list[Subscriber] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what reading left out, and why

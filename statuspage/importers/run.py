@@ -32,7 +32,7 @@ async def write_page(
     then: Callable[[Context], Awaitable[None]] | None = None,
 ) -> Report:
     """Replays `page` (and `then`, e.g. its subscribers) in one transaction; returns the report."""
-    report = Report()
+    report = Report(notes=list(page.notes))
     async with database.sessionmaker() as session:
         await session.begin()
         try:

@@ -7,7 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,10 +21,13 @@ MAX_PAGES = 1_000  # of one paged listing (100,000 incidents): past that a sourc
 class SourceError(Exception):
     """What is wrong with a source, naming the URL (or file) and the JSON path."""
 
-    def __init__(self, where: str, path: str, message: str) -> None:
+    def __init__(
+        self, where: str, path: str, message: str, *, http_status: int | None = None
+    ) -> None:
         super().__init__(f"{where}: {path}: {message}" if path else f"{where}: {message}")
         self.where = where
         self.path = path
+        self.http_status = http_status  # the source's answer, when it was not 200
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,19 @@ class Node:
     def time_or_none(self) -> datetime | None:
         return None if self.value is None else self.time()
 
+    def utc_time(self) -> datetime:
+        """A time that may carry no offset ("2024-05-01 08:30:00", as Cachet and Uptime Kuma
+        write their database's UTC times): read as UTC then."""
+        text = self.text()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise self.fail(f"{text!r} is not a time") from None
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+    def utc_time_or_none(self) -> datetime | None:
+        return None if self.value is None else self.utc_time()
+
     def choice(self, allowed: Iterator[str] | tuple[str, ...] | frozenset[str]) -> str:
         text, options = self.text(), tuple(allowed)
         if text not in options:
@@ -139,7 +155,9 @@ async def get_json(
 async def _read(client: httpx.AsyncClient, url: str, headers: Mapping[str, str] | None) -> bytes:
     async with client.stream("GET", url, headers=headers, timeout=TIMEOUT_SECONDS) as reply:
         if reply.status_code != 200:
-            raise SourceError(url, "", f"HTTP {reply.status_code} (expected 200)")
+            raise SourceError(
+                url, "", f"HTTP {reply.status_code} (expected 200)", http_status=reply.status_code
+            )
         body = bytearray()
         async for chunk in reply.aiter_bytes():  # decoded: a small gzip bomb is counted whole
             body.extend(chunk)
