@@ -78,3 +78,20 @@ def cachet_route(path: str, query: str) -> str | None:
 
 def cachet(receiver: HttpReceiver, token: str | None = None) -> RecordedSite:
     return RecordedSite(receiver, "cachet_pages", cachet_route, token)
+
+
+def kuma_route(path: str, query: str) -> str | None:
+    """Uptime Kuma's status-page API for the page `exchange`; the history comes in two pages."""
+    routes = {
+        "/api/status-page/exchange": "status-page.json",
+        "/api/status-page/heartbeat/exchange": "heartbeat.json",
+        "/api/status-page/exchange/incident-history": "incident-history.json",
+    }
+    name = routes.get(path)
+    if name == "incident-history.json" and query.startswith("cursor="):
+        return "incident-history-2.json"
+    return name
+
+
+def uptime_kuma(receiver: HttpReceiver) -> RecordedSite:
+    return RecordedSite(receiver, "uptime_kuma_pages", kuma_route)
