@@ -102,7 +102,9 @@ async def _read_and_write(
         return await cachet_import.run_import(
             database,
             client,
-            cachet_import.Options(args.url, language, api_token=key, dry_run=args.dry_run),
+            cachet_import.Options(
+                url=args.url, language=language, api_token=key, dry_run=args.dry_run
+            ),
         )
     if args.source == "uptime-kuma":
         from statuspage.importers import uptime_kuma_import
@@ -110,7 +112,9 @@ async def _read_and_write(
         return await uptime_kuma_import.run_import(
             database,
             client,
-            uptime_kuma_import.Options(args.url, args.slug, language, dry_run=args.dry_run),
+            uptime_kuma_import.Options(
+                url=args.url, language=language, slug=args.slug, dry_run=args.dry_run
+            ),
         )
     from statuspage.importers import statuspage_import
 

@@ -12,18 +12,15 @@ from statuspage.db import Database
 from statuspage.importers import cachet_format as cachet
 from statuspage.importers.context import Report
 from statuspage.importers.records import Page
-from statuspage.importers.run import Target, write_page
+from statuspage.importers.run import SourceOptions, write_page
 from statuspage.importers.sources import Node, get_json, paged
 
 PER_PAGE = 100  # Cachet's most
 
 
-@dataclass(frozen=True)
-class Options:
-    url: str
-    language: str
+@dataclass(frozen=True, kw_only=True)
+class Options(SourceOptions):
     api_token: str | None = None
-    dry_run: bool = False
 
 
 def api_base(url: str) -> str:
@@ -105,5 +102,4 @@ async def _incidents(
 
 async def run_import(database: Database, client: httpx.AsyncClient, options: Options) -> Report:
     page = await read_source(client, options)
-    target = Target(f"cachet:{page.id}"[:200], options.url, options.language, options.dry_run)
-    return await write_page(database, page, target)
+    return await write_page(database, page, options, source=f"cachet:{page.id}")

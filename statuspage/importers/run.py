@@ -15,10 +15,10 @@ from statuspage.importers.replay import replay
 
 
 @dataclass(frozen=True)
-class Target:
-    """Where a page goes and how: `source` names it in the ledger (`cachet:<url>`, ...)."""
+class SourceOptions:
+    """What every import is told: the source's address, the language it is written in, and
+    whether to write (each source's options add what it needs, as keywords)."""
 
-    source: str
     url: str
     language: str
     dry_run: bool = False
@@ -27,17 +27,19 @@ class Target:
 async def write_page(
     database: Database,
     page: Page,
-    target: Target,
+    options: SourceOptions,
     *,
+    source: str,
     then: Callable[[Context], Awaitable[None]] | None = None,
 ) -> Report:
-    """Replays `page` (and `then`, e.g. its subscribers) in one transaction; returns the report."""
+    """Replays `page` (and `then`, e.g. its subscribers) in one transaction against the ledger
+    of `source` (`cachet:<url>`, ...); returns the report."""
     report = Report(notes=list(page.notes))
     async with database.sessionmaker() as session:
         await session.begin()
         try:
-            ledger = await Ledger(session, target.source).load()
-            context = Context(session, ledger, target.language, report, target.url)
+            ledger = await Ledger(session, source[:200]).load()
+            context = Context(session, ledger, options.language, report, options.url)
             await replay(context, page)
             if then is not None:
                 await then(context)
@@ -45,15 +47,15 @@ async def write_page(
                 await audit.record(
                     session,
                     actor_id=None,
-                    action=f"import.{target.source.partition(':')[0]}",
+                    action=f"import.{source.partition(':')[0]}",
                     entity_type="import",
                     entity_id=None,
-                    after={"url": target.url, "page": page.id, "created": report.created},
+                    after={"url": options.url, "page": page.id, "created": report.created},
                 )
         except BaseException:
             await session.rollback()
             raise
-        if target.dry_run:
+        if options.dry_run:
             await session.rollback()
         else:
             await session.commit()

@@ -16,7 +16,7 @@ from statuspage.db import Database
 from statuspage.importers import statuspage_format as source
 from statuspage.importers.context import Context, Report
 from statuspage.importers.records import Page
-from statuspage.importers.run import Target, write_page
+from statuspage.importers.run import SourceOptions, write_page
 from statuspage.importers.sources import Node, get_json, paged
 
 MANAGE_API = "https://api.statuspage.io/v1"
@@ -24,13 +24,10 @@ PER_PAGE = 100
 _EMAIL = TypeAdapter(Email)
 
 
-@dataclass(frozen=True)
-class Options:
-    url: str
-    language: str
+@dataclass(frozen=True, kw_only=True)
+class Options(SourceOptions):
     api_key: str | None = None
     api_url: str = MANAGE_API
-    dry_run: bool = False
     consent_given: bool = False
 
 
@@ -88,12 +85,13 @@ async def _pages(
 
 async def run_import(database: Database, client: httpx.AsyncClient, options: Options) -> Report:
     page = await read_source(client, options)
-    target = Target(f"statuspage:{page.id}", options.url, options.language, options.dry_run)
 
     async def subscribers(context: Context) -> None:
         await _subscribers(context, page, consent_given=options.consent_given)
 
-    return await write_page(database, page, target, then=subscribers)
+    return await write_page(
+        database, page, options, source=f"statuspage:{page.id}", then=subscribers
+    )
 
 
 async def _subscribers(context: Context, page: Page, *, consent_given: bool) -> None:

@@ -13,16 +13,13 @@ from statuspage.db import Database
 from statuspage.importers import uptime_kuma_format as kuma
 from statuspage.importers.context import Report
 from statuspage.importers.records import Page
-from statuspage.importers.run import Target, write_page
+from statuspage.importers.run import SourceOptions, write_page
 from statuspage.importers.sources import Node, SourceError, get_json, paged
 
 
-@dataclass(frozen=True)
-class Options:
-    url: str
-    slug: str
-    language: str
-    dry_run: bool = False
+@dataclass(frozen=True, kw_only=True)
+class Options(SourceOptions):
+    slug: str  # the page's: /status/SLUG
 
 
 async def read_source(client: httpx.AsyncClient, options: Options) -> Page:
@@ -62,11 +59,5 @@ async def _history(client: httpx.AsyncClient, url: str) -> list[Node]:
 
 async def run_import(database: Database, client: httpx.AsyncClient, options: Options) -> Report:
     page = await read_source(client, options)
-    base = options.url.rstrip("/")
-    target = Target(
-        f"uptime-kuma:{base}/status/{page.id}"[:200],
-        options.url,
-        options.language,
-        options.dry_run,
-    )
-    return await write_page(database, page, target)
+    source = f"uptime-kuma:{options.url.rstrip('/')}/status/{page.id}"
+    return await write_page(database, page, options, source=source)

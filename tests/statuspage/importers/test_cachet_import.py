@@ -3,8 +3,6 @@ page and API v2 then show its groups, components, incidents with their updates a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -23,12 +21,6 @@ from tests.statuspage.importers.sites import RecordedSite
 @pytest.fixture
 def site(http_receiver: HttpReceiver) -> RecordedSite:
     return sites.cachet(http_receiver)
-
-
-@pytest.fixture
-async def source_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 async def _import(

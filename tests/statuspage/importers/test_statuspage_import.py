@@ -3,7 +3,6 @@ API v2 and feeds then show its components, groups and incidents with their timel
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -26,12 +25,6 @@ from tests.statuspage.importers.pages import RecordedPage
 @pytest.fixture
 def page(http_receiver: HttpReceiver) -> RecordedPage:
     return RecordedPage(http_receiver)
-
-
-@pytest.fixture
-async def source_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 async def _import(

@@ -3,8 +3,6 @@ locally: groups, monitors as components at their last heartbeat, and the inciden
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -23,12 +21,6 @@ def site(http_receiver: HttpReceiver) -> RecordedSite:
     return sites.uptime_kuma(http_receiver)
 
 
-@pytest.fixture
-async def source_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
 async def _counts(database: Database) -> tuple[int, ...]:
     async with database.sessionmaker() as session:
         return tuple(
@@ -45,7 +37,9 @@ async def test_groups_monitors_and_incidents_come_over_and_a_second_run_adds_not
     source_client: httpx.AsyncClient,
     site: RecordedSite,
 ) -> None:
-    report = await run_import(database, source_client, Options(site.url(), "Exchange", "zh-CN"))
+    report = await run_import(
+        database, source_client, Options(site.url(), "zh-CN", slug="Exchange")
+    )
     assert report.created == {"components": 4, "groups": 2, "incidents": 3}
     assert report.notes == [
         "maintenance '数据库升级' left out: Uptime Kuma shows it while it runs, with recurring"
@@ -85,7 +79,7 @@ async def test_groups_monitors_and_incidents_come_over_and_a_second_run_adds_not
     assert [row["name"] for row in unresolved] == ["提币到账变慢 (Withdrawals are slow)"]
 
     before = await _counts(database)
-    again = await run_import(database, source_client, Options(site.url(), "exchange", "zh-CN"))
+    again = await run_import(database, source_client, Options(site.url(), "zh-CN", slug="exchange"))
     assert again.created == {}
     assert await _counts(database) == before
 
@@ -96,14 +90,16 @@ async def test_unpinning_on_kuma_resolves_it_here_on_the_next_run(
     source_client: httpx.AsyncClient,
     site: RecordedSite,
 ) -> None:
-    await run_import(database, source_client, Options(site.url(), "exchange", "zh-CN"))
+    await run_import(database, source_client, Options(site.url(), "zh-CN", slug="exchange"))
 
     def unpin(data: dict[str, list[dict[str, object]]]) -> None:
         data["incidents"][0]["pin"] = False
 
     site.edit("incident-history.json", unpin)
     site.edit("status-page.json", lambda data: data.update(incidents=[]))
-    report = await run_import(database, source_client, Options(site.url(), "exchange", "zh-CN"))
+    report = await run_import(
+        database, source_client, Options(site.url(), "zh-CN", slug="exchange")
+    )
     assert report.created == {}
     unresolved = (await client.get("/api/v2/incidents/unresolved.json")).json()["incidents"]
     assert unresolved == []
@@ -119,7 +115,7 @@ async def test_an_older_kuma_without_history_gives_its_pinned_incident(
 
     site.edit("status-page.json", old_shape)
     report = await run_import(
-        database, source_client, Options(site.url(), "exchange", "zh-CN", dry_run=True)
+        database, source_client, Options(site.url(), "zh-CN", slug="exchange", dry_run=True)
     )
     assert report.created["incidents"] == 1
     assert report.notes[0] == (
@@ -131,7 +127,7 @@ async def test_a_wrong_slug_or_a_bad_heartbeat_names_the_url_and_writes_nothing(
     database: Database, source_client: httpx.AsyncClient, site: RecordedSite
 ) -> None:
     with pytest.raises(SourceError) as raised:
-        await run_import(database, source_client, Options(site.url(), "nope", "zh-CN"))
+        await run_import(database, source_client, Options(site.url(), "zh-CN", slug="nope"))
     assert str(raised.value) == (f"{site.url()}/api/status-page/nope: HTTP 404 (expected 200)")
 
     def broken(data: dict[str, dict[str, list[dict[str, object]]]]) -> None:
@@ -139,7 +135,7 @@ async def test_a_wrong_slug_or_a_bad_heartbeat_names_the_url_and_writes_nothing(
 
     site.edit("heartbeat.json", broken)
     with pytest.raises(SourceError) as raised:
-        await run_import(database, source_client, Options(site.url(), "exchange", "zh-CN"))
+        await run_import(database, source_client, Options(site.url(), "zh-CN", slug="exchange"))
     assert str(raised.value) == (
         f"{site.url()}/api/status-page/heartbeat/exchange: $.heartbeatList.12[1].status:"
         " expected an integer, found a string"
