@@ -4,7 +4,7 @@ in the transaction that makes the change, so the change and its broadcast commit
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -201,6 +201,34 @@ async def record_direct(
     session.add(delivery)
     await session.flush()
     return delivery
+
+
+async def record_direct_many(
+    session: AsyncSession, *, subscriptions: Sequence[Subscription], kind: str, now: datetime
+) -> list[Delivery]:
+    """`record_direct` for many subscriptions at once (an import's confirmation emails)."""
+    events = [
+        BroadcastEvent(
+            kind=kind, audience=item.audience, payload=to_json(NoPayload()), created_at=now
+        )
+        for item in subscriptions
+    ]
+    session.add_all(events)
+    await session.flush()
+    deliveries = [
+        Delivery(
+            event_id=event.id,
+            subscription_id=item.id,
+            state=DeliveryState.pending,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for event, item in zip(events, subscriptions, strict=True)
+    ]
+    session.add_all(deliveries)
+    await session.flush()
+    return deliveries
 
 
 async def announce_incident(

@@ -141,19 +141,26 @@ async def _export(database: Database, settings: Settings) -> str:
 
 
 async def _import_csv(database: Database, settings: Settings, args: argparse.Namespace) -> int:
-    async with database.sessionmaker() as session, session.begin():
+    """In transactions of IMPORT_CHUNK rows each, the confirmations paced across them all."""
+    async with database.sessionmaker() as session:
         rows = await transfers.parse_csv(session, args.text)
-        done = await transfers.import_rows(
-            session,
-            rows=rows,
-            consent_given=args.consent_given,
-            actor=_actor(settings),
-            source=f"csv:{Path(args.file).name}",
-            per_minute=args.per_minute or transfers.CONFIRMATIONS_PER_MINUTE,
-        )
+    total, actor = transfers.Imported(), _actor(settings)
+    for start in range(0, len(rows), transfers.IMPORT_CHUNK):
+        async with database.sessionmaker() as session, session.begin():
+            done = await transfers.import_rows(
+                session,
+                rows=rows[start : start + transfers.IMPORT_CHUNK],
+                consent_given=args.consent_given,
+                actor=actor,
+                source=f"csv:{Path(args.file).name}",
+                per_minute=args.per_minute or transfers.CONFIRMATIONS_PER_MINUTE,
+                queued_before=total.confirmations_queued,
+            )
+        total.add(done)
     print(
-        f"imported {len(done.created)} subscribers ({done.confirmed} confirmed on staff's word,"
-        f" {done.confirmations_queued} confirmation emails queued);"
-        f" {done.already_subscribed} already subscribed"
+        f"imported {len(total.created)} subscribers ({total.confirmed} confirmed on staff's word,"
+        f" {total.confirmations_queued} confirmation emails queued);"
+        f" {total.already_subscribed} already subscribed;"
+        f" {total.suppressed} left out (unsubscribed before)"
     )
     return 0

@@ -130,3 +130,5 @@ async def _subscribers(context: Context, page: Page, *, consent_given: bool) -> 
         context.report.did("subscribers", f"email subscriber {sources[address]}")
     if done.already_subscribed:
         context.report.note(f"subscribers already here: {done.already_subscribed}")
+    if done.suppressed:
+        context.report.note(f"subscribers who unsubscribed here, left out: {done.suppressed}")

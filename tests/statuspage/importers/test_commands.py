@@ -86,7 +86,9 @@ def test_subscribers_round_trip_through_csv(
     assert wang == "wang.fang@example.cn,zh-CN,Deposit;Withdraw,2024-05-01T00:00:00+00:00"
     assert li.startswith("li@example.com,en,,20")  # confirmed when staff attested it
     assert main(["subscribers", "import", str(out)]) == 0
-    assert capsys.readouterr().out.endswith("; 2 already subscribed\n")
+    assert capsys.readouterr().out.endswith(
+        "; 2 already subscribed; 0 left out (unsubscribed before)\n"
+    )
 
 
 def test_cachet_and_uptime_kuma_import_from_the_command_line(
