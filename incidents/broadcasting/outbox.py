@@ -185,21 +185,7 @@ async def record_direct(
     session: AsyncSession, *, subscription: Subscription, kind: str, now: datetime
 ) -> Delivery:
     """A message for one subscription only (the confirmation email), through the same outbox."""
-    event = BroadcastEvent(
-        kind=kind, audience=subscription.audience, payload=to_json(NoPayload()), created_at=now
-    )
-    session.add(event)
-    await session.flush()
-    delivery = Delivery(
-        event_id=event.id,
-        subscription_id=subscription.id,
-        state=DeliveryState.pending,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(delivery)
-    await session.flush()
+    [delivery] = await record_direct_many(session, subscriptions=[subscription], kind=kind, now=now)
     return delivery
 
 
