@@ -56,6 +56,9 @@ class Settings:
     # Signs confirmation, manage and unsubscribe links; generated and kept in the database
     # when unset, so every instance shares it.
     secret_key: str = ""
+    # The key (Statuspage) or token (Cachet) of the source `statuspage import` reads: here
+    # it stays out of the process list, where --api-key would show it.
+    import_api_key: str = ""
     # The console roles that must sign in with a second factor (TOTP); anyone may enrol one.
     staff_2fa_roles: str = "admin,finance"
     smtp_host: str = "127.0.0.1"
@@ -139,6 +142,7 @@ class Settings:
             trusted_proxies=_list(env, "TRUSTED_PROXIES"),
             cache_poll_seconds=_float(env, "CACHE_POLL_SECONDS", 1.0),
             secret_key=env.get("SECRET_KEY", ""),
+            import_api_key=env.get("STATUSPAGE_IMPORT_API_KEY", ""),
             staff_2fa_roles=env.get("STAFF_2FA_ROLES", "admin,finance"),
             smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
             smtp_port=_int(env, "SMTP_PORT", 25),

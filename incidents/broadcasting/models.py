@@ -217,3 +217,15 @@ class SiteSecret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SuppressedAddress(Base):
+    """An email address whose owner unsubscribed, kept only as a hash: imports (CSV, another
+    status page) skip it, so moving a list in never brings back someone who left. Lifted
+    when the owner subscribes again and confirms."""
+
+    __tablename__ = "suppressed_addresses"
+
+    # SHA-256 (hex) of the address trimmed and lower-cased
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

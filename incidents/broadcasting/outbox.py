@@ -4,7 +4,7 @@ in the transaction that makes the change, so the change and its broadcast commit
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -185,22 +185,36 @@ async def record_direct(
     session: AsyncSession, *, subscription: Subscription, kind: str, now: datetime
 ) -> Delivery:
     """A message for one subscription only (the confirmation email), through the same outbox."""
-    event = BroadcastEvent(
-        kind=kind, audience=subscription.audience, payload=to_json(NoPayload()), created_at=now
-    )
-    session.add(event)
-    await session.flush()
-    delivery = Delivery(
-        event_id=event.id,
-        subscription_id=subscription.id,
-        state=DeliveryState.pending,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(delivery)
-    await session.flush()
+    [delivery] = await record_direct_many(session, subscriptions=[subscription], kind=kind, now=now)
     return delivery
+
+
+async def record_direct_many(
+    session: AsyncSession, *, subscriptions: Sequence[Subscription], kind: str, now: datetime
+) -> list[Delivery]:
+    """`record_direct` for many subscriptions at once (an import's confirmation emails)."""
+    events = [
+        BroadcastEvent(
+            kind=kind, audience=item.audience, payload=to_json(NoPayload()), created_at=now
+        )
+        for item in subscriptions
+    ]
+    session.add_all(events)
+    await session.flush()
+    deliveries = [
+        Delivery(
+            event_id=event.id,
+            subscription_id=item.id,
+            state=DeliveryState.pending,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for event, item in zip(events, subscriptions, strict=True)
+    ]
+    session.add_all(deliveries)
+    await session.flush()
+    return deliveries
 
 
 async def announce_incident(

@@ -16,10 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from incidents import service
-from incidents.broadcasting import outbox
+from incidents.broadcasting import outbox, subscriptions, suppression
 from incidents.broadcasting.models import Audience, Channel, Subscription
 from incidents.broadcasting.schemas import Email
-from incidents.broadcasting.subscriptions import add_subscription, audit_subscription
 from incidents.common import audit
 from incidents.common.actor import Actor
 from incidents.common.errors import InvalidInput
@@ -31,6 +30,9 @@ SEPARATOR = ";"  # between component names in one cell
 # spam to the receiving mail servers (nor exhaust the sender's quota) in one burst.
 CONFIRMATIONS_PER_MINUTE = 60
 MAX_ROWS = 100_000
+# Rows a transaction of the command-line import writes: a big file never holds the database's
+# write lock for minutes (SQLite has one writer), and a second run skips what was written.
+IMPORT_CHUNK = 1_000
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _EMAIL = TypeAdapter(Email)
 
@@ -50,6 +52,16 @@ class Imported:
     already_subscribed: int = 0
     confirmations_queued: int = 0
     confirmed: int = 0
+    suppressed: int = 0  # unsubscribed here before: left out
+
+    def add(self, other: Imported) -> None:
+        """Counts `other` (the next chunk of one import) into this one."""
+        self.created.extend(other.created)
+        self.ids_by_address.update(other.ids_by_address)
+        self.already_subscribed += other.already_subscribed
+        self.confirmations_queued += other.confirmations_queued
+        self.confirmed += other.confirmed
+        self.suppressed += other.suppressed
 
 
 # -- CSV ----------------------------------------------------------------------------------
@@ -159,27 +171,27 @@ async def import_rows(
     actor: Actor,
     source: str,
     per_minute: int = CONFIRMATIONS_PER_MINUTE,
+    queued_before: int = 0,
 ) -> Imported:
-    """Adds the rows not subscribed yet. Without `consent_given` each gets a confirmation
-    email, `per_minute` of them a minute; with it they are confirmed at once (at the time
-    the source gives, or now), and the audit log records who attested it."""
-    done = Imported()
-    taken = set(
-        (
-            await session.scalars(
-                select(Subscription.address).where(
-                    Subscription.channel == Channel.email,
-                    Subscription.address.in_([row.address for row in rows]),
-                )
-            )
-        ).all()
-    )
+    """Adds the rows not subscribed yet, leaving out who unsubscribed here before. Without
+    `consent_given` each gets a confirmation email, `per_minute` of them a minute (after the
+    `queued_before` of the import's earlier chunks); with it they are confirmed at once (at
+    the time the source gives, or now), and the audit log records who attested it."""
+    done = Imported(confirmations_queued=queued_before)
+    addresses = [row.address for row in rows]
+    taken = await _subscribed(session, addresses)
+    gone = await suppression.suppressed(session, addresses=addresses)
+    fresh = []
     for row in rows:
-        if row.address in taken:
+        if row.address in gone:
+            done.suppressed += 1
+        elif row.address in taken:
             done.already_subscribed += 1
-            continue
-        taken.add(row.address)
-        await _add_one(session, row, consent_given, actor, per_minute, done)
+        else:
+            taken.add(row.address)
+            fresh.append(row)
+    await _add(session, fresh, consent_given, actor, per_minute, done)
+    done.confirmations_queued -= queued_before
     await audit.record(
         session,
         actor_id=actor.staff_id,
@@ -191,6 +203,7 @@ async def import_rows(
             "consent_given": consent_given,
             "created": len(done.created),
             "already_subscribed": done.already_subscribed,
+            "suppressed": done.suppressed,
             "confirmations_queued": done.confirmations_queued,
             "subscription_ids": done.created,
         },
@@ -198,36 +211,55 @@ async def import_rows(
     return done
 
 
-async def _add_one(
+async def _subscribed(session: AsyncSession, addresses: Sequence[str]) -> set[str]:
+    taken: set[str] = set()
+    for part in suppression.chunks(addresses):
+        rows = await session.scalars(
+            select(Subscription.address).where(
+                Subscription.channel == Channel.email, Subscription.address.in_(part)
+            )
+        )
+        taken.update(rows.all())
+    return taken
+
+
+async def _add(
     session: AsyncSession,
-    row: SubscriberRow,
+    rows: Sequence[SubscriberRow],
     consent_given: bool,
     actor: Actor,
     per_minute: int,
     done: Imported,
 ) -> None:
-    subscription = await add_subscription(
-        session,
-        channel=Channel.email,
-        address=row.address,
-        secret=None,
-        language=row.language,
-        component_ids=row.component_ids,
-        audience=Audience.public,
-        options={},
-        confirmed_at=(row.confirmed_at or actor.now) if consent_given else None,
-        created_by=actor.staff_id,
-    )
-    await audit_subscription(session, actor.staff_id, "subscription.create", subscription, None)
-    done.created.append(subscription.id)
-    done.ids_by_address[row.address] = subscription.id
+    wanted = sorted({component_id for row in rows for component_id in row.component_ids})
+    named = await service.components_by_id(session, ids=wanted, field="component_ids")
+    made = [
+        Subscription(
+            channel=Channel.email,
+            audience=Audience.public,
+            address=row.address,
+            language=row.language,
+            options={},
+            secret=None,
+            all_components=not row.component_ids,
+            confirmed_at=(row.confirmed_at or actor.now) if consent_given else None,
+            created_by=actor.staff_id,
+            components=[named[component_id] for component_id in row.component_ids],
+        )
+        for row in rows
+    ]
+    await subscriptions.add_many(session, subscriptions=made, actor_id=actor.staff_id)
+    for row, subscription in zip(rows, made, strict=True):
+        done.created.append(subscription.id)
+        done.ids_by_address[row.address] = subscription.id
     if consent_given:
-        done.confirmed += 1
+        done.confirmed += len(made)
         return
-    delivery = await outbox.record_direct(
-        session, subscription=subscription, kind="subscription.confirm", now=actor.now
+    deliveries = await outbox.record_direct_many(
+        session, subscriptions=made, kind="subscription.confirm", now=actor.now
     )
-    delivery.next_attempt_at = actor.now + timedelta(
-        minutes=done.confirmations_queued // max(per_minute, 1)
-    )
-    done.confirmations_queued += 1
+    for delivery in deliveries:
+        delivery.next_attempt_at = actor.now + timedelta(
+            minutes=done.confirmations_queued // max(per_minute, 1)
+        )
+        done.confirmations_queued += 1

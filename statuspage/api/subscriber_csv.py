@@ -39,6 +39,7 @@ class SubscribersImported(BaseModel):
     already_subscribed: int
     confirmed: int = Field(description="confirmed at once on staff's word (consent_given)")
     confirmations_queued: int = Field(description="confirmation emails, sent per_minute a minute")
+    suppressed: int = Field(description="left out: these addresses unsubscribed here before")
 
 
 async def export_subscribers(call: Call) -> SubscribersCsv:
@@ -62,6 +63,7 @@ async def import_subscribers(call: Call) -> SubscribersImported:
         already_subscribed=done.already_subscribed,
         confirmed=done.confirmed,
         confirmations_queued=done.confirmations_queued,
+        suppressed=done.suppressed,
     )
 
 

@@ -115,15 +115,26 @@ def _moving_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "statuspage", help="an Atlassian Statuspage page: components, incidents, maintenances"
     )
     page.add_argument("url", help="the page's address, e.g. https://status.example.com")
-    page.add_argument("--api-key", help="a manage API key: the whole history and subscribers")
+    _secret(page, "--api-key", "a manage API key: the whole history and subscribers")
     page.add_argument("--api-url", help="the manage API (default: Atlassian's v1 API)")
-    page.add_argument(
-        "--dry-run", action="store_true", help="print what it would do, write nothing"
-    )
-    page.add_argument(
-        "--language", help="the language the page is written in (default: the site's)"
-    )
     _consent(page)
+    cachet = kinds.add_parser(
+        "cachet", help="a Cachet 3 page: groups, components, incidents, schedules"
+    )
+    cachet.add_argument("url", help="the page's address, e.g. https://status.example.com")
+    _secret(cachet, "--api-token", "an API token: what only signed-in readers see there")
+    kuma = kinds.add_parser(
+        "uptime-kuma", help="an Uptime Kuma status page: groups, monitors, incidents"
+    )
+    kuma.add_argument("url", help="Uptime Kuma's address, e.g. https://uptime.example.com")
+    kuma.add_argument("--slug", required=True, help="the status page's slug (/status/SLUG)")
+    for parser in (page, cachet, kuma):
+        parser.add_argument(
+            "--dry-run", action="store_true", help="print what it would do, write nothing"
+        )
+        parser.add_argument(
+            "--language", help="the language the page is written in (default: the site's)"
+        )
     subscribers = commands.add_parser("subscribers", help="subscribers as CSV").add_subparsers(
         dest="action", required=True
     )
@@ -138,6 +149,18 @@ def _moving_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help="confirmation emails sent a minute (default: 60)",
     )
     _consent(taken)
+
+
+def _secret(parser: argparse.ArgumentParser, option: str, what: str) -> None:
+    parser.add_argument(
+        option,
+        dest="api_key",
+        help=f"{what} (shown in the process list: prefer {option}-file"
+        " or STATUSPAGE_IMPORT_API_KEY)",
+    )
+    parser.add_argument(
+        f"{option}-file", dest="api_key_file", help="a file holding it (its first line)"
+    )
 
 
 def _consent(parser: argparse.ArgumentParser) -> None:

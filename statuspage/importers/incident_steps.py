@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from incidents import flows, service
-from incidents.models import ComponentStatus, Impact, Incident, IncidentStatus
+from incidents.models import ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate
 from incidents.schemas import IncidentOpen, ReopenIn, ResolveIn, UpdateIn
-from statuspage.importers import statuspage_format as source
+from statuspage.importers import records as source
 from statuspage.importers.context import Context
 
 _OPENING = ("investigating", "identified", "monitoring")
 _CLOSING = ("resolved", "postmortem")
+_IMPACTS = frozenset(impact.value for impact in Impact)
 
 
 def body_of(update: source.Update) -> str:
@@ -42,11 +43,12 @@ async def step_incident(
         "language": context.language,
         "components": _statuses(update, component_ids),
     }
+    opening = None
     if our_id is None:
         opened = await _open(context, incident, update, common, component_ids)
-        our_id = opened.id
+        our_id, opening = opened.id, opened.updates[-1]
         if update.status in _OPENING:
-            return _remember(context, update, opened.updates[-1].id, our_id)
+            return _remember(context, update, opening.id, our_id)
         common["components"] = {}  # said by the opening entry already
     current = (await service.get_incident(context.session, incident_id=our_id)).status
     closed = current == IncidentStatus.resolved and update.status in _CLOSING
@@ -58,7 +60,17 @@ async def step_incident(
         return our_id
     found = await _post(context, our_id, current, update, common)
     newest = max(found.updates, key=lambda row: row.id)
+    if opening is not None:
+        # The source told it in one entry, already resolved: ours opens before it resolves,
+        # and the opening entry (the same words, the same time) is not shown twice.
+        await _drop(context, found, opening)
     return _remember(context, update, newest.id, our_id)
+
+
+async def _drop(context: Context, incident: Incident, opening: IncidentUpdate) -> None:
+    incident.updates.remove(opening)
+    await context.session.delete(opening)
+    await context.session.flush()
 
 
 async def _open(
@@ -72,7 +84,8 @@ async def _open(
         context.session,
         data=IncidentOpen(
             name=incident.name[:200],
-            impact=Impact(incident.impact) if incident.impact != "maintenance" else None,
+            # "": the source has no impact; ours derives it from the component statuses.
+            impact=Impact(incident.impact) if incident.impact in _IMPACTS else None,
             status=update.status if update.status in _OPENING else "investigating",
             component_ids=[component_ids[c] for c in incident.component_ids if c in component_ids],
             **common,

@@ -15,6 +15,7 @@ class Ledger:
         self._session = session
         self.source = source
         self._known: dict[tuple[str, str], int] = {}
+        self._added: dict[tuple[str, str], ImportedRecord] = {}
 
     async def load(self) -> Ledger:
         rows = await self._session.execute(
@@ -29,7 +30,13 @@ class Ledger:
         return self._known.get((kind, source_id))
 
     def remember(self, kind: str, source_id: str, our_id: int) -> None:
+        """Records that `source_id` became `our_id`; said again (one source entry that took
+        two of our steps), the later row of ours is the one kept."""
         self._known[(kind, source_id)] = our_id
-        self._session.add(
-            ImportedRecord(source=self.source, kind=kind, source_id=source_id, our_id=our_id)
-        )
+        row = self._added.get((kind, source_id))
+        if row is not None:
+            row.our_id = our_id
+            return
+        row = ImportedRecord(source=self.source, kind=kind, source_id=source_id, our_id=our_id)
+        self._added[(kind, source_id)] = row
+        self._session.add(row)

@@ -7,7 +7,7 @@ from incidents.common.db_types import utcnow
 from incidents.common.errors import InvalidTransition
 from incidents.models import MaintenanceStatus
 from incidents.schemas import MaintenanceIn, MaintenanceUpdateIn
-from statuspage.importers import statuspage_format as source
+from statuspage.importers import records as source
 from statuspage.importers.context import Context
 from statuspage.importers.incident_steps import body_of
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from incidents import component_flows, flows, service
 from incidents.models import ComponentStatus, IncidentStatus
 from incidents.schemas import ComponentIn, ComponentPatch, GroupIn, PostmortemIn
-from statuspage.importers import statuspage_format as source
+from statuspage.importers import records as source
 from statuspage.importers.context import Context
 from statuspage.importers.incident_steps import step_incident
 from statuspage.importers.maintenance_steps import step_maintenance

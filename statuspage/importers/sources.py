@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,15 +15,19 @@ import httpx
 TIMEOUT_SECONDS = 30.0  # to connect, and between two reads
 TOTAL_SECONDS = 120.0  # for one whole answer: a server dripping bytes is cut off too
 MAX_BYTES = 20 * 1024 * 1024  # a page's whole history of incidents fits in a few MB
+MAX_PAGES = 1_000  # of one paged listing (100,000 incidents): past that a source is looping
 
 
 class SourceError(Exception):
     """What is wrong with a source, naming the URL (or file) and the JSON path."""
 
-    def __init__(self, where: str, path: str, message: str) -> None:
+    def __init__(
+        self, where: str, path: str, message: str, *, http_status: int | None = None
+    ) -> None:
         super().__init__(f"{where}: {path}: {message}" if path else f"{where}: {message}")
         self.where = where
         self.path = path
+        self.http_status = http_status  # the source's answer, when it was not 200
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,19 @@ class Node:
     def time_or_none(self) -> datetime | None:
         return None if self.value is None else self.time()
 
+    def utc_time(self) -> datetime:
+        """A time that may carry no offset ("2024-05-01 08:30:00", as Cachet and Uptime Kuma
+        write their database's UTC times): read as UTC then."""
+        text = self.text()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise self.fail(f"{text!r} is not a time") from None
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+    def utc_time_or_none(self) -> datetime | None:
+        return None if self.value is None else self.utc_time()
+
     def choice(self, allowed: Iterator[str] | tuple[str, ...] | frozenset[str]) -> str:
         text, options = self.text(), tuple(allowed)
         if text not in options:
@@ -138,7 +155,9 @@ async def get_json(
 async def _read(client: httpx.AsyncClient, url: str, headers: Mapping[str, str] | None) -> bytes:
     async with client.stream("GET", url, headers=headers, timeout=TIMEOUT_SECONDS) as reply:
         if reply.status_code != 200:
-            raise SourceError(url, "", f"HTTP {reply.status_code} (expected 200)")
+            raise SourceError(
+                url, "", f"HTTP {reply.status_code} (expected 200)", http_status=reply.status_code
+            )
         body = bytearray()
         async for chunk in reply.aiter_bytes():  # decoded: a small gzip bomb is counted whole
             body.extend(chunk)
@@ -152,3 +171,23 @@ def parse_json(body: bytes, where: str) -> Node:
         return Node(json.loads(body), where)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SourceError(where, "", f"is not JSON ({error})") from None
+
+
+async def paged(
+    client: httpx.AsyncClient,
+    first: str,
+    next_url: Callable[[Node], str | None],
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> AsyncIterator[Node]:
+    """Each page of a listing, from `first` on: `next_url` reads the next page's address from
+    one (None: that was the last). More than MAX_PAGES fails, naming the last URL."""
+    url: str | None = first
+    for _ in range(MAX_PAGES):
+        assert url is not None
+        listing = await get_json(client, url, headers=headers)
+        yield listing
+        url = next_url(listing)
+        if url is None:
+            return
+    raise SourceError(url or first, "", f"more than {MAX_PAGES} pages: is the source looping?")

@@ -12,27 +12,22 @@ from pydantic import TypeAdapter, ValidationError
 
 from incidents.broadcasting import transfers
 from incidents.broadcasting.schemas import Email
-from incidents.common import audit
 from statuspage.db import Database
 from statuspage.importers import statuspage_format as source
 from statuspage.importers.context import Context, Report
-from statuspage.importers.ledger import Ledger
-from statuspage.importers.replay import replay
-from statuspage.importers.sources import Node, get_json
+from statuspage.importers.records import Page
+from statuspage.importers.run import SourceOptions, write_page
+from statuspage.importers.sources import Node, get_json, paged
 
 MANAGE_API = "https://api.statuspage.io/v1"
 PER_PAGE = 100
-MAX_PAGES = 1_000  # 100,000 incidents or subscribers: past that a source is looping
 _EMAIL = TypeAdapter(Email)
 
 
-@dataclass(frozen=True)
-class Options:
-    url: str
-    language: str
+@dataclass(frozen=True, kw_only=True)
+class Options(SourceOptions):
     api_key: str | None = None
     api_url: str = MANAGE_API
-    dry_run: bool = False
     consent_given: bool = False
 
 
@@ -41,7 +36,7 @@ def _v2(url: str) -> str:
     return base if base.endswith("/api/v2") else base + "/api/v2"
 
 
-async def read_source(client: httpx.AsyncClient, options: Options) -> source.Page:
+async def read_source(client: httpx.AsyncClient, options: Options) -> Page:
     """Everything the page publishes (and, with a key, all its history and subscribers)."""
     v2 = _v2(options.url)
     summary = await get_json(client, f"{v2}/summary.json")
@@ -59,7 +54,7 @@ async def read_source(client: httpx.AsyncClient, options: Options) -> source.Pag
     return page
 
 
-async def _read_manage_api(client: httpx.AsyncClient, options: Options, page: source.Page) -> None:
+async def _read_manage_api(client: httpx.AsyncClient, options: Options, page: Page) -> None:
     headers = {"Authorization": f"OAuth {options.api_key}"}
     base = f"{options.api_url.rstrip('/')}/pages/{page.id}"
     source.add_groups(page, await get_json(client, f"{base}/component-groups", headers=headers))
@@ -73,45 +68,33 @@ async def _read_manage_api(client: httpx.AsyncClient, options: Options, page: so
 async def _pages(
     client: httpx.AsyncClient, url: str, headers: dict[str, str]
 ) -> AsyncIterator[Node]:
-    for number in range(1, MAX_PAGES + 1):
-        listing = await get_json(
-            client, f"{url}?page={number}&per_page={PER_PAGE}", headers=headers
-        )
+    """v1 numbers its pages; a page shorter than PER_PAGE is the last."""
+    number = 1
+
+    def next_url(listing: Node) -> str | None:
+        nonlocal number
+        number += 1
+        full = len(list(listing.items())) >= PER_PAGE
+        return f"{url}?page={number}&per_page={PER_PAGE}" if full else None
+
+    async for listing in paged(
+        client, f"{url}?page=1&per_page={PER_PAGE}", next_url, headers=headers
+    ):
         yield listing
-        if len(list(listing.items())) < PER_PAGE:
-            return
 
 
 async def run_import(database: Database, client: httpx.AsyncClient, options: Options) -> Report:
     page = await read_source(client, options)
-    report = Report()
-    async with database.sessionmaker() as session:
-        await session.begin()
-        try:
-            ledger = await Ledger(session, f"statuspage:{page.id}").load()
-            context = Context(session, ledger, options.language, report, options.url)
-            await replay(context, page)
-            await _subscribers(context, page, consent_given=options.consent_given)
-            if report.created:
-                await audit.record(
-                    session,
-                    actor_id=None,
-                    action="import.statuspage",
-                    entity_type="import",
-                    entity_id=None,
-                    after={"url": options.url, "page": page.id, "created": report.created},
-                )
-        except BaseException:
-            await session.rollback()
-            raise
-        if options.dry_run:
-            await session.rollback()
-        else:
-            await session.commit()
-    return report
+
+    async def subscribers(context: Context) -> None:
+        await _subscribers(context, page, consent_given=options.consent_given)
+
+    return await write_page(
+        database, page, options, source=f"statuspage:{page.id}", then=subscribers
+    )
 
 
-async def _subscribers(context: Context, page: source.Page, *, consent_given: bool) -> None:
+async def _subscribers(context: Context, page: Page, *, consent_given: bool) -> None:
     rows, sources, left_out = [], {}, Counter[str]()
     for subscriber in page.subscribers:
         if context.ledger.find("subscriber", subscriber.id) is not None:
@@ -147,3 +130,5 @@ async def _subscribers(context: Context, page: source.Page, *, consent_given: bo
         context.report.did("subscribers", f"email subscriber {sources[address]}")
     if done.already_subscribed:
         context.report.note(f"subscribers already here: {done.already_subscribed}")
+    if done.suppressed:
+        context.report.note(f"subscribers who unsubscribed here, left out: {done.suppressed}")

@@ -45,6 +45,7 @@ async def test_an_import_without_consent_sends_confirmations_at_the_pace_asked(
         "already_subscribed": 0,
         "confirmed": 0,
         "confirmations_queued": 2,
+        "suppressed": 0,
     }
     async with database.sessionmaker() as session:
         deliveries = list((await session.scalars(select(Delivery).order_by(Delivery.id))).all())

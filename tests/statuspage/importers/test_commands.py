@@ -8,6 +8,7 @@ import pytest
 
 from statuspage.cli.main import main
 from tests.receivers import HttpReceiver
+from tests.statuspage.importers import sites
 from tests.statuspage.importers.pages import RecordedPage
 
 
@@ -85,4 +86,56 @@ def test_subscribers_round_trip_through_csv(
     assert wang == "wang.fang@example.cn,zh-CN,Deposit;Withdraw,2024-05-01T00:00:00+00:00"
     assert li.startswith("li@example.com,en,,20")  # confirmed when staff attested it
     assert main(["subscribers", "import", str(out)]) == 0
-    assert capsys.readouterr().out.endswith("; 2 already subscribed\n")
+    assert capsys.readouterr().out.endswith(
+        "; 2 already subscribed; 0 left out (unsubscribed before)\n"
+    )
+
+
+def test_cachet_and_uptime_kuma_import_from_the_command_line(
+    database_file: Path, http_receiver: HttpReceiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = sites.cachet(http_receiver)
+    assert main(["import", "cachet", site.url(), "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "note: maintenance '数据中心迁移' left out: it has no end time" in out
+    assert out[-1] == (
+        "would import 5 components, 2 groups, 3 incidents, 2 maintenances"
+        " (dry run: nothing written)"
+    )
+    kuma = sites.uptime_kuma(http_receiver)
+    assert main(["import", "uptime-kuma", kuma.url(), "--slug", "exchange"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "imported 4 components, 2 groups, 3 incidents"
+    )
+    assert main(["import", "uptime-kuma", kuma.url(), "--slug", "exchange"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "imported nothing new"
+
+
+def test_the_key_comes_from_a_file_or_the_environment_not_only_the_command_line(
+    database_file: Path,
+    tmp_path: Path,
+    http_receiver: HttpReceiver,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    site = sites.cachet(http_receiver, token="cachet-token")
+    assert main(["import", "cachet", site.url(), "--dry-run"]) == 2
+    assert ": HTTP 401 (expected 200)" in capsys.readouterr().err
+    key_file = tmp_path / "token"
+    key_file.write_text("cachet-token\n", encoding="utf-8")
+    assert (
+        main(["import", "cachet", site.url(), "--dry-run", "--api-token-file", str(key_file)]) == 0
+    )
+    capsys.readouterr()
+    monkeypatch.setenv("STATUSPAGE_IMPORT_API_KEY", "cachet-token")
+    assert main(["import", "cachet", site.url(), "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("would import 5 components")
+    missing = str(tmp_path / "absent")
+    assert main(["import", "cachet", site.url(), "--api-token-file", missing]) == 2
+    assert capsys.readouterr().err.startswith("error: --api-token-file: cannot be read:")
+
+    page = RecordedPage(http_receiver)
+    monkeypatch.setenv("STATUSPAGE_IMPORT_API_KEY", "test-key")
+    args = ["import", "statuspage", page.url(), "--api-url", page.url() + "/v1", "--dry-run"]
+    assert main(args) == 0
+    assert "2 subscribers" in capsys.readouterr().out.splitlines()[-1]  # the manage API was read

@@ -3,7 +3,6 @@ API v2 and feeds then show its components, groups and incidents with their timel
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -26,12 +25,6 @@ from tests.statuspage.importers.pages import RecordedPage
 @pytest.fixture
 def page(http_receiver: HttpReceiver) -> RecordedPage:
     return RecordedPage(http_receiver)
-
-
-@pytest.fixture
-async def source_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 async def _import(
@@ -302,3 +295,28 @@ async def test_the_scheduler_tells_subscribers_nothing_of_the_imported_past(
             select(BroadcastEvent.kind).where(BroadcastEvent.audience == Audience.public)
         )
         assert told.all() == []
+
+
+async def test_an_incident_told_only_as_resolved_shows_one_entry(
+    database: Database,
+    client: httpx.AsyncClient,
+    source_client: httpx.AsyncClient,
+    page: RecordedPage,
+) -> None:
+    def resolved_only(data: dict[str, list[dict[str, object]]]) -> None:
+        incident = data["incidents"][1]
+        updates = incident["incident_updates"]
+        assert isinstance(updates, list)
+        incident["incident_updates"] = updates[:1]  # the resolution, newest first
+
+    page.edit("incidents.json", resolved_only)
+    await _import(database, source_client, page)
+    incidents = (await client.get("/api/v2/incidents.json")).json()["incidents"]
+    found = next(row for row in incidents if row["name"].startswith("USDT 提币延迟"))
+    assert found["status"] == "resolved"
+    assert [(u["status"], u["body"]) for u in found["incident_updates"]] == [
+        ("resolved", "所有排队的提币均已完成。This incident has been resolved.")
+    ]
+    assert found["started_at"] == found["resolved_at"]
+    page_html = (await client.get(f"/incidents/{found['id']}")).text
+    assert page_html.count("所有排队的提币均已完成") == 1
