@@ -75,10 +75,11 @@ async def test_every_exported_file_holds_the_bytes_the_live_app_serves_at_its_ur
     settings: Settings, database: Database, live: httpx.AsyncClient
 ) -> None:
     site = await _export(settings, database)
-    # API 8 + the static files (stylesheet, script, feed stylesheet, favicon) + per language
-    # (home, networks, 3 incidents, 2 maintenances, history; 5 feeds, networks and notices,
-    # RSS and Atom of 16 components; the 404 page) twice, and the default language's again.
-    assert len(site.pages) == 8 + 4 + 3 * (8 + 7 + 2 * 16 + 1)
+    # API 8 + the static files (stylesheet, script, feed stylesheet, favicon, the embed's
+    # script and stylesheet) + per language (home, networks, the embed frame, 3 incidents,
+    # 2 maintenances, history; 5 feeds, networks and notices, RSS and Atom of 16 components;
+    # the 404 page) twice, and the default language's again.
+    assert len(site.pages) == 8 + 6 + 3 * (9 + 7 + 2 * 16 + 1)
     assert len({page.path for page in site.pages}) == len(site.pages)
     for page in site.pages:
         if not page.url:
