@@ -261,7 +261,7 @@ async def test_a_change_first_exports_what_it_touched_then_the_whole_site(
     partial = await _exported(exporter, whole=False)
     assert exporter.exported is not None and exporter.exported.partial
     # The public state holds the newest 50 incidents; of the 8 older ones only 1 was edited.
-    assert len(exporter.exported.pages) == 156 + 3 * 55 - 3 * 7
+    assert len(exporter.exported.pages) == 158 + 3 * 56 - 3 * 7
     page = Path("incidents", f"{edited.shortlink}.html")
     assert b"A full disk stopped the deposit scanner." in (partial / page).read_bytes()
     assert (partial / page).read_bytes() == (await live.get(f"/{page.with_suffix('')}")).content
