@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from incidents import service
+from incidents import networks, service
 from incidents.broadcasting import outbox
 from incidents.broadcasting.models import (
     Audience,
@@ -27,7 +27,7 @@ from incidents.broadcasting.rules import Link, link_opens
 from incidents.broadcasting.schemas import PublicSubscribeIn, SubscriptionIn, SubscriptionPatch
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.common.errors import Conflict, NotFound
+from incidents.common.errors import Conflict, InvalidInput, NotFound
 
 
 def _new_webhook_secret() -> str:
@@ -94,7 +94,7 @@ async def create_subscription(
         address=address,
         secret=secret,
         language=data.language,
-        component_ids=data.component_ids,
+        component_ids=await with_networks(session, data.component_ids, data.networks),
         audience=data.audience,
         options={"chat_id": data.chat_id} if data.chat_id else {},
         confirmed_at=actor.now if confirmed else None,
@@ -106,6 +106,27 @@ async def create_subscription(
         )
     await audit_subscription(session, actor.staff_id, "subscription.create", subscription, None)
     return subscription, shown
+
+
+async def with_networks(
+    session: AsyncSession, component_ids: list[int], chosen: list[networks.NetworkChoice]
+) -> list[int]:
+    """The component ids, and those standing for each chosen asset on a network."""
+    if not chosen:
+        return component_ids
+    components = await service.list_components(session)
+    ids = dict.fromkeys(component_ids)
+    for number, choice in enumerate(chosen):
+        found = networks.components_on(components, choice)
+        if not found:
+            way = f" {choice.direction.value}s" if choice.direction else ""
+            raise InvalidInput(
+                f"networks[{number}]: no component stands for {choice.asset}{way} on "
+                f"{choice.network}",
+                field="networks",
+            )
+        ids.update(dict.fromkeys(component.id for component in found))
+    return list(ids)
 
 
 async def subscribe_email(
@@ -219,12 +240,11 @@ async def edit_subscription(
     before = _summary(subscription)
     if data.language is not None:
         subscription.language = data.language
-    if data.component_ids is not None:
-        named = await service.components_by_id(
-            session, ids=data.component_ids, field="component_ids"
-        )
+    if data.component_ids is not None or data.networks is not None:
+        ids = await with_networks(session, data.component_ids or [], data.networks or [])
+        named = await service.components_by_id(session, ids=ids, field="component_ids")
         subscription.components = list(named.values())
-        subscription.all_components = not data.component_ids
+        subscription.all_components = not ids
     if data.enabled is False and subscription.disabled_at is None:
         subscription.disabled_at = actor.now
         subscription.disabled_reason = "disabled by staff"
