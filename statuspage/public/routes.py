@@ -80,6 +80,20 @@ def _asset(request: Request) -> dict[str, str] | None:
     return {"asset": raw.upper()} if _ASSET.match(raw.upper()) else None
 
 
+_QUERY = re.compile(r"^[a-z0-9 ._-]{1,40}$")
+
+
+def _matrix_filter(request: Request) -> dict[str, str] | None:
+    """`/networks?asset=USDT&q=usdt trc20`: the asset, and the words to find (case-folded,
+    spaces collapsed, so equal searches share one entry); a search no name could match, or
+    an empty one, is no search."""
+    clean = _asset(request)
+    raw = " ".join(request.query_params.get("q", "").split()).casefold()
+    if clean is None or not raw:
+        return clean
+    return {**clean, "q": raw} if _QUERY.match(raw) else None
+
+
 def _notice_filter(request: Request) -> dict[str, str]:
     """`?components=3,1&asset=usdt&network=TRC20`, each optional, made canonical (sorted,
     deduplicated ids, upper-case asset, case-folded network) so equal filters share one cache
@@ -243,7 +257,7 @@ SURFACES = [
     Surface("/api/notices.json", _notices_json, _notice_filter),
     Surface("/embed", embed.frame, _notice_filter),
     Surface("/", pages.home, _no_params),
-    Surface("/networks", pages.networks_page, _asset),
+    Surface("/networks", pages.networks_page, _matrix_filter),
     Surface("/incidents/{shortlink}", pages.incident_page, _shortlink),
     Surface("/maintenance/{shortlink}", pages.maintenance_page, _shortlink),
     Surface("/history", pages.history_page, _history),
