@@ -248,3 +248,29 @@ async def test_the_frame_shows_the_notice_to_a_host_that_allows_no_script(
             await _shot(page, "embed-frame.png")
     finally:
         sites.staff(f"/incidents/{incident['id']}/resolve", {"body": "Withdrawals are sent."})
+
+
+async def test_it_stops_polling_while_the_tab_is_hidden_and_asks_at_once_when_shown(
+    browser: Browser, sites: Sites
+) -> None:
+    async with _visitor(browser, sites, "en-US", "/withdraw") as page:
+        asked: list[str] = []
+        page.on("request", lambda r: asked.append(r.url) if "/api/notices.json" in r.url else None)
+        await expect(page.locator("[data-statuspage-embed] [role=status]")).to_be_attached()
+        await _visibility(page, hidden=True)
+        asked.clear()
+        await page.wait_for_timeout((INTERVAL + 3) * 1000)
+        assert asked == []
+        await _visibility(page, hidden=False)
+        await page.wait_for_timeout(1000)
+        assert len(asked) == 1
+
+
+async def _visibility(page: Page, *, hidden: bool) -> None:
+    """What the browser does when the tab goes to the background (or comes back)."""
+    await page.evaluate(
+        "hidden => { Object.defineProperty(document, 'hidden',"
+        " {configurable: true, get: () => hidden});"
+        " document.dispatchEvent(new Event('visibilitychange')); }",
+        hidden,
+    )
