@@ -16,10 +16,11 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 # The /embed frame: public notices only, so any site may frame it (nothing in it acts for the
-# reader: no form, no script, no session, so framing it cannot trick anyone into a click).
+# reader: no form, no session; its one button hides the banner, so framing it cannot trick
+# anyone into a click that does anything). Its own script is /embed.js.
 FRAMABLE_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'none'; "
-    "base-uri 'none'; frame-ancestors *"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors *"
 )
 HSTS = "max-age=31536000"
 PUBLIC_REFERRER = "strict-origin-when-cross-origin"

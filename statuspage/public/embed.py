@@ -1,5 +1,7 @@
 """`/embed`: the notices of /embed.js as a small page for hosts that allow no script, framed
-by any site (public notices only; the frame has no form, script or session to abuse)."""
+by any site (public notices only; the frame has no form or session to abuse). Inside it,
+/embed.js polls and dismisses as on a host page; where the frame may run no script (a
+sandboxed iframe) the notices rendered here show instead, as they were when it loaded."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from statuspage.public.responses import HTML_CACHE_CONTROL, Entry
 
 __all__ = ["REFRESH_SECONDS", "frame"]
 
-# The frame reloads itself (no script: a meta refresh) as often as the page's cache turns.
+# How often the frame's script asks again (a meta refresh would fail WCAG 2.2.1).
 REFRESH_SECONDS = 30
 
 
@@ -29,6 +31,7 @@ async def frame(ctx: RenderContext) -> Entry:
         path="/embed",
         notices=[_shown(notice, ctx) for notice in document["notices"]],
         refresh=REFRESH_SECONDS,
+        filters=ctx.params,
     )
     return Entry.build(
         html.encode(),

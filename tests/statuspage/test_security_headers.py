@@ -32,10 +32,11 @@ PUBLIC = {
     "referrer-policy": "strict-origin-when-cross-origin",
 }
 PRIVATE = {**PUBLIC, "referrer-policy": "no-referrer"}
-# The /embed frame of public notices: any site may frame it; it runs no script.
+# The /embed frame of public notices: any site may frame it.
 FRAMABLE = {
-    "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
-    "form-action 'none'; base-uri 'none'; frame-ancestors *",
+    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self'; connect-src 'self'; form-action 'none'; base-uri 'none'; "
+    "frame-ancestors *",
     "x-content-type-options": "nosniff",
     "referrer-policy": "strict-origin-when-cross-origin",
 }

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from statuspage.public.embed import REFRESH_SECONDS
 from tests.servers import free_port, run_cli, served
 from tests.statuspage.browsers import SCREENSHOTS
 
@@ -63,6 +64,8 @@ def _host_pages(status: str, component: int) -> dict[str, bytes]:
     return {
         "/withdraw": f"{page}{tag}<h1>Withdraw USDT</h1>{link}</body></html>".encode(),
         "/framed": f"{page}<h1>Withdraw USDT</h1>{frame}</body></html>".encode(),
+        "/sandboxed": f"{page}<h1>Withdraw</h1>{frame.replace('<iframe', '<iframe sandbox')}"
+        "</body></html>".encode(),
         # Host styles that would wreck a banner they could reach.
         "/host.css": b"div, p, span, button, a { color: white !important; "
         b"background: white !important; font-size: 2px !important; display: inline !important; }",
@@ -238,16 +241,30 @@ async def test_the_frame_shows_the_notice_to_a_host_that_allows_no_script(
     browser: Browser, sites: Sites
 ) -> None:
     incident = _incident(sites)
+    open_now = True
     try:
-        async with _visitor(browser, sites, "en-US", "/framed") as page:
+        async with (
+            _visitor(browser, sites, "en-US", "/framed") as page,
+            _visitor(browser, sites, "en-US", "/sandboxed") as sandboxed,
+        ):
             frame = page.frame_locator("iframe")
             await expect(frame.locator(".title")).to_have_text(TITLES["zh-CN"])
             await expect(frame.get_by_role("link", name="详情")).to_have_attribute(
                 "href", f"http://127.0.0.1:8000/incidents/{incident['shortlink']}"
             )
             await _shot(page, "embed-frame.png")
+            # A frame that may run no script shows the notices rendered when it loaded.
+            still = sandboxed.frame_locator("iframe")
+            await expect(still.locator(".title")).to_have_text(TITLES["zh-CN"])
+            # The frame's own script polls: resolving drops the banner inside it too.
+            sites.staff(f"/incidents/{incident['id']}/resolve", {"body": "Withdrawals are sent."})
+            open_now = False
+            await expect(frame.locator(".banner")).to_have_count(
+                0, timeout=(REFRESH_SECONDS + 8) * 1000
+            )
     finally:
-        sites.staff(f"/incidents/{incident['id']}/resolve", {"body": "Withdrawals are sent."})
+        if open_now:
+            sites.staff(f"/incidents/{incident['id']}/resolve", {"body": "Withdrawals are sent."})
 
 
 async def test_it_stops_polling_while_the_tab_is_hidden_and_asks_at_once_when_shown(
