@@ -119,9 +119,14 @@ EMBED_SCRIPT = _embed_script()
 ASSETS = (STYLESHEET, SCRIPT, FEED_XSL, FAVICON, EMBED_STYLESHEET, EMBED_SCRIPT)
 
 
-async def _serve(asset: Asset, _request: Request) -> Response:
-    headers = {"content-type": asset.content_type, "cache-control": asset.cache_control}
-    return Response(asset.body, headers={**headers, **dict(asset.headers)})
+async def _serve(asset: Asset, request: Request) -> Response:
+    """The asset, or a 304 to a reader who has it (a host page revalidating /embed.js)."""
+    tag = f'"{asset.version}"'
+    headers = {"cache-control": asset.cache_control, "etag": tag, **dict(asset.headers)}
+    asked = request.headers.get("if-none-match", "")
+    if tag in {candidate.strip().removeprefix("W/") for candidate in asked.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(asset.body, headers={"content-type": asset.content_type, **headers})
 
 
 def routes() -> list[Route]:

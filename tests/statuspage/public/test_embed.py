@@ -25,6 +25,8 @@ async def test_the_script_is_small_loadable_from_any_site_and_carries_both_langu
     assert script.headers["cache-control"] == "public, max-age=3600"
     assert script.headers["access-control-allow-origin"] == "*"
     assert script.headers["cross-origin-resource-policy"] == "cross-origin"
+    again = await client.get("/embed.js", headers={"If-None-Match": script.headers["etag"]})
+    assert (again.status_code, again.content) == (304, b"")
     text = script.text
     for words in ('"dismiss": "Dismiss this notice"', '"dismiss": "关闭此公告"', '"colon": "："'):
         assert words in text
