@@ -1,7 +1,9 @@
-"""The public-surface benchmark: our cached page, summary.json, RSS and the 304 path under wrk,
-each as a ratio of a bare Starlette hello-world measured in the same run, on the same server.
+"""The public-surface benchmark: our cached page, summary.json, RSS, the 304 path and the
+notices an exchange's app polls, under wrk, each as a ratio of a bare Starlette hello-world
+measured in the same run, on the same server.
 
     bash bench/run            (sets up, installs wrk if missing, builds the data, runs)
+    bash bench/run notices    (only the hello-world and /api/notices.json on the demo)
     .venv/bin/python bench/run.py --duration 10 --connections 256
 
 Last, the memory of `statuspage serve`'s process tree after load (bench/memory.py).
@@ -132,13 +134,15 @@ def _millis(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def build_data(folder: Path) -> dict[str, str]:
+def build_data(folder: Path, *, large: bool = True) -> dict[str, str]:
     demo = f"sqlite:///{folder / 'demo.db'}"
-    large = f"sqlite:///{folder / 'large.db'}"
     env = {**os.environ, "DATABASE_URL": demo}
     subprocess.run([PYTHON, "-m", "statuspage.cli", "demo"], env=env, check=True, cwd=ROOT)
-    subprocess.run([PYTHON, str(ROOT / "bench" / "large.py"), large], check=True, cwd=ROOT)
-    return {"demo": demo, "large (50 components, 500 incidents)": large}
+    if not large:
+        return {"demo": demo}
+    big = f"sqlite:///{folder / 'large.db'}"
+    subprocess.run([PYTHON, str(ROOT / "bench" / "large.py"), big], check=True, cwd=ROOT)
+    return {"demo": demo, "large (50 components, 500 incidents)": big}
 
 
 def measure_page(base: str, label: str, args: argparse.Namespace) -> list[Result]:
@@ -152,6 +156,51 @@ def measure_page(base: str, label: str, args: argparse.Namespace) -> list[Result
         wrk(f"{label}: /history.rss", base + "/history.rss", args=args, headers=gzip),
         wrk(f"{label}: / 304", base + "/", args=args, headers=[*gzip, f"If-None-Match: {etag}"]),
     ]
+
+
+def measure_notices(base: str, label: str, args: argparse.Namespace) -> list[Result]:
+    """/api/notices.json?components=… for a withdraw screen: one component nothing touches
+    (the few-byte answer) and the one the demo's open incident holds."""
+    gzip = ["Accept-Encoding: gzip"]
+    listed = httpx.get(base + "/api/v2/components.json").json()["components"]
+    open_now = httpx.get(base + "/api/v2/incidents/unresolved.json").json()["incidents"]
+    touched = {c["id"] for incident in open_now for c in incident["components"]}
+    quiet = next(c["id"] for c in listed if not c["group"] and c["id"] not in touched)
+    active = sorted(touched)[0]
+    results = []
+    for name, component in (("nothing active", quiet), ("one open incident", active)):
+        url = f"{base}/api/notices.json?components={component}&lang=en"
+        body = httpx.get(url, headers={"Accept-Encoding": "gzip"})
+        assert body.status_code == 200, body.text
+        count = len(body.json()["notices"])
+        assert count == (0 if name == "nothing active" else 1), body.text
+        results.append(wrk(f"{label}: /api/notices.json ({name})", url, args=args, headers=gzip))
+    return results
+
+
+def notices_only(args: argparse.Namespace, env: dict[str, str]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        demo = build_data(Path(folder), large=False)["demo"]
+        with server("bench.hello:app", env, factory=False, workers=args.workers) as base:
+            rows = [wrk("hello-world (before)", base + "/", args=args, headers=[])]
+        with server("statuspage.app:app_from_env", {**env, "DATABASE_URL": demo},
+                    factory=True, workers=args.workers) as base:  # fmt: skip
+            rows += measure_notices(base, "demo", args)
+        with server("bench.hello:app", env, factory=False, workers=args.workers) as base:
+            rows.append(wrk("hello-world (after)", base + "/", args=args, headers=[]))
+    _table(rows)
+
+
+def _table(rows: list[Result]) -> float:
+    baseline = (rows[0].requests_per_second + rows[-1].requests_per_second) / 2
+    print(f"\nbaseline: hello-world, mean of a run before and after = {baseline:.0f} req/s")
+    print(f"\n{'target':60} {'req/s':>9} {'× hello':>8} {'p99 ms':>8} {'errors':>7}")
+    for row in rows:
+        ratio = row.requests_per_second / baseline
+        print(
+            f"{row.name:60} {row.requests_per_second:9.0f} {ratio:8.2f} {row.p99_ms:8.1f} {row.errors:7d}"
+        )
+    return baseline
 
 
 def rerender_ms(url: str, rounds: int = 15) -> tuple[float, float]:
@@ -187,12 +236,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("only", nargs="?", choices=["notices"], help="only the notices")
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CACHE_POLL_SECONDS": "1"}
     print(f"machine: {platform.node()} {os.cpu_count()} cores, {platform.python_version()}")
     print(
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; granian, {args.workers} worker(s)"
     )
+    if args.only == "notices":
+        notices_only(args, env)
+        return
     with tempfile.TemporaryDirectory() as folder:
         databases = build_data(Path(folder))
         with server("bench.hello:app", env, factory=False, workers=args.workers) as base:
@@ -204,19 +257,14 @@ def main() -> None:
             with server("statuspage.app:app_from_env", {**env, "DATABASE_URL": url},
                         factory=True, workers=args.workers) as base:  # fmt: skip
                 rows += measure_page(base, label, args)
+                if label == "demo":
+                    rows += measure_notices(base, label, args)
                 memory[label] = rss_mb(base)
         with server("bench.hello:app", env, factory=False, workers=args.workers) as base:
             last = wrk("hello-world (after)", base + "/", args=args, headers=[])
         rows.append(last)
-        baseline = (first.requests_per_second + last.requests_per_second) / 2
         renders = {label: rerender_ms(url) for label, url in databases.items()}
-    print(f"\nbaseline: hello-world, mean of a run before and after = {baseline:.0f} req/s")
-    print(f"\n{'target':52} {'req/s':>9} {'× hello':>8} {'p99 ms':>8} {'errors':>7}")
-    for row in rows:
-        ratio = row.requests_per_second / baseline
-        print(
-            f"{row.name:52} {row.requests_per_second:9.0f} {ratio:8.2f} {row.p99_ms:8.1f} {row.errors:7d}"
-        )
+    _table(rows)
     print("\nmemory after load (RSS of the server process tree):")
     for label, (tree, worker) in memory.items():
         print(f"  {label:50} {tree:7.1f} MB in all, {worker:7.1f} MB the worker")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from incidents.common.text import check_one_line
 from incidents.models import Component, ComponentStatus, Direction, NetworkState
@@ -77,3 +77,26 @@ def matrix(components: Iterable[Component]) -> list[NetworkRow]:
 
 def _order(key: tuple[str, str]) -> tuple[str, str]:
     return key[0], key[1].casefold()
+
+
+class NetworkChoice(BaseModel):
+    """An asset on a network, as a subscriber picks it ("USDT on TRC20"): the components
+    standing for it, both ways unless `direction` names one."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    asset: Asset
+    network: Network
+    direction: Direction | None = Field(default=None, description="omitted: both ways")
+
+
+def components_on(components: Iterable[Component], choice: NetworkChoice) -> list[Component]:
+    """The components a choice names (network names match in any letter case)."""
+    return [
+        component
+        for component in components
+        if component.asset == choice.asset
+        and (component.network or "").casefold() == choice.network.casefold()
+        and component.direction is not None
+        and (choice.direction is None or component.direction == choice.direction)
+    ]

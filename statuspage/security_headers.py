@@ -15,6 +15,13 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+# The /embed frame: public notices only, so any site may frame it (nothing in it acts for the
+# reader: no form, no session; its one button hides the banner, so framing it cannot trick
+# anyone into a click that does anything). Its own script is /embed.js.
+FRAMABLE_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors *"
+)
 HSTS = "max-age=31536000"
 PUBLIC_REFERRER = "strict-origin-when-cross-origin"
 # The console, the staff API and the subscription pages (their links carry a signed token)
@@ -26,12 +33,13 @@ _PRIVATE_PREFIXES = ("/staff", "/api/staff", "/subscribe", "/subscriptions/")
 Headers = list[tuple[bytes, bytes]]
 
 
-def for_response(*, https: bool, private: bool = False) -> Headers:
+def for_response(*, https: bool, private: bool = False, framable: bool = False) -> Headers:
     """The security headers of one response, as ASGI header pairs."""
+    policy = FRAMABLE_SECURITY_POLICY if framable else CONTENT_SECURITY_POLICY
     headers = [
-        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        (b"content-security-policy", policy.encode()),
         (b"x-content-type-options", b"nosniff"),
-        (b"x-frame-options", b"DENY"),
+        *([] if framable else [(b"x-frame-options", b"DENY")]),
         (b"referrer-policy", (PRIVATE_REFERRER if private else PUBLIC_REFERRER).encode()),
     ]
     if https:
@@ -66,7 +74,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                missing = [pair for pair in extra if pair[0] not in present]
+                # A response with a policy of its own (a cached entry) was prepared whole.
+                prepared = b"content-security-policy" in present
+                missing = [] if prepared else [p for p in extra if p[0] not in present]
                 if missing:
                     message = {**message, "headers": headers + missing}
             await send(message)

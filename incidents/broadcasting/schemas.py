@@ -16,6 +16,7 @@ from incidents.broadcasting.models import (
     PostKind,
     PostState,
 )
+from incidents.networks import NetworkChoice
 from incidents.schemas import (
     ComponentIds,
     Id,
@@ -61,6 +62,13 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+_NETWORKS = (
+    "assets on networks to hear about (USDT on TRC20, deposits, withdrawals or both): "
+    "stored as the components standing for them, beside `component_ids`"
+)
+NetworkChoices = Annotated[list[NetworkChoice], Field(max_length=50)]
+
+
 class SubscriptionIn(_In):
     """One of: `email`; `url` (webhook, slack, discord, feishu, dingtalk, wecom);
     `bot_token` and `chat_id` (telegram). Feishu and DingTalk take their signing `secret`."""
@@ -75,6 +83,7 @@ class SubscriptionIn(_In):
     component_ids: ComponentIds = Field(
         default=[], description="components to hear about; empty for everything"
     )
+    networks: NetworkChoices = Field(default=[], description=_NETWORKS)
     audience: Audience = Field(
         default=Audience.public,
         description="staff: the support team's channel, which also gets reminders",
@@ -112,6 +121,9 @@ _SIGNED_BY_PLATFORM = {Channel.feishu, Channel.dingtalk}
 class SubscriptionPatch(_In):
     language: Language | None = None
     component_ids: ComponentIds | None = None
+    networks: NetworkChoices | None = Field(
+        default=None, description=_NETWORKS + "; given, the filter is set anew from both"
+    )
     enabled: bool | None = Field(default=None, description="false disables, true re-enables")
 
 

@@ -8,18 +8,17 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from incidents import service
+from incidents import networks, service
 from incidents.broadcasting import outbox, suppression
 from incidents.broadcasting.models import (
     Audience,
     Channel,
     Delivery,
-    DeliveryAttempt,
     DeliveryState,
     Subscription,
 )
@@ -28,7 +27,7 @@ from incidents.broadcasting.schemas import PublicSubscribeIn, SubscriptionIn, Su
 from incidents.common import audit
 from incidents.common.actor import Actor
 from incidents.common.db_types import utcnow
-from incidents.common.errors import Conflict, NotFound
+from incidents.common.errors import Conflict, InvalidInput, NotFound
 
 
 def _new_webhook_secret() -> str:
@@ -95,7 +94,7 @@ async def create_subscription(
         address=address,
         secret=secret,
         language=data.language,
-        component_ids=data.component_ids,
+        component_ids=await with_networks(session, data.component_ids, data.networks),
         audience=data.audience,
         options={"chat_id": data.chat_id} if data.chat_id else {},
         confirmed_at=actor.now if confirmed else None,
@@ -107,6 +106,27 @@ async def create_subscription(
         )
     await audit_subscription(session, actor.staff_id, "subscription.create", subscription, None)
     return subscription, shown
+
+
+async def with_networks(
+    session: AsyncSession, component_ids: list[int], chosen: list[networks.NetworkChoice]
+) -> list[int]:
+    """The component ids, and those standing for each chosen asset on a network."""
+    if not chosen:
+        return component_ids
+    components = await service.list_components(session)
+    ids = dict.fromkeys(component_ids)
+    for number, choice in enumerate(chosen):
+        found = networks.components_on(components, choice)
+        if not found:
+            way = f" {choice.direction.value}s" if choice.direction else ""
+            raise InvalidInput(
+                f"networks[{number}]: no component stands for {choice.asset}{way} on "
+                f"{choice.network}",
+                field="networks",
+            )
+        ids.update(dict.fromkeys(component.id for component in found))
+    return list(ids)
 
 
 async def subscribe_email(
@@ -244,12 +264,11 @@ async def edit_subscription(
     before = _summary(subscription)
     if data.language is not None:
         subscription.language = data.language
-    if data.component_ids is not None:
-        named = await service.components_by_id(
-            session, ids=data.component_ids, field="component_ids"
-        )
+    if data.component_ids is not None or data.networks is not None:
+        ids = await with_networks(session, data.component_ids or [], data.networks or [])
+        named = await service.components_by_id(session, ids=ids, field="component_ids")
         subscription.components = list(named.values())
-        subscription.all_components = not data.component_ids
+        subscription.all_components = not ids
     if data.enabled is False and subscription.disabled_at is None:
         subscription.disabled_at = actor.now
         subscription.disabled_reason = "disabled by staff"
@@ -326,60 +345,3 @@ async def audit_subscription(
         before=before,
         after=_summary(subscription) if subscription is not None else None,
     )
-
-
-async def list_deliveries(
-    session: AsyncSession,
-    *,
-    subscription_id: int | None = None,
-    incident_id: int | None = None,
-    maintenance_id: int | None = None,
-    state: DeliveryState | None = None,
-    limit: int = 100,
-    before_id: int | None = None,
-) -> Sequence[Delivery]:
-    from incidents.broadcasting.models import BroadcastEvent
-
-    query = (
-        select(Delivery)
-        .join(BroadcastEvent, BroadcastEvent.id == Delivery.event_id)
-        .options(selectinload(Delivery.event), selectinload(Delivery.subscription))
-        .order_by(Delivery.id.desc())
-        .limit(limit)
-    )
-    if subscription_id is not None:
-        query = query.where(Delivery.subscription_id == subscription_id)
-    if incident_id is not None:
-        query = query.where(BroadcastEvent.incident_id == incident_id)
-    if maintenance_id is not None:
-        query = query.where(BroadcastEvent.maintenance_id == maintenance_id)
-    if state is not None:
-        query = query.where(Delivery.state == state)
-    if before_id is not None:
-        query = query.where(Delivery.id < before_id)
-    return (await session.scalars(query)).all()
-
-
-async def attempts_of(
-    session: AsyncSession, *, delivery_ids: list[int]
-) -> dict[int, list[DeliveryAttempt]]:
-    found: dict[int, list[DeliveryAttempt]] = {delivery_id: [] for delivery_id in delivery_ids}
-    if not delivery_ids:
-        return found
-    rows = await session.scalars(
-        select(DeliveryAttempt)
-        .where(DeliveryAttempt.delivery_id.in_(delivery_ids))
-        .order_by(DeliveryAttempt.id)
-    )
-    for attempt in rows:
-        found[attempt.delivery_id].append(attempt)
-    return found
-
-
-async def counts_by_state(session: AsyncSession, *, event_ids: list[int]) -> dict[str, int]:
-    rows = await session.execute(
-        select(Delivery.state, func.count())
-        .where(Delivery.event_id.in_(event_ids))
-        .group_by(Delivery.state)
-    )
-    return {state.value: count for state, count in rows.all()}

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from incidents import scheduled_posts, service
+from incidents.broadcasting import deliveries as delivery_log
 from incidents.broadcasting import subscriptions as subscription_flows
 from incidents.broadcasting.models import Channel, Delivery, DeliveryState, PostState, Subscription
 from incidents.broadcasting.schemas import (
@@ -75,7 +76,7 @@ _SUBSCRIPTION_COLUMNS = [name for name in SubscriptionOut.model_fields if name !
 
 
 async def _deliveries_out(call: Call, deliveries: Any) -> list[DeliveryOut]:
-    history = await subscription_flows.attempts_of(
+    history = await delivery_log.attempts_of(
         call.session, delivery_ids=[delivery.id for delivery in deliveries]
     )
     return [_delivery_out(delivery, history[delivery.id]) for delivery in deliveries]
@@ -161,13 +162,13 @@ async def send_test(call: Call) -> TestQueued:
 
 async def list_deliveries(call: Call) -> list[DeliveryOut]:
     query: DeliveryQuery = call.query
-    found = await subscription_flows.list_deliveries(call.session, **query.model_dump())
+    found = await delivery_log.list_deliveries(call.session, **query.model_dump())
     return await _deliveries_out(call, found)
 
 
 async def incident_deliveries(call: Call) -> list[DeliveryOut]:
     await service.get_incident(call.session, incident_id=call.path["incident_id"])
-    found = await subscription_flows.list_deliveries(
+    found = await delivery_log.list_deliveries(
         call.session, incident_id=call.path["incident_id"], limit=500
     )
     return await _deliveries_out(call, found)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from incidents import service
+from incidents.broadcasting import deliveries as delivery_log
 from incidents.broadcasting import subscriptions as subscription_flows
 from incidents.broadcasting.models import Audience, Channel, Delivery, Subscription
 from incidents.broadcasting.schemas import SubscriptionIn, SubscriptionPatch
@@ -160,7 +161,7 @@ async def subscriber_page(
 
     async def load(db: AsyncSession) -> tuple[Subscription, list[Delivery]]:
         found = await subscription_flows.get_subscription(db, subscription_id=subscription_id)
-        deliveries = await subscription_flows.list_deliveries(
+        deliveries = await delivery_log.list_deliveries(
             db, subscription_id=subscription_id, limit=50
         )
         return found, list(deliveries)

@@ -18,7 +18,9 @@ from statuspage.console.kit import Console, Page, placed, route
 from statuspage.console.posted import FormError, parse
 
 _LIST = "/staff/components"
-_FIELDS = ["name", "description", "translations", "group_id", "showcase"]
+_FIELDS = [
+    "name", "description", "translations", "group_id", "showcase", "asset", "network", "direction",
+]  # fmt: skip
 
 
 def routes() -> list[Page]:
@@ -59,6 +61,22 @@ def _texts(console: Console) -> dict[str, Any]:
     }
 
 
+def _network(console: Console) -> dict[str, str | None]:
+    """Asset, network and way as typed (empty: None; all three or none, the schema says)."""
+    asset = console.field("asset").upper()
+    return {
+        "asset": asset or None,
+        "network": console.field("network") or None,
+        "direction": console.field("direction") or None,
+    }
+
+
+def _reason(console: Console) -> dict[str, str]:
+    """Why the status was set by hand, in each language typed."""
+    typed = {lang: console.field(f"reason_{lang}") for lang in LANGUAGES}
+    return {lang: text for lang, text in typed.items() if text}
+
+
 def _group_id(console: Console) -> int | str | None:
     raw = console.field("group_id")
     return int(raw) if raw.isdigit() else (raw or None)
@@ -73,6 +91,10 @@ def _values_of(row: Component | ComponentGroup, own: str) -> dict[str, Any]:
         values["group_id"] = str(row.group_id or "")
         values["showcase"] = "on" if row.showcase else ""
         values["status"] = row.manual_status.value
+        values["asset"], values["network"] = row.asset or "", row.network or ""
+        values["direction"] = row.direction.value if row.direction else ""
+        for lang, text in (row.manual_reason or {}).items():
+            values[f"reason_{lang}"] = text
     return values
 
 
@@ -116,6 +138,7 @@ async def create_component(console: Console) -> Response:
     async def work(db: AsyncSession) -> Component:
         data = {
             **_texts(console),
+            **_network(console),
             "group_id": _group_id(console),
             "showcase": console.field("showcase") == "on",
         }
@@ -169,6 +192,8 @@ async def edit_component(console: Console) -> Response:
             "group_id": _group_id(console),
             "showcase": console.field("showcase") == "on",
             "status": console.field("status") or None,
+            **_network(console),
+            "reason": _reason(console),
         }
         patch: ComponentPatch = parse(ComponentPatch, data)
         return await component_flows.edit_component(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from incidents import scheduled_posts, service
-from incidents.broadcasting import subscriptions
+from incidents.broadcasting import deliveries as delivery_log
 from incidents.broadcasting.models import PostState
 from incidents.models import ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate
 from incidents.rules import OPEN_INCIDENT_STATUSES
@@ -35,7 +35,7 @@ async def incident_page(
     async def load(db: AsyncSession) -> dict[str, Any]:
         incident = await service.get_incident(db, incident_id=incident_id)
         posts = await scheduled_posts.list_posts(db, state=PostState.pending, limit=500)
-        deliveries = await subscriptions.list_deliveries(db, incident_id=incident_id, limit=100)
+        deliveries = await delivery_log.list_deliveries(db, incident_id=incident_id, limit=100)
         return {
             "incident": incident,
             "posts": [post for post in posts if post.incident_id == incident_id],

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from incidents import maintenance_flows, scheduled_posts, service
-from incidents.broadcasting import subscriptions as subscription_flows
+from incidents.broadcasting import deliveries as delivery_log
 from incidents.broadcasting.schemas import ScheduleMaintenanceIn
 from incidents.common.staff import SUPPORT
 from incidents.models import Maintenance, MaintenanceStatus
@@ -111,7 +111,7 @@ async def maintenance_page(
 
     async def load(db: AsyncSession) -> tuple[Maintenance, list[Any]]:
         maintenance = await service.get_maintenance(db, maintenance_id=maintenance_id)
-        deliveries = await subscription_flows.list_deliveries(
+        deliveries = await delivery_log.list_deliveries(
             db, maintenance_id=maintenance_id, limit=100
         )
         return maintenance, list(deliveries)

@@ -110,6 +110,7 @@ async def _pages(
         html = [
             ("/", {}),
             ("/networks", {}),
+            ("/embed", {}),
             *((f"/incidents/{code}", {"shortlink": code}) for code in incidents),
             *((f"/maintenance/{code}", {"shortlink": code}) for code in maintenances),
             *(("/history", _page_param(page)) for page in range(1, history + 1)),

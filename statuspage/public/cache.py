@@ -59,6 +59,10 @@ Render = Callable[[RenderContext], Awaitable[Entry]]
 
 # How many of the most read pages are rendered again as soon as the public version moves.
 HOT_KEYS = 32
+# How many variants (query filters by languages) of one path are kept: past that a filter is
+# rendered for its reader and not kept, so many distinct filters (`components=` subsets)
+# cannot crowd out the rest of the site.
+MAX_VARIANTS_PER_PATH = 1_000
 
 
 @dataclass
@@ -70,6 +74,8 @@ class PublicCache:
     max_entries: int = 20_000
     version: int | None = None
     entries: dict[Key, Entry] = field(default_factory=dict)
+    max_variants: int = MAX_VARIANTS_PER_PATH
+    _variants: dict[str, int] = field(default_factory=dict)
     # Called (without waiting) whenever the public version moves: the continuous export.
     listeners: list[Callable[[], None]] = field(default_factory=list)
     _state: PublicState | None = None
@@ -109,6 +115,7 @@ class PublicCache:
             # The hot keys stay candidates (at no reads) for the next move, which may come
             # before anyone has read again: two writes in a row.
             self._previous, self.entries, self._hits = self.entries, {}, dict.fromkeys(hot, 0)
+            self._variants = {}
             self._recipes = {key: self._recipes[key] for key in hot if key in self._recipes}
             self._state = None
             self._generation += 1
@@ -188,6 +195,12 @@ class PublicCache:
 
     # -- entries --------------------------------------------------------------------------
 
+    def _room_for(self, key: Key) -> bool:
+        return (
+            len(self.entries) < self.max_entries
+            and self._variants.get(key[0], 0) < self.max_variants
+        )
+
     async def get(
         self,
         key: Key,
@@ -218,8 +231,9 @@ class PublicCache:
             state = await self.state()
             ctx = RenderContext(state, key[2], params, self.database, archive or Archive())
             entry = await render(ctx)
-            if entry.version == self.version and len(self.entries) < self.max_entries:
+            if entry.version == self.version and self._room_for(key):
                 self.entries[key] = entry
+                self._variants[key[0]] = self._variants.get(key[0], 0) + 1
                 if archive is None:
                     self._recipes[key] = (params, render)
                     self.hit(key)

@@ -13,7 +13,7 @@ from incidents.models import Component, Incident, Maintenance, NetworkState
 from statuspage import i18n
 from statuspage.public.state import PublicState
 
-__all__ = ["Way", "document", "iso_utc", "rows"]
+__all__ = ["Way", "document", "iso_utc", "matches", "rows"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,13 @@ def rows(state: PublicState, lang: str, *, asset: str | None = None) -> list[Row
         for row in networks.matrix(state.components)
         if asset is None or row.asset == asset
     ]
+
+
+def matches(row: Row, query: str) -> bool:
+    """Each word of the search is in the asset's or the network's name (any letter case):
+    "usdt trc" finds USDT on TRC20."""
+    names = f"{row.asset} {row.network}".casefold()
+    return all(word in names for word in query.casefold().split())
 
 
 def _way(component: Component | None, state: PublicState, lang: str) -> Way | None:

@@ -149,6 +149,26 @@ def _language_operation(path: str, summary: str, schema: str, filters: Json) -> 
     return operation
 
 
+def _refusing(operation: Json) -> Json:
+    """With the 400 a malformed filter gets (more than 50 ids, an id of 0, a bad name)."""
+    error = _object(
+        {
+            "error": _object(
+                {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "field": {"type": "string"},
+                }
+            )
+        }
+    )
+    operation["get"]["responses"]["400"] = {
+        "description": "a malformed filter; `field` names it",
+        "content": {"application/json": {"schema": error}},
+    }
+    return operation
+
+
 _ASSET_FILTER = {"type": "string", "pattern": "^[A-Za-z0-9]{1,16}$", "description": "e.g. USDT"}
 _NOTICE_FILTERS = {
     "components": {"type": "string", "pattern": "^[0-9]{1,10}(,[0-9]{1,10}){0,49}$"},
@@ -287,11 +307,13 @@ def document(*, public_url: str) -> Json:
                 "Networks",
                 {"asset": _ASSET_FILTER},
             ),
-            "/api/notices.json": _language_operation(
-                "notices.json",
-                "Open incidents and pending maintenance touching the components asked for",
-                "Notices",
-                _NOTICE_FILTERS,
+            "/api/notices.json": _refusing(
+                _language_operation(
+                    "notices.json",
+                    "Open incidents and pending maintenance touching the components asked for",
+                    "Notices",
+                    _NOTICE_FILTERS,
+                )
             ),
         },
         "components": {"schemas": _schemas()},

@@ -132,14 +132,21 @@ async def history_page(ctx: RenderContext) -> Entry:
 
 
 async def networks_page(ctx: RenderContext) -> Entry:
-    asset = ctx.params.get("asset")
+    asset, query = ctx.params.get("asset"), ctx.params.get("q", "")
     rows = networks.rows(ctx.state, ctx.language, asset=asset)
     if asset is not None and not rows:
         raise PageNotFound(f"no network lists the asset {asset}")
     every = networks.rows(ctx.state, ctx.language)
     assets_listed = list(dict.fromkeys(row.asset for row in every))
+    found = [row for row in rows if networks.matches(row, query)]
     return _page(
-        ctx, "networks.html", path="/networks", rows=rows, asset=asset, listed_assets=assets_listed
+        ctx,
+        "networks.html",
+        path="/networks",
+        rows=found,
+        asset=asset,
+        query=query,
+        listed_assets=assets_listed,
     )
 
 

@@ -47,6 +47,7 @@ class Entry:
         state: PublicState,
         extra: Iterable[tuple[str, str]] = (),
         status: int = 200,
+        framable: bool = False,
     ) -> Entry:
         digest = hashlib.sha256(body).hexdigest()[:20]
         gzipped = gzip.compress(body, compresslevel=6, mtime=0)
@@ -55,7 +56,9 @@ class Entry:
             (b"content-type", content_type.encode()),
             (b"cache-control", cache_control.encode()),
             (b"vary", vary.encode()),
-            *security_headers.for_response(https=security_headers.is_https(state.site.url)),
+            *security_headers.for_response(
+                https=security_headers.is_https(state.site.url), framable=framable
+            ),
             *((name.encode(), value.encode()) for name, value in extra),
             (b"last-modified", last_modified.encode()),
         ]
@@ -164,9 +167,9 @@ def _unchanged(entry: Entry, headers: dict[bytes, bytes]) -> bool:
 async def send_entry(entry: Entry, incoming: Incoming, send: Send) -> None:
     scope = incoming.scope
     requested = incoming.query.get("lang")
-    set_language = (
-        requested if requested in LANGUAGES and surface(scope["path"]) == "html" else None
-    )
+    # The /embed frame reads ?lang= but sets no cookie: it is read inside other sites.
+    remembered = surface(scope["path"]) == "html" and scope["path"] != "/embed"
+    set_language = requested if requested in LANGUAGES and remembered else None
     status, out, body = response_parts(entry, scope, incoming.headers, set_language=set_language)
     await send({"type": "http.response.start", "status": status, "headers": out})
     await send({"type": "http.response.body", "body": body})

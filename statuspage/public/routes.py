@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from functools import partial
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from statuspage.public import api_v2, assets, badge, feeds, networks, notices, pages
+from incidents.common.errors import InvalidInput
+from statuspage.public import api_v2, assets, badge, embed, feeds, networks, notices, pages
 from statuspage.public.cache import PublicCache, RenderContext, key_for
 from statuspage.public.responses import API_CACHE_CONTROL, Entry, Incoming, send_entry
 from statuspage.public.state import PublicState
@@ -20,8 +21,17 @@ from statuspage.public.state import PublicState
 _SHORTLINK = re.compile(r"^[a-z0-9]{4,16}$")
 _ASSET = re.compile(r"^[A-Z0-9]{1,16}$")
 _NETWORK = re.compile(r"^[a-z0-9][a-z0-9 ._-]{0,31}$")
-_IDS = re.compile(r"^[0-9]{1,10}(,[0-9]{1,10}){0,49}$")
+_ID = re.compile(r"^[0-9]{1,10}$")
+# A host names the few components its screen is about; more is not a notice filter, and
+# each distinct set takes a cache entry.
+MAX_NOTICE_IDS = 50
 _MAX_PAGE = pages.HISTORY_MAX_PAGES
+# Read-only, no credentials: any origin may read, and a poller may see the validators to
+# ask again with If-None-Match (a 304 then).
+CORS = [
+    ("access-control-allow-origin", "*"),
+    ("access-control-expose-headers", "ETag, Last-Modified"),
+]
 
 
 class EntryResponse(Response):
@@ -70,22 +80,42 @@ def _asset(request: Request) -> dict[str, str] | None:
     return {"asset": raw.upper()} if _ASSET.match(raw.upper()) else None
 
 
-def _notice_filter(request: Request) -> dict[str, str] | None:
-    """`?components=3,1&asset=usdt&network=TRC20`, each optional, made canonical (sorted ids,
-    upper-case asset, case-folded network) so equal filters share one cache entry."""
+_QUERY = re.compile(r"^[a-z0-9 ._-]{1,40}$")
+
+
+def _matrix_filter(request: Request) -> dict[str, str] | None:
+    """`/networks?asset=USDT&q=usdt trc20`: the asset, and the words to find (case-folded,
+    spaces collapsed, so equal searches share one entry); a search no name could match, or
+    an empty one, is no search."""
+    clean = _asset(request)
+    raw = " ".join(request.query_params.get("q", "").split()).casefold()
+    if clean is None or not raw:
+        return clean
+    return {**clean, "q": raw} if _QUERY.match(raw) else None
+
+
+def _notice_filter(request: Request) -> dict[str, str]:
+    """`?components=3,1&asset=usdt&network=TRC20`, each optional, made canonical (sorted,
+    deduplicated ids, upper-case asset, case-folded network) so equal filters share one cache
+    entry; a malformed one raises InvalidInput naming the field (answered 400)."""
     query = request.query_params
     clean: dict[str, str] = {}
     if (raw := query.get("components")) is not None:
-        if not _IDS.match(raw) or not all(0 < int(i) < 2**31 for i in raw.split(",")):
-            return None
-        clean["components"] = ",".join(str(i) for i in sorted({int(i) for i in raw.split(",")}))
+        listed = raw.split(",")
+        if len(listed) > MAX_NOTICE_IDS:
+            raise InvalidInput(
+                f"components: at most {MAX_NOTICE_IDS} ids, got {len(listed)}", field="components"
+            )
+        if not all(_ID.match(i) and 0 < int(i) < 2**31 for i in listed):
+            raise InvalidInput("components: component ids separated by commas", field="components")
+        clean["components"] = ",".join(str(i) for i in sorted({int(i) for i in listed}))
     if (asset := query.get("asset")) is not None:
         if not _ASSET.match(asset.upper()):
-            return None
+            raise InvalidInput("asset: 1 to 16 letters or digits, e.g. USDT", field="asset")
         clean["asset"] = asset.upper()
     if (network := query.get("network")) is not None:
         if not _NETWORK.match(network.casefold()):
-            return None
+            raise InvalidInput("network: a network name, e.g. TRC20", field="network")
         clean["network"] = network.casefold()
     return clean
 
@@ -94,7 +124,10 @@ def endpoint(surface: Surface, cache: PublicCache) -> Callable[[Request], Awaita
     default = cache.site.default_language
 
     async def serve(request: Request) -> Response:
-        params = surface.clean(request)
+        try:
+            params = surface.clean(request)
+        except InvalidInput as error:
+            return refused(error)
         if params is None:
             return await not_found_page(request, cache)
         key = key_for(Incoming.of(request.scope), params, default)
@@ -105,6 +138,14 @@ def endpoint(surface: Surface, cache: PublicCache) -> Callable[[Request], Awaita
         return EntryResponse(entry)
 
     return serve
+
+
+def refused(error: InvalidInput) -> Response:
+    """A malformed filter: 400 naming the field, readable by scripts of any origin."""
+    detail = {"code": error.code, "message": error.message, "field": error.field}
+    return JSONResponse(
+        {"error": detail}, status_code=400, headers={"access-control-allow-origin": "*"}
+    )
 
 
 async def not_found_page(request: Request, cache: PublicCache) -> Response:
@@ -132,7 +173,7 @@ def _json(build: Callable[[PublicState], dict[str, object]]) -> Renderer:
             cache_control=API_CACHE_CONTROL,
             vary="Accept-Encoding",
             state=ctx.state,
-            extra=[("access-control-allow-origin", "*")],
+            extra=CORS,
         )
 
     return render
@@ -185,7 +226,7 @@ def _entry(ctx: RenderContext, body: bytes, content_type: str) -> Entry:
         cache_control=API_CACHE_CONTROL,
         vary="Accept-Encoding",
         state=ctx.state,
-        extra=[("access-control-allow-origin", "*")],
+        extra=CORS,
     )
 
 
@@ -214,8 +255,9 @@ SURFACES = [
     *(Surface(f"/api/v2/{name}", _json(build), _no_params) for name, build in API_V2.items()),
     Surface("/api/networks.json", _networks_json, _asset),
     Surface("/api/notices.json", _notices_json, _notice_filter),
+    Surface("/embed", embed.frame, _notice_filter),
     Surface("/", pages.home, _no_params),
-    Surface("/networks", pages.networks_page, _asset),
+    Surface("/networks", pages.networks_page, _matrix_filter),
     Surface("/incidents/{shortlink}", pages.incident_page, _shortlink),
     Surface("/maintenance/{shortlink}", pages.maintenance_page, _shortlink),
     Surface("/history", pages.history_page, _history),

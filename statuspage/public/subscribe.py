@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from incidents import service
+from incidents import networks, service
 from incidents.broadcasting import subscriptions as subscription_flows
 from incidents.broadcasting.models import Subscription
 from incidents.broadcasting.rules import Link
@@ -110,6 +110,43 @@ async def _components(wing: _Wing, lang: str) -> list[dict[str, Any]]:
     ]
 
 
+async def _networks(wing: _Wing) -> list[dict[str, str]]:
+    """The assets on networks a holder may pick, as the matrix lists them (shown ones)."""
+    async with wing.services.database.reading() as session:
+        components = await service.list_components(session)
+    rows = networks.matrix(c for c in components if c.showcase)
+    return [
+        {"asset": r.asset, "network": r.network, "value": f"{r.asset}|{r.network}"} for r in rows
+    ]
+
+
+async def _network_ids(wing: _Wing, form: list[tuple[str, str]]) -> list[int] | None:
+    """The components of each asset on a network ticked (`networks=USDT|TRC20`), both ways
+    or the one `direction` names; None when a choice names nothing on the page."""
+    picked = [value for name, value in form if name == "networks"]
+    direction = dict(form).get("direction")
+    try:
+        choices = [
+            networks.NetworkChoice(
+                asset=value.partition("|")[0],
+                network=value.partition("|")[2],
+                direction=direction if direction in {"deposit", "withdrawal"} else None,
+            )
+            for value in picked
+        ]
+    except ValidationError:
+        return None
+    async with wing.services.database.reading() as session:
+        components = [c for c in await service.list_components(session) if c.showcase]
+    ids: list[int] = []
+    for choice in choices:
+        found = networks.components_on(components, choice)
+        if not found:
+            return None
+        ids += [component.id for component in found]
+    return ids
+
+
 def _language(request: Request, default: str) -> str:
     headers = {name.lower(): value for name, value in request.scope["headers"]}
     return language_for(request.url.path, dict(request.query_params), headers, default)
@@ -126,8 +163,11 @@ def _chosen_language(fields: dict[str, str]) -> str:
 async def _subscribe(wing: _Wing, request: Request) -> Response:
     lang = _language(request, wing.cache.site.default_language)
     components = await _components(wing, lang)
+    listed = await _networks(wing)
     if request.method == "GET":
-        return await _page(wing, request, "subscribe.html", components=components, form_lang=lang)
+        return await _page(
+            wing, request, "subscribe.html", components=components, networks=listed, form_lang=lang
+        )
     form = await _form(request)
     if form is None:
         return PlainTextResponse("the form is over the size limit", status_code=413)
@@ -135,10 +175,17 @@ async def _subscribe(wing: _Wing, request: Request) -> Response:
     chosen = [value for name, value in form if name == "component_ids"]
     values: dict[str, Any] = {
         "components": components,
+        "networks": listed,
         "form_lang": fields.get("language", lang),
         "email": fields.get("email", ""),
         "chosen": chosen,
+        "chosen_networks": [value for name, value in form if name == "networks"],
+        "direction": fields.get("direction", ""),
     }
+    on_networks = await _network_ids(wing, form)
+    if on_networks is None:
+        return await _page(wing, request, "subscribe.html", status=422, error="networks", **values)
+    chosen = list(dict.fromkeys([*chosen, *map(str, on_networks)]))
     try:
         data = PublicSubscribeIn.model_validate(
             {

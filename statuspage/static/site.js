@@ -1,5 +1,5 @@
 // The public page's only script: every <time datetime> shows the reader's own time zone and how
-// long ago (or how soon) it is. The page is rendered once per change and served as cached bytes,
+// long ago (or how soon) it is; the network matrix's search filters as one types. The page is rendered once per change and served as cached bytes,
 // so "12 minutes ago" is written here, from the datetime, and kept fresh; without JavaScript the
 // page keeps the site's own zone. Words come from the browser's CLDR data, as Babel's do.
 (function () {
@@ -69,4 +69,32 @@
 
   show();
   window.setInterval(show, 30000);
+
+  // /networks: the search filters the rows as one types (the form's GET ?q= does the same on
+  // the server without JavaScript; a static copy ignores ?q=, so it is read here too).
+  var search = document.getElementById("network-q");
+  var none = document.getElementById("no-match");
+  function filter() {
+    var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var rows = document.querySelectorAll("tr[data-search]");
+    var shown = 0;
+    for (var i = 0; i < rows.length; i++) {
+      var text = rows[i].getAttribute("data-search");
+      var hit = words.every(function (word) { return text.indexOf(word) >= 0; });
+      rows[i].hidden = !hit;
+      if (hit) { shown++; }
+    }
+    var groups = document.querySelectorAll("table.networks tbody");
+    for (var j = 0; j < groups.length; j++) {
+      groups[j].hidden = !groups[j].querySelector("tr[data-search]:not([hidden])");
+    }
+    none.hidden = shown > 0;
+    if (!shown) { none.textContent = none.getAttribute("data-words").replace("{q}", search.value); }
+  }
+  if (search && none) {
+    var asked = new URLSearchParams(location.search).get("q");
+    if (asked && !search.value) { search.value = asked; }
+    search.addEventListener("input", filter);
+    if (search.value) { filter(); }
+  }
 }());

@@ -119,7 +119,8 @@ async def test_no_public_page_has_a_serious_violation(
 ) -> None:
     async with await _context(browser, demo, language) as context:
         page = await context.new_page()
-        public = await _crawl(page, demo, ["/", "/subscribe", "/no-such-page"], "/", skip="/staff")
+        starts = ["/", "/subscribe", "/embed", "/no-such-page"]
+        public = await _crawl(page, demo, starts, "/", skip="/staff")
         await page.goto("/")
         await page.screenshot(path=SCREENSHOTS / f"accessibility-public-{language}.png")
     assert len(public) >= 5, sorted(public)  # the crawl did reach the pages

@@ -32,11 +32,21 @@ PUBLIC = {
     "referrer-policy": "strict-origin-when-cross-origin",
 }
 PRIVATE = {**PUBLIC, "referrer-policy": "no-referrer"}
+# The /embed frame of public notices: any site may frame it.
+FRAMABLE = {
+    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self'; connect-src 'self'; form-action 'none'; base-uri 'none'; "
+    "frame-ancestors *",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+}
 HSTS = "max-age=31536000"
 
 
 def expected(path: str) -> dict[str, str]:
     private = path.startswith(("/staff", "/api/staff", "/subscribe", "/subscriptions/"))
+    if path == "/embed":
+        return FRAMABLE
     return PRIVATE if private else PUBLIC
 
 

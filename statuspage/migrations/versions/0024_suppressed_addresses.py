@@ -1,7 +1,7 @@
 """Addresses that unsubscribed, as hashes, which imports skip (issue 20). Downgrade drops it.
 
 Revision ID: 0024
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-04 01:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0020"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

@@ -83,8 +83,8 @@ async def test_equal_filters_share_one_cached_answer_and_junk_is_refused(
         f"/api/notices.json?components={b},{a}", headers={"If-None-Match": first.headers["etag"]}
     )
     assert again.status_code == 304
-    for junk in ("components=x", "components=0", "components=99999", "asset=a-b", "network=%2F"):
-        assert (await client.get(f"/api/notices.json?{junk}")).status_code == 404, junk
+    # Malformed filters are 400s naming the field (test_embed); an id not on the page, 404.
+    assert (await client.get("/api/notices.json?components=99999")).status_code == 404
     # A real id beside made-up ones: 404 too, so random ids cannot each take a cache entry.
     for made_up in range(99990, 99993):
         padded = await client.get(f"/api/notices.json?components={a},{made_up}")
