@@ -35,6 +35,16 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+# Tests that start servers, browsers or nginx take 5-60 s each: they run first, so that the two
+# workers end the run on short tests together (`--dist worksteal` in scripts/test hands an idle
+# worker half of the other's queue) instead of one finishing a long test while the other idles.
+LONG = ("processes", "browser", "nginx", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not any(item.get_closest_marker(mark) for mark in LONG))
+
+
 async def _fresh_schema(url: str) -> None:
     database = connect(url)
     try:
