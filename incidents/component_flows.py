@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incidents import service
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.common.errors import Conflict, InvalidInput
+from incidents.common.errors import N_, Conflict, InvalidInput
 from incidents.common.snapshots import snapshot
 from incidents.models import Component, ComponentGroup, ComponentStatus
 from incidents.networks import check_network_fields
@@ -129,9 +129,12 @@ async def _check_network_free(session: AsyncSession, component: Component) -> No
     )
     if taken is not None and taken is not component:
         raise Conflict(
-            f"component {taken.id} already stands for {component.asset} on"
-            f" {component.network} {component.direction.value}s",
+            N_("component %(id)s already stands for %(asset)s on %(network)s %(direction)ss"),
             field="asset",
+            id=taken.id,
+            asset=component.asset,
+            network=component.network,
+            direction=component.direction.value,
         )
 
 
@@ -147,7 +150,12 @@ async def reorder(
     rows = {row.id: row for row in await _all(session, model)}
     for row_id in data.ids:
         if row_id not in rows:
-            raise InvalidInput(f"{kind} {row_id} does not exist", field=f"ids.{row_id}")
+            raise InvalidInput(
+                N_("%(kind)s %(row_id)s does not exist"),
+                field=f"ids.{row_id}",
+                kind=kind,
+                row_id=row_id,
+            )
     before = {"order": [row.id for row in sorted(rows.values(), key=lambda r: r.position)]}
     for position, row_id in enumerate(data.ids):
         rows[row_id].position = position

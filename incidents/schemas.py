@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from incidents.common.errors import N_, Invalid
 from incidents.common.text import check_one_line as check_one_line
 from incidents.common.text import check_text as check_text
 from incidents.common.text import unsafe_character as unsafe_character
@@ -24,7 +25,7 @@ _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 def _plausible(moment: datetime) -> datetime:
     if not _EARLIEST <= moment <= _LATEST:
-        raise ValueError("must be between 2000-01-01 and 2100-01-01 (UTC)")
+        raise Invalid(N_("must be between 2000-01-01 and 2100-01-01 (UTC)"))
     return moment
 
 
@@ -133,7 +134,7 @@ class ReorderIn(_In):
     @model_validator(mode="after")
     def _unique(self) -> ReorderIn:
         if len(set(self.ids)) != len(self.ids):
-            raise ValueError("ids: each id may appear only once")
+            raise Invalid(N_("ids: each id may appear only once"))
         return self
 
 
@@ -233,7 +234,7 @@ class MaintenanceIn(_In):
     @model_validator(mode="after")
     def _window(self) -> MaintenanceIn:
         if self.scheduled_until <= self.scheduled_for:
-            raise ValueError("scheduled_until: must be after scheduled_for")
+            raise Invalid(N_("scheduled_until: must be after scheduled_for"))
         return self
 
 

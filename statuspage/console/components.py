@@ -15,7 +15,7 @@ from incidents.models import Component, ComponentGroup, ComponentStatus
 from incidents.schemas import LANGUAGES, ComponentIn, ComponentPatch, GroupIn, GroupPatch, ReorderIn
 from statuspage.console import forms as console_forms
 from statuspage.console.kit import Console, Page, placed, route
-from statuspage.console.posted import FormError, parse
+from statuspage.console.posted import FormError
 
 _LIST = "/staff/components"
 _FIELDS = ["name", "description", "translations", "group_id", "showcase"]
@@ -119,7 +119,7 @@ async def create_component(console: Console) -> Response:
             "group_id": _group_id(console),
             "showcase": console.field("showcase") == "on",
         }
-        made: ComponentIn = parse(ComponentIn, data)
+        made: ComponentIn = console.parse(ComponentIn, data)
         return await component_flows.create_component(db, data=made, actor=console.actor())
 
     return await _create(console, "component", work, "component_created")
@@ -127,7 +127,7 @@ async def create_component(console: Console) -> Response:
 
 async def create_group(console: Console) -> Response:
     async def work(db: AsyncSession) -> ComponentGroup:
-        made: GroupIn = parse(GroupIn, _texts(console))
+        made: GroupIn = console.parse(GroupIn, _texts(console))
         return await component_flows.create_group(db, data=made, actor=console.actor())
 
     return await _create(console, "group", work, "group_created")
@@ -170,7 +170,7 @@ async def edit_component(console: Console) -> Response:
             "showcase": console.field("showcase") == "on",
             "status": console.field("status") or None,
         }
-        patch: ComponentPatch = parse(ComponentPatch, data)
+        patch: ComponentPatch = console.parse(ComponentPatch, data)
         return await component_flows.edit_component(
             db, component_id=component_id, data=patch, actor=console.actor()
         )
@@ -210,7 +210,7 @@ async def edit_group(console: Console) -> Response:
     group_id = console.id("group_id")
 
     async def work(db: AsyncSession) -> ComponentGroup:
-        patch: GroupPatch = parse(GroupPatch, _texts(console))
+        patch: GroupPatch = console.parse(GroupPatch, _texts(console))
         return await component_flows.edit_group(
             db, group_id=group_id, data=patch, actor=console.actor()
         )

@@ -15,7 +15,7 @@ from incidents.models import Maintenance, MaintenanceStatus
 from incidents.schemas import LANGUAGES
 from statuspage.console import forms as console_forms
 from statuspage.console.kit import Console, Page, placed, route
-from statuspage.console.posted import FormError, local_time, parse
+from statuspage.console.posted import FormError, local_time
 
 
 def routes() -> list[Page]:
@@ -71,9 +71,11 @@ async def _schedule_announcement(console: Console) -> Response:
     """The maintenance is written now and announced later: the scheduler creates it (and
     tells subscribers) at `announce_at`, which must come before it starts."""
     try:
-        run_at = local_time(console.field("announce_at"), console.zone, "announce_at")
+        run_at = local_time(
+            console.field("announce_at"), console.zone, "announce_at", console.language
+        )
         data = {"run_at": run_at, "maintenance": console_forms.maintenance_in(console)}
-        scheduled: ScheduleMaintenanceIn = parse(ScheduleMaintenanceIn, data)
+        scheduled: ScheduleMaintenanceIn = console.parse(ScheduleMaintenanceIn, data)
         await console.write(
             lambda db: scheduled_posts.schedule_maintenance(
                 db, data=scheduled, actor=console.actor()

@@ -124,7 +124,7 @@ async def test_scheduled_maintenance_can_be_cancelled(
     location = made.headers["location"].split("?")[0]
     empty = await client.post(location + "/cancel", data={"csrf": csrf, "body_en": ""})
     assert empty.status_code == 422
-    assert '<span class="field-error" id="cancel.body-error">this field is required' in empty.text
+    assert '<span class="field-error" id="cancel.body-error">Message is required' in empty.text
     cancelled = await client.post(
         location + "/cancel",
         data={"csrf": csrf, "body_en": "Called off.", "body_zh-CN": "已取消。"},
