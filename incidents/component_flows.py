@@ -67,6 +67,7 @@ async def create_component(session: AsyncSession, *, data: ComponentIn, actor: A
         group_id=data.group_id,
         position=position,
         showcase=data.showcase,
+        hidden=data.hidden,
         translations=_texts(data.translations),
         asset=data.asset,
         network=data.network,
@@ -89,7 +90,7 @@ async def edit_component(
         if data.group_id is not None:
             await service.get_group(session, group_id=data.group_id)
         component.group_id = data.group_id
-    for name in ("name", "description", "position", "showcase"):
+    for name in ("name", "description", "position", "showcase", "hidden"):
         if getattr(data, name) is not None:
             setattr(component, name, getattr(data, name))
     if data.status is not None:

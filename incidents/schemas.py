@@ -104,6 +104,7 @@ class ComponentIn(_In, NetworkFields):
     group_id: Id | None = None
     position: Position | None = None
     showcase: bool = True
+    hidden: bool = Field(default=False, description="kept off every public surface")
     translations: dict[Language, NameDescriptionText] = {}
 
     @model_validator(mode="after")
@@ -121,6 +122,7 @@ class ComponentPatch(_In, NetworkFields):
     group_id: Id | None = None
     position: Position | None = None
     showcase: bool | None = None
+    hidden: bool | None = Field(default=None, description="kept off every public surface")
     status: ComponentStatus | None = Field(
         default=None, description="the status set by hand, outside any incident"
     )
@@ -288,6 +290,7 @@ class ComponentOut(_Out):
     description: str
     position: int
     showcase: bool
+    hidden: bool
     status: ComponentStatus
     manual_status: ComponentStatus
     asset: str | None

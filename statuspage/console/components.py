@@ -1,5 +1,5 @@
 """Console pages for the page's structure: component groups and components (create, edit,
-order, showcase) and a component's status set by hand, through the audited component flows."""
+order, showcase, hide) and a component's status set by hand, through the audited component flows."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from statuspage.console.kit import Console, Page, placed, route
 from statuspage.console.posted import FormError
 
 _LIST = "/staff/components"
-_FIELDS = ["name", "description", "translations", "group_id", "showcase"]
+_FIELDS = ["name", "description", "translations", "group_id", "showcase", "hidden"]
 
 
 def routes() -> list[Page]:
@@ -29,6 +29,7 @@ def routes() -> list[Page]:
         route(one, component_page, SUPPORT),
         route(one, edit_component, SUPPORT, methods=["POST"]),
         route(one + "/showcase", set_showcase, SUPPORT, methods=["POST"]),
+        route(one + "/hidden", set_hidden, SUPPORT, methods=["POST"]),
         route(one + "/move", move_component, SUPPORT, methods=["POST"]),
         route("/groups", create_group, SUPPORT, methods=["POST"]),
         route(group, group_page, SUPPORT),
@@ -72,6 +73,7 @@ def _values_of(row: Component | ComponentGroup, own: str) -> dict[str, Any]:
     if isinstance(row, Component):
         values["group_id"] = str(row.group_id or "")
         values["showcase"] = "on" if row.showcase else ""
+        values["hidden"] = "on" if row.hidden else ""
         values["status"] = row.manual_status.value
     return values
 
@@ -118,6 +120,7 @@ async def create_component(console: Console) -> Response:
             **_texts(console),
             "group_id": _group_id(console),
             "showcase": console.field("showcase") == "on",
+            "hidden": console.field("hidden") == "on",
         }
         made: ComponentIn = console.parse(ComponentIn, data)
         return await component_flows.create_component(db, data=made, actor=console.actor())
@@ -168,6 +171,7 @@ async def edit_component(console: Console) -> Response:
             **_texts(console),
             "group_id": _group_id(console),
             "showcase": console.field("showcase") == "on",
+            "hidden": console.field("hidden") == "on",
             "status": console.field("status") or None,
         }
         patch: ComponentPatch = console.parse(ComponentPatch, data)
@@ -179,8 +183,16 @@ async def edit_component(console: Console) -> Response:
 
 
 async def set_showcase(console: Console) -> Response:
-    component_id, shown = console.id("component_id"), console.field("showcase") == "on"
-    patch = ComponentPatch(showcase=shown)
+    return await _set(console, ComponentPatch(showcase=console.field("showcase") == "on"))
+
+
+async def set_hidden(console: Console) -> Response:
+    """Off every public surface, or back on them; staff keep seeing it."""
+    return await _set(console, ComponentPatch(hidden=console.field("hidden") == "on"))
+
+
+async def _set(console: Console, patch: ComponentPatch) -> Response:
+    component_id = console.id("component_id")
     await console.write(
         lambda db: component_flows.edit_component(
             db, component_id=component_id, data=patch, actor=console.actor()
