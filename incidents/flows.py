@@ -3,7 +3,7 @@ and the corrections: an update's text, a component listed by mistake."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -233,7 +233,9 @@ async def remove_component(
     )
     incident.updates.append(correction)
     await session.flush()
-    return await _finish(session, incident, "incident.correct", before, actor, announce=True)
+    return await _finish(
+        session, incident, "incident.correct", before, actor, announce=True, also=[component_id]
+    )
 
 
 async def edit_incident(
@@ -365,6 +367,7 @@ async def _finish(
     actor: Actor,
     *,
     announce: bool = False,
+    also: Iterable[int] = (),
 ) -> Incident:
     await service.recompute_component_statuses(session)
     await audit.record(
@@ -379,6 +382,6 @@ async def _finish(
     incident = await service.get_incident(session, incident_id=incident.id)
     if announce:
         await outbox.announce_incident(
-            session, incident=incident, kind=_ANNOUNCED[action], now=actor.now
+            session, incident=incident, kind=_ANNOUNCED[action], now=actor.now, also_told=also
         )
     return incident
