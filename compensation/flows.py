@@ -89,6 +89,7 @@ async def approve(session: AsyncSession, *, batch_id: int, actor_id: int) -> Bat
     its intake, refreshing its policy), within the budget."""
     batch = await service.get_batch(session, batch_id=batch_id, lock=True)
     rules.check_batch_transition(batch.state, BatchState.approved)
+    rules.check_fresh(batch.intake)
     refusal = await four_eyes_refusal(session, batch=batch, staff_id=actor_id)
     if refusal is not None:
         raise FourEyes(refusal, field="approved_by")

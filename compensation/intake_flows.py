@@ -113,6 +113,7 @@ async def plan_intake(
     events (a pasted list of accounts needs none)."""
     batch = await service.get_batch(session, batch_id=batch_id)
     rules.check_editable(batch.state)
+    rules.check_fresh(batch.intake)
     sources = tuple(batch.intake.get("sources", []))
     taken = await _taken(session, batch, sources) if identities else frozenset()
     incident = await incident_service.get_incident(session, incident_id=batch.incident_id)
@@ -252,6 +253,7 @@ async def commit_intake(
     batch = await service.get_batch(session, batch_id=plan.batch_id, lock=True)
     sources: list[dict[str, Any]] = list(batch.intake.get("sources", []))
     _check_still_planned(batch, plan, sources, digest)
+    rules.check_fresh(batch.intake)
     await provenance.add_event_identities(
         session, batch_id=batch.id, source=len(sources), lines=collected.identities
     )

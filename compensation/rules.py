@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from compensation.assets import round_to_asset
-from compensation.errors import InvalidTransition
+from compensation.errors import Conflict, InvalidTransition
 from compensation.events import EventKind
 from compensation.models import BatchState, Contribution, LeftOut, LineNote
 from compensation.schemas import CouponRules, FeeRefundRules
@@ -189,6 +189,23 @@ def check_editable(current: BatchState) -> None:
             N_("the batch is %(current)s: only a draft takes accounts or policy changes"),
             field="state",
             current=current.value,
+        )
+
+
+STALE = "stale"  # in a draft's intake: the incident was corrected after events were loaded
+
+
+def check_fresh(intake: dict[str, object]) -> None:
+    """A draft whose intake predates a correction of the incident (a component taken off)
+    was computed from impact windows that are no longer true: it is cleared and loaded
+    again before it takes more events or is approved."""
+    if intake.get(STALE):
+        raise Conflict(
+            N_(
+                "the incident was corrected after this batch's events were loaded: clear the "
+                "intake and load the events again"
+            ),
+            field="intake",
         )
 
 

@@ -114,18 +114,16 @@ class ComponentIn(_In, NetworkFields):
 
 
 class ComponentPatch(_In, NetworkFields):
-    """Only the fields sent are changed; `group_id: null` takes a component out of its group;
-    asset, network and direction go together (null for all three: no network any more)."""
+    """Only the fields sent change; `group_id: null` ungroups; asset, network and direction
+    go together (null for all three: no network any more); `hidden` keeps it off the public."""
 
     name: Name | None = None
     description: Description | None = None
     group_id: Id | None = None
     position: Position | None = None
     showcase: bool | None = None
-    hidden: bool | None = Field(default=None, description="kept off every public surface")
-    status: ComponentStatus | None = Field(
-        default=None, description="the status set by hand, outside any incident"
-    )
+    hidden: bool | None = None
+    status: ComponentStatus | None = Field(default=None, description="set by hand, no incident")
     reason: dict[Language, Reason] | None = Field(default=None, description="why, per language")
     translations: dict[Language, NameDescriptionText] | None = None
 
@@ -176,8 +174,7 @@ class UpdateIn(_UpdateFields):
 
 
 class ResolveIn(_UpdateFields):
-    """Components not named in `components` that this incident left non-operational are
-    set back to operational."""
+    """Components not in `components` that the incident left non-operational go operational."""
 
     translations: dict[Language, UpdateText] = {}
 
@@ -319,9 +316,7 @@ class UpdateOut(_Out):
     notify: bool
     author_id: int | None
     edited_at: datetime | None = Field(description="when its text was last corrected")
-    corrected_component_id: int | None = Field(
-        description="a correction: the component it took off the incident"
-    )
+    corrected_component_id: int | None = Field(description="a correction: the component taken off")
     created_at: datetime
     updated_at: datetime
     component_changes: list[ComponentChangeOut]
