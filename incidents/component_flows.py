@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incidents import service
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.common.errors import N_, Conflict, InvalidInput
+from incidents.common.errors import N_, Conflict, Invalid, InvalidInput
 from incidents.common.snapshots import snapshot
 from incidents.models import Component, ComponentGroup, ComponentStatus
 from incidents.networks import check_network_fields
@@ -116,8 +116,9 @@ async def _set_network(session: AsyncSession, component: Component, data: Compon
         setattr(component, name, getattr(data, name))
     try:
         check_network_fields(component.asset, component.network, component.direction)
-    except ValueError as error:
-        raise InvalidInput(str(error), field=str(error).partition(":")[0]) from None
+    except Invalid as error:  # the same words, said in the console's language too
+        field = str(error).partition(":")[0]
+        raise InvalidInput(error.template, field=field, **error.params) from None
     await _check_network_free(session, component)
 
 
