@@ -6,6 +6,7 @@ import re
 from decimal import ROUND_DOWN, Decimal
 
 from compensation.errors import InvalidInput
+from incidents.common.errors import N_, Invalid
 
 # Decimal places each asset is counted in. Fiat in cents; tokens as their chains count them.
 SCALES: dict[str, int] = {
@@ -39,7 +40,9 @@ def scale_of(asset: str, *, field: str = "asset") -> int:
     scale = SCALES.get(asset)
     if scale is None:
         known = ", ".join(sorted(SCALES))
-        raise InvalidInput(f"asset {asset!r} is not one of {known}", field=field)
+        raise InvalidInput(
+            N_("asset %(asset)r is not one of %(known)s"), field=field, asset=asset, known=known
+        )
     return scale
 
 
@@ -69,14 +72,20 @@ def decimal_from_json(value: object) -> Decimal:
     if type(value) is int:
         return Decimal(value)
     if isinstance(value, float):
-        raise ValueError('write amounts with decimals as strings, e.g. "0.1"')
+        raise Invalid(N_('write amounts with decimals as strings, e.g. "0.1"'))
     if not isinstance(value, str):
-        raise ValueError(f"expected an amount as a string of digits, got {type(value).__name__}")
+        raise Invalid(
+            N_("expected an amount as a string of digits, got %(kind)s"),
+            kind=type(value).__name__,
+        )
     amount = plain_decimal(value.strip(_AROUND), signed=True)
     if amount is None:
-        raise ValueError(
-            f"{value[:40]!r} is not a plain decimal number: write ASCII digits with an "
-            'optional point, e.g. "1000" or "0.0001" (no exponent, underscores or spaces)'
+        raise Invalid(
+            N_(
+                "%(value)r is not a plain decimal number: write ASCII digits with an optional "
+                'point, e.g. "1000" or "0.0001" (no exponent, underscores or spaces)'
+            ),
+            value=value[:40],
         )
     return amount
 
@@ -87,19 +96,28 @@ def parse_amount(text: str, asset: str, *, field: str) -> Decimal:
     scale = scale_of(asset)
     amount = plain_decimal(text)
     if amount is None:
-        raise InvalidInput(f"{text[:40]!r} is not a plain non-negative decimal number", field=field)
+        raise InvalidInput(
+            N_("%(text)r is not a plain non-negative decimal number"), field=field, text=text[:40]
+        )
     decimals = -amount.as_tuple().exponent  # type: ignore[operator]
     if decimals > scale:
         raise InvalidInput(
-            f"{asset} has {scale} decimal places; {text} has {decimals}", field=field
+            N_("%(asset)s has %(scale)s decimal places; %(text)s has %(decimals)s"),
+            field=field,
+            asset=asset,
+            scale=scale,
+            text=text,
+            decimals=decimals,
         )
     if amount >= MAX_AMOUNT:
-        raise InvalidInput(f"{text} is too large", field=field)
+        raise InvalidInput(N_("%(text)s is too large"), field=field, text=text)
     return amount
 
 
 def check_amount(amount: Decimal, asset: str, *, field: str) -> Decimal:
     """The same rule for amounts that arrive as Decimals (from validated JSON)."""
     if not amount.is_finite() or amount < 0:
-        raise InvalidInput(f"{amount} must be a finite amount of zero or more", field=field)
+        raise InvalidInput(
+            N_("%(amount)s must be a finite amount of zero or more"), field=field, amount=amount
+        )
     return parse_amount(format(amount, "f"), asset, field=field)

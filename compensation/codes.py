@@ -6,6 +6,7 @@ import base64
 import secrets
 
 from compensation.errors import InvalidInput
+from incidents.common.errors import N_
 
 __all__ = [
     "ALPHABET",
@@ -37,8 +38,8 @@ _RFC4648_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALP
 class InvalidCode(InvalidInput):
     """What a person typed is not a voucher code."""
 
-    def __init__(self, message: str, *, field: str | None = "code") -> None:
-        super().__init__(message, field=field)
+    def __init__(self, message: str, *, field: str | None = "code", **params: object) -> None:
+        super().__init__(message, field=field, **params)
 
 
 def _times_two(value: int) -> int:
@@ -124,13 +125,18 @@ def normalize(text: str) -> str:
     for symbol in symbols[:64]:
         if symbol not in _SYMBOL_VALUE:
             raise InvalidCode(
-                f"{symbol!r} is not used in voucher codes (0-9 and A-Z without I, L, O, U)"
+                N_("%(symbol)r is not used in voucher codes (0-9 and A-Z without I, L, O, U)"),
+                symbol=symbol,
             )
     if len(symbols) != CODE_LENGTH:
         raise InvalidCode(
-            f"a voucher code has {CODE_LENGTH} characters, not counting hyphens; "
-            f"this has {len(symbols)}"
+            N_(
+                "a voucher code has %(CODE_LENGTH)s characters, not counting hyphens; this has "
+                "%(count)s"
+            ),
+            CODE_LENGTH=CODE_LENGTH,
+            count=len(symbols),
         )
     if _interim([_SYMBOL_VALUE[symbol] for symbol in symbols]) != 0:
-        raise InvalidCode("the check character does not match: a character is mistyped")
+        raise InvalidCode(N_("the check character does not match: a character is mistyped"))
     return _format(symbols)

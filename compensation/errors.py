@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from incidents.common.errors import Conflict, DomainError, InvalidInput, InvalidTransition, NotFound
+from incidents.common.errors import (
+    N_,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+)
 
 __all__ = [
+    "N_",
     "BudgetExceeded",
     "Conflict",
     "DomainError",
@@ -34,6 +42,8 @@ class RedemptionRefused(DomainError):
 
     status_code = 409
 
-    def __init__(self, message: str, *, code: str, field: str | None = "code") -> None:
-        super().__init__(message, field=field)
+    def __init__(
+        self, message: str, *, code: str, field: str | None = "code", **params: object
+    ) -> None:
+        super().__init__(message, field=field, **params)
         self.code = code

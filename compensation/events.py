@@ -12,6 +12,7 @@ from hashlib import blake2b
 
 from compensation.assets import SCALES, parse_amount
 from compensation.errors import InvalidInput
+from incidents.common.errors import N_
 
 __all__ = [
     "MAX_COMPONENT_CHARS",
@@ -66,7 +67,13 @@ _AMOUNT_SHAPES = {
 
 
 class InvalidField(Exception):
-    """One field of one line is wrong: becomes a Rejection, never leaves the intake."""
+    """One field of one line is wrong: becomes a Rejection, never leaves the intake. Its
+    message is a template, as a DomainError's is."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        super().__init__(template % params if params else template)
+        self.template = template
+        self.params = params
 
 
 def _amount(text: str, asset: str, field: str) -> Decimal:
@@ -76,17 +83,19 @@ def _amount(text: str, asset: str, field: str) -> Decimal:
     try:
         return parse_amount(text, asset, field=field)
     except InvalidInput as error:
-        raise InvalidField(f"{field}: {error.message}") from None
+        raise InvalidField(
+            N_("%(field_name)s: %(problem)s"), field_name=field, problem=error
+        ) from None
 
 
 def _time(text: str) -> datetime:
     try:
         at = datetime.fromisoformat(text.strip())
         if at.tzinfo is None:
-            raise InvalidField("at: time zone missing (add Z or an offset such as +08:00)")
+            raise InvalidField(N_("at: time zone missing (add Z or an offset such as +08:00)"))
         return at if at.tzinfo is UTC else at.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise InvalidField(f"at: {text[:40]!r} is not an ISO 8601 time") from None
+        raise InvalidField(N_("at: %(text)r is not an ISO 8601 time"), text=text[:40]) from None
 
 
 def _event_id(text: str | None) -> str | None:
@@ -94,7 +103,8 @@ def _event_id(text: str | None) -> str | None:
         return None  # no id: the event is known by what it says
     if not _EVENT_ID.fullmatch(text):
         raise InvalidField(
-            f"event_id: {text[:70]!r} is not 1 to 128 printable ASCII characters without spaces"
+            N_("event_id: %(text)r is not 1 to 128 printable ASCII characters without spaces"),
+            text=text[:70],
         )
     return text
 
@@ -110,17 +120,29 @@ def validated_event(
         account_id = account_id.strip()
         if not _ACCOUNT_ID.fullmatch(account_id):
             raise InvalidField(
-                f"account_id: {account_id[:70]!r} is not 1 to 64 of A-Z a-z 0-9 _ . : @ -"
+                N_("account_id: %(account_id)r is not 1 to 64 of A-Z a-z 0-9 _ . : @ -"),
+                account_id=account_id[:70],
             )
         asset = asset.strip().upper()
         if asset not in SCALES:
-            raise InvalidField(f"asset: {asset[:20]!r} is not one of {', '.join(sorted(SCALES))}")
+            raise InvalidField(
+                N_("asset: %(asset)r is not one of %(value)s"),
+                asset=asset[:20],
+                value=", ".join(sorted(SCALES)),
+            )
         event_kind = _KINDS.get(kind.strip().lower())
         if event_kind is None:
-            raise InvalidField(f"kind: {kind.strip()[:40]!r} is not one of {_KIND_NAMES}")
+            raise InvalidField(
+                N_("kind: %(value)r is not one of %(KIND_NAMES)s"),
+                value=kind.strip()[:40],
+                KIND_NAMES=_KIND_NAMES,
+            )
         component = component.strip()
         if not component or len(component) > MAX_COMPONENT_CHARS:
-            raise InvalidField(f"component: must be 1 to {MAX_COMPONENT_CHARS} characters")
+            raise InvalidField(
+                N_("component: must be 1 to %(MAX_COMPONENT_CHARS)s characters"),
+                MAX_COMPONENT_CHARS=MAX_COMPONENT_CHARS,
+            )
         return AccountEvent(
             line,
             account_id,

@@ -23,6 +23,7 @@ from compensation.models import (
 )
 from incidents.common import audit
 from incidents.common.db_types import utcnow
+from incidents.common.errors import N_
 
 # -- the policy of a draft ----------------------------------------------------------------
 
@@ -36,8 +37,10 @@ async def refresh_policy(session: AsyncSession, *, batch_id: int, actor_id: int)
     aggregate = await service.load_aggregate(session, batch_id=batch.id)
     if aggregate and rules.eligibility_changed(old, new):
         raise Conflict(
-            "the new version chooses events differently (components, kinds, assets or grace): "
-            "clear the intake and load the events again",
+            N_(
+                "the new version chooses events differently (components, kinds, assets or grace): "
+                "clear the intake and load the events again"
+            ),
             field="policy_id",
         )
     before = {"policy_version": batch.policy_version, "totals": batch.totals}
@@ -86,18 +89,24 @@ async def approve(session: AsyncSession, *, batch_id: int, actor_id: int) -> Bat
     its intake, refreshing its policy), within the budget."""
     batch = await service.get_batch(session, batch_id=batch_id, lock=True)
     rules.check_batch_transition(batch.state, BatchState.approved)
+    rules.check_fresh(batch.intake)
     refusal = await four_eyes_refusal(session, batch=batch, staff_id=actor_id)
     if refusal is not None:
         raise FourEyes(refusal, field="approved_by")
     for asset, total in sorted(batch.totals.items()):
         if total["over_budget"]:
             raise BudgetExceeded(
-                f"{asset}: the batch pays {total['amount']}, over the budget of "
-                f"{total['budget']}; change the policy or its budget first",
+                N_(
+                    "%(asset)s: the batch pays %(total)s, over the budget of %(total2)s; change "
+                    "the policy or its budget first"
+                ),
                 field=f"budget.{asset}",
+                asset=asset,
+                total=total["amount"],
+                total2=total["budget"],
             )
     if not any(total["accounts"] for total in batch.totals.values()):
-        raise InvalidTransition("the batch pays no account: nothing to approve", field="state")
+        raise InvalidTransition(N_("the batch pays no account: nothing to approve"), field="state")
     batch.state, batch.approved_by, batch.approved_at = BatchState.approved, actor_id, utcnow()
     await audit.record(
         session,
@@ -142,7 +151,10 @@ async def void(
     voucher = await vouchers.get_voucher(session, voucher_id=voucher_id, lock=True)
     if voucher.state not in {VoucherState.issued, VoucherState.delivered}:
         raise InvalidTransition(
-            f"voucher {voucher.id} is {voucher.state.value} and cannot be voided", field="state"
+            N_("voucher %(id)s is %(state)s and cannot be voided"),
+            field="state",
+            id=voucher.id,
+            state=voucher.state.value,
         )
     before = voucher.state
     voucher.state, voucher.voided_at = VoucherState.voided, now or utcnow()

@@ -11,6 +11,7 @@ from typing import Any
 
 from compensation.errors import DomainError, InvalidInput
 from compensation.events import InvalidField, Outcome, Rejection, validated_event
+from incidents.common.errors import N_, Invalid
 
 __all__ = [
     "IntakeFormat",
@@ -99,7 +100,9 @@ def _decode(line: bytes) -> str:
     try:
         return line.decode()
     except UnicodeDecodeError as error:
-        raise InvalidField(f"line: not valid UTF-8 (byte {error.start + 1})") from None
+        raise InvalidField(
+            N_("line: not valid UTF-8 (byte %(value)s)"), value=error.start + 1
+        ) from None
 
 
 # -- CSV ----------------------------------------------------------------------------------
@@ -120,9 +123,10 @@ class _Csv:
         missing = [column for column in COLUMNS if column not in names]
         if missing:
             raise InvalidInput(
-                f"the header row has no column {', '.join(missing)}; it needs "
-                f"{', '.join(COLUMNS)} in any order",
+                N_("the header row has no column %(missing)s; it needs %(needed)s in any order"),
                 field="file",
+                missing=", ".join(missing),
+                needed=", ".join(COLUMNS),
             )
         self.columns = [names.index(column) for column in COLUMNS]
         self.event_column = names.index(EVENT_ID) if EVENT_ID in names else None
@@ -131,7 +135,7 @@ class _Csv:
     def feed(self, number: int, line: bytes | None, out: list[Outcome]) -> None:
         if line is None:
             self._reject_open(out)
-            self._refuse(number, f"line: longer than {self.max} bytes", out)
+            self._refuse(number, N_("line: longer than %(max)s bytes") % {"max": self.max}, out)
             return
         try:
             text = _decode(line[:-1] if line.endswith(b"\r") else line)
@@ -153,18 +157,21 @@ class _Csv:
             if "unexpected end of data" not in str(error):
                 self._refuse(number, f"line: {error}", out)
             elif len(text.encode()) > self.max:
-                self._refuse(number, f"line: a quoted field runs past {self.max} bytes", out)
+                past = N_("line: a quoted field runs past %(max)s bytes") % {"max": self.max}
+                self._refuse(number, past, out)
             else:
                 self.open = (number, text)
 
     def _refuse(self, number: int, reason: str, out: list[Outcome]) -> None:
         if self.columns is None:  # nothing can be read without the header
-            raise InvalidInput(f"the header row cannot be read: {reason}", field="file")
+            raise InvalidInput(
+                N_("the header row cannot be read: %(reason)s"), field="file", reason=reason
+            )
         out.append(Rejection(number, reason))
 
     def _reject_open(self, out: list[Outcome]) -> None:
         if self.open is not None:
-            self._refuse(self.open[0], "line: a quoted field is not closed", out)
+            self._refuse(self.open[0], N_("line: a quoted field is not closed"), out)
             self.open = None
 
     def _record(self, number: int, fields: list[str], out: list[Outcome]) -> None:
@@ -176,13 +183,16 @@ class _Csv:
             event_id = None if self.event_column is None else fields[self.event_column]
             out.append(validated_event(number, fields7, event_id))
         elif len(fields) > 1 or fields[0].strip():  # not a line of spaces
-            reason = f"line: {len(fields)} columns, expected {self.width} as in the header"
+            reason = N_("line: %(count)s columns, expected %(width)s as in the header") % {
+                "count": len(fields),
+                "width": self.width,
+            }
             out.append(Rejection(number, reason))
 
     def finish(self, out: list[Outcome]) -> None:
         self._reject_open(out)
         if self.columns is None:
-            raise InvalidInput("the file is empty: it needs a header row", field="file")
+            raise InvalidInput(N_("the file is empty: it needs a header row"), field="file")
 
 
 # -- JSON Lines and API pages ---------------------------------------------------------------
@@ -195,7 +205,7 @@ class _JsonNumber(str):
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
+    raise Invalid(N_("%(name)s is not a number"), name=name)
 
 
 _JSON = json.JSONDecoder(
@@ -208,10 +218,13 @@ def _text(record: dict[str, Any], key: str, *, number_ok: bool = False) -> str:
     if type(value) is str or (number_ok and type(value) is _JsonNumber):
         return value
     if value is None:
-        raise InvalidField(f"{key}: missing")
+        raise InvalidField(N_("%(key)s: missing"), key=key)
     kind = "a number" if type(value) is _JsonNumber else type(value).__name__
     raise InvalidField(
-        f"{key}: expected {'a string or a number' if number_ok else 'a string'}, got {kind}"
+        N_("%(key)s: expected %(value)s, got %(kind)s"),
+        key=key,
+        value=N_("a string or a number") if number_ok else N_("a string"),
+        kind=kind,
     )
 
 
@@ -219,12 +232,16 @@ def _event_id(record: dict[str, Any]) -> str | None:
     value = record.get(EVENT_ID)
     if value is None or isinstance(value, str):  # a number's text is a str too
         return value
-    raise InvalidField(f"{EVENT_ID}: expected a string or a number, got {type(value).__name__}")
+    raise InvalidField(
+        N_("%(EVENT_ID)s: expected a string or a number, got %(kind)s"),
+        EVENT_ID=EVENT_ID,
+        kind=type(value).__name__,
+    )
 
 
 def _json_event(number: int, record: object) -> Outcome:
     if type(record) is not dict:
-        return Rejection(number, "line: not a JSON object")
+        return Rejection(number, N_("line: not a JSON object"))
     get = record.get
     event_id = get(EVENT_ID)
     account_id, asset, kind, component, at = (
@@ -261,7 +278,7 @@ def _json_event(number: int, record: object) -> Outcome:
 
 def _json_line(number: int, line: bytes | None, max_line_bytes: int) -> Outcome | None:
     if line is None:
-        return Rejection(number, f"line: longer than {max_line_bytes} bytes")
+        return Rejection(number, N_("line: longer than %(max)s bytes") % {"max": max_line_bytes})
     try:
         text = _decode(line)
     except InvalidField as error:
@@ -273,11 +290,13 @@ def _json_line(number: int, line: bytes | None, max_line_bytes: int) -> Outcome 
         if end != len(text) and not text[end:].isspace():
             raise json.JSONDecodeError("Extra data", text, end)
     except RecursionError:
-        return Rejection(number, "line: not valid JSON (nested too deeply)")
+        return Rejection(number, N_("line: not valid JSON (nested too deeply)"))
     except ValueError as error:
         where = f" at column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-        return Rejection(number, f"line: not valid JSON ({message}{where})")
+        return Rejection(
+            number, N_("line: not valid JSON (%(problem)s)") % {"problem": message + where}
+        )
     return _json_event(number, record)
 
 

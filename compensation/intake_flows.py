@@ -18,6 +18,7 @@ from compensation.rules import Eligibility
 from compensation.schemas import CouponRules, FeeRefundRules
 from incidents import service as incident_service
 from incidents.common import audit
+from incidents.common.errors import N_
 
 _T = TypeVar("_T")
 # Repeated events reported with where each was first taken; past this they are only counted.
@@ -112,6 +113,7 @@ async def plan_intake(
     events (a pasted list of accounts needs none)."""
     batch = await service.get_batch(session, batch_id=batch_id)
     rules.check_editable(batch.state)
+    rules.check_fresh(batch.intake)
     sources = tuple(batch.intake.get("sources", []))
     taken = await _taken(session, batch, sources) if identities else frozenset()
     incident = await incident_service.get_incident(session, incident_id=batch.incident_id)
@@ -142,10 +144,13 @@ async def _taken(
 ) -> frozenset[bytes]:
     if any(source.get("identified") is False for source in sources):
         raise Conflict(
-            f"batch {batch.id} took events before events had identities (migration 0014), so "
-            "an event sent again would be summed again: clear its intake and load every file "
-            "again",
+            N_(
+                "batch %(id)s took events before events had identities (migration 0014), so an "
+                "event sent again would be summed again: clear its intake and load every file "
+                "again"
+            ),
             field="file",
+            id=batch.id,
         )
     if not sources:
         return frozenset()
@@ -225,7 +230,7 @@ def collect_accounts(plan: IntakePlan, account_ids: Iterable[str]) -> Collected:
     value = plan.rules
     if not isinstance(value, CouponRules) or value.tiers is not None:
         raise InvalidInput(
-            "a list of accounts fits a fixed-amount coupon; this policy needs their events",
+            N_("a list of accounts fits a fixed-amount coupon; this policy needs their events"),
             field="account_ids",
         )
     into = Collected(contribution=Contribution.loaded_accounts)
@@ -248,6 +253,7 @@ async def commit_intake(
     batch = await service.get_batch(session, batch_id=plan.batch_id, lock=True)
     sources: list[dict[str, Any]] = list(batch.intake.get("sources", []))
     _check_still_planned(batch, plan, sources, digest)
+    rules.check_fresh(batch.intake)
     await provenance.add_event_identities(
         session, batch_id=batch.id, source=len(sources), lines=collected.identities
     )
@@ -292,16 +298,20 @@ def _check_still_planned(
     intake not cleared meanwhile (the repeats were found among what it had), a new file."""
     rules.check_editable(batch.state)
     if batch.policy_version != plan.policy_version:
-        raise Conflict("the batch's policy changed during the upload; send it again", field="file")
+        raise Conflict(
+            N_("the batch's policy changed during the upload; send it again"), field="file"
+        )
     if tuple(sources[: len(plan.sources)]) != plan.sources:
         raise Conflict(
-            f"the intake of batch {batch.id} was cleared during the upload; send it again",
+            N_("the intake of batch %(id)s was cleared during the upload; send it again"),
             field="file",
+            id=batch.id,
         )
     if digest is not None and any(taken.get("sha256") == digest for taken in sources):
         raise Conflict(
-            f"this file was already taken into batch {batch.id}; clear the intake to take it again",
+            N_("this file was already taken into batch %(id)s; clear the intake to take it again"),
             field="file",
+            id=batch.id,
         )
 
 

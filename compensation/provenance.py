@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from compensation.errors import Conflict
 from compensation.models import BatchContributor, Contribution, EventIdentity
+from incidents.common.errors import N_
 
 # -- who prepared a batch -------------------------------------------------------------------
 
@@ -74,9 +75,12 @@ async def add_event_identities(
                 await connection.exec_driver_sql(_EXECUTEMANY, rows)
     except IntegrityError as error:
         raise Conflict(
-            f"another intake took some of these events into batch {batch_id} while this one "
-            "was read; send it again (those events will be reported as repeated)",
+            N_(
+                "another intake took some of these events into batch %(batch_id)s while this one "
+                "was read; send it again (those events will be reported as repeated)"
+            ),
             field="file",
+            batch_id=batch_id,
         ) from error
 
 

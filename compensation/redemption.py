@@ -10,6 +10,7 @@ from compensation import vouchers
 from compensation.errors import RedemptionRefused
 from compensation.models import Voucher, VoucherState
 from incidents.common import audit
+from incidents.common.errors import N_
 
 
 async def redeem(
@@ -24,20 +25,27 @@ async def redeem(
     voucher = await vouchers.voucher_by_code(session, code=code, lock=True)
     if voucher.account_id != account_id:
         raise RedemptionRefused(
-            "this voucher belongs to another account", code="wrong_account", field="account_id"
+            N_("this voucher belongs to another account"), code="wrong_account", field="account_id"
         )
     if voucher.state == VoucherState.redeemed:
         if voucher.redemption_ref == reference:
             return voucher  # the platform retried: same answer, nothing new
         raise RedemptionRefused(
-            f"this voucher was already redeemed at {voucher.redeemed_at:%Y-%m-%d %H:%M} UTC",
+            N_("this voucher was already redeemed at %(at)s UTC"),
             code="already_redeemed",
+            at=f"{voucher.redeemed_at:%Y-%m-%d %H:%M}",
         )
     if voucher.state == VoucherState.voided:
-        raise RedemptionRefused(f"this voucher was voided: {voucher.void_reason}", code="voided")
+        raise RedemptionRefused(
+            N_("this voucher was voided: %(void_reason)s"),
+            code="voided",
+            void_reason=voucher.void_reason,
+        )
     if vouchers.is_expired(voucher, now):
         raise RedemptionRefused(
-            f"this voucher expired at {voucher.expires_at:%Y-%m-%d %H:%M} UTC", code="expired"
+            N_("this voucher expired at %(at)s UTC"),
+            code="expired",
+            at=f"{voucher.expires_at:%Y-%m-%d %H:%M}",
         )
     before = voucher.state
     voucher.state, voucher.redeemed_at, voucher.redemption_ref = (

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from compensation.assets import round_to_asset
-from compensation.errors import InvalidTransition
+from compensation.errors import Conflict, InvalidTransition
 from compensation.events import EventKind
 from compensation.models import BatchState, Contribution, LeftOut, LineNote
 from compensation.schemas import CouponRules, FeeRefundRules
+from incidents.common.errors import N_
 from incidents.rules import ImpactWindow
 
 _HUNDRED = Decimal(100)
@@ -174,7 +175,10 @@ def may_become(current: BatchState, new: BatchState) -> bool:
 def check_batch_transition(current: BatchState, new: BatchState) -> None:
     if not may_become(current, new):
         raise InvalidTransition(
-            f"a batch that is {current.value} cannot become {new.value}", field="state"
+            N_("a batch that is %(current)s cannot become %(new)s"),
+            field="state",
+            current=current.value,
+            new=new.value,
         )
 
 
@@ -182,8 +186,26 @@ def check_editable(current: BatchState) -> None:
     """Intake and policy changes only while the batch is a draft."""
     if current != BatchState.draft:
         raise InvalidTransition(
-            f"the batch is {current.value}: only a draft takes accounts or policy changes",
+            N_("the batch is %(current)s: only a draft takes accounts or policy changes"),
             field="state",
+            current=current.value,
+        )
+
+
+STALE = "stale"  # in a draft's intake: the incident was corrected after events were loaded
+
+
+def check_fresh(intake: dict[str, object]) -> None:
+    """A draft whose intake predates a correction of the incident (a component taken off)
+    was computed from impact windows that are no longer true: it is cleared and loaded
+    again before it takes more events or is approved."""
+    if intake.get(STALE):
+        raise Conflict(
+            N_(
+                "the incident was corrected after this batch's events were loaded: clear the "
+                "intake and load the events again"
+            ),
+            field="intake",
         )
 
 

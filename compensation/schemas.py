@@ -21,6 +21,7 @@ from compensation.assets import SCALES, check_amount, decimal_from_json
 from compensation.errors import InvalidInput
 from compensation.events import EventKind
 from compensation.models import BatchState, LineNote, PolicyKind, VoucherState
+from incidents.common.errors import N_, Invalid
 from incidents.schemas import check_one_line, check_text
 
 AccountId = Annotated[
@@ -57,7 +58,7 @@ def _amount(amount: Decimal, asset: str, field: str) -> Decimal:
     try:
         return check_amount(amount, asset, field=field)
     except InvalidInput as error:
-        raise ValueError(f"{field}: {error.message}") from None
+        raise Invalid(N_("%(field_name)s: %(problem)s"), field_name=field, problem=error) from None
 
 
 def _amounts(values: dict[str, Decimal], name: str) -> dict[str, Decimal]:
@@ -65,7 +66,12 @@ def _amounts(values: dict[str, Decimal], name: str) -> dict[str, Decimal]:
     for asset, amount in values.items():
         key = asset.strip().upper()
         if key not in SCALES:
-            raise ValueError(f"{name}.{asset}: asset is not one of {', '.join(sorted(SCALES))}")
+            raise Invalid(
+                N_("%(name)s.%(asset)s: asset is not one of %(value)s"),
+                name=name,
+                asset=asset,
+                value=", ".join(sorted(SCALES)),
+            )
         checked[key] = _amount(amount, key, f"{name}.{key}")
     return checked
 
@@ -91,7 +97,11 @@ class _Rules(_In):
         self.budget = _amounts(self.budget, "budget")
         for asset in self.assets or []:
             if asset not in SCALES:
-                raise ValueError(f"assets: {asset!r} is not one of {', '.join(sorted(SCALES))}")
+                raise Invalid(
+                    N_("assets: %(asset)r is not one of %(value)s"),
+                    asset=asset,
+                    value=", ".join(sorted(SCALES)),
+                )
         return self
 
 
@@ -123,13 +133,17 @@ class CouponRules(_Rules):
     @model_validator(mode="after")
     def _check_coupon(self) -> CouponRules:
         if self.asset not in SCALES:
-            raise ValueError(f"asset: {self.asset!r} is not one of {', '.join(sorted(SCALES))}")
+            raise Invalid(
+                N_("asset: %(asset)r is not one of %(value)s"),
+                asset=self.asset,
+                value=", ".join(sorted(SCALES)),
+            )
         if (self.amount is None) == (self.tiers is None):
-            raise ValueError("amount: give either a fixed amount or tiers, not both or neither")
+            raise Invalid(N_("amount: give either a fixed amount or tiers, not both or neither"))
         if self.amount is not None:
             self.amount = _amount(self.amount, self.asset, "amount")
             if self.amount == 0:
-                raise ValueError("amount: a coupon of zero pays nothing")
+                raise Invalid(N_("amount: a coupon of zero pays nothing"))
         for index, tier in enumerate(self.tiers or []):
             tier.at_least = _amount(tier.at_least, self.asset, f"tiers.{index}.at_least")
             tier.amount = _amount(tier.amount, self.asset, f"tiers.{index}.amount")

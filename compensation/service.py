@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compensation import provenance, rules
-from compensation.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from compensation.errors import N_, Conflict, InvalidInput, InvalidTransition, NotFound
 from compensation.models import (
     Batch,
     BatchLine,
@@ -62,7 +62,7 @@ def batch_rules(batch: Batch) -> FeeRefundRules | CouponRules:
 async def get_policy(session: AsyncSession, *, policy_id: int) -> Policy:
     policy = await session.get(Policy, policy_id, populate_existing=True)
     if policy is None:
-        raise NotFound(f"policy {policy_id} does not exist", field="policy_id")
+        raise NotFound(N_("policy %(id)s does not exist"), field="policy_id", id=policy_id)
     return policy
 
 
@@ -74,7 +74,7 @@ async def create_policy(
     session: AsyncSession, *, name: str, value: FeeRefundRules | CouponRules, actor_id: int
 ) -> Policy:
     if await session.scalar(select(Policy.id).where(Policy.name == name)):
-        raise Conflict(f"a policy named {name!r} already exists", field="name")
+        raise Conflict(N_("a policy named %(name)r already exists"), field="name", name=name)
     policy = Policy(
         name=name, kind=PolicyKind(value.kind), rules=dump_rules(value), created_by=actor_id
     )
@@ -98,8 +98,11 @@ async def update_policy(
     policy = await get_policy(session, policy_id=policy_id)
     if value.kind != policy.kind:
         raise InvalidInput(
-            f"policy {policy_id} is a {policy.kind.value} policy; make a new one for {value.kind}",
+            N_("policy %(id)s is a %(kind)s policy; make a new one for %(new)s"),
             field="rules.kind",
+            id=policy_id,
+            kind=policy.kind.value,
+            new=value.kind,
         )
     before = {"version": policy.version, "rules": policy.rules}
     policy.rules = dump_rules(value)
@@ -121,14 +124,13 @@ async def update_policy(
 
 
 async def get_batch(session: AsyncSession, *, batch_id: int, lock: bool = False) -> Batch:
-    """The batch; with `lock`, its row is held until the transaction ends (PostgreSQL), so
-    two requests acting on one batch take turns."""
+    """The batch; with `lock`, its row is held to the transaction's end (PostgreSQL)."""
     query = select(Batch).where(Batch.id == batch_id).execution_options(populate_existing=True)
     if lock:
         query = query.with_for_update()
     batch = await session.scalar(query)
     if batch is None:
-        raise NotFound(f"batch {batch_id} does not exist", field="batch_id")
+        raise NotFound(N_("batch %(batch_id)s does not exist"), field="batch_id", batch_id=batch_id)
     return batch
 
 
@@ -146,13 +148,16 @@ async def list_batches(
 async def closed_incident(session: AsyncSession, *, incident_id: int) -> Incident:
     incident = await session.get(Incident, incident_id)
     if incident is None:
-        raise InvalidInput(f"incident {incident_id} does not exist", field="incident_id")
+        raise InvalidInput(
+            N_("incident %(id)s does not exist"), field="incident_id", id=incident_id
+        )
     # Compensation follows an incident that is over, with or without a postmortem written.
     if incident.status not in CLOSED_INCIDENT_STATUSES or incident.resolved_at is None:
         raise InvalidTransition(
-            f"incident {incident_id} is {incident.status.value}: compensation follows a "
-            "resolved incident",
+            N_("incident %(id)s is %(status)s: compensation follows a resolved incident"),
             field="incident_id",
+            id=incident_id,
+            status=incident.status.value,
         )
     return incident
 
@@ -163,7 +168,7 @@ async def create_batch(
     await closed_incident(session, incident_id=incident_id)
     policy = await session.get(Policy, policy_id)
     if policy is None:
-        raise InvalidInput(f"policy {policy_id} does not exist", field="policy_id")
+        raise InvalidInput(N_("policy %(id)s does not exist"), field="policy_id", id=policy_id)
     await _refuse_a_second_live_batch(session, incident_id=incident_id, policy_id=policy_id)
     batch = Batch(
         incident_id=incident_id,
@@ -208,9 +213,13 @@ async def _refuse_a_second_live_batch(
     )
     if live is not None:
         raise Conflict(
-            f"batch {live} already compensates incident {incident_id} under this policy; "
-            "cancel it first or choose another policy",
+            N_(
+                "batch %(live)s already compensates incident %(id)s under this policy; cancel it "
+                "first or choose another policy"
+            ),
             field="policy_id",
+            live=live,
+            id=incident_id,
         )
 
 
@@ -231,8 +240,7 @@ async def load_aggregate(session: AsyncSession, *, batch_id: int) -> Aggregate:
 
 
 async def write_lines(session: AsyncSession, *, batch: Batch, aggregate: Aggregate) -> None:
-    """Replaces the batch's lines with the aggregate, each priced by the batch's policy, and
-    records the totals per asset."""
+    """The batch's lines become the aggregate priced by its policy, with totals per asset."""
     value = batch_rules(batch)
     excluded = frozenset(value.exclusions)
     await session.execute(delete(BatchLine).where(BatchLine.batch_id == batch.id))

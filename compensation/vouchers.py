@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from compensation import codes
 from compensation.errors import InvalidInput, NotFound
 from compensation.models import Voucher, VoucherState
+from incidents.common.errors import N_
 
 
 async def get_voucher(session: AsyncSession, *, voucher_id: int, lock: bool = False) -> Voucher:
@@ -19,7 +20,9 @@ async def get_voucher(session: AsyncSession, *, voucher_id: int, lock: bool = Fa
         query = query.with_for_update()
     voucher = await session.scalar(query.execution_options(populate_existing=True))
     if voucher is None:
-        raise NotFound(f"voucher {voucher_id} does not exist", field="voucher_id")
+        raise NotFound(
+            N_("voucher %(voucher_id)s does not exist"), field="voucher_id", voucher_id=voucher_id
+        )
     return voucher
 
 
@@ -36,7 +39,7 @@ async def voucher_by_code(
     voucher = await session.scalar(query.execution_options(populate_existing=True))
     if voucher is None:
         scope = "of this batch " if batch_id is not None else ""
-        raise InvalidInput(f"no voucher {scope}has this code", field="code")
+        raise InvalidInput(N_("no voucher %(scope)shas this code"), field="code", scope=scope)
     return voucher
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incidents import service
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.common.errors import Conflict, InvalidInput
+from incidents.common.errors import N_, Conflict, Invalid, InvalidInput
 from incidents.common.snapshots import snapshot
 from incidents.models import Component, ComponentGroup, ComponentStatus
 from incidents.networks import check_network_fields
@@ -67,6 +67,7 @@ async def create_component(session: AsyncSession, *, data: ComponentIn, actor: A
         group_id=data.group_id,
         position=position,
         showcase=data.showcase,
+        hidden=data.hidden,
         translations=_texts(data.translations),
         asset=data.asset,
         network=data.network,
@@ -89,7 +90,7 @@ async def edit_component(
         if data.group_id is not None:
             await service.get_group(session, group_id=data.group_id)
         component.group_id = data.group_id
-    for name in ("name", "description", "position", "showcase"):
+    for name in ("name", "description", "position", "showcase", "hidden"):
         if getattr(data, name) is not None:
             setattr(component, name, getattr(data, name))
     if data.status is not None:
@@ -115,8 +116,9 @@ async def _set_network(session: AsyncSession, component: Component, data: Compon
         setattr(component, name, getattr(data, name))
     try:
         check_network_fields(component.asset, component.network, component.direction)
-    except ValueError as error:
-        raise InvalidInput(str(error), field=str(error).partition(":")[0]) from None
+    except Invalid as error:  # the same words, said in the console's language too
+        field = str(error).partition(":")[0]
+        raise InvalidInput(error.template, field=field, **error.params) from None
     await _check_network_free(session, component)
 
 
@@ -129,9 +131,12 @@ async def _check_network_free(session: AsyncSession, component: Component) -> No
     )
     if taken is not None and taken is not component:
         raise Conflict(
-            f"component {taken.id} already stands for {component.asset} on"
-            f" {component.network} {component.direction.value}s",
+            N_("component %(id)s already stands for %(asset)s on %(network)s %(direction)ss"),
             field="asset",
+            id=taken.id,
+            asset=component.asset,
+            network=component.network,
+            direction=component.direction.value,
         )
 
 
@@ -147,7 +152,12 @@ async def reorder(
     rows = {row.id: row for row in await _all(session, model)}
     for row_id in data.ids:
         if row_id not in rows:
-            raise InvalidInput(f"{kind} {row_id} does not exist", field=f"ids.{row_id}")
+            raise InvalidInput(
+                N_("%(kind)s %(row_id)s does not exist"),
+                field=f"ids.{row_id}",
+                kind=kind,
+                row_id=row_id,
+            )
     before = {"order": [row.id for row in sorted(rows.values(), key=lambda r: r.position)]}
     for position, row_id in enumerate(data.ids):
         rows[row_id].position = position

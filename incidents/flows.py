@@ -3,7 +3,7 @@ and the corrections: an update's text, a component listed by mistake."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +13,7 @@ from incidents import rules, service
 from incidents.broadcasting import outbox
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.common.errors import InvalidInput
+from incidents.common.errors import N_, InvalidInput
 from incidents.common.snapshots import snapshot
 from incidents.models import (
     ComponentChange,
@@ -210,7 +210,9 @@ async def remove_component(
     ]
     if not removed and all(component.id != component_id for component in incident.components):
         raise InvalidInput(
-            f"component {component_id} is not listed on this incident", field="component_id"
+            N_("component %(component_id)s is not listed on this incident"),
+            field="component_id",
+            component_id=component_id,
         )
     language = data.language or incident.language
     service.check_translations(dict(data.translations), own_language=language)
@@ -231,7 +233,9 @@ async def remove_component(
     )
     incident.updates.append(correction)
     await session.flush()
-    return await _finish(session, incident, "incident.correct", before, actor, announce=True)
+    return await _finish(
+        session, incident, "incident.correct", before, actor, announce=True, also=[component_id]
+    )
 
 
 async def edit_incident(
@@ -250,8 +254,9 @@ async def edit_incident(
         touched = {change.component_id for change in service.status_changes(incident)}
         if missing := sorted(touched - set(named)):
             raise InvalidInput(
-                f"component {missing[0]} has a status set by this incident and stays affected",
+                N_("component %(missing)s has a status set by this incident and stays affected"),
                 field="component_ids",
+                missing=missing[0],
             )
         incident.components = list(named.values())
     if data.translations is not None:
@@ -266,7 +271,7 @@ async def edit_incident(
 async def publish_incident(session: AsyncSession, *, incident_id: int, actor: Actor) -> Incident:
     incident = await service.get_incident(session, incident_id=incident_id)
     if not incident.draft:
-        raise InvalidInput("this incident is already published", field="draft")
+        raise InvalidInput(N_("this incident is already published"), field="draft")
     before = snapshot(incident)
     incident.draft = False
     return await _finish(session, incident, "incident.publish", before, actor, announce=True)
@@ -331,7 +336,7 @@ def display_time(requested: datetime | None, now: datetime) -> datetime:
         return now
     if requested > now + CLOCK_SKEW:
         raise InvalidInput(
-            "display_at is in the future; an update is shown as posted now or earlier",
+            N_("display_at is in the future; an update is shown as posted now or earlier"),
             field="display_at",
         )
     return requested
@@ -340,7 +345,7 @@ def display_time(requested: datetime | None, now: datetime) -> datetime:
 def _check_eta(expected_resolution_at: datetime | None, display_at: datetime) -> None:
     if expected_resolution_at is not None and expected_resolution_at <= display_at:
         raise InvalidInput(
-            "expected_resolution_at must be later than the update's display time",
+            N_("expected_resolution_at must be later than the update's display time"),
             field="expected_resolution_at",
         )
 
@@ -362,6 +367,7 @@ async def _finish(
     actor: Actor,
     *,
     announce: bool = False,
+    also: Iterable[int] = (),
 ) -> Incident:
     await service.recompute_component_statuses(session)
     await audit.record(
@@ -376,6 +382,6 @@ async def _finish(
     incident = await service.get_incident(session, incident_id=incident.id)
     if announce:
         await outbox.announce_incident(
-            session, incident=incident, kind=_ANNOUNCED[action], now=actor.now
+            session, incident=incident, kind=_ANNOUNCED[action], now=actor.now, also_told=also
         )
     return incident

@@ -11,7 +11,7 @@ from incidents.broadcasting import outbox
 from incidents.broadcasting.payloads import Window
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.common.errors import InvalidInput
+from incidents.common.errors import N_, InvalidInput
 from incidents.common.snapshots import snapshot
 from incidents.flows import display_time
 from incidents.models import Maintenance, MaintenanceStatus
@@ -94,7 +94,9 @@ async def edit_maintenance(
     if data.scheduled_until is not None:
         maintenance.scheduled_until = data.scheduled_until
     if maintenance.scheduled_until <= maintenance.scheduled_for:
-        raise InvalidInput("scheduled_until must be after scheduled_for", field="scheduled_until")
+        raise InvalidInput(
+            N_("scheduled_until must be after scheduled_for"), field="scheduled_until"
+        )
     if data.component_ids is not None:
         named = await service.components_by_id(
             session, ids=data.component_ids, field="component_ids"

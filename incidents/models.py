@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.sql.expression import true
+from sqlalchemy.sql.expression import false, true
 
 from incidents.common.db_types import Base, checked_enum, utcnow
 
@@ -124,6 +124,10 @@ class Component(Base):
     translations: Mapped[dict[str, Any]] = mapped_column(default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)
     showcase: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Hidden from every public surface (page, API v2, feeds, networks, subscribe, export);
+    # staff still see and use it. The database's default only (as migration 0021 sets it), so
+    # an insert written for an older schema (a migration's test) still fits.
+    hidden: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # What staff set by hand, outside any incident; the shown status is derived from it
     # and from every open incident and active maintenance touching the component.
     manual_status: Mapped[ComponentStatus] = mapped_column(

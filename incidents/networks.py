@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from incidents.common.errors import N_, Invalid
 from incidents.common.text import check_one_line
 from incidents.models import Component, ComponentStatus, Direction, NetworkState
 
@@ -45,7 +46,9 @@ def check_network_fields(asset: str | None, network: str | None, direction: obje
     given = {"asset": asset, "network": network, "direction": direction}
     missing = [name for name, value in given.items() if value is None]
     if missing and len(missing) < len(given):
-        raise ValueError(f"{missing[0]}: asset, network and direction go together")
+        raise Invalid(
+            N_("%(missing)s: asset, network and direction go together"), missing=missing[0]
+        )
 
 
 def network_state(status: ComponentStatus) -> NetworkState:

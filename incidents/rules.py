@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from incidents.common.errors import InvalidTransition
+from incidents.common.errors import N_, InvalidTransition
 from incidents.models import (
     ComponentStatus,
     Impact,
@@ -66,47 +66,52 @@ def check_update(current: IncidentStatus, new: IncidentStatus) -> None:
     """
     if current == IncidentStatus.postmortem:
         raise InvalidTransition(
-            "this incident has a postmortem; only the postmortem can still be edited",
+            N_("this incident has a postmortem; only the postmortem can still be edited"),
             field="status",
         )
     if current == IncidentStatus.resolved:
         raise InvalidTransition(
-            "this incident is resolved; reopen it explicitly before posting an update",
+            N_("this incident is resolved; reopen it explicitly before posting an update"),
             field="status",
         )
     if new == IncidentStatus.postmortem:
         raise InvalidTransition(
-            "a postmortem is added with the postmortem action, not as an update", field="status"
+            N_("a postmortem is added with the postmortem action, not as an update"), field="status"
         )
 
 
 def check_resolve(current: IncidentStatus) -> None:
     if not is_open(current):
-        raise InvalidTransition(f"an incident that is {current.value} cannot be resolved")
+        raise InvalidTransition(
+            N_("an incident that is %(current)s cannot be resolved"), current=current.value
+        )
 
 
 def check_reopen(current: IncidentStatus, new: IncidentStatus) -> None:
     if current != IncidentStatus.resolved:
         raise InvalidTransition(
-            f"only a resolved incident can be reopened; this one is {current.value}"
+            N_("only a resolved incident can be reopened; this one is %(current)s"),
+            current=current.value,
         )
     if not is_open(new):
         raise InvalidTransition(
-            "a reopened incident moves to investigating, identified or monitoring", field="status"
+            N_("a reopened incident moves to investigating, identified or monitoring"),
+            field="status",
         )
 
 
 def check_postmortem(current: IncidentStatus) -> None:
     if current not in CLOSED_INCIDENT_STATUSES:
         raise InvalidTransition(
-            f"a postmortem follows resolution; this incident is still {current.value}"
+            N_("a postmortem follows resolution; this incident is still %(current)s"),
+            current=current.value,
         )
 
 
 def check_update_edit(incident_status: IncidentStatus) -> None:
     if incident_status == IncidentStatus.postmortem:
         raise InvalidTransition(
-            "this incident has a postmortem; only the postmortem can still be edited"
+            N_("this incident has a postmortem; only the postmortem can still be edited")
         )
 
 
@@ -119,14 +124,19 @@ def check_maintenance_transition(current: MaintenanceStatus, new: MaintenanceSta
     if new not in _MAINTENANCE_NEXT[current]:
         allowed = ", ".join(sorted(s.value for s in _MAINTENANCE_NEXT[current])) or "nothing"
         raise InvalidTransition(
-            f"maintenance cannot go from {current.value} to {new.value} (allowed: {allowed})",
+            N_("maintenance cannot go from %(current)s to %(new)s (allowed: %(allowed)s)"),
             field="status",
+            current=current.value,
+            new=new.value,
+            allowed=allowed,
         )
 
 
 def check_maintenance_edit(current: MaintenanceStatus) -> None:
     if current in FINISHED_MAINTENANCE_STATUSES:
-        raise InvalidTransition(f"a {current.value} maintenance can no longer be changed")
+        raise InvalidTransition(
+            N_("a %(current)s maintenance can no longer be changed"), current=current.value
+        )
 
 
 # -- derived component status and page indicator ------------------------------------------

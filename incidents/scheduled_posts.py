@@ -18,13 +18,15 @@ from incidents.broadcasting.models import PostKind, PostState, ScheduledPost
 from incidents.broadcasting.schemas import ScheduleMaintenanceIn, ScheduleUpdateIn
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.common.errors import Conflict, DomainError, InvalidInput, NotFound
+from incidents.common.errors import N_, Conflict, DomainError, InvalidInput, NotFound
 from incidents.schemas import MaintenanceIn, UpdateIn
 
 
 def _check_future(run_at: datetime, now: datetime) -> None:
     if run_at <= now:
-        raise InvalidInput("run_at must be in the future; to post now, post it now", field="run_at")
+        raise InvalidInput(
+            N_("run_at must be in the future; to post now, post it now"), field="run_at"
+        )
 
 
 async def schedule_update(
@@ -33,7 +35,7 @@ async def schedule_update(
     _check_future(data.run_at, actor.now)
     if data.update.display_at is not None:
         raise InvalidInput(
-            "a scheduled update is shown at the time it goes out", field="update.display_at"
+            N_("a scheduled update is shown at the time it goes out"), field="update.display_at"
         )
     await service.get_incident(session, incident_id=incident_id)
     return await _add(
@@ -52,7 +54,7 @@ async def schedule_maintenance(
     _check_future(data.run_at, actor.now)
     if data.maintenance.scheduled_for <= data.run_at:
         raise InvalidInput(
-            "the announcement must go out before the maintenance starts",
+            N_("the announcement must go out before the maintenance starts"),
             field="maintenance.scheduled_for",
         )
     await service.components_by_id(
@@ -111,9 +113,13 @@ async def list_posts(
 async def cancel_post(session: AsyncSession, *, post_id: int, actor: Actor) -> ScheduledPost:
     post = await session.get(ScheduledPost, post_id, with_for_update=True)
     if post is None:
-        raise NotFound(f"scheduled post {post_id} does not exist", field="post_id")
+        raise NotFound(
+            N_("scheduled post %(post_id)s does not exist"), field="post_id", post_id=post_id
+        )
     if post.state != PostState.pending:
-        raise Conflict(f"this post is already {post.state.value}", field="post_id")
+        raise Conflict(
+            N_("this post is already %(state)s"), field="post_id", state=post.state.value
+        )
     post.state = PostState.cancelled
     post.done_at = actor.now
     await audit.record(

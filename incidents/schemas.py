@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from incidents.common.errors import N_, Invalid
 from incidents.common.text import check_one_line as check_one_line
 from incidents.common.text import check_text as check_text
 from incidents.common.text import unsafe_character as unsafe_character
@@ -25,7 +26,7 @@ _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 def _plausible(moment: datetime) -> datetime:
     if not _EARLIEST <= moment <= _LATEST:
-        raise ValueError("must be between 2000-01-01 and 2100-01-01 (UTC)")
+        raise Invalid(N_("must be between 2000-01-01 and 2100-01-01 (UTC)"))
     return moment
 
 
@@ -104,6 +105,7 @@ class ComponentIn(_In, NetworkFields):
     group_id: Id | None = None
     position: Position | None = None
     showcase: bool = True
+    hidden: bool = Field(default=False, description="kept off every public surface")
     translations: dict[Language, NameDescriptionText] = {}
 
     @model_validator(mode="after")
@@ -113,17 +115,16 @@ class ComponentIn(_In, NetworkFields):
 
 
 class ComponentPatch(_In, NetworkFields):
-    """Only the fields sent are changed; `group_id: null` takes a component out of its group;
-    asset, network and direction go together (null for all three: no network any more)."""
+    """Only the fields sent change; `group_id: null` ungroups; asset, network and direction
+    go together (null for all three: no network any more); `hidden` keeps it off the public."""
 
     name: Name | None = None
     description: Description | None = None
     group_id: Id | None = None
     position: Position | None = None
     showcase: bool | None = None
-    status: ComponentStatus | None = Field(
-        default=None, description="the status set by hand, outside any incident"
-    )
+    hidden: bool | None = None
+    status: ComponentStatus | None = Field(default=None, description="set by hand, no incident")
     reason: dict[Language, Reason] | None = Field(default=None, description="why, per language")
     translations: dict[Language, NameDescriptionText] | None = None
 
@@ -134,7 +135,7 @@ class ReorderIn(_In):
     @model_validator(mode="after")
     def _unique(self) -> ReorderIn:
         if len(set(self.ids)) != len(self.ids):
-            raise ValueError("ids: each id may appear only once")
+            raise Invalid(N_("ids: each id may appear only once"))
         return self
 
 
@@ -174,8 +175,7 @@ class UpdateIn(_UpdateFields):
 
 
 class ResolveIn(_UpdateFields):
-    """Components not named in `components` that this incident left non-operational are
-    set back to operational."""
+    """Components not in `components` that the incident left non-operational go operational."""
 
     translations: dict[Language, UpdateText] = {}
 
@@ -233,7 +233,7 @@ class MaintenanceIn(_In, ComponentChoice):
     @model_validator(mode="after")
     def _window(self) -> MaintenanceIn:
         if self.scheduled_until <= self.scheduled_for:
-            raise ValueError("scheduled_until: must be after scheduled_for")
+            raise Invalid(N_("scheduled_until: must be after scheduled_for"))
         return self
 
 
@@ -287,6 +287,7 @@ class ComponentOut(_Out):
     description: str
     position: int
     showcase: bool
+    hidden: bool
     status: ComponentStatus
     manual_status: ComponentStatus
     asset: str | None
@@ -315,9 +316,7 @@ class UpdateOut(_Out):
     notify: bool
     author_id: int | None
     edited_at: datetime | None = Field(description="when its text was last corrected")
-    corrected_component_id: int | None = Field(
-        description="a correction: the component it took off the incident"
-    )
+    corrected_component_id: int | None = Field(description="a correction: the component taken off")
     created_at: datetime
     updated_at: datetime
     component_changes: list[ComponentChangeOut]

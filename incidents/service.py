@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from incidents import rules
-from incidents.common.errors import InvalidInput, NotFound
+from incidents.common.errors import N_, InvalidInput, NotFound
 from incidents.component_choice import ComponentChoice
 from incidents.models import (
     Component,
@@ -46,7 +46,9 @@ async def list_groups(session: AsyncSession) -> list[ComponentGroup]:
 async def get_group(session: AsyncSession, *, group_id: int) -> ComponentGroup:
     group = await session.get(ComponentGroup, group_id)
     if group is None:
-        raise NotFound(f"component group {group_id} does not exist", field="group_id")
+        raise NotFound(
+            N_("component group %(group_id)s does not exist"), field="group_id", group_id=group_id
+        )
     return group
 
 
@@ -58,7 +60,11 @@ async def list_components(session: AsyncSession) -> list[Component]:
 async def get_component(session: AsyncSession, *, component_id: int) -> Component:
     component = await session.get(Component, component_id)
     if component is None:
-        raise NotFound(f"component {component_id} does not exist", field="component_id")
+        raise NotFound(
+            N_("component %(component_id)s does not exist"),
+            field="component_id",
+            component_id=component_id,
+        )
     return component
 
 
@@ -87,7 +93,9 @@ async def components_by_id(
     for component_id in ids:
         if component_id not in found:
             raise InvalidInput(
-                f"component {component_id} does not exist", field=f"{field}.{component_id}"
+                N_("component %(component_id)s does not exist"),
+                field=f"{field}.{component_id}",
+                component_id=component_id,
             )
     return found
 
@@ -136,7 +144,11 @@ async def get_incident(session: AsyncSession, *, incident_id: int) -> Incident:
     )
     incident = await session.scalar(query)
     if incident is None:
-        raise NotFound(f"incident {incident_id} does not exist", field="incident_id")
+        raise NotFound(
+            N_("incident %(incident_id)s does not exist"),
+            field="incident_id",
+            incident_id=incident_id,
+        )
     return incident
 
 
@@ -171,7 +183,10 @@ async def get_update(session: AsyncSession, *, incident_id: int, update_id: int)
     )
     if update is None:
         raise NotFound(
-            f"update {update_id} of incident {incident_id} does not exist", field="update_id"
+            N_("update %(update_id)s of incident %(incident_id)s does not exist"),
+            field="update_id",
+            update_id=update_id,
+            incident_id=incident_id,
         )
     return update
 
@@ -210,7 +225,11 @@ async def get_maintenance(session: AsyncSession, *, maintenance_id: int) -> Main
     )
     maintenance = await session.scalar(query)
     if maintenance is None:
-        raise NotFound(f"maintenance {maintenance_id} does not exist", field="maintenance_id")
+        raise NotFound(
+            N_("maintenance %(maintenance_id)s does not exist"),
+            field="maintenance_id",
+            maintenance_id=maintenance_id,
+        )
     return maintenance
 
 
@@ -303,8 +322,9 @@ def check_translations(
 ) -> None:
     if own_language in translations:
         raise InvalidInput(
-            f"{own_language} is the text's own language; give it in the main fields",
+            N_("%(own_language)s is the text's own language; give it in the main fields"),
             field=f"{field}.{own_language}",
+            own_language=own_language,
         )
 
 

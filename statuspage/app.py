@@ -31,6 +31,7 @@ from statuspage.public import openapi as public_openapi
 from statuspage.public import routes as public_routes
 from statuspage.public import subscribe
 from statuspage.public.cache import CacheFront, PublicCache
+from statuspage.public.responses import api_error
 from statuspage.services import Services
 from statuspage.site import Site
 from statuspage.wake import Bell, Doorbell
@@ -311,10 +312,11 @@ def http_error_handler(cache: PublicCache) -> Callable[[Request, Exception], Awa
             headers = dict(error.headers or {})
             if error.status_code == 404 or path.startswith("/api/v2/"):
                 headers["access-control-allow-origin"] = "*"
-            return JSONResponse(
-                {"error": {"code": code, "message": error.detail, "field": None}},
+            return Response(
+                api_error(code, error.detail),
                 status_code=error.status_code,
                 headers=headers,
+                media_type="application/json",
             )
         if error.status_code == 404 and not path.startswith("/staff"):
             return await public_routes.not_found_page(request, cache)

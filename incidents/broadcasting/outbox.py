@@ -218,10 +218,16 @@ async def record_direct_many(
 
 
 async def announce_incident(
-    session: AsyncSession, *, incident: Incident, kind: str, now: datetime
+    session: AsyncSession,
+    *,
+    incident: Incident,
+    kind: str,
+    now: datetime,
+    also_told: Iterable[int] = (),
 ) -> BroadcastEvent | None:
     """Tells subscribers of the incident's newest update, unless it is a draft or staff
-    marked the update "do not notify"."""
+    marked the update "do not notify"; `also_told` are components no longer listed whose
+    subscribers hear it too (a correction: they were told their component was affected)."""
     update = max(incident.updates, key=lambda row: row.id)
     if incident.draft or not update.notify:
         return None
@@ -229,7 +235,7 @@ async def announce_incident(
         session,
         kind=kind,
         payload=IncidentEvent(incident=incident_payload(incident), update=update_payload(update)),
-        component_ids=[component.id for component in incident.components],
+        component_ids=[*(component.id for component in incident.components), *also_told],
         now=now,
         incident_id=incident.id,
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from incidents.broadcasting.models import Channel, Subscription
+from incidents.common.errors import N_, Invalid
 from incidents.models import Impact
 
 # Retries back off from 30 s, doubling up to an hour apart, for up to a day.
@@ -127,11 +128,12 @@ def parse_cadence(raw: str) -> dict[Impact, timedelta | None]:
             impact = Impact(name.strip())
             value = int(minutes)
         except ValueError as error:
-            raise ValueError(
-                f"{part!r} is not impact=minutes (impacts: critical, major, minor, none)"
+            raise Invalid(
+                N_("%(part)r is not impact=minutes (impacts: critical, major, minor, none)"),
+                part=part,
             ) from error
         if value < 0:
-            raise ValueError(f"{part!r}: minutes cannot be negative")
+            raise Invalid(N_("%(part)r: minutes cannot be negative"), part=part)
         cadence[impact] = timedelta(minutes=value) if value else None
     return cadence
 

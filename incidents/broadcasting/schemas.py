@@ -16,6 +16,7 @@ from incidents.broadcasting.models import (
     PostKind,
     PostState,
 )
+from incidents.common.errors import N_, Invalid
 from incidents.networks import NetworkChoice
 from incidents.schemas import (
     ComponentIds,
@@ -40,13 +41,13 @@ def normal_email(value: str) -> str:
     providers do not make it so)."""
     value = value.strip()
     if len(value) > 254 or not _EMAIL.match(value) or unsafe_character(value) is not None:
-        raise ValueError("is not an email address")
+        raise Invalid(N_("is not an email address"))
     return value.lower()
 
 
 def _web_url(value: str) -> str:
     if not re.match(r"^https?://[^\s/?#]+", value) or any(ch.isspace() for ch in value):
-        raise ValueError("must be an http:// or https:// URL")
+        raise Invalid(N_("must be an http:// or https:// URL"))
     return value
 
 
@@ -101,17 +102,25 @@ class SubscriptionIn(_In):
         }.get(self.channel, ["url"])
         for name in needed:
             if getattr(self, name) is None:
-                raise ValueError(f"{name}: is required for a {self.channel.value} subscription")
+                raise Invalid(
+                    N_("%(name)s: is required for a %(channel)s subscription"),
+                    name=name,
+                    channel=self.channel.value,
+                )
         allowed = set(needed) | ({"secret"} if self.channel in _SIGNED_BY_PLATFORM else set())
         for name in ("email", "url", "bot_token", "chat_id", "secret"):
             if name not in allowed and getattr(self, name) is not None:
-                raise ValueError(f"{name}: does not apply to a {self.channel.value} subscription")
+                raise Invalid(
+                    N_("%(name)s: does not apply to a %(channel)s subscription"),
+                    name=name,
+                    channel=self.channel.value,
+                )
         if self.bot_token is not None and not _TELEGRAM_TOKEN.match(self.bot_token):
-            raise ValueError("bot_token: is not a Telegram bot token (digits:letters)")
+            raise Invalid(N_("bot_token: is not a Telegram bot token (digits:letters)"))
         if self.chat_id is not None and not _TELEGRAM_CHAT.match(self.chat_id):
-            raise ValueError("chat_id: must be a numeric chat id or an @channel name")
+            raise Invalid(N_("chat_id: must be a numeric chat id or an @channel name"))
         if self.confirmed and self.channel != Channel.email:
-            raise ValueError("confirmed: only email subscriptions need confirming")
+            raise Invalid(N_("confirmed: only email subscriptions need confirming"))
         return self
 
 

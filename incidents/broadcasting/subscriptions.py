@@ -27,7 +27,7 @@ from incidents.broadcasting.schemas import PublicSubscribeIn, SubscriptionIn, Su
 from incidents.common import audit
 from incidents.common.actor import Actor
 from incidents.common.db_types import utcnow
-from incidents.common.errors import Conflict, InvalidInput, NotFound
+from incidents.common.errors import N_, Conflict, InvalidInput, NotFound
 
 
 def _new_webhook_secret() -> str:
@@ -53,7 +53,11 @@ async def get_subscription(session: AsyncSession, *, subscription_id: int) -> Su
         .execution_options(populate_existing=True)
     )
     if found is None:
-        raise NotFound(f"subscription {subscription_id} does not exist", field="subscription_id")
+        raise NotFound(
+            N_("subscription %(subscription_id)s does not exist"),
+            field="subscription_id",
+            subscription_id=subscription_id,
+        )
     return found
 
 
@@ -201,8 +205,9 @@ async def add_subscription(
             session.add(subscription)
     except IntegrityError as error:
         raise Conflict(
-            f"a {channel.value} subscription for this address already exists",
+            N_("a %(channel)s subscription for this address already exists"),
             field="email" if channel == Channel.email else "url",
+            channel=channel.value,
         ) from error
     return subscription
 
@@ -298,7 +303,9 @@ async def delete_subscription(session: AsyncSession, *, subscription_id: int, ac
 async def send_test(session: AsyncSession, *, subscription_id: int, actor: Actor) -> Delivery:
     subscription = await get_subscription(session, subscription_id=subscription_id)
     if subscription.disabled_at is not None:
-        raise Conflict("this subscription is disabled; enable it first", field="subscription_id")
+        raise Conflict(
+            N_("this subscription is disabled; enable it first"), field="subscription_id"
+        )
     return await outbox.record_direct(
         session, subscription=subscription, kind="subscription.test", now=actor.now
     )
@@ -313,7 +320,7 @@ async def linked(session: AsyncSession, *, link: Link) -> Subscription:
         populate_existing=True,
     )
     if found is None or not link_opens(link, found):
-        raise NotFound("this subscription no longer exists", field="token")
+        raise NotFound(N_("this subscription no longer exists"), field="token")
     return found
 
 

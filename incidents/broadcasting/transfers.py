@@ -21,7 +21,7 @@ from incidents.broadcasting.models import Audience, Channel, Subscription
 from incidents.broadcasting.schemas import Email
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.common.errors import InvalidInput
+from incidents.common.errors import N_, InvalidInput
 from incidents.models import LANGUAGES
 
 COLUMNS = ("address", "language", "components", "confirmed_at")
@@ -116,39 +116,49 @@ async def parse_csv(session: AsyncSession, text: str) -> list[SubscriberRow]:
     missing = [name for name in COLUMNS[:2] if name not in (reader.fieldnames or [])]
     if missing:
         raise InvalidInput(
-            f"line 1: the header needs the columns {', '.join(COLUMNS)} (missing {missing[0]})",
+            N_("line 1: the header needs the columns %(needed)s (missing %(missing)s)"),
             field="csv",
+            needed=", ".join(COLUMNS),
+            missing=missing[0],
         )
     by_name = {component.name: component.id for component in await service.list_components(session)}
     rows: list[SubscriberRow] = []
     for line, record in enumerate(reader, start=2):
         if len(rows) >= MAX_ROWS:
-            raise InvalidInput(f"more than {MAX_ROWS} rows; split the file", field="csv")
+            raise InvalidInput(
+                N_("more than %(MAX_ROWS)s rows; split the file"), field="csv", MAX_ROWS=MAX_ROWS
+            )
         rows.append(_row(record, line, by_name))
     return rows
 
 
 def _row(record: dict[str, str | None], line: int, by_name: dict[str, int]) -> SubscriberRow:
-    def bad(column: str, message: str) -> InvalidInput:
-        return InvalidInput(f"line {line}, column {column}: {message}", field="csv")
+    def bad(template: str, **params: object) -> InvalidInput:
+        return InvalidInput(template, field="csv", line=line, **params)
 
     try:
         address = _EMAIL.validate_python(_uncell(record.get("address") or ""))
     except ValidationError:
-        raise bad("address", "is not an email address") from None
+        raise bad(N_("line %(line)s, column address: is not an email address")) from None
     language = (record.get("language") or "").strip()
     if language not in LANGUAGES:
-        raise bad("language", f"{language!r} is not one of {', '.join(LANGUAGES)}")
+        raise bad(
+            N_("line %(line)s, column language: %(language)r is not one of %(languages)s"),
+            language=language,
+            languages=", ".join(LANGUAGES),
+        )
     ids = []
     for name in (part.strip() for part in _uncell(record.get("components") or "").split(SEPARATOR)):
         if name and name not in by_name:
-            raise bad("components", f"no component is named {name!r}")
+            raise bad(
+                N_("line %(line)s, column components: no component is named %(name)r"), name=name
+            )
         if name:
             ids.append(by_name[name])
     return SubscriberRow(address, language, ids, _time(record.get("confirmed_at"), bad))
 
 
-def _time(value: str | None, bad: Callable[[str, str], InvalidInput]) -> datetime | None:
+def _time(value: str | None, bad: Callable[..., InvalidInput]) -> datetime | None:
     if not value or not value.strip():
         return None
     try:
@@ -156,7 +166,13 @@ def _time(value: str | None, bad: Callable[[str, str], InvalidInput]) -> datetim
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        raise bad("confirmed_at", f"{value!r} is not an ISO 8601 time with an offset")
+        raise bad(
+            N_(
+                "line %(line)s, column confirmed_at: %(value)r is not an ISO 8601 time "
+                "with an offset"
+            ),
+            value=value,
+        )
     return moment
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from incidents.common.errors import N_, Invalid
 from incidents.detection.models import AlertPolicy, SourceKind
 from incidents.models import ComponentStatus
 from incidents.schemas import Body, Id, Language, Name
@@ -86,9 +87,12 @@ class RuleIn(_In):
     @model_validator(mode="after")
     def _check(self) -> RuleIn:
         if self.component_status == ComponentStatus.operational:
-            raise ValueError("component_status: an alert cannot set a component operational")
+            raise Invalid(N_("component_status: an alert cannot set a component operational"))
         if self.language not in self.texts:
-            raise ValueError(f"texts: the rule's own language {self.language} is required")
+            raise Invalid(
+                N_("texts: the rule's own language %(language)s is required"),
+                language=self.language,
+            )
         return self
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incidents import service
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.common.errors import NotFound
+from incidents.common.errors import N_, NotFound
 from incidents.detection.models import AlertRule, AlertSource
 from incidents.detection.schemas import RuleIn
 
@@ -15,7 +15,11 @@ from incidents.detection.schemas import RuleIn
 async def create_rule(session: AsyncSession, *, data: RuleIn, actor: Actor) -> AlertRule:
     await service.get_component(session, component_id=data.component_id)
     if data.source_id is not None and await session.get(AlertSource, data.source_id) is None:
-        raise NotFound(f"alert source {data.source_id} does not exist", field="source_id")
+        raise NotFound(
+            N_("alert source %(source_id)s does not exist"),
+            field="source_id",
+            source_id=data.source_id,
+        )
     rule = AlertRule(
         source_id=data.source_id,
         matchers=dict(data.matchers),
@@ -47,7 +51,9 @@ async def pause_source(
     """The pause switch: a paused source's alerts are recorded and act on nothing."""
     source = await session.get(AlertSource, source_id, with_for_update=True)
     if source is None:
-        raise NotFound(f"alert source {source_id} does not exist", field="source_id")
+        raise NotFound(
+            N_("alert source %(source_id)s does not exist"), field="source_id", source_id=source_id
+        )
     before = source.paused
     source.paused = paused
     await audit.record(

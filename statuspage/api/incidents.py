@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from compensation import corrections
 from incidents import flows, service
 from incidents.common import audit
 from incidents.common.staff import ADMIN, ANY_STAFF, SUPPORT, StaffRole
@@ -145,6 +146,10 @@ async def edit_update(call: Call) -> IncidentOut:
 
 
 async def remove_component(call: Call) -> IncidentOut:
+    """A correction; compensation follows it (refused while a batch stands approved)."""
+    await corrections.before_correction(
+        call.session, incident_id=call.path["incident_id"], actor_id=call.actor().staff_id
+    )
     incident = await flows.remove_component(
         call.session, incident_id=call.path["incident_id"], data=call.body, actor=call.actor()
     )

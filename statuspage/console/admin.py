@@ -57,7 +57,8 @@ def _role(console: Console) -> StaffRole:
     try:
         return StaffRole(console.field("role"))
     except ValueError as error:
-        raise FormError({"role": "choose support, finance, admin or platform"}) from error
+        choose = console.say("choose support, finance, admin or platform")
+        raise FormError({"role": choose}) from error
 
 
 async def create_staff(console: Console) -> Response:
@@ -158,7 +159,7 @@ async def create_token(console: Console) -> Response:
 
     async def work(db: AsyncSession) -> str:
         if not raw_id.isdigit():
-            raise FormError({"staff_id": "choose a staff member"})
+            raise FormError({"staff_id": console.say("choose a staff member")})
         staff = await staff_accounts.get_staff(db, staff_id=int(raw_id))
         name = console.field("name") or "console"
         _, plain = await auth.create_token(

@@ -4,6 +4,7 @@ actions on it, the one-way ones (issue, cancel, void) confirmed first."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from incidents.models import Incident
 from statuspage.console import confirm
 from statuspage.console.kit import Console
 from statuspage.console.posted import FormError
+from statuspage.console.refusals import domain_message, stored_reason
 from statuspage.console.words import gettext
 
 LINES_SHOWN = 100
@@ -80,6 +82,7 @@ async def batch_page(console: Console, *, status: int = 200, **values: Any) -> R
         report_shown=REPORT_SHOWN,
         can_pull=bool(console.settings.platform_events_url),
         known_assets=sorted(SCALES),
+        refused_why=partial(stored_reason, console.language),  # the line's reason, in words
         **loaded,
         **values,
     )
@@ -148,7 +151,7 @@ async def issue(console: Console) -> Response:
                 chunk=console.settings.issue_chunk_vouchers,
             )
         except DomainError as error:
-            raise FormError.of(error) from error
+            raise FormError.of(error, console.language) from error
         await console.services.bell.ring()  # the credit worker sends them, wherever it runs
         return batch
 
@@ -221,7 +224,7 @@ async def void(console: Console) -> Response:
                 lambda db: vouchers.voucher_by_code(db, code=code, batch_id=batch_id)
             )
         except DomainError as error:
-            errors = {"code": error.message}
+            errors = {"code": domain_message(console.language, error)}
             return await batch_page(console, status=error.status_code, errors=errors)
         named = f"{found.code} · {found.account_id} · {found.amount} {found.asset}"
         return confirm.ask(console, "void", back=batch_url(batch_id), name=named)

@@ -20,7 +20,15 @@ from statuspage.console.words import CONSOLE_CATALOGUES, SOURCE_LANGUAGE
 from statuspage.templating import TEMPLATES
 
 _PYTHON = Path(__file__).resolve().parent
-_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "say": None, "say_n": (1, 2)}
+_DOMAINS = [_PYTHON.parents[1] / "incidents", _PYTHON.parents[1] / "compensation"]
+_KEYWORDS = {
+    "_": None,
+    "N_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "say": None,
+    "say_n": (1, 2),
+}
 Message = str | tuple[str, ...] | list[str]  # a msgid, or (singular, plural)
 
 
@@ -36,12 +44,18 @@ def said() -> Iterator[Said]:
         (path, "jinja2.ext:babel_extract") for path in (TEMPLATES / "console").glob("*.html")
     ]
     sources += [(path, "python") for path in _PYTHON.glob("*.py")]
+    # what the domains refuse (DomainError and validators' templates), marked N_
+    sources += [(path, "python") for domain in _DOMAINS for path in domain.rglob("*.py")]
     for path, method in sorted(sources):
         with path.open("rb") as source:
             for line, message, _comments, _context in extract(
                 method, source, keywords=_KEYWORDS, options={"trimmed": "false"}
             ):
-                yield Said(message, f"{path.name}:{line}")
+                yield Said(message, f"{_where(path)}:{line}")
+
+
+def _where(path: Path) -> str:
+    return path.name if path.parent == _PYTHON else str(path.relative_to(_PYTHON.parents[1]))
 
 
 def catalogues(language: str) -> dict[Path, Catalog]:

@@ -19,7 +19,7 @@ from incidents.schemas import LANGUAGES
 from statuspage.channels import egress, redaction
 from statuspage.console import forms as console_forms
 from statuspage.console.kit import Console, Page, placed, route
-from statuspage.console.posted import FormError, parse
+from statuspage.console.posted import FormError
 
 SUBSCRIBERS_PAGE = 100
 CHATS = [Channel.slack, Channel.discord, Channel.feishu, Channel.dingtalk, Channel.wecom]
@@ -117,7 +117,7 @@ def _subscription_in(console: Console) -> SubscriptionIn:
     }
     if kind == "email":
         data["confirmed"] = console.field("confirmed") == "on"
-    result: SubscriptionIn = parse(SubscriptionIn, data)
+    result: SubscriptionIn = console.parse(SubscriptionIn, data)
     return result
 
 
@@ -202,7 +202,7 @@ async def edit_subscriber(console: Console) -> Response:
             "language": console.field("language"),
             "component_ids": console.fields("component_ids"),
         }
-        patch: SubscriptionPatch = parse(SubscriptionPatch, data)
+        patch: SubscriptionPatch = console.parse(SubscriptionPatch, data)
         return await subscription_flows.edit_subscription(
             db, subscription_id=subscription_id, data=patch, actor=console.actor()
         )

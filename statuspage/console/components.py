@@ -1,5 +1,5 @@
 """Console pages for the page's structure: component groups and components (create, edit,
-order, showcase) and a component's status set by hand, through the audited component flows."""
+order, showcase, hide) and a component's status set by hand, through the audited component flows."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from incidents.models import Component, ComponentGroup, ComponentStatus
 from incidents.schemas import LANGUAGES, ComponentIn, ComponentPatch, GroupIn, GroupPatch, ReorderIn
 from statuspage.console import forms as console_forms
 from statuspage.console.kit import Console, Page, placed, route
-from statuspage.console.posted import FormError, parse
+from statuspage.console.posted import FormError
 
 _LIST = "/staff/components"
 _FIELDS = [
-    "name", "description", "translations", "group_id", "showcase", "asset", "network", "direction",
+    "name", "description", "translations", "group_id", "showcase", "hidden", "asset", "network",
+    "direction",
 ]  # fmt: skip
 
 
@@ -31,6 +32,7 @@ def routes() -> list[Page]:
         route(one, component_page, SUPPORT),
         route(one, edit_component, SUPPORT, methods=["POST"]),
         route(one + "/showcase", set_showcase, SUPPORT, methods=["POST"]),
+        route(one + "/hidden", set_hidden, SUPPORT, methods=["POST"]),
         route(one + "/move", move_component, SUPPORT, methods=["POST"]),
         route("/groups", create_group, SUPPORT, methods=["POST"]),
         route(group, group_page, SUPPORT),
@@ -90,6 +92,7 @@ def _values_of(row: Component | ComponentGroup, own: str) -> dict[str, Any]:
     if isinstance(row, Component):
         values["group_id"] = str(row.group_id or "")
         values["showcase"] = "on" if row.showcase else ""
+        values["hidden"] = "on" if row.hidden else ""
         values["status"] = row.manual_status.value
         values["asset"], values["network"] = row.asset or "", row.network or ""
         values["direction"] = row.direction.value if row.direction else ""
@@ -141,8 +144,9 @@ async def create_component(console: Console) -> Response:
             **_network(console),
             "group_id": _group_id(console),
             "showcase": console.field("showcase") == "on",
+            "hidden": console.field("hidden") == "on",
         }
-        made: ComponentIn = parse(ComponentIn, data)
+        made: ComponentIn = console.parse(ComponentIn, data)
         return await component_flows.create_component(db, data=made, actor=console.actor())
 
     return await _create(console, "component", work, "component_created")
@@ -150,7 +154,7 @@ async def create_component(console: Console) -> Response:
 
 async def create_group(console: Console) -> Response:
     async def work(db: AsyncSession) -> ComponentGroup:
-        made: GroupIn = parse(GroupIn, _texts(console))
+        made: GroupIn = console.parse(GroupIn, _texts(console))
         return await component_flows.create_group(db, data=made, actor=console.actor())
 
     return await _create(console, "group", work, "group_created")
@@ -191,11 +195,12 @@ async def edit_component(console: Console) -> Response:
             **_texts(console),
             "group_id": _group_id(console),
             "showcase": console.field("showcase") == "on",
+            "hidden": console.field("hidden") == "on",
             "status": console.field("status") or None,
             **_network(console),
             "reason": _reason(console),
         }
-        patch: ComponentPatch = parse(ComponentPatch, data)
+        patch: ComponentPatch = console.parse(ComponentPatch, data)
         return await component_flows.edit_component(
             db, component_id=component_id, data=patch, actor=console.actor()
         )
@@ -204,8 +209,16 @@ async def edit_component(console: Console) -> Response:
 
 
 async def set_showcase(console: Console) -> Response:
-    component_id, shown = console.id("component_id"), console.field("showcase") == "on"
-    patch = ComponentPatch(showcase=shown)
+    return await _set(console, ComponentPatch(showcase=console.field("showcase") == "on"))
+
+
+async def set_hidden(console: Console) -> Response:
+    """Off every public surface, or back on them; staff keep seeing it."""
+    return await _set(console, ComponentPatch(hidden=console.field("hidden") == "on"))
+
+
+async def _set(console: Console, patch: ComponentPatch) -> Response:
+    component_id = console.id("component_id")
     await console.write(
         lambda db: component_flows.edit_component(
             db, component_id=component_id, data=patch, actor=console.actor()
@@ -235,7 +248,7 @@ async def edit_group(console: Console) -> Response:
     group_id = console.id("group_id")
 
     async def work(db: AsyncSession) -> ComponentGroup:
-        patch: GroupPatch = parse(GroupPatch, _texts(console))
+        patch: GroupPatch = console.parse(GroupPatch, _texts(console))
         return await component_flows.edit_group(
             db, group_id=group_id, data=patch, actor=console.actor()
         )

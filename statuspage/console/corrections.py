@@ -4,10 +4,16 @@ resolved incident, publish a draft."""
 
 from __future__ import annotations
 
+from functools import partial
+
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from compensation import corrections as compensation_corrections
 from incidents import flows, service
+from incidents.common.actor import Actor
 from incidents.common.staff import SUPPORT
+from incidents.schemas import ComponentCorrectionIn
 from statuspage.console import confirm
 from statuspage.console import forms as console_forms
 from statuspage.console.incident_page import incident_page
@@ -54,6 +60,16 @@ async def edit_update(console: Console) -> Response:
     return _back(incident_id, "update_edited", console)
 
 
+async def _correct(
+    incident_id: int, data: ComponentCorrectionIn, actor: Actor, db: AsyncSession
+) -> None:
+    """The correction, with what compensation makes of it, in one transaction."""
+    await compensation_corrections.before_correction(
+        db, incident_id=incident_id, actor_id=actor.staff_id
+    )
+    await flows.remove_component(db, incident_id=incident_id, data=data, actor=actor)
+
+
 async def remove_component(console: Console) -> Response:
     """Asked first, once the form is valid: what finance pays follows it."""
     incident_id = console.id("incident_id")
@@ -65,11 +81,7 @@ async def remove_component(console: Console) -> Response:
             )
             back = f"/staff/incidents/{incident_id}#affected"
             return confirm.ask(console, "correct", back=back, name=component.name)
-        await console.write(
-            lambda db: flows.remove_component(
-                db, incident_id=incident_id, data=data, actor=console.actor()
-            )
-        )
+        await console.write(partial(_correct, incident_id, data, console.actor()))
     except FormError as error:
         return await incident_page(
             console,

@@ -20,6 +20,7 @@ from compensation.models import IntakeLeftOut, LeftOut
 from incidents.common import audit
 from incidents.common.db_types import utcnow
 from statuspage.console.kit import Console
+from statuspage.console.refusals import stored_reason
 from statuspage.console.words import environment_for
 
 _REPORT_PAGE = 1000
@@ -117,7 +118,7 @@ async def refused(console: Console) -> Response:
     async def rows() -> AsyncIterator[str]:
         yield csv_header(["source", "line", "reason"])
         for row in found:
-            yield csv_row([row.source, row.line, row.reason])
+            yield csv_row([row.source, row.line, stored_reason(console.language, row.reason)])
 
     return _csv(rows(), f"batch-{batch_id}-refused.csv")
 

@@ -19,7 +19,7 @@ from incidents.rules import CLOSED_INCIDENT_STATUSES
 from statuspage.console import batches, exports, intake, policies
 from statuspage.console.batches import _, say
 from statuspage.console.kit import Console, Page, route
-from statuspage.console.posted import FormError, parse
+from statuspage.console.posted import FormError
 
 
 def routes() -> list[Page]:
@@ -83,7 +83,7 @@ async def create_policy(console: Console) -> Response:
     try:
         try:
             rules = policies.policy_rules(console, console.field("kind"))
-            body = parse(PolicyIn, {"name": console.field("name"), "rules": rules})
+            body = console.parse(PolicyIn, {"name": console.field("name"), "rules": rules})
         except FormError as error:
             raise policies.short_names(error) from error
         assert isinstance(body, PolicyIn)

@@ -25,7 +25,7 @@ from incidents.schemas import (
     UpdateIn,
 )
 from statuspage.console.kit import Console
-from statuspage.console.posted import FormError, local_time, parse
+from statuspage.console.posted import FormError, local_time
 from statuspage.templating import TEMPLATES
 
 
@@ -90,7 +90,9 @@ def _update_fields(console: Console) -> dict[str, Any]:
     return {
         "body": console.field(f"body_{own}"),
         "cause": console.field(f"cause_{own}") or None,
-        "expected_resolution_at": local_time(console.field("eta"), console.zone, "eta"),
+        "expected_resolution_at": local_time(
+            console.field("eta"), console.zone, "eta", console.language
+        ),
         "notify": console.field("do_not_notify") != "on",
         "language": own,
         "components": component_statuses(console),
@@ -114,19 +116,19 @@ def incident_open(console: Console, *, draft: bool = False) -> IncidentOpen:
         "translations": translations,
         "draft": draft,
     }
-    result: IncidentOpen = parse(IncidentOpen, data)
+    result: IncidentOpen = console.parse(IncidentOpen, data)
     return result
 
 
 def update_in(console: Console) -> UpdateIn:
-    result: UpdateIn = parse(
+    result: UpdateIn = console.parse(
         UpdateIn, {**_update_fields(console), "status": console.field("status")}
     )
     return result
 
 
 def reopen_in(console: Console) -> ReopenIn:
-    result: ReopenIn = parse(
+    result: ReopenIn = console.parse(
         ReopenIn, {**_update_fields(console), "status": console.field("status")}
     )
     return result
@@ -145,24 +147,26 @@ def update_edit_in(console: Console, language: str) -> UpdateEdit:
     data = {
         "body": console.field(f"body_{language}"),
         "cause": console.field(f"cause_{language}") or None,
-        "expected_resolution_at": local_time(console.field("eta"), console.zone, "eta"),
+        "expected_resolution_at": local_time(
+            console.field("eta"), console.zone, "eta", console.language
+        ),
         "translations": others,
     }
-    result: UpdateEdit = parse(UpdateEdit, data)
+    result: UpdateEdit = console.parse(UpdateEdit, data)
     return result
 
 
 def correction_in(console: Console) -> ComponentCorrectionIn:
     data = {**_bodies(console), "component_id": console.field("component_id")}
-    result: ComponentCorrectionIn = parse(ComponentCorrectionIn, data)
+    result: ComponentCorrectionIn = console.parse(ComponentCorrectionIn, data)
     return result
 
 
 def schedule_in(console: Console) -> ScheduleUpdateIn:
-    run_at = local_time(console.field("run_at"), console.zone, "run_at")
+    run_at = local_time(console.field("run_at"), console.zone, "run_at", console.language)
     if run_at is None:
-        raise FormError({"run_at": "choose when the update goes out"})
-    result: ScheduleUpdateIn = parse(
+        raise FormError({"run_at": console.say("choose when the update goes out")})
+    result: ScheduleUpdateIn = console.parse(
         ScheduleUpdateIn, {"run_at": run_at, "update": update_in(console).model_dump()}
     )
     return result
@@ -171,7 +175,7 @@ def schedule_in(console: Console) -> ScheduleUpdateIn:
 def resolve_in(console: Console) -> ResolveIn:
     fields = _update_fields(console)
     fields.pop("expected_resolution_at")
-    result: ResolveIn = parse(ResolveIn, fields)
+    result: ResolveIn = console.parse(ResolveIn, fields)
     return result
 
 
@@ -183,14 +187,16 @@ def postmortem_in(console: Console) -> PostmortemIn:
         if text["body"]
     }
     data = {"body": console.field(f"body_{own}"), "language": own, "translations": translations}
-    result: PostmortemIn = parse(PostmortemIn, data)
+    result: PostmortemIn = console.parse(PostmortemIn, data)
     return result
 
 
 def _window(console: Console) -> tuple[datetime | None, datetime | None]:
     return (
-        local_time(console.field("scheduled_for"), console.zone, "scheduled_for"),
-        local_time(console.field("scheduled_until"), console.zone, "scheduled_until"),
+        local_time(console.field("scheduled_for"), console.zone, "scheduled_for", console.language),
+        local_time(
+            console.field("scheduled_until"), console.zone, "scheduled_until", console.language
+        ),
     )
 
 
@@ -211,7 +217,7 @@ def maintenance_in(console: Console) -> MaintenanceIn:
             lang: text for lang, text in _translations(console, "name", "body").items()
         },
     }
-    result: MaintenanceIn = parse(MaintenanceIn, data)
+    result: MaintenanceIn = console.parse(MaintenanceIn, data)
     return result
 
 
@@ -241,7 +247,7 @@ def maintenance_patch(console: Console) -> MaintenancePatch:
         "translations": names or None,
         "notify": console.field("do_not_notify") != "on",
     }
-    result: MaintenancePatch = parse(MaintenancePatch, data)
+    result: MaintenancePatch = console.parse(MaintenancePatch, data)
     return result
 
 
@@ -263,12 +269,12 @@ def _bodies(console: Console) -> dict[str, Any]:
 
 def maintenance_update_in(console: Console) -> MaintenanceUpdateIn:
     data = {**_bodies(console), "status": console.field("status")}
-    result: MaintenanceUpdateIn = parse(MaintenanceUpdateIn, data)
+    result: MaintenanceUpdateIn = console.parse(MaintenanceUpdateIn, data)
     return result
 
 
 def maintenance_cancel_in(console: Console) -> MaintenanceCancelIn:
-    result: MaintenanceCancelIn = parse(MaintenanceCancelIn, _bodies(console))
+    result: MaintenanceCancelIn = console.parse(MaintenanceCancelIn, _bodies(console))
     return result
 
 

@@ -22,6 +22,7 @@ from statuspage.console import batches
 from statuspage.console.batches import _, say
 from statuspage.console.kit import Console
 from statuspage.console.posted import FormError
+from statuspage.console.refusals import domain_message, validation_messages
 
 _READ = 1 << 16
 _SPLIT = re.compile(r"[\s,;]+")
@@ -70,7 +71,7 @@ async def _take(
             actor_id=console.staffer.id,
         )
     except DomainError as error:  # the write's own become a FormError in console.write
-        raise FormError.of(error) from error
+        raise FormError.of(error, console.language) from error
     counts = batches.intake_counts(collected.summary())
     return {**counts, "source": source, "repeats": collected.repeats}
 
@@ -141,13 +142,15 @@ async def paste(console: Console) -> dict[str, object]:
         first = error.errors()[0]
         where = first["loc"][1] if len(first["loc"]) > 1 else None
         bad = f"{ids[where]!r}: " if isinstance(where, int) else ""
-        raise FormError({"account_ids": bad + str(first["msg"])}) from error
+        first_said = next(iter(validation_messages(console.language, error).values()))
+        raise FormError({"account_ids": bad + first_said}) from error
     batch_id = console.id("batch_id")
     try:
         plan = await console.read(lambda db: intake_flows.plan_intake(db, batch_id=batch_id))
         collected = intake_flows.collect_accounts(plan, body.account_ids)
     except DomainError as error:  # at the top: the page has no paste form for this policy
-        raise FormError({"": error.message}, error.status_code) from error
+        refused = domain_message(console.language, error)
+        raise FormError({"": refused}, error.status_code) from error
     await console.write(
         lambda db: intake_flows.commit_intake(
             db,

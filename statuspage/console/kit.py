@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
@@ -25,7 +25,8 @@ from incidents.common.staff import StaffRole
 from statuspage import i18n
 from statuspage.access import second_factor
 from statuspage.config import Settings
-from statuspage.console.posted import FormError, Refused, check_csrf, read_form, read_upload
+from statuspage.console.posted import FormError, Refused, check_csrf, parse, read_form, read_upload
+from statuspage.console.refusals import domain_message
 from statuspage.console.sessions import Session, Staffer, live_staff, read_session
 from statuspage.console.words import LANG_COOKIE, environment_for, gettext, language_of, ngettext
 from statuspage.db import BUSY_RETRY_SECONDS, Database, lock_wait_exceeded
@@ -104,6 +105,10 @@ class Console:
     def fields(self, name: str) -> list[str]:
         return [value for value in self.form.getlist(name) if isinstance(value, str)]
 
+    def parse(self, model: type[BaseModel], data: dict[str, Any]) -> Any:
+        """`data` validated by `model`; what is wrong, in the staffer's language."""
+        return parse(model, data, self.language)
+
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with self.database.reading() as session:
             return await work(session)
@@ -114,7 +119,7 @@ class Console:
             async with self.database.sessionmaker() as session, session.begin():
                 result = await work(session)
         except (DomainError, ValidationError) as error:
-            raise FormError.of(error) from error
+            raise FormError.of(error, self.language) from error
         await self.services.after_write()
         return result
 
@@ -235,9 +240,8 @@ async def _endpoint(route: Page, services: Services, request: Request) -> Respon
             csrf=refused.csrf,
         )
     except DomainError as error:
-        return page(
-            settings, request, "refused.html", status=error.status_code, reason=error.message
-        )
+        said = domain_message(language_of(request, None, settings.default_language), error)
+        return page(settings, request, "refused.html", status=error.status_code, reason=said)
     except FormError as error:  # a form with nowhere else to show its error
         return page(settings, request, "refused.html", status=error.status, reason=str(error))
     except DBAPIError as error:

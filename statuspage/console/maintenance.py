@@ -7,15 +7,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from incidents import maintenance_flows, scheduled_posts, service
+from incidents import maintenance_flows, rules, scheduled_posts, service
 from incidents.broadcasting import deliveries as delivery_log
 from incidents.broadcasting.schemas import ScheduleMaintenanceIn
+from incidents.common.errors import DomainError
 from incidents.common.staff import SUPPORT
 from incidents.models import Maintenance, MaintenanceStatus
 from incidents.schemas import LANGUAGES
+from statuspage.console import confirm
 from statuspage.console import forms as console_forms
 from statuspage.console.kit import Console, Page, placed, route
-from statuspage.console.posted import FormError, local_time, parse
+from statuspage.console.posted import FormError, local_time
 
 
 def routes() -> list[Page]:
@@ -71,9 +73,11 @@ async def _schedule_announcement(console: Console) -> Response:
     """The maintenance is written now and announced later: the scheduler creates it (and
     tells subscribers) at `announce_at`, which must come before it starts."""
     try:
-        run_at = local_time(console.field("announce_at"), console.zone, "announce_at")
+        run_at = local_time(
+            console.field("announce_at"), console.zone, "announce_at", console.language
+        )
         data = {"run_at": run_at, "maintenance": console_forms.maintenance_in(console)}
-        scheduled: ScheduleMaintenanceIn = parse(ScheduleMaintenanceIn, data)
+        scheduled: ScheduleMaintenanceIn = console.parse(ScheduleMaintenanceIn, data)
         await console.write(
             lambda db: scheduled_posts.schedule_maintenance(
                 db, data=scheduled, actor=console.actor()
@@ -147,12 +151,30 @@ async def edit_maintenance(console: Console) -> Response:
 
 
 async def _apply(
-    console: Console, build: Any, flow: Any, *, form: str, fields: list[str], done: str
+    console: Console,
+    build: Any,
+    flow: Any,
+    *,
+    form: str,
+    fields: list[str],
+    done: str,
+    ask: MaintenanceStatus | None = None,
 ) -> Response:
-    """Reads one of the maintenance page's forms and moves the maintenance with `flow`."""
+    """Reads one of the maintenance page's forms and moves the maintenance with `flow`; a
+    one-way move (to `ask`) is asked first, once the form is valid and the move allowed."""
     maintenance_id = console.id("maintenance_id")
     try:
         data = build(console)
+        if ask and not confirm.is_confirmed(console):
+            found = await console.read(
+                lambda db: service.get_maintenance(db, maintenance_id=maintenance_id)
+            )
+            try:
+                rules.check_maintenance_transition(found.status, ask)
+            except DomainError as error:
+                raise FormError.of(error, console.language) from error
+            back = f"/staff/maintenance/{maintenance_id}#{form}"
+            return confirm.ask(console, f"{ask.value}_maintenance", back=back, name=found.name)
         await console.write(
             lambda db: flow(db, maintenance_id=maintenance_id, data=data, actor=console.actor())
         )
@@ -180,5 +202,6 @@ async def cancel(console: Console) -> Response:
         maintenance_flows.cancel_maintenance,
         form="cancel",
         fields=["body", "translations"],
+        ask=MaintenanceStatus.cancelled,
         done="maintenance_cancelled",
     )

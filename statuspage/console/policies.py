@@ -15,7 +15,7 @@ from compensation.schemas import PolicyPatch
 from incidents import service as incident_service
 from statuspage.console.batches import _, say
 from statuspage.console.kit import Console
-from statuspage.console.posted import FormError, parse
+from statuspage.console.posted import FormError
 
 TIER_ROWS = 5  # rows of the tiers table on the form; empty rows are skipped
 _PAIRS = ("budget", "per_account_cap", "minimum_payout")
@@ -150,7 +150,7 @@ async def update_policy(console: Console) -> Response:
     try:
         policy = await console.read(lambda db: service.get_policy(db, policy_id=policy_id))
         try:
-            body = parse(PolicyPatch, {"rules": policy_rules(console, policy.kind.value)})
+            body = console.parse(PolicyPatch, {"rules": policy_rules(console, policy.kind.value)})
         except FormError as error:
             raise short_names(error) from error
         assert isinstance(body, PolicyPatch)

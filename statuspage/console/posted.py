@@ -14,9 +14,10 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
-from incidents.common.errors import DomainError
-from statuspage.console import uploads
+from incidents.common.errors import N_, DomainError
+from statuspage.console import refusals, uploads
 from statuspage.console.sessions import Session, Staffer
+from statuspage.console.words import translations
 
 MAX_FORM_BYTES = 262_144
 
@@ -39,37 +40,30 @@ class FormError(Exception):
         self.status = status
 
     @classmethod
-    def of(cls, error: DomainError | ValidationError) -> FormError:
+    def of(cls, error: DomainError | ValidationError, language: str) -> FormError:
+        """The refusal in the staffer's language, by field."""
         if isinstance(error, ValidationError):
-            found: dict[str, str] = {}
-            for item in error.errors():
-                name = ".".join(str(part) for part in item["loc"])
-                found.setdefault(name, _message(item["type"], str(item["msg"])))
-            return cls(found)
-        return cls({error.field or "": error.message}, status=error.status_code)
+            return cls(refusals.validation_messages(language, error))
+        said = refusals.domain_message(language, error)
+        return cls({error.field or "": said}, status=error.status_code)
 
 
-def _message(kind: str, text: str) -> str:
-    if kind == "missing" or (kind == "string_too_short" and "at least 1 character" in text):
-        return "this field is required"
-    return text.removeprefix("Value error, ")
-
-
-def parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
+def parse(model: type[BaseModel], data: dict[str, Any], language: str) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise FormError.of(error) from error
+        raise FormError.of(error, language) from error
 
 
-def local_time(text: str, zone: ZoneInfo, name: str) -> datetime | None:
+def local_time(text: str, zone: ZoneInfo, name: str, language: str) -> datetime | None:
     """A `datetime-local` input, read in the site's time zone; empty means none."""
     if not text:
         return None
     try:
         return datetime.fromisoformat(text).replace(tzinfo=zone)
     except ValueError as error:
-        raise FormError({name: "enter a date and time like 2026-03-01 14:30"}) from error
+        said = translations(language).gettext(N_("enter a date and time like 2026-03-01 14:30"))
+        raise FormError({name: said}) from error
 
 
 def check_csrf(session: Session, form: FormData) -> None:

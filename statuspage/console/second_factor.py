@@ -193,7 +193,7 @@ async def _with_code(console: Console, then: Callable[[AsyncSession, Staff], Awa
             try:
                 result = await then(db, staff)
             except DomainError as error:
-                raise FormError.of(error) from error
+                raise FormError.of(error, console.language) from error
     await console.services.after_write()
     if passed is None:
         raise FormError(

@@ -15,7 +15,7 @@ from incidents.schemas import LANGUAGES
 from statuspage.public import pages as public_pages
 from statuspage.public.assets import ASSETS
 from statuspage.public.cache import Archive, PublicCache, RenderContext, make_key
-from statuspage.public.responses import Entry
+from statuspage.public.responses import Entry, api_error
 from statuspage.public.routes import API_V2, SURFACES, Renderer
 from statuspage.public.state import PublicState
 
@@ -24,6 +24,7 @@ __all__ = ["LANGUAGE_DIR", "ExportError", "ExportRace", "Page", "Snapshot", "sna
 # Every language's pages live under `_lang/<language>/`; the default language's are also at the
 # top, so a server without our rules (or a CDN) serves the page a reader without a choice gets.
 LANGUAGE_DIR = "_lang"
+API_NOT_FOUND = "_api/404.json"  # the JSON 404 under /api/ (nginx: an internal location)
 _RENDERERS = {surface.path: surface.render for surface in SURFACES}
 _FEEDS = (
     "/history.rss",
@@ -102,6 +103,7 @@ async def _pages(
         for name in API_V2
     ]
     pages += [Page(a.path, a.path.lstrip("/"), a.entry(state)) for a in ASSETS]
+    pages.append(Page("", API_NOT_FOUND, _api_not_found(state)))
     incidents = dict.fromkeys([*(i.shortlink for i in state.incidents), *archive.incidents])
     maintenances = dict.fromkeys(
         [*(m.shortlink for m in state.maintenances), *archive.maintenances]
@@ -153,6 +155,20 @@ def _template_of(path: str) -> str:
     if len(parts) == 4 and parts[1] == "components":
         return f"/components/{{component_id}}/{parts[3]}"
     return path
+
+
+def _api_not_found(state: PublicState) -> Entry:
+    """What an unknown address under /api/ answers (nginx's `error_page` there): the live
+    app's JSON 404, which any origin may read."""
+    return Entry.build(
+        api_error("not_found", "Not Found"),
+        content_type="application/json",
+        cache_control="no-store",
+        vary="Accept-Encoding",
+        state=state,
+        extra=[("access-control-allow-origin", "*")],
+        status=404,
+    )
 
 
 def _both(file: str, url: str, language: str, default: str, entry: Entry) -> list[Page]:

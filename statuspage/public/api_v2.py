@@ -220,7 +220,8 @@ class _Page:
 
     def _affected(self, update: IncidentUpdate | MaintenanceUpdate) -> list[Json] | None:
         """What an incident update set, or None (maintenance updates set no statuses)."""
-        if not isinstance(update, IncidentUpdate) or not update.component_changes:
+        changes = self.state.changes(update) if isinstance(update, IncidentUpdate) else []
+        if not changes:
             return None
         return [
             {
@@ -229,7 +230,7 @@ class _Page:
                 "old_status": change.old_status.value,
                 "new_status": change.new_status.value,
             }
-            for change in update.component_changes
+            for change in changes
         ]
 
 

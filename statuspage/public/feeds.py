@@ -221,8 +221,8 @@ def _incident_lines(
             name=names.get(ch.component_id, str(ch.component_id)),
             status=t(language, f"component_status.{ch.new_status.value}"),
         )
-        for ch in update.component_changes
-    ] or [localized_name(c, language) for c in incident.components]
+        for ch in state.changes(update)
+    ] or [localized_name(c, language) for c in state.listed(incident.components)]
     if affected:
         joined = t(language, "feed.list_separator").join(affected)
         lines.append(t(language, "feed.affected", components=joined))
@@ -233,8 +233,8 @@ def _maintenance_lines(state: PublicState, item: Maintenance, language: str) -> 
     start = format_time(item.scheduled_for, state.site.zone, language)
     end = format_time(item.scheduled_until, state.site.zone, language)
     lines = [t(language, "feed.scheduled", start=start, end=end)]
-    if item.components:
-        names = [localized_name(c, language) for c in item.components]
+    if shown := state.listed(item.components):
+        names = [localized_name(c, language) for c in shown]
         joined = t(language, "feed.list_separator").join(names)
         lines.append(t(language, "feed.affected", components=joined))
     return lines
@@ -312,10 +312,8 @@ def _event_description(state: PublicState, item: Maintenance, language: str) -> 
     if len(updates) > 1:
         latest = _localized_body(updates[-1], language)
         parts.append(t(language, "ics.latest_update", body=latest))
-    if item.components:
-        names = t(language, "feed.list_separator").join(
-            localized_name(c, language) for c in item.components
-        )
+    if shown := state.listed(item.components):
+        names = t(language, "feed.list_separator").join(localized_name(c, language) for c in shown)
         parts.append(t(language, "feed.affected", components=names))
     return "\n\n".join(parts)
 

@@ -63,7 +63,7 @@ def _incident(incident: Incident, state: PublicState, lang: str) -> dict[str, An
         "expected_resolution_at": iso_utc(
             next((u.expected_resolution_at for u in updates if u.expected_resolution_at), None)
         ),
-        "components": [c.id for c in incident.components],
+        "components": [c.id for c in state.listed(incident.components)],
         "url": f"{state.site.url}/incidents/{incident.shortlink}",
     }
 
@@ -80,7 +80,7 @@ def _maintenance(item: Maintenance, state: PublicState, lang: str) -> dict[str, 
         "cause": None,
         "started_at": iso_utc(item.started_at or item.scheduled_for),
         "expected_resolution_at": iso_utc(item.scheduled_until),
-        "components": [c.id for c in item.components],
+        "components": [c.id for c in state.listed(item.components)],
         "url": f"{state.site.url}/maintenance/{item.shortlink}",
     }
 

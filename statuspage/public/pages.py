@@ -184,7 +184,8 @@ def _incident_view(
         else None,
         "cause": next((_plain(u, "cause", lang) for u in updates if u.cause), None),
         "affected": [
-            _affected_view(c, latest_statuses, incident, lang) for c in incident.components
+            _affected_view(c, latest_statuses, incident, lang)
+            for c in state.listed(incident.components)
         ],
         "latest": _update_view(updates[0], state, lang) if updates else None,
         "next_update": state.next_updates.get(incident.id),
@@ -240,7 +241,7 @@ def _update_view(update: IncidentUpdate, state: PublicState, lang: str) -> dict[
                 "old": ch.old_status.value,
                 "new": ch.new_status.value,
             }
-            for ch in update.component_changes
+            for ch in state.changes(update)
         ],
     }
 
@@ -256,7 +257,7 @@ def _maintenance_view(
         "status": item.status.value,
         "scheduled_for": item.scheduled_for,
         "scheduled_until": item.scheduled_until,
-        "affected": [{"name": i18n.localized_name(c, lang)} for c in item.components],
+        "affected": [{"name": i18n.localized_name(c, lang)} for c in state.listed(item.components)],
         "latest": _maintenance_update_view(updates[0], lang) if updates else None,
     }
     if full:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
@@ -19,6 +20,12 @@ from statuspage.public.state import PublicState
 HTML_CACHE_CONTROL = "public, max-age=10, stale-while-revalidate=60, stale-if-error=86400"
 API_CACHE_CONTROL = "public, max-age=10, stale-while-revalidate=60, stale-if-error=86400"
 LANG_COOKIE = "lang"
+
+
+def api_error(code: str, message: str) -> bytes:
+    """The body of an error under /api/, as the live app and the static export both send it."""
+    error = {"error": {"code": code, "message": message, "field": None}}
+    return json.dumps(error, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,10 +17,12 @@ from incidents.broadcasting.rules import parse_cadence, progress_due
 from incidents.common.db_types import utcnow
 from incidents.models import (
     Component,
+    ComponentChange,
     ComponentGroup,
     ComponentStatus,
     Incident,
     IncidentStatus,
+    IncidentUpdate,
     Indicator,
     Maintenance,
     MaintenanceSeries,
@@ -106,13 +110,26 @@ class PublicState:
     def component(self, component_id: int) -> Component | None:
         return next((c for c in self.components if c.id == component_id), None)
 
+    @cached_property
+    def _shown(self) -> frozenset[int]:
+        return frozenset(c.id for c in self.components)
+
+    def listed(self, components: Iterable[Component]) -> list[Component]:
+        """Those of an incident's or a maintenance's components the public sees (not hidden)."""
+        return [c for c in components if c.id in self._shown]
+
+    def changes(self, update: IncidentUpdate) -> list[ComponentChange]:
+        """What an update set of the components the public sees."""
+        return [ch for ch in update.component_changes if ch.component_id in self._shown]
+
 
 async def load(
     session: AsyncSession, *, site: Site, now: datetime | None = None, recent: int = 50
 ) -> PublicState:
     now = now or utcnow()
     version, updated_at = await publication.current(session)
-    components = await service.list_components(session)
+    # A hidden component is on no public surface: every one reads the state's components.
+    components = [c for c in await service.list_components(session) if not c.hidden]
     incidents = await _incidents(session, now=now, recent=recent)
     maintenances = await _maintenances(session, now=now, recent=recent)
     indicator = rules.page_indicator(

@@ -106,7 +106,7 @@ async def _components(wing: _Wing, lang: str) -> list[dict[str, Any]]:
     return [
         {"id": component.id, "name": localized_name(component, lang)}
         for component in components
-        if component.showcase
+        if component.showcase and not component.hidden
     ]
 
 

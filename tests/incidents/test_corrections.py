@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents import flows, service
+from incidents.broadcasting.models import BroadcastEvent, Channel, Delivery, Subscription
 from incidents.common import audit
 from incidents.common.actor import Actor
 from incidents.common.errors import InvalidInput
@@ -158,3 +160,40 @@ async def test_an_edited_update_is_marked_with_when(database: Database) -> None:
             "Withdrawals on two chains are queued.",
             T0 + timedelta(minutes=25),
         )
+
+
+async def test_the_correction_reaches_those_who_follow_only_the_removed_component(
+    database: Database,
+) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        btc, eth = await _components(session)
+        follows = {}
+        for name, component in (("btc-only", btc), ("eth-only", eth)):
+            subscription = Subscription(
+                channel=Channel.email,
+                address=f"{name}@example.com",
+                language="en",
+                all_components=False,
+                confirmed_at=T0,
+                components=[await session.get(Component, component)],
+            )
+            session.add(subscription)
+            await session.flush()
+            follows[subscription.id] = name
+        incident = await _withdrawals_incident(session, btc, eth)
+        await flows.remove_component(
+            session, incident_id=incident.id, data=_correction(btc), actor=_at(30)
+        )
+        told = await session.execute(
+            select(BroadcastEvent.id, Delivery.subscription_id)
+            .join(Delivery, Delivery.event_id == BroadcastEvent.id)
+            .where(BroadcastEvent.incident_id == incident.id)
+            .order_by(BroadcastEvent.id)
+        )
+        heard: dict[int, list[str]] = {}
+        for event_id, subscription_id in told.all():
+            heard.setdefault(event_id, []).append(follows[subscription_id])
+    opened, eth_down, correction = (sorted(names) for names in heard.values())
+    assert opened == ["btc-only", "eth-only"]
+    assert eth_down == ["btc-only", "eth-only"]  # the incident still listed BTC then
+    assert correction == ["btc-only", "eth-only"]  # told BTC was affected, so told it was not

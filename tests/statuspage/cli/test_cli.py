@@ -94,7 +94,7 @@ def test_export_writes_the_site_and_refuses_a_folder_it_did_not_make(
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'status.db'}")
     assert main(["demo"]) == 0
     assert main(["export", str(tmp_path / "site")]) == 0
-    assert "export: 161 files of public version " in capsys.readouterr().out
+    assert "export: 162 files of public version " in capsys.readouterr().out
     assert (tmp_path / "site" / "current" / "api" / "v2" / "summary.json").is_file()
     (tmp_path / "taken" / "current").mkdir(parents=True)
     assert main(["export", str(tmp_path / "taken")]) == 2

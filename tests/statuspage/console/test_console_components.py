@@ -68,8 +68,8 @@ async def test_a_bad_component_is_refused_naming_the_field(
         "/staff/components", data={"csrf": csrf, "name_en": "", "description_zh-CN": "说明"}
     )
     assert empty.status_code == 422
-    assert 'id="component.name-error">this field is required' in empty.text
-    assert 'id="component.translations.zh-CN.name-error">this field is required' in empty.text
+    assert 'id="component.name-error">Name is required' in empty.text
+    assert 'id="component.translations.zh-CN.name-error">Name is required' in empty.text
     assert 'value="说明"' not in empty.text  # a textarea keeps it as text
     assert ">说明</textarea>" in empty.text
     unknown = await client.post(

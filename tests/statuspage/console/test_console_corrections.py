@@ -146,7 +146,7 @@ async def test_a_component_listed_by_mistake_is_taken_off_after_confirming(
         url, data={**correction, "component_id": eth, "body_en": "", "confirmed": "yes"}
     )
     assert empty.status_code == 422
-    assert 'id="correct.body-error">this field is required' in empty.text
+    assert 'id="correct.body-error">请填写内容' in empty.text  # the field in words
 
 
 async def test_an_update_is_edited_and_a_resolved_incident_reopened(

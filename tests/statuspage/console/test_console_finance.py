@@ -168,7 +168,7 @@ async def test_a_policy_form_error_names_its_field(
     assert answer.status_code == 422
     assert (
         '<span class="field-error" id="percent-error">'
-        "Input should be less than or equal to 100</span>" in answer.text
+        "Percent must be at most 100</span>" in answer.text
     )
     caps = await client.post(
         "/staff/finance/policies",

@@ -124,11 +124,22 @@ async def test_scheduled_maintenance_can_be_cancelled(
     location = made.headers["location"].split("?")[0]
     empty = await client.post(location + "/cancel", data={"csrf": csrf, "body_en": ""})
     assert empty.status_code == 422
-    assert '<span class="field-error" id="cancel.body-error">this field is required' in empty.text
-    cancelled = await client.post(
-        location + "/cancel",
-        data={"csrf": csrf, "body_en": "Called off.", "body_zh-CN": "已取消。"},
+    assert '<span class="field-error" id="cancel.body-error">Message is required' in empty.text
+    called_off = {"csrf": csrf, "body_en": "Called off.", "body_zh-CN": "已取消。"}
+    asked = await client.post(location + "/cancel", data=called_off)
+    assert asked.status_code == 200  # asked first, without JavaScript
+    assert "<h1>Cancel this maintenance?</h1>" in asked.text
+    assert '<input type="hidden" name="confirmed" value="yes">' in asked.text
+    assert '<input type="hidden" name="body_en" value="Called off.">' in asked.text
+    assert f'<a href="{location}#cancel">No, go back</a>' in asked.text
+    chinese = await client.post(
+        location + "/cancel", data=called_off, headers={"accept-language": "zh-CN"}
     )
+    assert "<h1>取消这次维护？</h1>" in chinese.text
+    async with database.sessionmaker() as session:
+        still = await session.scalar(select(Maintenance.status))
+    assert still == MaintenanceStatus.scheduled  # nothing happened until "Yes"
+    cancelled = await client.post(location + "/cancel", data={**called_off, "confirmed": "yes"})
     assert cancelled.status_code == 303, cancelled.text
     async with database.sessionmaker() as session:
         gone = await session.scalar(select(Maintenance.status))

@@ -88,7 +88,7 @@ async def test_a_missing_message_is_shown_next_to_its_field(
         },
     )
     assert answer.status_code == 422
-    assert '<span class="field-error" id="body-error">this field is required</span>' in answer.text
+    assert '<span class="field-error" id="body-error">Message is required</span>' in answer.text
     assert 'value="Trading slow"' in answer.text  # what was typed stays
     async with database.sessionmaker() as session:
         assert await session.scalar(select(Incident)) is None
@@ -138,7 +138,7 @@ async def test_preview_post_schedule_and_resolve(
         assert post.payload["body"] == "Fix deployed."
     empty = await client.post(location + "/resolve", data={"csrf": csrf, "body_en": ""})
     assert empty.status_code == 422
-    assert '<span class="field-error" id="resolve.body-error">this field is required' in empty.text
+    assert '<span class="field-error" id="resolve.body-error">Message is required' in empty.text
     closing = {"csrf": csrf, "body_en": "All good.", "body_zh-CN": "已恢复。"}
     asked = await client.post(location + "/resolve", data=closing)
     assert asked.status_code == 200

@@ -18,7 +18,7 @@ from statuspage.templating import TEMPLATES
 from tests.statuspage.console_helpers import add_staff, csrf_of, sign_in, signed_in
 
 ZH = {"accept-language": "zh-CN,zh;q=0.9,en;q=0.5"}
-_PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[sdr]")
 
 
 def test_every_word_the_console_says_has_its_chinese() -> None:

@@ -76,10 +76,10 @@ async def test_every_exported_file_holds_the_bytes_the_live_app_serves_at_its_ur
 ) -> None:
     site = await _export(settings, database)
     # API 8 + the static files (stylesheet, script, feed stylesheet, favicon, the embed's
-    # script and stylesheet) + per language (home, networks, the embed frame, 3 incidents,
-    # 2 maintenances, history; 5 feeds, networks and notices, RSS and Atom of 16 components;
-    # the 404 page) twice, and the default language's again.
-    assert len(site.pages) == 8 + 6 + 3 * (9 + 7 + 2 * 16 + 1)
+    # script and stylesheet) + the JSON 404 of /api/ + per language (home, networks, the embed
+    # frame, 3 incidents, 2 maintenances, history; 5 feeds, networks and notices, RSS and Atom
+    # of 16 components; the 404 page) twice, and the default language's again.
+    assert len(site.pages) == 8 + 6 + 1 + 3 * (9 + 7 + 2 * 16 + 1)
     assert len({page.path for page in site.pages}) == len(site.pages)
     for page in site.pages:
         if not page.url:
@@ -261,7 +261,7 @@ async def test_a_change_first_exports_what_it_touched_then_the_whole_site(
     partial = await _exported(exporter, whole=False)
     assert exporter.exported is not None and exporter.exported.partial
     # The public state holds the newest 50 incidents; of the 8 older ones only 1 was edited.
-    assert len(exporter.exported.pages) == 158 + 3 * 56 - 3 * 7
+    assert len(exporter.exported.pages) == 159 + 3 * 56 - 3 * 7
     page = Path("incidents", f"{edited.shortlink}.html")
     assert b"A full disk stopped the deposit scanner." in (partial / page).read_bytes()
     assert (partial / page).read_bytes() == (await live.get(f"/{page.with_suffix('')}")).content

@@ -106,7 +106,8 @@ def _exported_urls(current: Path) -> set[str]:
     urls = set()
     for path in current.rglob("*"):
         relative = path.relative_to(current).as_posix()
-        if path.is_dir() or relative.endswith((".gz", ".br")) or relative.endswith("404.html"):
+        not_found = relative.endswith("404.html") or relative.startswith("_api/")
+        if path.is_dir() or relative.endswith((".gz", ".br")) or not_found:
             continue
         language = None
         if relative.startswith("_lang/"):
@@ -163,6 +164,22 @@ def test_every_public_url_gives_the_same_body_from_nginx_as_from_the_app(
         static = httpx.get(served.static + missing, timeout=5)
         for name in SECURITY_HEADERS:
             assert static.headers[name] == live.headers[name], (missing, name)
+
+
+@pytest.mark.parametrize("path", ["/api/v2/nope.json", "/api/v2/subscribers.json", "/api/nope"])
+def test_an_unknown_api_path_is_the_apps_json_404_from_nginx_too(served: Served, path: str) -> None:
+    origin = {"Origin": "https://wallet.example"}
+    static = httpx.get(served.static + path, headers=origin, timeout=5)
+    live = httpx.get(served.live + path, headers=origin, timeout=5)
+    assert (static.status_code, static.content) == (404, live.content)
+    assert static.json() == {"error": {"code": "not_found", "message": "Not Found", "field": None}}
+    assert static.headers["content-type"] == live.headers["content-type"] == "application/json"
+    assert static.headers["access-control-allow-origin"] == "*"
+    for name in SECURITY_HEADERS:
+        assert static.headers[name] == live.headers[name], (path, name)
+    elsewhere = httpx.get(served.static + "/nope", timeout=5)  # the site's own page, still
+    assert elsewhere.status_code == 404
+    assert elsewhere.headers["content-type"].startswith("text/html")
 
 
 SECURITY_HEADERS = [
@@ -297,12 +314,12 @@ def test_the_export_command_writes_the_same_files_as_the_continuous_export(
     served: Served,
 ) -> None:
     printed = run_cli(served.env, "export", str(served.folder / "once"))
-    # The demo's 161 files, and 3 for the incident the test above opened.
-    assert printed.startswith("export: 164 files of public version ")
+    # The demo's 162 files, and 3 for the incident the test above opened.
+    assert printed.startswith("export: 165 files of public version ")
     continuous = served.folder / "site" / "current"
     once = served.folder / "once" / "current"
     files = sorted(p.relative_to(once) for p in once.rglob("*") if p.is_file())
-    assert len(files) == 164 * 3  # each with its .gz and .br
+    assert len(files) == 165 * 3  # each with its .gz and .br
     assert files == sorted(p.relative_to(continuous) for p in continuous.rglob("*") if p.is_file())
     for name in files:
         assert (once / name).read_bytes() == (continuous / name).read_bytes(), name

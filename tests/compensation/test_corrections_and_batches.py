@@ -1,0 +1,102 @@
+"""A correction of an incident (a component taken off it) and the compensation computed from
+its impact windows (issue 17): refused while a batch of the incident stands approved or issued;
+a draft with events loaded goes stale and must be loaded again before it is approved."""
+
+from __future__ import annotations
+
+import httpx
+
+from incidents.common.staff import StaffRole
+from statuspage.db import Database
+from tests.compensation.helpers import COMP, EVENTS, REFUND_ALL, Scene, make_scene
+from tests.conftest import MakeToken
+from tests.statuspage.console_helpers import add_staff, csrf_of, sign_in
+
+API = "/api/staff"
+
+
+async def _correct(scene: Scene) -> httpx.Response:
+    return await scene.client.post(
+        f"{API}/incidents/{scene.incident_id}/corrections",
+        json={"component_id": scene.spot_id, "body": "Spot trading was listed by mistake."},
+        headers=scene.support,
+    )
+
+
+async def test_a_correction_is_refused_while_a_batch_of_the_incident_is_approved(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    scene = await make_scene(client, make_token)
+    batch_id = await scene.batch(await scene.policy(REFUND_ALL))
+    assert (await scene.upload(batch_id, EVENTS)).status_code == 200
+    approved = await client.post(f"{COMP}/batches/{batch_id}/approve", headers=scene.approver)
+    assert approved.status_code == 200, approved.text
+    refused = await _correct(scene)
+    assert refused.status_code == 409
+    assert refused.json()["error"] == {
+        "code": "conflict",
+        "message": f"batch {batch_id} of this incident is approved: it pays what was computed "
+        "before, so the incident's components can no longer be corrected",
+        "field": "component_id",
+    }
+    incident = await client.get(f"{API}/incidents/{scene.incident_id}", headers=scene.support)
+    assert incident.json()["component_ids"] == [scene.spot_id]  # unchanged
+
+
+async def test_a_draft_goes_stale_and_is_approved_only_once_loaded_again(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    scene = await make_scene(client, make_token)
+    batch_id = await scene.batch(await scene.policy(REFUND_ALL))
+    assert (await scene.upload(batch_id, EVENTS)).status_code == 200
+    assert (await _correct(scene)).status_code == 201  # a draft does not stop the correction
+    stale = {
+        "code": "conflict",
+        "message": "the incident was corrected after this batch's events were loaded: clear "
+        "the intake and load the events again",
+        "field": "intake",
+    }
+    approve = await client.post(f"{COMP}/batches/{batch_id}/approve", headers=scene.approver)
+    assert approve.status_code == 409 and approve.json()["error"] == stale
+    more = await scene.upload(batch_id, EVENTS, source="day2.csv")
+    assert more.status_code == 409 and more.json()["error"] == stale
+    cleared = await client.delete(f"{COMP}/batches/{batch_id}/intake", headers=scene.drafter)
+    assert cleared.status_code == 200, cleared.text
+    again = await scene.upload(batch_id, EVENTS)
+    assert again.status_code == 200, again.text
+    # Spot trading is off the incident now: its events no longer fall in any impact window.
+    assert await scene.lines(batch_id) == {}
+    nothing = await client.post(f"{COMP}/batches/{batch_id}/approve", headers=scene.approver)
+    assert nothing.status_code == 409
+    assert nothing.json()["error"]["message"] == "the batch pays no account: nothing to approve"
+
+
+async def test_the_console_says_why_a_correction_is_refused_in_both_languages(
+    client: httpx.AsyncClient, database: Database, make_token: MakeToken
+) -> None:
+    scene = await make_scene(client, make_token)
+    batch_id = await scene.batch(await scene.policy(REFUND_ALL))
+    assert (await scene.upload(batch_id, EVENTS)).status_code == 200
+    await scene.approve_and_issue(batch_id)
+    await add_staff(database, StaffRole.support, "agent@example.com")
+    assert (await sign_in(client, "agent@example.com")).status_code == 303
+    page = f"/staff/incidents/{scene.incident_id}"
+    csrf = csrf_of((await client.get(page)).text)
+    correction = {
+        "csrf": csrf,
+        "component_id": str(scene.spot_id),
+        "body_en": "Spot trading was listed by mistake.",
+        "confirmed": "yes",
+    }
+    english = await client.post(page + "/corrections", data=correction)
+    assert english.status_code == 409
+    assert (
+        f"batch {batch_id} of this incident is issued: it pays what was computed before, so the "
+        "incident&#39;s components can no longer be corrected"
+    ) in english.text
+    chinese = await client.post(
+        page + "/corrections", data=correction, headers={"accept-language": "zh-CN"}
+    )
+    assert chinese.status_code == 409
+    assert f"此事件的批次 {batch_id} 当前为" in chinese.text
+    assert "它按更正前的计算支付，因此不能再更正此事件的组件" in chinese.text
