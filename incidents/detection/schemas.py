@@ -92,12 +92,45 @@ class RuleIn(_In):
         return self
 
 
+Seconds = Annotated[int, Field(ge=10, le=7 * 86_400)]
+
+
+class HeartbeatIn(_In):
+    component_id: Id
+    degraded_after_seconds: Seconds = Field(description="no beat this long: degraded")
+    down_after_seconds: Seconds | None = Field(
+        default=None, description="no beat this long: down (major outage); null: never"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> HeartbeatIn:
+        if self.down_after_seconds is not None and (
+            self.down_after_seconds <= self.degraded_after_seconds
+        ):
+            raise ValueError("down_after_seconds: must be longer than degraded_after_seconds")
+        return self
+
+
 class SourceIn(_In):
     name: Name
     kind: SourceKind = SourceKind.alertmanager
     storm_limit: Annotated[int, Field(ge=1, le=1_000)] = Field(
         default=10, description="incidents this source may open per 10 minutes"
     )
+    signed: bool = Field(
+        default=False,
+        description="events only: calls must carry a Standard Webhooks signature made with"
+        " the signing secret shown once",
+    )
+    heartbeat: HeartbeatIn | None = Field(default=None, description="heartbeat sources only")
+
+    @model_validator(mode="after")
+    def _check(self) -> SourceIn:
+        if self.signed and self.kind != SourceKind.events:
+            raise ValueError("signed: only an events source checks signatures")
+        if (self.kind == SourceKind.heartbeat) != (self.heartbeat is not None):
+            raise ValueError("heartbeat: a heartbeat source needs one; other kinds take none")
+        return self
 
 
 class SourcePatch(_In):
@@ -108,6 +141,14 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class HeartbeatOut(_Out):
+    component_id: int
+    degraded_after_seconds: int
+    down_after_seconds: int | None
+    last_beat_at: datetime
+    stage: str
+
+
 class SourceOut(_Out):
     id: int
     name: str
@@ -115,12 +156,18 @@ class SourceOut(_Out):
     prefix: str
     paused: bool
     storm_limit: int
+    signed: bool
+    heartbeat: HeartbeatOut | None
     created_at: datetime
+    revoked_at: datetime | None
 
 
 class SourceCreated(SourceOut):
     secret: str = Field(description="shown once: the webhook URL's last segment")
     webhook_path: str
+    signing_secret: str | None = Field(
+        default=None, description="shown once: the Standard Webhooks key (signed sources)"
+    )
 
 
 class RuleOut(_Out):
@@ -135,6 +182,10 @@ class RuleOut(_Out):
     language: str
     texts: dict[str, RuleText]
     position: int
+
+
+class RuleDeleted(BaseModel):
+    deleted: int
 
 
 class AlertOut(_Out):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -107,4 +107,24 @@ async def list_alerts(session: AsyncSession, *, limit: int = 200) -> list[Alert]
         await session.scalars(
             select(Alert).order_by(Alert.updated_at.desc(), Alert.id.desc()).limit(limit)
         )
+    )
+
+
+async def delete_alerts_before(session: AsyncSession, *, before: datetime) -> int:
+    """Retention: alerts last heard of before `before` are deleted, but a firing one that
+    holds an incident (or a held announcement) stays while it does."""
+    holding = Alert.incident_id.is_not(None) & (Alert.state == AlertState.firing)
+    result = await session.execute(
+        delete(Alert).where(
+            Alert.updated_at < before,
+            Alert.hold_until.is_(None),
+            or_(~holding, Alert.incident_id.in_(_closed_incidents())),
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _closed_incidents() -> Select[int]:
+    return select(Incident.id).where(
+        Incident.status.in_([IncidentStatus.resolved, IncidentStatus.postmortem])
     )
