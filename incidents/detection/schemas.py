@@ -102,13 +102,10 @@ class HeartbeatIn(_In):
         default=None, description="no beat this long: down (major outage); null: never"
     )
 
-    @model_validator(mode="after")
-    def _check(self) -> HeartbeatIn:
-        if self.down_after_seconds is not None and (
-            self.down_after_seconds <= self.degraded_after_seconds
-        ):
-            raise ValueError("down_after_seconds: must be longer than degraded_after_seconds")
-        return self
+    def longer_second_deadline(self) -> bool:
+        return self.down_after_seconds is None or (
+            self.down_after_seconds > self.degraded_after_seconds
+        )
 
 
 class SourceIn(_In):
@@ -130,6 +127,10 @@ class SourceIn(_In):
             raise ValueError("signed: only an events source checks signatures")
         if (self.kind == SourceKind.heartbeat) != (self.heartbeat is not None):
             raise ValueError("heartbeat: a heartbeat source needs one; other kinds take none")
+        if self.heartbeat is not None and not self.heartbeat.longer_second_deadline():
+            raise ValueError(
+                "heartbeat.down_after_seconds: must be longer than degraded_after_seconds"
+            )
         return self
 
 

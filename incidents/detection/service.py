@@ -111,14 +111,13 @@ async def list_alerts(session: AsyncSession, *, limit: int = 200) -> list[Alert]
 
 
 async def delete_alerts_before(session: AsyncSession, *, before: datetime) -> int:
-    """Retention: alerts last heard of before `before` are deleted, but a firing one that
-    holds an incident (or a held announcement) stays while it does."""
-    holding = Alert.incident_id.is_not(None) & (Alert.state == AlertState.firing)
+    """Retention: alerts last heard of before `before` are deleted, but those of an incident
+    not yet closed stay while it is open (later alerts of the component join it by them)."""
     result = await session.execute(
         delete(Alert).where(
             Alert.updated_at < before,
             Alert.hold_until.is_(None),
-            or_(~holding, Alert.incident_id.in_(_closed_incidents())),
+            or_(Alert.incident_id.is_(None), Alert.incident_id.in_(_closed_incidents())),
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
