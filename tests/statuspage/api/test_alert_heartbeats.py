@@ -125,7 +125,7 @@ async def test_heartbeat_sources_are_validated_naming_the_field(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     node = await component(client, admin, "BTC node")
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"kind": "heartbeat"}, "heartbeat"),
         (
             {"kind": "grafana", "heartbeat": {"component_id": node, "degraded_after_seconds": 60}},
