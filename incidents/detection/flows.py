@@ -137,7 +137,8 @@ async def _fire(
     row.incident_id = incident.id
     row.acted_at = actor.now
     row.hold_until = held
-    decision = "announced" if public else "held" if held else "drafted"
+    announcing = rules.publishes_at_once(rule.policy)
+    decision = "announced" if public else "held" if announcing else "drafted"
     await audit.record(
         session,
         actor_id=None,

@@ -98,6 +98,8 @@ class AlertRule(Base):
     resolve_automatically: Mapped[bool] = mapped_column(Boolean, default=False)
     # "announce at once" only once the alert has fired this long (a flapping probe stays a draft)
     debounce_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # "draft": published if nobody acknowledges it within this many minutes (None: never)
+    publish_after_minutes: Mapped[int | None] = mapped_column(Integer)
     language: Mapped[str] = mapped_column(String(8))
     # {language: {"name", "body", "recovery_body"}}, the rule's own language among them
     texts: Mapped[dict[str, Any]] = mapped_column(default=dict)

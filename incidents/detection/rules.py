@@ -41,6 +41,8 @@ def publishes_at_once(policy: AlertPolicy) -> bool:
 def hold_until(rule: AlertRule, *, starts_at: datetime | None, now: datetime) -> datetime | None:
     """When a new announcement may go public: None for at once (no debounce, or the alert
     has already fired long enough), else the moment its debounce runs out."""
+    if rule.policy == AlertPolicy.draft and rule.publish_after_minutes is not None:
+        return now + timedelta(minutes=rule.publish_after_minutes)  # unless acknowledged
     if not publishes_at_once(rule.policy) or rule.debounce_seconds <= 0:
         return None
     until = (starts_at or now) + timedelta(seconds=rule.debounce_seconds)

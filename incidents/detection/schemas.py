@@ -79,6 +79,10 @@ class RuleIn(_In):
     debounce_seconds: Annotated[int, Field(ge=0, le=3_600)] = Field(
         default=0, description="announce only once the alert has fired this long"
     )
+    publish_after_minutes: Annotated[int, Field(ge=1, le=24 * 60)] | None = Field(
+        default=None,
+        description='"draft" only: publish the draft if nobody acknowledges it this long',
+    )
     language: Language
     texts: Annotated[dict[Language, RuleText], Field(min_length=1)]
     position: Annotated[int, Field(ge=0, le=100_000)] = 0
@@ -87,6 +91,8 @@ class RuleIn(_In):
     def _check(self) -> RuleIn:
         if self.component_status == ComponentStatus.operational:
             raise ValueError("component_status: an alert cannot set a component operational")
+        if self.publish_after_minutes is not None and self.policy != AlertPolicy.draft:
+            raise ValueError("publish_after_minutes: only a draft rule publishes later")
         if self.language not in self.texts:
             raise ValueError(f"texts: the rule's own language {self.language} is required")
         return self
@@ -180,6 +186,7 @@ class RuleOut(_Out):
     policy: AlertPolicy
     resolve_automatically: bool
     debounce_seconds: int
+    publish_after_minutes: int | None
     language: str
     texts: dict[str, RuleText]
     position: int

@@ -26,6 +26,7 @@ async def _checked(session: AsyncSession, data: RuleIn) -> dict[str, Any]:
         "policy": data.policy,
         "resolve_automatically": data.resolve_automatically,
         "debounce_seconds": data.debounce_seconds,
+        "publish_after_minutes": data.publish_after_minutes,
         "language": data.language,
         "texts": {language: text.model_dump() for language, text in data.texts.items()},
         "position": data.position,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from incidents.common.staff import ADMIN, ANY_STAFF
+from incidents.common.staff import ADMIN, ANY_STAFF, SUPPORT
+from incidents.detection import holds, setup
 from incidents.detection import service as detection
-from incidents.detection import setup
 from incidents.detection.models import AlertSource
 from incidents.detection.schemas import (
     AlertOut,
@@ -93,6 +93,11 @@ async def list_alerts(call: Call) -> list[AlertOut]:
     return [AlertOut.model_validate(alert) for alert in await detection.list_alerts(call.session)]
 
 
+async def acknowledge(call: Call) -> AlertOut:
+    row = await holds.acknowledge(call.session, alert_id=call.path["alert_id"], actor=call.actor())
+    return AlertOut.model_validate(row)
+
+
 _e = tagged
 
 ENDPOINTS: list[Endpoint] = [
@@ -174,5 +179,13 @@ ENDPOINTS: list[Endpoint] = [
         ANY_STAFF,
         "the alerts received, latest first",
         response=list[AlertOut],
+    ),
+    _e(
+        "POST",
+        "/alerts/{alert_id}/acknowledge",
+        acknowledge,
+        SUPPORT,
+        "a person has seen this alert: its draft is no longer published on its own",
+        response=AlertOut,
     ),
 ]

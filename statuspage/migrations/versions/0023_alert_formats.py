@@ -1,6 +1,7 @@
 """Detection's other senders (issue 19): Grafana, the generic event API and heartbeats as
 source kinds; a source's Standard Webhooks signing secret; a table of heartbeats (a
-heartbeat source's component, its deadlines and its last beat). Downgrade refuses while a source of a new kind exists.
+heartbeat source's component, its deadlines and its last beat); a draft rule's "publish
+if nobody acknowledges within N minutes". Downgrade refuses while a source of a new kind exists.
 
 SQLite cannot alter a CHECK constraint, and copying `alert_sources` to a new table would
 drop the old one, which (foreign keys on) cascades to every rule and alert. The kind check
@@ -52,6 +53,7 @@ def _set_kinds(old: tuple[str, ...], new: tuple[str, ...]) -> None:
 def upgrade() -> None:
     _set_kinds(_OLD, _NEW)
     op.add_column("alert_sources", sa.Column("signing_secret", sa.String(100), nullable=True))
+    op.add_column("alert_rules", sa.Column("publish_after_minutes", sa.Integer(), nullable=True))
     op.create_table(
         "alert_heartbeats",
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -88,5 +90,6 @@ def downgrade() -> None:
             " downgrading"
         )
     op.drop_table("alert_heartbeats")
+    op.drop_column("alert_rules", "publish_after_minutes")
     op.drop_column("alert_sources", "signing_secret")
     _set_kinds(_NEW, _OLD)
