@@ -102,6 +102,16 @@ async def others_firing(session: AsyncSession, *, incident_id: int, alert_id: in
     return count or 0
 
 
+async def opened_by_detection(session: AsyncSession, *, incident_ids: Sequence[int]) -> set[int]:
+    """Of these incidents, those an alert opened or joined."""
+    if not incident_ids:
+        return set()
+    found = await session.scalars(
+        select(Alert.incident_id).where(Alert.incident_id.in_(incident_ids)).distinct()
+    )
+    return {incident_id for incident_id in found if incident_id is not None}
+
+
 async def list_alerts(session: AsyncSession, *, limit: int = 200) -> list[Alert]:
     return list(
         await session.scalars(

@@ -26,6 +26,11 @@ SECRET_PREFIX = "as_"  # noqa: S105 - a prefix, not a secret
 _LONGEST_SECRET = 200
 
 
+def webhook_path(kind: SourceKind, secret: str) -> str:
+    """Where a source of this kind posts: its secret is the last segment."""
+    return f"/api/alerts/{kind.value}/{secret}"
+
+
 def _new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 

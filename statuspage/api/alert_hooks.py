@@ -38,10 +38,6 @@ PREFIX = "/api/alerts"
 Act = Callable[[AsyncSession, AlertSource, BaseModel | None, Actor], Awaitable[list[Alert]]]
 
 
-def webhook_path(kind: SourceKind, secret: str) -> str:
-    return f"{PREFIX}/{kind.value}/{secret}"
-
-
 async def _alertmanager(
     session: AsyncSession, source: AlertSource, payload: BaseModel | None, actor: Actor
 ) -> list[Alert]:

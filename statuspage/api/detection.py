@@ -19,8 +19,12 @@ from incidents.detection.schemas import (
     SourceOut,
     SourcePatch,
 )
-from statuspage.access.alert_sources import create_source, revoke_source, rotate_source
-from statuspage.api.alert_hooks import webhook_path
+from statuspage.access.alert_sources import (
+    create_source,
+    revoke_source,
+    rotate_source,
+    webhook_path,
+)
 from statuspage.api.routing import Call, Endpoint, tagged
 
 

@@ -12,6 +12,7 @@ from incidents import publication, rules, service
 from incidents.broadcasting import outbox
 from incidents.broadcasting.rules import parse_cadence, progress_due
 from incidents.common.db_types import utcnow
+from incidents.detection import service as detection
 from incidents.models import (
     Component,
     ComponentGroup,
@@ -52,6 +53,8 @@ class PublicState:
     next_updates: dict[int, datetime] = field(default_factory=dict)
     # Recently cancelled maintenance: only the calendar lists it (as CANCELLED).
     cancelled: list[Maintenance] = field(default_factory=list)
+    # Incidents detection opened on which no staff member has posted yet: marked automatic.
+    automatic: frozenset[int] = frozenset()
 
     @property
     def headline(self) -> str:
@@ -128,7 +131,18 @@ async def load(
         maintenances=maintenances,
         next_updates=await _next_updates(session, incidents, site),
         cancelled=await _cancelled(session, recent=recent),
+        automatic=await _automatic(session, incidents),
     )
+
+
+async def _automatic(session: AsyncSession, incidents: list[Incident]) -> frozenset[int]:
+    """Opened by the system for an alert, and no person has posted on it since."""
+    unattended = [
+        incident.id
+        for incident in incidents
+        if incident.created_by is None and all(u.author_id is None for u in incident.updates)
+    ]
+    return frozenset(await detection.opened_by_detection(session, incident_ids=unattended))
 
 
 async def _next_updates(
