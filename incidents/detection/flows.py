@@ -20,18 +20,11 @@ from incidents.common import audit
 from incidents.common.actor import Actor
 from incidents.detection import holds, rules
 from incidents.detection import service as detection
-from incidents.detection.inbound import Incoming, from_alertmanager
+from incidents.detection.inbound import Incoming
 from incidents.detection.models import Alert, AlertRule, AlertSource, AlertState
-from incidents.detection.schemas import AlertmanagerPayload
 from incidents.models import ComponentStatus, Incident, IncidentStatus
 from incidents.rules import latest_component_statuses
 from incidents.schemas import IncidentOpen, IncidentText, ResolveIn, UpdateIn, UpdateText
-
-
-async def receive_alertmanager(
-    session: AsyncSession, *, source: AlertSource, payload: AlertmanagerPayload, actor: Actor
-) -> list[Alert]:
-    return await receive(session, source=source, alerts=from_alertmanager(payload), actor=actor)
 
 
 async def receive(
