@@ -207,7 +207,7 @@ class StaffRoutes(BaseRoute):
 
 
 def _staff_routes(services: Services) -> list[BaseRoute]:
-    from statuspage.api import compensation_streams, detection
+    from statuspage.api import alert_hooks, compensation_streams
     from statuspage.console import routes as console
 
     async def staff_openapi(_request: Request) -> Response:
@@ -217,7 +217,7 @@ def _staff_routes(services: Services) -> list[BaseRoute]:
         Route("/api/staff/openapi.json", staff_openapi),
         *routing.routes(staff_endpoints(), services, prefix="/api/staff"),
         *compensation_streams.routes(services),
-        *detection.routes(services),
+        *alert_hooks.routes(services),
         *console.routes(services),
     ]
 

@@ -100,6 +100,9 @@ class Settings:
     platform_events_url: str = ""
     platform_api_token: str = ""
     max_upload_bytes: int = 2_147_483_648
+    # Detection: the scheduler deletes received alerts older than this (those still holding
+    # an open incident are kept).
+    alert_retention_days: int = 30
     # Static export: when set, every public change re-exports the site into this folder.
     export_dir: str = ""
     # An S3-compatible store's address for `statuspage export s3://...` (empty: AWS itself).
@@ -169,6 +172,7 @@ class Settings:
             platform_events_url=env.get("PLATFORM_EVENTS_URL", ""),
             platform_api_token=env.get("PLATFORM_API_TOKEN", ""),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 2_147_483_648),
+            alert_retention_days=_int(env, "ALERT_RETENTION_DAYS", 30),
             export_dir=env.get("EXPORT_DIR", ""),
             export_s3_endpoint_url=env.get("EXPORT_S3_ENDPOINT_URL", ""),
         )
@@ -208,6 +212,8 @@ class Settings:
             raise SettingsError("ISSUE_CHUNK_VOUCHERS must be from 1 to 100000")
         if self.credit_concurrency < 1:
             raise SettingsError("CREDIT_CONCURRENCY must be at least 1")
+        if self.alert_retention_days < 1:
+            raise SettingsError("ALERT_RETENTION_DAYS must be at least 1")
         try:
             self.cadence()
         except ValueError as error:

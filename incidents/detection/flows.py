@@ -5,6 +5,8 @@ flows as the system (the actor without a staff id), so they are audited like a p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -18,18 +20,19 @@ from incidents.common import audit
 from incidents.common.actor import Actor
 from incidents.detection import holds, rules
 from incidents.detection import service as detection
+from incidents.detection.inbound import Incoming
 from incidents.detection.models import Alert, AlertRule, AlertSource, AlertState
-from incidents.detection.schemas import AlertmanagerAlert, AlertmanagerPayload
-from incidents.models import ComponentStatus, IncidentStatus
+from incidents.models import ComponentStatus, Incident, IncidentStatus
+from incidents.rules import latest_component_statuses
 from incidents.schemas import IncidentOpen, IncidentText, ResolveIn, UpdateIn, UpdateText
 
 
-async def receive_alertmanager(
-    session: AsyncSession, *, source: AlertSource, payload: AlertmanagerPayload, actor: Actor
+async def receive(
+    session: AsyncSession, *, source: AlertSource, alerts: Sequence[Incoming], actor: Actor
 ) -> list[Alert]:
-    """Records every alert of the notification by fingerprint and acts on it; a re-sent
-    notification changes nothing that the first one did."""
-    latest = {alert.fingerprint: alert for alert in payload.alerts}  # a group lists each once
+    """Records every alert by fingerprint and acts on it; a re-sent notification changes
+    nothing that the first one did. Every sender's alerts come here."""
+    latest = {alert.fingerprint: alert for alert in alerts}
     rows = await detection.claim_alerts(session, source_id=source.id, fingerprints=list(latest))
     all_rules = await detection.list_rules(session)
     matched = {
@@ -37,7 +40,12 @@ async def receive_alertmanager(
         for fingerprint, alert in latest.items()
     }
     await detection.lock_components(
-        session, ids=[rule.component_id for rule in matched.values() if rule is not None]
+        session,
+        ids=[
+            latest[fingerprint].component_id or rule.component_id
+            for fingerprint, rule in matched.items()
+            if rule is not None
+        ],
     )
     for fingerprint in sorted(latest):
         row, sent, rule = rows[fingerprint], latest[fingerprint], matched[fingerprint]
@@ -48,8 +56,9 @@ async def receive_alertmanager(
         elif rule is None:
             row.decision = "unmatched"
         elif sent.status == "firing":
+            target = _Target(row.component_id or rule.component_id, sent.component_status)
             row.decision = await _fire(
-                session, row, rule, actor, storm_limit=source.storm_limit, earlier=earlier
+                session, row, rule, actor, target, storm_limit=source.storm_limit, earlier=earlier
             )
         else:
             row.decision = await _recover(session, row, rule, actor, earlier=earlier)
@@ -57,15 +66,23 @@ async def receive_alertmanager(
     return [rows[fingerprint] for fingerprint in sorted(latest)]
 
 
-def _record(row: Alert, sent: AlertmanagerAlert, rule: AlertRule | None) -> None:
+@dataclass(frozen=True)
+class _Target:
+    """The component a firing alert sets, and the status: the sender's, else the rule's."""
+
+    component_id: int
+    status: ComponentStatus | None
+
+
+def _record(row: Alert, sent: Incoming, rule: AlertRule | None) -> None:
     row.state = AlertState(sent.status)
     row.labels = dict(sent.labels)
     row.annotations = dict(sent.annotations)
-    row.starts_at = sent.startsAt
-    row.ends_at = sent.ends()
+    row.starts_at = sent.starts_at
+    row.ends_at = sent.ends_at
     if rule is not None:
         row.rule_id = rule.id
-        row.component_id = rule.component_id
+        row.component_id = sent.component_id or rule.component_id
 
 
 async def _fire(
@@ -73,6 +90,7 @@ async def _fire(
     row: Alert,
     rule: AlertRule,
     actor: Actor,
+    target: _Target,
     *,
     storm_limit: int,
     earlier: datetime | None,
@@ -92,8 +110,10 @@ async def _fire(
         if not closed:
             if row.hold_until is not None and row.hold_until <= actor.now:
                 return "announced" if await holds.release(session, row, actor=actor) else "held"
+            if await _escalate(session, current, rule, target, actor=actor):
+                return "escalated"
             return "already_open"  # Alertmanager re-sends while the alert fires
-    joined = await detection.open_incident_for(session, component_id=rule.component_id)
+    joined = await detection.open_incident_for(session, component_id=target.component_id)
     if joined is not None:
         row.incident_id = joined
         row.acted_at = actor.now
@@ -105,12 +125,13 @@ async def _fire(
     held = rules.hold_until(rule, starts_at=row.starts_at, now=actor.now)
     public = rules.publishes_at_once(rule.policy) and held is None
     incident = await flows.open_incident(
-        session, data=_opening(rule, draft=not public), actor=actor
+        session, data=_opening(rule, target, draft=not public), actor=actor
     )
     row.incident_id = incident.id
     row.acted_at = actor.now
     row.hold_until = held
-    decision = "announced" if public else "held" if held else "drafted"
+    announcing = rules.publishes_at_once(rule.policy)
+    decision = "announced" if public else "held" if announcing else "drafted"
     await audit.record(
         session,
         actor_id=None,
@@ -140,16 +161,16 @@ async def _recover(
         return "others_firing"
     if row.hold_until is not None:  # recovered within the debounce: a flap nobody saw
         row.hold_until = None
-        resolve = ResolveIn(**_recovery_fields(rule), notify=False)
+        resolve = ResolveIn(**_recovery_fields(rule, row), notify=False)
         await flows.resolve_incident(session, incident_id=incident.id, data=resolve, actor=actor)
         return "flapped"
     if rule.resolve_automatically:
-        resolve = ResolveIn(**_recovery_fields(rule))
+        resolve = ResolveIn(**_recovery_fields(rule, row))
         await flows.resolve_incident(session, incident_id=incident.id, data=resolve, actor=actor)
         return "resolved_incident"
     if incident.status == IncidentStatus.monitoring:
         return "recovered"
-    update = UpdateIn(status=IncidentStatus.monitoring, **_recovery_fields(rule))
+    update = UpdateIn(status=IncidentStatus.monitoring, **_recovery_fields(rule, row))
     await flows.post_update(session, incident_id=incident.id, data=update, actor=actor)
     await _tell_staff(session, incident.id, row, reason="recovered", actor=actor)
     return "monitoring"
@@ -185,14 +206,33 @@ async def _tell_staff(
     )
 
 
-def _opening(rule: AlertRule, *, draft: bool) -> IncidentOpen:
+async def _escalate(
+    session: AsyncSession, incident: Incident, rule: AlertRule, target: _Target, *, actor: Actor
+) -> bool:
+    """A sender that now names a different status for the component (a heartbeat silent
+    long enough to be down) moves it there on the open incident."""
+    shown = latest_component_statuses(service.status_changes(incident))
+    if target.status is None or shown.get(target.component_id, target.status) == target.status:
+        return False
+    update = UpdateIn(
+        status=incident.status,
+        body=rule.texts[rule.language]["body"],
+        language=rule.language,
+        components={target.component_id: target.status},
+        notify=not incident.draft,
+    )
+    await flows.post_update(session, incident_id=incident.id, data=update, actor=actor)
+    return True
+
+
+def _opening(rule: AlertRule, target: _Target, *, draft: bool) -> IncidentOpen:
     own = rule.texts[rule.language]
     return IncidentOpen(
         name=own["name"],
         body=own["body"],
         language=rule.language,
         status="investigating",
-        components={rule.component_id: rule.component_status},
+        components={target.component_id: target.status or rule.component_status},
         draft=draft,
         translations={
             language: IncidentText(name=text["name"], body=text["body"])
@@ -202,11 +242,11 @@ def _opening(rule: AlertRule, *, draft: bool) -> IncidentOpen:
     )
 
 
-def _recovery_fields(rule: AlertRule) -> dict[str, object]:
+def _recovery_fields(rule: AlertRule, row: Alert) -> dict[str, object]:
     return {
         "body": rule.texts[rule.language]["recovery_body"],
         "language": rule.language,
-        "components": {rule.component_id: ComponentStatus.operational},
+        "components": {row.component_id or rule.component_id: ComponentStatus.operational},
         "translations": {
             language: UpdateText(body=text["recovery_body"])
             for language, text in rule.texts.items()

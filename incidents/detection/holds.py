@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents import flows, service
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.detection.models import Alert, AlertSource, AlertState
+from incidents.common.errors import InvalidInput, NotFound
+from incidents.detection.models import Alert, AlertPolicy, AlertRule, AlertSource, AlertState
 from incidents.models import IncidentStatus
 
 
@@ -42,18 +43,44 @@ async def release(session: AsyncSession, row: Alert, *, actor: Actor) -> bool:
 async def release_due(session: AsyncSession, *, actor: Actor) -> list[str]:
     """The scheduler's step: every hold that has run out is released, but those of a paused
     source (pausing is the stop for everything its alerts would do)."""
-    due = await session.scalars(
-        select(Alert)
+    due = await session.execute(
+        select(Alert, AlertRule.policy)
         .join(AlertSource, AlertSource.id == Alert.source_id)
+        .outerjoin(AlertRule, AlertRule.id == Alert.rule_id)
         .where(Alert.hold_until <= actor.now, AlertSource.paused.is_(False))
         .order_by(Alert.id)
         .with_for_update(skip_locked=True, of=Alert)
     )
     done = []
-    for row in list(due):
+    for row, policy in due.all():
+        drafted = policy == AlertPolicy.draft
         if await release(session, row, actor=actor):
-            done.append(f"incident {row.incident_id} announced after its alert's debounce")
+            why = "nobody acknowledged its draft" if drafted else "its alert's debounce"
+            done.append(f"incident {row.incident_id} announced after {why}")
     return done
+
+
+async def acknowledge(session: AsyncSession, *, alert_id: int, actor: Actor) -> Alert:
+    """A person has seen the alert's draft: it is not published on its own any more (the
+    holds of every alert of its incident end)."""
+    row = await session.get(Alert, alert_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"alert {alert_id} does not exist", field="alert_id")
+    if row.incident_id is None:
+        raise InvalidInput(f"alert {alert_id} opened no incident", field="alert_id")
+    await session.execute(
+        update(Alert).where(Alert.incident_id == row.incident_id).values(hold_until=None)
+    )
+    await audit.record(
+        session,
+        actor_id=actor.staff_id,
+        action="detection.acknowledged",
+        entity_type="incident",
+        entity_id=row.incident_id,
+        after={"alert_id": alert_id, "fingerprint": row.fingerprint},
+    )
+    await session.refresh(row)
+    return row
 
 
 async def next_due(session: AsyncSession) -> datetime | None:

@@ -8,14 +8,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.common.db_types import Base, checked_enum, utcnow
 from incidents.models import ComponentStatus
 
 
 class SourceKind(enum.StrEnum):
+    """What posts to a source: the URL segment it posts to (/api/alerts/<kind>/<secret>)."""
+
     alertmanager = "alertmanager"
+    grafana = "grafana"
+    events = "events"  # the generic JSON event API
+    heartbeat = "heartbeat"
 
 
 class AlertPolicy(enum.StrEnum):
@@ -47,6 +52,33 @@ class AlertSource(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # the generic event API's Standard Webhooks key (whsec_...): kept as sent, since checking
+    # an HMAC needs the key itself (as a subscriber's webhook secret is kept)
+    signing_secret: Mapped[str | None] = mapped_column(String(100))
+
+    heartbeat: Mapped[Heartbeat | None] = relationship(lazy="selectin", cascade="all")
+
+    @property
+    def signed(self) -> bool:
+        return self.signing_secret is not None
+
+
+class Heartbeat(Base):
+    """A heartbeat source's push monitor: its component, how long without a beat marks it
+    degraded (then, optionally, down), and the last beat."""
+
+    __tablename__ = "alert_heartbeats"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id", ondelete="RESTRICT"))
+    degraded_after_seconds: Mapped[int] = mapped_column(Integer)
+    down_after_seconds: Mapped[int | None] = mapped_column(Integer)
+    # the first deadline runs from the source's creation until a first beat
+    last_beat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # what the check last found: "ok", "degraded" or "down" (it fires each stage once)
+    stage: Mapped[str] = mapped_column(String(16), default="ok")
 
 
 class AlertRule(Base):
@@ -66,6 +98,8 @@ class AlertRule(Base):
     resolve_automatically: Mapped[bool] = mapped_column(Boolean, default=False)
     # "announce at once" only once the alert has fired this long (a flapping probe stays a draft)
     debounce_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # "draft": published if nobody acknowledges it within this many minutes (None: never)
+    publish_after_minutes: Mapped[int | None] = mapped_column(Integer)
     language: Mapped[str] = mapped_column(String(8))
     # {language: {"name", "body", "recovery_body"}}, the rule's own language among them
     texts: Mapped[dict[str, Any]] = mapped_column(default=dict)

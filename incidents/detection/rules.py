@@ -41,7 +41,33 @@ def publishes_at_once(policy: AlertPolicy) -> bool:
 def hold_until(rule: AlertRule, *, starts_at: datetime | None, now: datetime) -> datetime | None:
     """When a new announcement may go public: None for at once (no debounce, or the alert
     has already fired long enough), else the moment its debounce runs out."""
+    if rule.policy == AlertPolicy.draft and rule.publish_after_minutes is not None:
+        return now + timedelta(minutes=rule.publish_after_minutes)  # unless acknowledged
     if not publishes_at_once(rule.policy) or rule.debounce_seconds <= 0:
         return None
     until = (starts_at or now) + timedelta(seconds=rule.debounce_seconds)
     return until if until > now else None
+
+
+HEARTBEAT_STAGES = ("ok", "degraded", "down")
+
+
+def heartbeat_stage(
+    *, last_beat_at: datetime, degraded_after: int, down_after: int | None, now: datetime
+) -> str:
+    """What a heartbeat's silence means at `now`: "ok", "degraded", or "down"."""
+    silent = (now - last_beat_at).total_seconds()
+    if down_after is not None and silent >= down_after:
+        return "down"
+    return "degraded" if silent >= degraded_after else "ok"
+
+
+def heartbeat_deadline(
+    *, last_beat_at: datetime, degraded_after: int, down_after: int | None, stage: str
+) -> datetime | None:
+    """When the silence next changes what it means (None: it is already as bad as it gets)."""
+    if stage == "ok":
+        return last_beat_at + timedelta(seconds=degraded_after)
+    if stage == "degraded" and down_after is not None:
+        return last_beat_at + timedelta(seconds=down_after)
+    return None

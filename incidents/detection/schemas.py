@@ -80,6 +80,10 @@ class RuleIn(_In):
     debounce_seconds: Annotated[int, Field(ge=0, le=3_600)] = Field(
         default=0, description="announce only once the alert has fired this long"
     )
+    publish_after_minutes: Annotated[int, Field(ge=1, le=24 * 60)] | None = Field(
+        default=None,
+        description='"draft" only: publish the draft if nobody acknowledges it this long',
+    )
     language: Language
     texts: Annotated[dict[Language, RuleText], Field(min_length=1)]
     position: Annotated[int, Field(ge=0, le=100_000)] = 0
@@ -88,6 +92,8 @@ class RuleIn(_In):
     def _check(self) -> RuleIn:
         if self.component_status == ComponentStatus.operational:
             raise Invalid(N_("component_status: an alert cannot set a component operational"))
+        if self.publish_after_minutes is not None and self.policy != AlertPolicy.draft:
+            raise Invalid(N_("publish_after_minutes: only a draft rule publishes later"))
         if self.language not in self.texts:
             raise Invalid(
                 N_("texts: the rule's own language %(language)s is required"),
@@ -96,12 +102,46 @@ class RuleIn(_In):
         return self
 
 
+Seconds = Annotated[int, Field(ge=10, le=7 * 86_400)]
+
+
+class HeartbeatIn(_In):
+    component_id: Id
+    degraded_after_seconds: Seconds = Field(description="no beat this long: degraded")
+    down_after_seconds: Seconds | None = Field(
+        default=None, description="no beat this long: down (major outage); null: never"
+    )
+
+    def longer_second_deadline(self) -> bool:
+        return self.down_after_seconds is None or (
+            self.down_after_seconds > self.degraded_after_seconds
+        )
+
+
 class SourceIn(_In):
     name: Name
     kind: SourceKind = SourceKind.alertmanager
     storm_limit: Annotated[int, Field(ge=1, le=1_000)] = Field(
         default=10, description="incidents this source may open per 10 minutes"
     )
+    signed: bool = Field(
+        default=False,
+        description="events only: calls must carry a Standard Webhooks signature made with"
+        " the signing secret shown once",
+    )
+    heartbeat: HeartbeatIn | None = Field(default=None, description="heartbeat sources only")
+
+    @model_validator(mode="after")
+    def _check(self) -> SourceIn:
+        if self.signed and self.kind != SourceKind.events:
+            raise ValueError("signed: only an events source checks signatures")
+        if (self.kind == SourceKind.heartbeat) != (self.heartbeat is not None):
+            raise ValueError("heartbeat: a heartbeat source needs one; other kinds take none")
+        if self.heartbeat is not None and not self.heartbeat.longer_second_deadline():
+            raise ValueError(
+                "heartbeat.down_after_seconds: must be longer than degraded_after_seconds"
+            )
+        return self
 
 
 class SourcePatch(_In):
@@ -112,6 +152,14 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class HeartbeatOut(_Out):
+    component_id: int
+    degraded_after_seconds: int
+    down_after_seconds: int | None
+    last_beat_at: datetime
+    stage: str
+
+
 class SourceOut(_Out):
     id: int
     name: str
@@ -119,12 +167,18 @@ class SourceOut(_Out):
     prefix: str
     paused: bool
     storm_limit: int
+    signed: bool
+    heartbeat: HeartbeatOut | None
     created_at: datetime
+    revoked_at: datetime | None
 
 
 class SourceCreated(SourceOut):
     secret: str = Field(description="shown once: the webhook URL's last segment")
     webhook_path: str
+    signing_secret: str | None = Field(
+        default=None, description="shown once: the Standard Webhooks key (signed sources)"
+    )
 
 
 class RuleOut(_Out):
@@ -136,9 +190,14 @@ class RuleOut(_Out):
     policy: AlertPolicy
     resolve_automatically: bool
     debounce_seconds: int
+    publish_after_minutes: int | None
     language: str
     texts: dict[str, RuleText]
     position: int
+
+
+class RuleDeleted(BaseModel):
+    deleted: int
 
 
 class AlertOut(_Out):

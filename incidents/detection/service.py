@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,9 +102,38 @@ async def others_firing(session: AsyncSession, *, incident_id: int, alert_id: in
     return count or 0
 
 
+async def opened_by_detection(session: AsyncSession, *, incident_ids: Sequence[int]) -> set[int]:
+    """Of these incidents, those an alert opened or joined."""
+    if not incident_ids:
+        return set()
+    found = await session.scalars(
+        select(Alert.incident_id).where(Alert.incident_id.in_(incident_ids)).distinct()
+    )
+    return {incident_id for incident_id in found if incident_id is not None}
+
+
 async def list_alerts(session: AsyncSession, *, limit: int = 200) -> list[Alert]:
     return list(
         await session.scalars(
             select(Alert).order_by(Alert.updated_at.desc(), Alert.id.desc()).limit(limit)
         )
+    )
+
+
+async def delete_alerts_before(session: AsyncSession, *, before: datetime) -> int:
+    """Retention: alerts last heard of before `before` are deleted, but those of an incident
+    not yet closed stay while it is open (later alerts of the component join it by them)."""
+    result = await session.execute(
+        delete(Alert).where(
+            Alert.updated_at < before,
+            Alert.hold_until.is_(None),
+            or_(Alert.incident_id.is_(None), Alert.incident_id.in_(_closed_incidents())),
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _closed_incidents() -> Select[int]:
+    return select(Incident.id).where(
+        Incident.status.in_([IncidentStatus.resolved, IncidentStatus.postmortem])
     )

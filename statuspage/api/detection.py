@@ -1,24 +1,17 @@
-"""Detection at the edge: the webhook Alertmanager posts to (authenticated by the source's
-secret, size-limited, validated), and the staff API for sources, rules and received alerts."""
+"""Detection's staff API: alert sources (made, paused, rotated, revoked), rules and the
+alerts received. Where monitoring posts is `alert_hooks`."""
 
 from __future__ import annotations
 
-from functools import partial
-
 from sqlalchemy import select
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from incidents.common.actor import Actor
-from incidents.common.staff import ADMIN, ANY_STAFF
-from incidents.detection import flows, setup
+from incidents.common.staff import ADMIN, ANY_STAFF, SUPPORT
+from incidents.detection import holds, setup
 from incidents.detection import service as detection
 from incidents.detection.models import AlertSource
 from incidents.detection.schemas import (
-    AlertDecision,
-    AlertmanagerPayload,
     AlertOut,
+    RuleDeleted,
     RuleIn,
     RuleOut,
     SourceCreated,
@@ -26,49 +19,13 @@ from incidents.detection.schemas import (
     SourceOut,
     SourcePatch,
 )
-from statuspage.access.alert_sources import authenticate_source, create_source
-from statuspage.api import routing
+from statuspage.access.alert_sources import (
+    create_source,
+    revoke_source,
+    rotate_source,
+    webhook_path,
+)
 from statuspage.api.routing import Call, Endpoint, tagged
-from statuspage.services import Services
-
-WEBHOOK_PATH = "/api/alerts/alertmanager"
-
-
-async def receive(services: Services, request: Request) -> Response:
-    """Alertmanager's webhook: the secret is the URL's last segment or a Bearer credential."""
-    secret = request.path_params.get("secret") or _bearer(request.headers.get("authorization"))
-    limit = services.settings.max_body_bytes
-    async with services.database.sessionmaker() as session, session.begin():
-        source = await authenticate_source(session, secret=secret)
-        payload = await routing.read_model(request, AlertmanagerPayload, limit=limit)
-        assert isinstance(payload, AlertmanagerPayload)
-        actor = Actor(staff_id=None, default_language=services.settings.default_language)
-        alerts = await flows.receive_alertmanager(
-            session, source=source, payload=payload, actor=actor
-        )
-        decisions = [
-            AlertDecision(
-                fingerprint=alert.fingerprint,
-                decision=alert.decision,
-                incident_id=alert.incident_id,
-            ).model_dump()
-            for alert in alerts
-        ]
-    await services.after_write()  # the page and API v2 show it when this answers
-    return JSONResponse({"alerts": decisions})
-
-
-def _bearer(authorization: str | None) -> str | None:
-    scheme, _, credential = (authorization or "").partition(" ")
-    return credential.strip() if scheme.lower() == "bearer" else None
-
-
-def routes(services: Services) -> list[Route]:
-    handler = partial(receive, services)
-    return [
-        Route(WEBHOOK_PATH, handler, methods=["POST"]),
-        Route(WEBHOOK_PATH + "/{secret}", handler, methods=["POST"]),
-    ]
 
 
 async def list_sources(call: Call) -> list[SourceOut]:
@@ -76,12 +33,20 @@ async def list_sources(call: Call) -> list[SourceOut]:
     return [SourceOut.model_validate(source) for source in found]
 
 
+def _created(source: AlertSource, secret: str) -> SourceCreated:
+    return SourceCreated(
+        **SourceOut.model_validate(source).model_dump(),
+        secret=secret,
+        webhook_path=webhook_path(source.kind, secret),
+        signing_secret=source.signing_secret,
+    )
+
+
 async def add_source(call: Call) -> SourceCreated:
     source, secret = await create_source(
-        call.session, data=call.body, actor_id=call.principal.staff_id
+        call.session, data=call.body, actor_id=call.principal.staff_id, now=call.actor().now
     )
-    shown = SourceOut.model_validate(source).model_dump()
-    return SourceCreated(**shown, secret=secret, webhook_path=f"{WEBHOOK_PATH}/{secret}")
+    return _created(source, secret)
 
 
 async def edit_source(call: Call) -> SourceOut:
@@ -94,6 +59,19 @@ async def edit_source(call: Call) -> SourceOut:
     return SourceOut.model_validate(source)
 
 
+async def rotate(call: Call) -> SourceCreated:
+    source_id = call.path["source_id"]
+    secret = await rotate_source(call.session, source_id=source_id, actor=call.actor())
+    source = await call.session.get(AlertSource, source_id)
+    assert source is not None
+    return _created(source, secret)
+
+
+async def revoke(call: Call) -> SourceOut:
+    source = await revoke_source(call.session, source_id=call.path["source_id"], actor=call.actor())
+    return SourceOut.model_validate(source)
+
+
 async def list_rules(call: Call) -> list[RuleOut]:
     return [RuleOut.model_validate(rule) for rule in await detection.list_rules(call.session)]
 
@@ -103,8 +81,25 @@ async def add_rule(call: Call) -> RuleOut:
     return RuleOut.model_validate(rule)
 
 
+async def edit_rule(call: Call) -> RuleOut:
+    rule = await setup.replace_rule(
+        call.session, rule_id=call.path["rule_id"], data=call.body, actor=call.actor()
+    )
+    return RuleOut.model_validate(rule)
+
+
+async def delete_rule(call: Call) -> RuleDeleted:
+    await setup.delete_rule(call.session, rule_id=call.path["rule_id"], actor=call.actor())
+    return RuleDeleted(deleted=call.path["rule_id"])
+
+
 async def list_alerts(call: Call) -> list[AlertOut]:
     return [AlertOut.model_validate(alert) for alert in await detection.list_alerts(call.session)]
+
+
+async def acknowledge(call: Call) -> AlertOut:
+    row = await holds.acknowledge(call.session, alert_id=call.path["alert_id"], actor=call.actor())
+    return AlertOut.model_validate(row)
 
 
 _e = tagged
@@ -137,6 +132,22 @@ ENDPOINTS: list[Endpoint] = [
         body=SourcePatch,
         response=SourceOut,
     ),
+    _e(
+        "POST",
+        "/alert-sources/{source_id}/rotate",
+        rotate,
+        ADMIN,
+        "a new secret for an alert source, shown once; the old one stops working",
+        response=SourceCreated,
+    ),
+    _e(
+        "POST",
+        "/alert-sources/{source_id}/revoke",
+        revoke,
+        ADMIN,
+        "revoke an alert source for good: its secret answers 401 at once",
+        response=SourceOut,
+    ),
     _e("GET", "/alert-rules", list_rules, ANY_STAFF, "list alert rules", response=list[RuleOut]),
     _e(
         "POST",
@@ -149,11 +160,36 @@ ENDPOINTS: list[Endpoint] = [
         status_code=201,
     ),
     _e(
+        "PUT",
+        "/alert-rules/{rule_id}",
+        edit_rule,
+        ADMIN,
+        "replace an alert rule",
+        body=RuleIn,
+        response=RuleOut,
+    ),
+    _e(
+        "DELETE",
+        "/alert-rules/{rule_id}",
+        delete_rule,
+        ADMIN,
+        "delete an alert rule (the alerts it matched stay on record)",
+        response=RuleDeleted,
+    ),
+    _e(
         "GET",
         "/alerts",
         list_alerts,
         ANY_STAFF,
         "the alerts received, latest first",
         response=list[AlertOut],
+    ),
+    _e(
+        "POST",
+        "/alerts/{alert_id}/acknowledge",
+        acknowledge,
+        SUPPORT,
+        "a person has seen this alert: its draft is no longer published on its own",
+        response=AlertOut,
     ),
 ]

@@ -237,6 +237,17 @@ async def read_model(request: Request, model: type[BaseModel], *, limit: int) ->
     return _parse_body(model, await _read_body(request, limit))
 
 
+async def read_bytes(request: Request, *, limit: int) -> bytes:
+    """A request's body within the size limit (413 past it), for routes that need the
+    bytes themselves (a signature is over them)."""
+    return await _read_body(request, limit)
+
+
+def parse_model(model: type[BaseModel], raw: bytes) -> BaseModel:
+    """Bytes read by `read_bytes` as `model` (422 naming the field)."""
+    return _parse_body(model, raw)
+
+
 def _parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
     if not raw.strip():
         raise RequestInvalid([("body", "a JSON object is required")])

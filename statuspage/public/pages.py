@@ -189,6 +189,7 @@ def _incident_view(
         ],
         "latest": _update_view(updates[0], state, lang) if updates else None,
         "next_update": state.next_updates.get(incident.id),
+        "automatic": incident.id in state.automatic,
     }
     if full:
         view["updates"] = [_update_view(u, state, lang) for u in updates]

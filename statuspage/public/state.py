@@ -15,6 +15,7 @@ from incidents import publication, rules, service
 from incidents.broadcasting import outbox
 from incidents.broadcasting.rules import parse_cadence, progress_due
 from incidents.common.db_types import utcnow
+from incidents.detection import service as detection
 from incidents.models import (
     Component,
     ComponentChange,
@@ -62,6 +63,8 @@ class PublicState:
     # the rule's start of each occurrence cancelled or moved (its EXDATEs).
     series: list[MaintenanceSeries] = field(default_factory=list)
     series_exdates: dict[int, list[datetime]] = field(default_factory=dict)
+    # Incidents detection opened on which no staff member has posted yet: marked automatic.
+    automatic: frozenset[int] = frozenset()
 
     @property
     def headline(self) -> str:
@@ -154,7 +157,18 @@ async def load(
         cancelled=await _cancelled(session, recent=recent),
         series=series,
         series_exdates=exdates,
+        automatic=await _automatic(session, incidents),
     )
+
+
+async def _automatic(session: AsyncSession, incidents: list[Incident]) -> frozenset[int]:
+    """Opened by the system for an alert, and no person has posted on it since."""
+    unattended = [
+        incident.id
+        for incident in incidents
+        if incident.created_by is None and all(u.author_id is None for u in incident.updates)
+    ]
+    return frozenset(await detection.opened_by_detection(session, incident_ids=unattended))
 
 
 async def _next_updates(

@@ -29,7 +29,8 @@ from incidents.broadcasting.rules import (
     quiet_reminder_key,
 )
 from incidents.common.actor import Actor
-from incidents.detection import holds
+from incidents.detection import heartbeats, holds
+from incidents.detection import service as detection
 from incidents.models import (
     Incident,
     IncidentUpdate,
@@ -58,6 +59,8 @@ async def run_due(database: Database, settings: Settings, *, now: datetime) -> l
         lambda session: _remind_maintenance(session, now),
         lambda session: _watch_incidents(session, settings, now),
         lambda session: holds.release_due(session, actor=_system(settings, now)),
+        lambda session: heartbeats.check_due(session, actor=_system(settings, now)),
+        lambda session: _forget_alerts(session, settings, now),
     ]
     for step in steps:
         async with database.sessionmaker() as session, session.begin():
@@ -67,6 +70,14 @@ async def run_due(database: Database, settings: Settings, *, now: datetime) -> l
     return done
 
 
+async def _forget_alerts(session: AsyncSession, settings: Settings, now: datetime) -> list[str]:
+    before = now - timedelta(days=settings.alert_retention_days)
+    deleted = await detection.delete_alerts_before(session, before=before)
+    return [f"{deleted} alerts older than {settings.alert_retention_days} days deleted"] * (
+        deleted > 0
+    )
+
+
 def _system(settings: Settings, now: datetime) -> Actor:
     return Actor(staff_id=None, default_language=settings.default_language, now=now)
 
@@ -74,7 +85,11 @@ def _system(settings: Settings, now: datetime) -> Actor:
 async def next_due(database: Database, settings: Settings, *, now: datetime) -> datetime | None:
     """The earliest moment something will be due, to wake up then (None: nothing planned)."""
     async with database.reading() as session:
-        moments = [await scheduled_posts.next_run_at(session), await holds.next_due(session)]
+        moments = [
+            await scheduled_posts.next_run_at(session),
+            await holds.next_due(session),
+            await heartbeats.next_due(session),
+        ]
         for maintenance in await _maintenances(session):
             moments += _maintenance_moments(maintenance)
         for series in await series_flows.list_series(

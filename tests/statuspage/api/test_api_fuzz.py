@@ -185,8 +185,33 @@ async def _real_ids(
     for name, response in made.items():
         assert response.status_code == 201, response.text
         ids[name] = response.json()["id"]
+    ids.update(await _alert_ids(client, admin, ids["component_id"]))
     ids["resolved_incident"] = resolved
     return {**ids, "batch_id": await _batch(client, admin, resolved, ids["policy_id"])}
+
+
+async def _alert_ids(
+    client: httpx.AsyncClient, admin: dict[str, str], component_id: int
+) -> dict[str, int]:
+    """A rule and an alert it drafted an incident for (through an events source)."""
+    rule = {
+        "matchers": {"service": "fuzz"},
+        "component_id": component_id,
+        "component_status": "degraded_performance",
+        "policy": "draft",
+        "language": "en",
+        "texts": {"en": {"name": "Fuzz", "body": "Fuzzing.", "recovery_body": "Done."}},
+    }
+    made = await client.post("/api/staff/alert-rules", json=rule, headers=admin)
+    assert made.status_code == 201, made.text
+    source = await client.post(
+        "/api/staff/alert-sources", json={"name": "events", "kind": "events"}, headers=admin
+    )
+    sent = {"labels": {"service": "fuzz"}, "summary": "fuzz", "dedup_key": "fuzz"}
+    fired = await client.post(source.json()["webhook_path"], json=sent)
+    assert fired.json()["alerts"][0]["decision"] == "drafted", fired.text
+    alerts = (await client.get("/api/staff/alerts", headers=admin)).json()
+    return {"rule_id": made.json()["id"], "alert_id": alerts[0]["id"]}
 
 
 async def _batch(

@@ -195,14 +195,8 @@ VALID_BODIES: dict[str, Callable[[Ids], dict[str, Any]]] = {
     },
     "POST /alert-sources": lambda ids: {"name": "prod"},
     "PATCH /alert-sources/{source_id}": lambda ids: {"paused": True},
-    "POST /alert-rules": lambda ids: {
-        "matchers": {"alertname": "WithdrawalsFailing"},
-        "component_id": ids.get("component_id", MISSING_ID),
-        "component_status": "major_outage",
-        "policy": "draft",
-        "language": "en",
-        "texts": {"en": {"name": "Down", "body": "Down.", "recovery_body": "Up again."}},
-    },
+    "POST /alert-rules": lambda ids: _rule(ids),
+    "PUT /alert-rules/{rule_id}": lambda ids: _rule(ids),
     "POST /compensation/policies": lambda ids: {
         "name": f"Refund fees {next(_HOOKS)}",
         "rules": {"kind": "fee_refund", "percent": "100"},
@@ -232,12 +226,29 @@ VALID_BODIES: dict[str, Callable[[Ids], dict[str, Any]]] = {
 }
 
 
+def _rule(ids: Ids) -> dict[str, Any]:
+    return {
+        "matchers": {"alertname": "WithdrawalsFailing"},
+        "component_id": ids.get("component_id", MISSING_ID),
+        "component_status": "major_outage",
+        "policy": "draft",
+        "language": "en",
+        "texts": {"en": {"name": "Down", "body": "Down.", "recovery_body": "Up again."}},
+    }
+
+
 class World:
     """Real rows for path ids, made through the API only when a route needs them."""
 
-    def __init__(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        admin: dict[str, str] | None = None,
+    ) -> None:
         self._client = client
         self._headers = headers
+        self._admin = admin or headers  # who makes what only an admin may (rules, sources)
         self._ids: dict[str, int] = {}
 
     async def ids(self, *names: str) -> dict[str, int]:
@@ -275,6 +286,8 @@ class World:
         if name == "update_id":
             await self.id("incident_id")
             return self._ids["update_id"]
+        if name == "alert_id":
+            return await self._alert()
         route = {
             "group_id": "POST /groups",
             "component_id": "POST /components",
@@ -285,6 +298,7 @@ class World:
             "policy_id": "POST /compensation/policies",
             "source_id": "POST /alert-sources",
             "series_id": "POST /maintenance-series",
+            "rule_id": "POST /alert-rules",
         }.get(name)
         if route is None:
             raise AssertionError(f"the walk cannot make a real {name}: teach World how")
@@ -292,6 +306,20 @@ class World:
         if name == "incident_id":
             self._ids["update_id"] = int(made["updates"][0]["id"])
         return int(made["id"])
+
+    async def _alert(self) -> int:
+        """An alert the rule drafted an incident for, sent through an events source."""
+        maker = World(self._client, self._admin)
+        await maker.id("rule_id")
+        source = await self._client.post(
+            f"{API}/alert-sources", json={"name": "events", "kind": "events"}, headers=self._admin
+        )
+        assert source.status_code == 201, source.text
+        event = {"labels": {"alertname": "WithdrawalsFailing"}, "summary": "x", "dedup_key": "x"}
+        sent = await self._client.post(source.json()["webhook_path"], json=event)
+        assert sent.json()["alerts"][0]["decision"] == "drafted", sent.text
+        listed = await self._client.get(f"{API}/alerts", headers=self._headers)
+        return int(listed.json()[0]["id"])
 
     async def _create(self, route: str) -> dict[str, Any]:
         ids = await self.ids("component_id") if route in _NEEDS_COMPONENT else {}
@@ -307,6 +335,7 @@ _NEEDS_COMPONENT = {
     "POST /maintenances",
     "POST /scheduled-maintenances",
     "POST /maintenance-series",
+    "POST /alert-rules",
 }
 
 
@@ -518,8 +547,10 @@ async def test_the_body_must_be_a_json_object_of_the_model_within_the_size_limit
 async def test_an_id_that_does_not_exist_is_not_found(
     client: httpx.AsyncClient, route: Route, make_token: MakeToken
 ) -> None:
-    headers = await _bearer(make_token, _allowed_role(route))
-    world = World(client, headers)
+    role = _allowed_role(route)
+    headers = await _bearer(make_token, role)
+    admin = headers if role == "admin" else await _bearer(make_token, "admin")
+    world = World(client, headers, admin=admin)
     real = await world.ids(*route.path_params)
     body = VALID_BODIES[route.id](real) if route.body is not None else None
     for position, name in enumerate(route.path_params):
