@@ -61,7 +61,13 @@ async def test_an_admin_keeps_sources_and_rules_and_sees_the_alerts(
     component_id = await _component(database)
     bad = await client.post("/staff/alert-rules", data=_rule_form(csrf, component_id, matchers="x"))
     assert bad.status_code == 422
-    assert "write one name=value a line" in bad.text
+    assert "Write one name=value a line" in bad.text
+    in_chinese = await client.post(
+        "/staff/alert-rules",
+        data=_rule_form(csrf, component_id, matchers="x"),
+        headers={"accept-language": "zh-CN"},
+    )
+    assert "每行写一条 name=value" in in_chinese.text
     saved = await client.post("/staff/alert-rules", data=_rule_form(csrf, component_id))
     assert saved.status_code == 303
     listed = (await client.get("/staff/alert-rules")).text
