@@ -19,6 +19,7 @@ from statuspage.console import (
     second_factor,
     sign_in,
     sign_in_code,
+    subscriber_csv,
     support,
 )
 from statuspage.services import Services
@@ -43,6 +44,7 @@ def routes(services: Services) -> list[Route]:
         *maintenance.routes(),
         *maintenance_series.routes(),
         *components.routes(),
+        *subscriber_csv.routes(),
         *channels.routes(),
         *detection.routes(),
         *listing.routes(),
