@@ -78,7 +78,9 @@ def _series_in(console: Console) -> SeriesIn:
         "name": console.field(f"name_{own}"),
         "body": console.field(f"body_{own}"),
         "rrule": console.field("rrule"),
-        "first_start": local_time(console.field("first_start"), console.zone, "first_start"),
+        "first_start": local_time(
+            console.field("first_start"), console.zone, "first_start", console.language
+        ),
         "duration_minutes": console.field("duration_minutes"),
         "lead_days": console.field("lead_days") or 14,
         **console_forms.component_choice(console),
@@ -88,7 +90,7 @@ def _series_in(console: Console) -> SeriesIn:
         "language": own,
         "translations": other,
     }
-    result: SeriesIn = parse(SeriesIn, data)
+    result: SeriesIn = parse(SeriesIn, data, console.language)
     return result
 
 
