@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
+from incidents.common.errors import N_, Invalid
 from incidents.models import Direction
 from incidents.networks import Asset, Network
 
@@ -28,7 +29,7 @@ class ComponentChoice(BaseModel):
     @model_validator(mode="after")
     def _something_chosen(self) -> ComponentChoice:
         if not (self.component_ids or self.networks or self.assets):
-            raise ValueError("component_ids: name components, networks or assets")
+            raise Invalid(N_("component_ids: name components, networks or assets"))
         if self.direction is not None and not (self.networks or self.assets):
-            raise ValueError("direction: goes with networks or assets")
+            raise Invalid(N_("direction: goes with networks or assets"))
         return self
