@@ -149,12 +149,12 @@ async def _network_ids(wing: _Wing, form: list[tuple[str, str]]) -> list[int] | 
     return ids
 
 
-async def _hidden_in(wing: _Wing, ids: list[int]) -> int | None:
-    """The first hidden component a choice names, if any: the public forms refuse it as they
-    refuse an id that does not exist (the same answer), so they tell nothing about it."""
+async def _hidden_in(wing: _Wing, ids: list[int]) -> str | None:
+    """The field of the first hidden component a choice names, if any, as the flows name an
+    unknown id: the public forms refuse it as one that does not exist, telling nothing."""
     async with wing.services.database.reading() as session:
         hidden = {c.id for c in await service.list_components(session) if c.hidden}
-    return next((component_id for component_id in ids if component_id in hidden), None)
+    return next((f"component_ids.{c}" for c in ids if c in hidden), None)
 
 
 def _language(request: Request, default: str) -> str:
@@ -212,9 +212,8 @@ async def _subscribe(wing: _Wing, request: Request) -> Response:
         allowed = await _within_limits(session, client=client, recipient=data.email)
     if not allowed:
         return await _page(wing, request, "subscribe.html", status=429, error="rate", **values)
-    if (hidden := await _hidden_in(wing, data.component_ids)) is not None:
-        field = f"component_ids.{hidden}"  # what the flows name for an unknown id
-        return await _page(wing, request, "subscribe.html", status=422, error=field, **values)
+    if hidden := await _hidden_in(wing, data.component_ids):
+        return await _page(wing, request, "subscribe.html", status=422, error=hidden, **values)
     try:
         async with database.sessionmaker() as session, session.begin():
             await subscription_flows.subscribe_email(session, data=data, now=utcnow())
@@ -321,7 +320,7 @@ async def manage(wing: _Wing, request: Request) -> Response:
             return PlainTextResponse("the form is over the size limit", status_code=413)
         fields = dict(form)
         ids = [int(value) for name, value in form if name == "component_ids" and value.isdigit()]
-        if await _hidden_in(wing, ids) is not None:
+        if await _hidden_in(wing, ids):
             return await _invalid(wing, request)  # as for an id that does not exist
         try:
             async with wing.services.database.sessionmaker() as session, session.begin():
