@@ -46,7 +46,9 @@ def check_network_fields(asset: str | None, network: str | None, direction: obje
     given = {"asset": asset, "network": network, "direction": direction}
     missing = [name for name, value in given.items() if value is None]
     if missing and len(missing) < len(given):
-        raise Invalid(N_("Asset, network and direction go together: fill in all three or none"))
+        raise Invalid(
+            N_("%(missing)s: asset, network and direction go together"), missing=missing[0]
+        )
 
 
 def network_state(status: ComponentStatus) -> NetworkState:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
-from incidents.common.errors import InvalidInput
+from incidents.common.errors import N_, InvalidInput
 
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 MAX_A_YEAR = 366  # at most one window a day on average
@@ -26,13 +26,13 @@ def normalise(text: str) -> str:
     """The rule as stored and written to .ics: upper case, no `RRULE:` prefix, or a 422."""
     rule = text.strip().upper().removeprefix("RRULE:")
     if not rule or any(mark in rule for mark in "\r\n:"):
-        raise InvalidInput("one RRULE line, e.g. FREQ=WEEKLY;BYDAY=TU", field="rrule")
+        raise InvalidInput(N_("one RRULE line, e.g. FREQ=WEEKLY;BYDAY=TU"), field="rrule")
     parts = dict(part.partition("=")[::2] for part in rule.split(";"))
     unknown = sorted(set(parts) - _PARTS)
     if unknown:
-        raise InvalidInput(f"{unknown[0]} is not an RRULE part", field="rrule")
+        raise InvalidInput(N_("%(part)s is not an RRULE part"), field="rrule", part=unknown[0])
     if parts.get("FREQ") not in FREQUENCIES:
-        raise InvalidInput("FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY", field="rrule")
+        raise InvalidInput(N_("FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY"), field="rrule")
     return rule
 
 
@@ -40,7 +40,9 @@ def _rule(rule: str, first_start: datetime, zone: ZoneInfo) -> Any:
     try:
         return rrulestr(rule, dtstart=first_start.astimezone(zone))
     except (ValueError, TypeError, OverflowError) as error:
-        raise InvalidInput(f"not a valid RRULE: {error}", field="rrule") from error
+        raise InvalidInput(
+            N_("not a valid RRULE: %(error)s"), field="rrule", error=str(error)
+        ) from error
 
 
 def starts(rule: str, *, first_start: datetime, zone: ZoneInfo) -> Iterator[datetime]:
@@ -72,19 +74,22 @@ def check_bounds(
     least one still to come; otherwise a 422 naming `rrule` or `duration_minutes`."""
     first = list(itertools.islice(starts(rule, first_start=first_start, zone=zone), MAX_A_YEAR + 1))
     if not first:
-        raise InvalidInput("the rule makes no occurrence", field="rrule")
+        raise InvalidInput(N_("the rule makes no occurrence"), field="rrule")
     if len(first) > MAX_A_YEAR and first[-1] < first[0] + timedelta(days=366):
         raise InvalidInput(
-            f"the rule makes more than {MAX_A_YEAR} occurrences a year", field="rrule"
+            N_("the rule makes more than %(most)s occurrences a year"),
+            field="rrule",
+            most=MAX_A_YEAR,
         )
     if next_start(rule, first_start=first_start, zone=zone, after=now - duration) is None:
-        raise InvalidInput("the rule makes no occurrence after now", field="rrule")
+        raise InvalidInput(N_("the rule makes no occurrence after now"), field="rrule")
     gaps = [later - earlier for earlier, later in itertools.pairwise(first)]
     if gaps and duration > min(gaps):
         minutes = int(min(gaps) / timedelta(minutes=1))
         raise InvalidInput(
-            f"longer than the {minutes} minutes between two occurrences: they would overlap",
+            N_("longer than the %(minutes)s minutes between two occurrences: they would overlap"),
             field="duration_minutes",
+            minutes=minutes,
         )
 
 

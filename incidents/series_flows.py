@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from incidents import maintenance_flows, recurrence, service
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.common.errors import Conflict, NotFound
+from incidents.common.errors import N_, Conflict, NotFound
 from incidents.common.snapshots import snapshot
 from incidents.models import Maintenance, MaintenanceSeries, MaintenanceStatus, SeriesStatus
 from incidents.schemas import MaintenanceCancelIn, MaintenanceIn, MaintenanceText
@@ -83,7 +83,11 @@ async def get_series(
     )
     series = await session.scalar(query.with_for_update() if lock else query)
     if series is None:
-        raise NotFound(f"maintenance series {series_id} does not exist", field="series_id")
+        raise NotFound(
+            N_("maintenance series %(series_id)s does not exist"),
+            field="series_id",
+            series_id=series_id,
+        )
     return series
 
 
@@ -193,7 +197,7 @@ async def cancel_series(
     each as of any cancelled maintenance); one in progress runs to its end."""
     series = await get_series(session, series_id=series_id, lock=True)
     if series.status == SeriesStatus.cancelled:
-        raise Conflict("the series is cancelled already", field="series_id")
+        raise Conflict(N_("the series is cancelled already"), field="series_id")
     before = snapshot(series)
     series.status = SeriesStatus.cancelled
     series.cancelled_at = actor.now

@@ -75,6 +75,8 @@ def incident_payload(incident: Incident) -> IncidentPayload:
 
 
 def _components(components: Iterable[Component]) -> list[ComponentPayload]:
+    """The components a notice names: every channel says what the public page says, so a
+    hidden component is named in none (its subscribers still hear of the incident)."""
     return [
         {
             "id": component.id,
@@ -82,6 +84,7 @@ def _components(components: Iterable[Component]) -> list[ComponentPayload]:
             "status": component.status.value,
         }
         for component in components
+        if not component.hidden
     ]
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents.common import audit
-from incidents.common.errors import Conflict, NotFound
+from incidents.common.errors import N_, Conflict, NotFound
 from incidents.common.staff import RecoveryCode, SecondFactor, Staff, StaffRole
 from statuspage.access import staff_accounts
 from statuspage.access.totp import SecretBox, Unsealable, is_code, matching_step
@@ -107,7 +107,7 @@ async def enrol(
     Signs the person out of their other sessions (made without this factor): all but the
     one of key `keep_session`."""
     if await find(session, staff_id=staff.id) is not None:
-        raise Conflict("you already have a second factor: remove it first", field="code")
+        raise Conflict(N_("you already have a second factor: remove it first"), field="code")
     sealed = box.seal(secret, context=_secret_context(staff.id))
     session.add(SecondFactor(staff_id=staff.id, secret=sealed, last_step=step))
     codes = await _replace_recovery_codes(session, staff_id=staff.id)
@@ -192,7 +192,7 @@ async def _claim_recovery_code(
 async def new_recovery_codes(session: AsyncSession, *, staff: Staff) -> list[str]:
     """Ten new recovery codes in place of the old ones (the caller checked a code first)."""
     if await find(session, staff_id=staff.id) is None:
-        raise NotFound("you have no second factor", field="code")
+        raise NotFound(N_("you have no second factor"), field="code")
     codes = await _replace_recovery_codes(session, staff_id=staff.id)
     await _record(session, staff.id, "staff.second_factor.recovery_codes", actor_id=staff.id)
     return codes
@@ -202,7 +202,7 @@ async def remove(session: AsyncSession, *, staff: Staff, keep_session: str = "")
     """The person's own removal (the caller checked a code first); signs out their other
     sessions (all but the one of key `keep_session`)."""
     if not await _drop(session, staff.id):
-        raise NotFound("you have no second factor", field="code")
+        raise NotFound(N_("you have no second factor"), field="code")
     await staff_accounts.sign_out(session, staff, keep=keep_session)
     await _record(session, staff.id, "staff.second_factor.remove", actor_id=staff.id)
 
@@ -212,14 +212,18 @@ async def reset(session: AsyncSession, *, staff_id: int, actor_id: int) -> Staff
     out everywhere and enrols again at their next sign-in."""
     staff = await session.get(Staff, staff_id)
     if staff is None:
-        raise NotFound(f"staff member {staff_id} does not exist", field="staff_id")
+        raise NotFound(
+            N_("staff member %(staff_id)s does not exist"), field="staff_id", staff_id=staff_id
+        )
     if staff.id == actor_id:
         raise Conflict(
-            "replace your own second factor on your second-factor page (it asks for a code)",
+            N_("replace your own second factor on your second-factor page (it asks for a code)"),
             field="second_factor",
         )
     if not await _drop(session, staff.id):
-        raise Conflict(f"{staff.email} has no second factor", field="second_factor")
+        raise Conflict(
+            N_("%(email)s has no second factor"), field="second_factor", email=staff.email
+        )
     await staff_accounts.sign_out(session, staff)
     await _record(session, staff.id, "staff.second_factor.reset", actor_id=actor_id)
     return staff

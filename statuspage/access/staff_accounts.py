@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from incidents.common import audit
 from incidents.common.db_types import utcnow
-from incidents.common.errors import Conflict, DomainError, NotFound
+from incidents.common.errors import N_, Conflict, DomainError, NotFound
 from incidents.common.staff import ApiToken, Staff, StaffRole
 from incidents.schemas import unsafe_character
 from statuspage.access import staff_sessions
@@ -31,9 +31,13 @@ _HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-check"
 
 def check_password_rules(password: str, *, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD:
-        raise DomainError(f"a password needs at least {MIN_PASSWORD} characters", field=field)
+        raise DomainError(
+            N_("a password needs at least %(least)s characters"), field=field, least=MIN_PASSWORD
+        )
     if len(password) > MAX_PASSWORD:
-        raise DomainError(f"a password may have at most {MAX_PASSWORD} characters", field=field)
+        raise DomainError(
+            N_("a password may have at most %(most)s characters"), field=field, most=MAX_PASSWORD
+        )
 
 
 class TokenOnly(DomainError):
@@ -146,7 +150,9 @@ async def sign_out(session: AsyncSession, staff: Staff, *, keep: str = "") -> No
 async def get_staff(session: AsyncSession, *, staff_id: int) -> Staff:
     staff = await session.get(Staff, staff_id)
     if staff is None:
-        raise NotFound(f"staff member {staff_id} does not exist", field="staff_id")
+        raise NotFound(
+            N_("staff member %(staff_id)s does not exist"), field="staff_id", staff_id=staff_id
+        )
     return staff
 
 
@@ -159,7 +165,7 @@ async def change_role(
 ) -> Staff:
     staff = await get_staff(session, staff_id=staff_id)
     if staff.id == actor_id and role != StaffRole.admin:
-        raise Conflict("you cannot take the admin role from yourself", field="role")
+        raise Conflict(N_("you cannot take the admin role from yourself"), field="role")
     before = {"role": staff.role.value}
     staff.role = role
     if role == StaffRole.platform:  # token-only from now on: no password, no open session
@@ -181,7 +187,7 @@ async def set_active(session: AsyncSession, *, staff_id: int, active: bool, acto
     """Deactivating signs the person out and stops their API tokens at once."""
     staff = await get_staff(session, staff_id=staff_id)
     if staff.id == actor_id and not active:
-        raise Conflict("you cannot deactivate yourself", field="active")
+        raise Conflict(N_("you cannot deactivate yourself"), field="active")
     staff.active = active
     await sign_out(session, staff)
     await audit.record(
@@ -207,7 +213,7 @@ async def list_tokens(session: AsyncSession) -> Sequence[ApiToken]:
 async def revoke_token(session: AsyncSession, *, token_id: int, actor_id: int) -> ApiToken:
     token = await session.get(ApiToken, token_id)
     if token is None:
-        raise NotFound(f"token {token_id} does not exist", field="token_id")
+        raise NotFound(N_("token %(token_id)s does not exist"), field="token_id", token_id=token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         await audit.record(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents.common import audit
 from incidents.common.db_types import utcnow
-from incidents.common.errors import Conflict, DomainError, NotFound
+from incidents.common.errors import N_, Conflict, DomainError, NotFound
 from incidents.common.staff import ApiToken, Staff, StaffRole
 from incidents.schemas import unsafe_character
 
@@ -48,11 +48,13 @@ async def create_staff(
 ) -> Staff:
     email = email.strip().lower()
     if "@" not in email or len(email) > 254 or unsafe_character(email) is not None:
-        raise DomainError(f"{email!r} is not an email address", field="email")
+        raise DomainError(N_("%(email)r is not an email address"), field="email", email=email)
     if unsafe_character(name) is not None:
-        raise DomainError("must be one line without control characters", field="name")
+        raise DomainError(N_("must be one line without control characters"), field="name")
     if await session.scalar(select(Staff).where(Staff.email == email)):
-        raise Conflict(f"a staff account for {email} already exists", field="email")
+        raise Conflict(
+            N_("a staff account for %(email)s already exists"), field="email", email=email
+        )
     staff = Staff(email=email, name=name, role=role)
     session.add(staff)
     await session.flush()
@@ -70,7 +72,7 @@ async def create_staff(
 async def find_staff(session: AsyncSession, *, email: str) -> Staff:
     staff = await session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
     if staff is None:
-        raise NotFound(f"no staff account for {email}", field="email")
+        raise NotFound(N_("no staff account for %(email)s"), field="email", email=email)
     return staff
 
 

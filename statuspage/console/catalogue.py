@@ -20,7 +20,11 @@ from statuspage.console.words import CONSOLE_CATALOGUES, SOURCE_LANGUAGE
 from statuspage.templating import TEMPLATES
 
 _PYTHON = Path(__file__).resolve().parent
-_DOMAINS = [_PYTHON.parents[1] / "incidents", _PYTHON.parents[1] / "compensation"]
+_DOMAINS = [
+    _PYTHON.parents[1] / "incidents",
+    _PYTHON.parents[1] / "compensation",
+    _PYTHON.parent / "access",  # staff accounts refuse with templates too
+]
 _KEYWORDS = {
     "_": None,
     "N_": None,

@@ -114,7 +114,7 @@ async def _networks(wing: _Wing) -> list[dict[str, str]]:
     """The assets on networks a holder may pick, as the matrix lists them (shown ones)."""
     async with wing.services.database.reading() as session:
         components = await service.list_components(session)
-    rows = networks.matrix(c for c in components if c.showcase)
+    rows = networks.matrix(c for c in components if c.showcase and not c.hidden)
     return [
         {"asset": r.asset, "network": r.network, "value": f"{r.asset}|{r.network}"} for r in rows
     ]
@@ -137,7 +137,9 @@ async def _network_ids(wing: _Wing, form: list[tuple[str, str]]) -> list[int] | 
     except ValidationError:
         return None
     async with wing.services.database.reading() as session:
-        components = [c for c in await service.list_components(session) if c.showcase]
+        components = [
+            c for c in await service.list_components(session) if c.showcase and not c.hidden
+        ]
     ids: list[int] = []
     for choice in choices:
         found = networks.components_on(components, choice)
@@ -145,6 +147,14 @@ async def _network_ids(wing: _Wing, form: list[tuple[str, str]]) -> list[int] | 
             return None
         ids += [component.id for component in found]
     return ids
+
+
+async def _hidden_in(wing: _Wing, ids: list[int]) -> str | None:
+    """The field of the first hidden component a choice names, if any, as the flows name an
+    unknown id: the public forms refuse it as one that does not exist, telling nothing."""
+    async with wing.services.database.reading() as session:
+        hidden = {c.id for c in await service.list_components(session) if c.hidden}
+    return next((f"component_ids.{c}" for c in ids if c in hidden), None)
 
 
 def _language(request: Request, default: str) -> str:
@@ -202,6 +212,8 @@ async def _subscribe(wing: _Wing, request: Request) -> Response:
         allowed = await _within_limits(session, client=client, recipient=data.email)
     if not allowed:
         return await _page(wing, request, "subscribe.html", status=429, error="rate", **values)
+    if hidden := await _hidden_in(wing, data.component_ids):
+        return await _page(wing, request, "subscribe.html", status=422, error=hidden, **values)
     try:
         async with database.sessionmaker() as session, session.begin():
             await subscription_flows.subscribe_email(session, data=data, now=utcnow())
@@ -307,17 +319,13 @@ async def manage(wing: _Wing, request: Request) -> Response:
         if form is None:
             return PlainTextResponse("the form is over the size limit", status_code=413)
         fields = dict(form)
+        ids = [int(value) for name, value in form if name == "component_ids" and value.isdigit()]
+        if await _hidden_in(wing, ids):
+            return await _invalid(wing, request)  # as for an id that does not exist
         try:
             async with wing.services.database.sessionmaker() as session, session.begin():
                 await subscription_flows.set_preferences(
-                    session,
-                    link=link,
-                    language=_chosen_language(fields),
-                    component_ids=[
-                        int(value)
-                        for name, value in form
-                        if name == "component_ids" and value.isdigit()
-                    ],
+                    session, link=link, language=_chosen_language(fields), component_ids=ids
                 )
         except DomainError:
             return await _invalid(wing, request)

@@ -23,12 +23,18 @@ async def _correct(scene: Scene) -> httpx.Response:
     )
 
 
-async def test_a_correction_is_refused_while_a_batch_of_the_incident_is_approved(
-    client: httpx.AsyncClient, make_token: MakeToken
-) -> None:
+async def _loaded(client: httpx.AsyncClient, make_token: MakeToken) -> tuple[Scene, int]:
+    """The scene with a draft of the refund policy, its events loaded."""
     scene = await make_scene(client, make_token)
     batch_id = await scene.batch(await scene.policy(REFUND_ALL))
     assert (await scene.upload(batch_id, EVENTS)).status_code == 200
+    return scene, batch_id
+
+
+async def test_a_correction_is_refused_while_a_batch_of_the_incident_is_approved(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    scene, batch_id = await _loaded(client, make_token)
     approved = await client.post(f"{COMP}/batches/{batch_id}/approve", headers=scene.approver)
     assert approved.status_code == 200, approved.text
     refused = await _correct(scene)
@@ -46,9 +52,7 @@ async def test_a_correction_is_refused_while_a_batch_of_the_incident_is_approved
 async def test_a_draft_goes_stale_and_is_approved_only_once_loaded_again(
     client: httpx.AsyncClient, make_token: MakeToken
 ) -> None:
-    scene = await make_scene(client, make_token)
-    batch_id = await scene.batch(await scene.policy(REFUND_ALL))
-    assert (await scene.upload(batch_id, EVENTS)).status_code == 200
+    scene, batch_id = await _loaded(client, make_token)
     assert (await _correct(scene)).status_code == 201  # a draft does not stop the correction
     stale = {
         "code": "conflict",
@@ -74,9 +78,7 @@ async def test_a_draft_goes_stale_and_is_approved_only_once_loaded_again(
 async def test_the_console_says_why_a_correction_is_refused_in_both_languages(
     client: httpx.AsyncClient, database: Database, make_token: MakeToken
 ) -> None:
-    scene = await make_scene(client, make_token)
-    batch_id = await scene.batch(await scene.policy(REFUND_ALL))
-    assert (await scene.upload(batch_id, EVENTS)).status_code == 200
+    scene, batch_id = await _loaded(client, make_token)
     await scene.approve_and_issue(batch_id)
     await add_staff(database, StaffRole.support, "agent@example.com")
     assert (await sign_in(client, "agent@example.com")).status_code == 303
@@ -100,3 +102,22 @@ async def test_the_console_says_why_a_correction_is_refused_in_both_languages(
     assert chinese.status_code == 409
     assert f"此事件的批次 {batch_id} 当前为" in chinese.text
     assert "它按更正前的计算支付，因此不能再更正此事件的组件" in chinese.text
+
+
+async def test_the_batch_page_says_a_draft_is_stale_and_what_to_do_in_both_languages(
+    client: httpx.AsyncClient, database: Database, make_token: MakeToken
+) -> None:
+    scene, batch_id = await _loaded(client, make_token)
+    await add_staff(database, StaffRole.finance, "officer@example.com")
+    assert (await sign_in(client, "officer@example.com")).status_code == 303
+    page = f"/staff/finance/batches/{batch_id}"
+    assert 'id="stale"' not in (await client.get(page)).text
+    assert (await _correct(scene)).status_code == 201
+    english = (await client.get(page)).text
+    assert "This draft is stale: the incident was corrected after its events were loaded" in english
+    assert '<a href="#intake">Clear its intake and load the events again.</a>' in english
+    chinese = (await client.get(page, headers={"accept-language": "zh-CN"})).text
+    assert "此草稿已过时" in chinese and "清空已导入数据，然后重新导入事件。" in chinese
+    cleared = await client.delete(f"{COMP}/batches/{batch_id}/intake", headers=scene.drafter)
+    assert cleared.status_code == 200, cleared.text
+    assert 'id="stale"' not in (await client.get(page)).text

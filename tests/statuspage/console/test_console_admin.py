@@ -159,6 +159,23 @@ async def test_an_admin_cannot_lock_themselves_out(
     )
     assert demote.status_code == 409
     assert "you cannot take the admin role from yourself" in demote.text
+    zh = {"accept-language": "zh-CN"}
+    in_chinese = await client.post(
+        f"/staff/admin/staff/{me}/active", data={"csrf": csrf, "active": "false"}, headers=zh
+    )
+    assert in_chinese.status_code == 409 and "你不能停用自己的账号" in in_chinese.text
+    short = await client.post(
+        "/staff/admin/staff",
+        data={
+            "csrf": csrf,
+            "email": "x@example.com",
+            "name": "X",
+            "role": "support",
+            "password": "short",
+        },
+        headers=zh,
+    )
+    assert short.status_code == 400 and "密码至少需要 12 个字符" in short.text
 
 
 async def test_a_token_is_shown_once_and_revoking_it_stops_it(

@@ -88,6 +88,13 @@ async def test_create_read_and_cancel_a_recurring_maintenance(
     assert refused.status_code == 422
     assert "the rule makes more than 366 occurrences a year" in refused.text
     assert 'value="FREQ=DAILY;BYHOUR=1,2,3"' in refused.text  # what was typed stays
+    zh = {"accept-language": "zh-CN"}
+    in_chinese = await client.post("/staff/maintenance/series/new", data=form, headers=zh)
+    assert "按此规则一年会产生超过 366 次维护" in in_chinese.text
+    unknown = await client.post(
+        "/staff/maintenance/series/new", data={**form, "rrule": "FREQ=DAILY;EVERY=2"}, headers=zh
+    )
+    assert unknown.status_code == 422 and "EVERY 不是 RRULE 的组成部分" in unknown.text
 
     made = await client.post(
         "/staff/maintenance/series/new", data={**form, "rrule": "FREQ=WEEKLY;BYDAY=TU"}

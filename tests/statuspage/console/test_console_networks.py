@@ -101,5 +101,5 @@ async def test_a_half_filled_network_is_refused_naming_the_field_in_chinese(
     )
     assert half.status_code == 422, half.text
     assert "某网络上的充值或提现" in half.text
-    assert 'role="alert">资产、网络和方向须一起填写：三项都填，或都不填<' in half.text
+    assert 'role="alert">direction: 资产、网络和方向须一起填写<' in half.text
     assert 'name="network" value="Solana"' in half.text

@@ -51,7 +51,7 @@ async def test_a_domain_refusal_and_a_validation_error_in_chinese_and_in_english
         "scheduled_until": "2030-01-02T09:00",
     }
     none = await client.post("/staff/maintenance/new", data=maintenance, headers=ZH)
-    assert "请选择受影响的组件、网络或资产" in none.text
+    assert 'role="alert">component_ids：请选择组件、网络或资产<' in none.text
     maintenance["component_ids"] = str(ids["Spot trading"])
     backwards = await client.post("/staff/maintenance/new", data=maintenance, headers=ZH)
     assert backwards.status_code == 422
