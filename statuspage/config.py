@@ -43,9 +43,10 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
-    # Requests each web worker works on at once; more wait in granian's queue, where a waiting
-    # connection costs little memory (bench/memory.py: the worker's memory after load).
-    web_concurrency_limit: int = 64
+    # Requests each web worker works on at once (0: granian's own bound, its backlog of 1,024
+    # over the workers); more wait in granian's queue. BENCHMARKS.md, "memory": a bound of 64
+    # holds a worker 6 MB smaller and its p99 4x shorter at 256 readers, for ~10% fewer req/s.
+    web_concurrency_limit: int = 0
     max_body_bytes: int = 1_048_576
     sql_echo: bool = False
     # Reverse proxies (addresses or networks) whose X-Forwarded-For / Forwarded header names
@@ -139,7 +140,7 @@ class Settings:
             public_url=env.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             host=env.get("HOST", "127.0.0.1"),
             port=_int(env, "PORT", 8000),
-            web_concurrency_limit=_int(env, "WEB_CONCURRENCY_LIMIT", 64),
+            web_concurrency_limit=_int(env, "WEB_CONCURRENCY_LIMIT", 0),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_048_576),
             sql_echo=env.get("SQL_ECHO", "") in {"1", "true", "yes"},
             trusted_proxies=_list(env, "TRUSTED_PROXIES"),
@@ -196,8 +197,8 @@ class Settings:
             raise SettingsError(
                 f"SMTP_SECURITY must be none, starttls or tls, not {self.smtp_security!r}"
             )
-        if self.web_concurrency_limit < 1:
-            raise SettingsError("WEB_CONCURRENCY_LIMIT must be at least 1")
+        if self.web_concurrency_limit < 0:
+            raise SettingsError("WEB_CONCURRENCY_LIMIT must be 0 (granian's bound) or more")
         if not 0 <= self.worker_nice <= 19:
             raise SettingsError(f"WORKER_NICE must be from 0 to 19, not {self.worker_nice}")
         if self.delivery_concurrency < 1:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incidents import flows, service
 from incidents.common import audit
 from incidents.common.actor import Actor
-from incidents.common.errors import InvalidInput, NotFound
+from incidents.common.errors import N_, InvalidInput, NotFound
 from incidents.detection.models import Alert, AlertPolicy, AlertRule, AlertSource, AlertState
 from incidents.models import IncidentStatus
 
@@ -65,9 +65,11 @@ async def acknowledge(session: AsyncSession, *, alert_id: int, actor: Actor) -> 
     holds of every alert of its incident end)."""
     row = await session.get(Alert, alert_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"alert {alert_id} does not exist", field="alert_id")
+        raise NotFound(N_("alert %(alert_id)s does not exist"), field="alert_id", alert_id=alert_id)
     if row.incident_id is None:
-        raise InvalidInput(f"alert {alert_id} opened no incident", field="alert_id")
+        raise InvalidInput(
+            N_("alert %(alert_id)s opened no incident"), field="alert_id", alert_id=alert_id
+        )
     await session.execute(
         update(Alert).where(Alert.incident_id == row.incident_id).values(hold_until=None)
     )

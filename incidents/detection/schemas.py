@@ -134,12 +134,12 @@ class SourceIn(_In):
     @model_validator(mode="after")
     def _check(self) -> SourceIn:
         if self.signed and self.kind != SourceKind.events:
-            raise ValueError("signed: only an events source checks signatures")
+            raise Invalid(N_("signed: only an events source checks signatures"))
         if (self.kind == SourceKind.heartbeat) != (self.heartbeat is not None):
-            raise ValueError("heartbeat: a heartbeat source needs one; other kinds take none")
+            raise Invalid(N_("heartbeat: a heartbeat source needs one; other kinds take none"))
         if self.heartbeat is not None and not self.heartbeat.longer_second_deadline():
-            raise ValueError(
-                "heartbeat.down_after_seconds: must be longer than degraded_after_seconds"
+            raise Invalid(
+                N_("heartbeat.down_after_seconds: must be longer than degraded_after_seconds")
             )
         return self
 

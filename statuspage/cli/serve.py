@@ -63,7 +63,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             factory=True,
             respawn_failed_workers=True,  # a web process that dies is replaced
             workers_kill_timeout=WEB_STOP_TIMEOUT_SECONDS,
-            backpressure=settings.web_concurrency_limit,
+            backpressure=settings.web_concurrency_limit or None,
         ).serve()
     finally:
         if child is not None:

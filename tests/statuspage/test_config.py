@@ -26,11 +26,11 @@ def test_a_trusted_proxy_that_is_no_address_is_refused(value: str) -> None:
         Settings.from_env({"TRUSTED_PROXIES": value})
 
 
-def test_the_web_concurrency_limit_is_a_positive_number() -> None:
-    assert Settings.from_env({}).web_concurrency_limit == 64
+def test_the_web_concurrency_limit_is_granians_unless_set() -> None:
+    assert Settings.from_env({}).web_concurrency_limit == 0
     assert Settings.from_env({"WEB_CONCURRENCY_LIMIT": "8"}).web_concurrency_limit == 8
-    with pytest.raises(SettingsError, match="WEB_CONCURRENCY_LIMIT must be at least 1"):
-        Settings.from_env({"WEB_CONCURRENCY_LIMIT": "0"})
+    with pytest.raises(SettingsError, match="WEB_CONCURRENCY_LIMIT must be 0"):
+        Settings.from_env({"WEB_CONCURRENCY_LIMIT": "-1"})
 
 
 def test_the_issue_chunk_is_from_one_to_a_hundred_thousand_vouchers() -> None:

@@ -39,11 +39,11 @@ async def test_a_server_killed_mid_fan_out_delivers_each_message_once_after_rest
 async def test_a_server_killed_mid_issue_issues_each_voucher_once_after_restart(
     fresh: Fresh, http_receiver: HttpReceiver
 ) -> None:
-    # 1,000 vouchers, two chunks of 500: the kill lands with the first committed, the second
-    # (some 25 ms of the server's time: room for the freeze-and-look) left for the restart;
-    # `bench/run crashes` does the same with the default 2,000 a chunk.
+    # 4,000 vouchers, two chunks: the kill lands with the first committed, the second (about
+    # 0.1 s of the server's time: room for the freeze-and-look) left for the restart. Chunks of
+    # 500 (25 ms) were too short: the batch was issued before the kill landed.
     outcome = await crash_during_issue(
-        fresh.database, fresh.url, http_receiver, rng=random.Random(8), accounts=1112, chunk=500
+        fresh.database, fresh.url, http_receiver, rng=random.Random(8), accounts=4445
     )
     assert outcome.notes == []  # it died with some vouchers written, then issued them all
     assert outcome.double_vouchers == 0, outcome
