@@ -6,24 +6,37 @@ stale: it is cleared and loaded again before it is approved."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compensation import rules, service
 from compensation.errors import N_, Conflict
-from compensation.models import BatchState
+from compensation.models import Batch, BatchState
 from incidents.common import audit
 
 _OPEN = frozenset({BatchState.draft, BatchState.cancelled})
 
 
 async def before_correction(
-    session: AsyncSession, *, incident_id: int, actor_id: int | None
+    session: AsyncSession, *, incident_id: int, actor_id: int | None, reopening: bool = False
 ) -> None:
     """Each batch of the incident is locked (an approval waits, then sees the draft stale;
     an approval that came first makes the correction wait, then refuses it)."""
-    listed = await service.list_batches(session, incident_id=incident_id)
-    for found in sorted(listed, key=lambda batch: batch.id):
-        batch = await service.get_batch(session, batch_id=found.id, lock=True)
+    # Every batch of the incident, not a page of them: an old approved one refuses too.
+    ids = await session.scalars(
+        select(Batch.id).where(Batch.incident_id == incident_id).order_by(Batch.id)
+    )
+    for batch_id in list(ids):
+        batch = await service.get_batch(session, batch_id=batch_id, lock=True)
+        if batch.state not in _OPEN and reopening:  # its windows would run on past the payout
+            raise Conflict(
+                N_(
+                    "batch %(id)s of this incident is %(state)s: it pays what was computed "
+                    "before, so the incident cannot be reopened; open a new incident instead"
+                ),
+                id=batch.id,
+                state=batch.state.value,
+            )
         if batch.state not in _OPEN:
             raise Conflict(
                 N_(

@@ -92,6 +92,9 @@ async def create_subscription(
         secret = shown = _new_webhook_secret()
     assert address is not None
     confirmed = data.channel != Channel.email or data.confirmed
+    if confirmed and data.channel == Channel.email:
+        # Someone who unsubscribed comes back by their own click only, as imports honour.
+        confirmed = not await suppression.suppressed(session, addresses=[address])
     subscription = await add_subscription(
         session,
         channel=data.channel,

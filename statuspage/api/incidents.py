@@ -164,6 +164,14 @@ async def resolve(call: Call) -> IncidentOut:
 
 
 async def reopen(call: Call) -> IncidentOut:
+    """Reopening lengthens the impact windows: compensation is asked first, as for a
+    correction (refused while a batch stands approved; a loaded draft goes stale)."""
+    await corrections.before_correction(
+        call.session,
+        incident_id=call.path["incident_id"],
+        actor_id=call.actor().staff_id,
+        reopening=True,
+    )
     incident = await flows.reopen_incident(
         call.session, incident_id=call.path["incident_id"], data=call.body, actor=call.actor()
     )

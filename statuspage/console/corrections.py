@@ -13,7 +13,7 @@ from compensation import corrections as compensation_corrections
 from incidents import flows, service
 from incidents.common.actor import Actor
 from incidents.common.staff import SUPPORT
-from incidents.schemas import ComponentCorrectionIn
+from incidents.schemas import ComponentCorrectionIn, ReopenIn
 from statuspage.console import confirm
 from statuspage.console import forms as console_forms
 from statuspage.console.incident_page import incident_page
@@ -70,6 +70,15 @@ async def _correct(
     await flows.remove_component(db, incident_id=incident_id, data=data, actor=actor)
 
 
+async def _reopen(incident_id: int, data: ReopenIn, actor: Actor, db: AsyncSession) -> None:
+    """Reopening lengthens the impact windows: compensation is asked first, in the same
+    transaction, as for a correction."""
+    await compensation_corrections.before_correction(
+        db, incident_id=incident_id, actor_id=actor.staff_id, reopening=True
+    )
+    await flows.reopen_incident(db, incident_id=incident_id, data=data, actor=actor)
+
+
 async def remove_component(console: Console) -> Response:
     """Asked first, once the form is valid: what finance pays follows it."""
     incident_id = console.id("incident_id")
@@ -97,11 +106,7 @@ async def reopen(console: Console) -> Response:
     incident_id = console.id("incident_id")
     try:
         data = console_forms.reopen_in(console)
-        await console.write(
-            lambda db: flows.reopen_incident(
-                db, incident_id=incident_id, data=data, actor=console.actor()
-            )
-        )
+        await console.write(partial(_reopen, incident_id, data, console.actor()))
     except FormError as error:
         values = console_forms.entered(console)
         return await incident_page(console, status=error.status, values=values, errors=error.errors)

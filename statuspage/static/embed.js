@@ -92,7 +92,8 @@
           etag = answer.headers.get("ETag");
           return answer.json().then(read);
         }
-        if (answer.status !== 304) show([]);
+        // 304: nothing changed. An error (429, 5xx: the status server overloaded, likely
+        // during an outage) keeps the banner shown until an answer says otherwise.
       })
       .catch(function () {})
       .then(function () {

@@ -75,6 +75,36 @@ async def test_a_draft_goes_stale_and_is_approved_only_once_loaded_again(
     assert nothing.json()["error"]["message"] == "the batch pays no account: nothing to approve"
 
 
+async def test_reopening_makes_a_loaded_draft_stale_and_is_refused_once_a_batch_is_approved(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    """Reopening lengthens the impact windows the batch was computed from, as a correction
+    shortens them."""
+    scene, batch_id = await _loaded(client, make_token)
+    incident = f"{API}/incidents/{scene.incident_id}"
+    body = {"body": "Spot trading orders are stuck again."}
+    reopened = await client.post(f"{incident}/reopen", json=body, headers=scene.support)
+    assert reopened.status_code == 200, reopened.text
+    approve = await client.post(f"{COMP}/batches/{batch_id}/approve", headers=scene.approver)
+    assert approve.status_code == 409
+    assert approve.json()["error"]["field"] == "intake"  # stale: load the events again
+    resolved = await client.post(
+        f"{incident}/resolve", json={"body": "Orders fill again."}, headers=scene.support
+    )
+    assert resolved.status_code == 200, resolved.text
+    cleared = await client.delete(f"{COMP}/batches/{batch_id}/intake", headers=scene.drafter)
+    assert cleared.status_code == 200, cleared.text
+    assert (await scene.upload(batch_id, EVENTS)).status_code == 200
+    approved = await client.post(f"{COMP}/batches/{batch_id}/approve", headers=scene.approver)
+    assert approved.status_code == 200, approved.text
+    refused = await client.post(f"{incident}/reopen", json=body, headers=scene.support)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"] == (
+        f"batch {batch_id} of this incident is approved: it pays what was computed before, so "
+        "the incident cannot be reopened; open a new incident instead"
+    )
+
+
 async def test_the_console_says_why_a_correction_is_refused_in_both_languages(
     client: httpx.AsyncClient, database: Database, make_token: MakeToken
 ) -> None:

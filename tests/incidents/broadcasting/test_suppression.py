@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from incidents.broadcasting import subscriptions, transfers
-from incidents.broadcasting.models import Audience, Channel, Subscription, SuppressedAddress
+from incidents.broadcasting.models import (
+    Audience,
+    Channel,
+    Delivery,
+    Subscription,
+    SuppressedAddress,
+)
 from incidents.broadcasting.rules import Link
+from incidents.broadcasting.schemas import SubscriptionIn
 from incidents.common.actor import Actor
 from incidents.common.db_types import utcnow
 from statuspage.db import Database
@@ -69,3 +76,23 @@ async def test_an_address_that_unsubscribed_is_not_imported_again_until_its_owne
         assert (await session.scalars(select(SuppressedAddress))).all() == []
     last = await _import(database, "wang.fang@example.cn")
     assert (last.suppressed, last.already_subscribed) == (0, 1)
+
+
+async def test_staff_adding_an_address_that_unsubscribed_as_confirmed_sends_it_a_confirmation(
+    database: Database,
+) -> None:
+    done = await _import(database, "wang.fang@example.cn")
+    async with database.sessionmaker() as session, session.begin():
+        wang = await subscriptions.get_subscription(
+            session, subscription_id=done.ids_by_address["wang.fang@example.cn"]
+        )
+        await subscriptions.unsubscribe(session, link=Link(wang.id, wang.token_version, wang.nonce))
+    data = SubscriptionIn(channel=Channel.email, email="Wang.Fang@example.cn", confirmed=True)
+    async with database.sessionmaker() as session, session.begin():
+        again, _ = await subscriptions.create_subscription(session, data=data, actor=ACTOR)
+    assert again.confirmed_at is None  # only her own click brings her back
+    async with database.sessionmaker() as session:
+        asked = await session.scalar(
+            select(func.count()).where(Delivery.subscription_id == again.id)
+        )
+    assert asked == 1  # the confirmation email
