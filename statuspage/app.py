@@ -26,6 +26,7 @@ from statuspage import security_headers
 from statuspage.api import routing
 from statuspage.config import Settings
 from statuspage.db import BUSY_RETRY_SECONDS, Database, connect, lock_wait_exceeded
+from statuspage.group_commit import GroupCommit
 from statuspage.keys import Keys
 from statuspage.public import openapi as public_openapi
 from statuspage.public import routes as public_routes
@@ -117,7 +118,9 @@ def _running(settings: Settings, db: Database, *, owns_database: bool) -> Runnin
         await cache.refresh()  # the pages being read show the change when the write answers
 
     return Running(
-        services=Services(settings, db, Keys(db, settings), bell, after_write),
+        services=Services(
+            settings, db, Keys(db, settings), bell, after_write, GroupCommit(db, after_write)
+        ),
         cache=cache,
         exporter=_exporter(cache, settings) if settings.export_dir else None,
         worker=worker,
@@ -279,6 +282,7 @@ def _staff_openapi() -> dict[str, Any]:
 
 
 async def _stop(running: Running) -> None:
+    await running.services.batches.close()  # the alerts queued are written and answered
     for part in (running.scheduler, running.credit_worker, running.worker):
         if part is not None:
             await part.close()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from statuspage.config import Settings
 from statuspage.db import Database
+from statuspage.group_commit import GroupCommit
 from statuspage.keys import Keys
 from statuspage.wake import Bell
 
@@ -23,3 +24,6 @@ class Services:
     # After a write through the app committed: wakes the workers and the scheduler and
     # refreshes this instance's public pages, so the answer's reader sees the change.
     after_write: AfterWrite
+    # Monitoring's small writes (the alert hooks), many requests to one transaction; it
+    # runs `after_write` once per batch.
+    batches: GroupCommit

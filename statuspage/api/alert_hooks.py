@@ -2,7 +2,9 @@
 heartbeats, each at /api/alerts/<kind>/<secret>. The body is read (within the size limit),
 the source authenticated in a read (its signature checked, where it signs) and the body
 validated before the write transaction opens, so a slow sender never holds the write lock;
-then the alerts go through the same rules and policies."""
+then the alerts go through the same rules and policies, the calls of one moment in one
+transaction (statuspage.group_commit): a storm of alerts takes the write lock once a batch,
+not once a call."""
 
 from __future__ import annotations
 
@@ -91,11 +93,12 @@ async def receive(
         source = await authenticate_source(session, secret=secret, kind=kind)
         check_signature(source, body=raw, headers=request.headers)
     payload = routing.parse_model(model, raw) if model is not None else None
-    actor = Actor(staff_id=None, default_language=services.settings.default_language)
-    async with services.database.sessionmaker() as session, session.begin():
+
+    async def write(session: AsyncSession) -> list[dict[str, object]]:
+        actor = Actor(staff_id=None, default_language=services.settings.default_language)
         source = await authenticate_source(session, secret=secret, kind=kind)  # revoked since?
         alerts = await act(session, source, payload, actor)
-        decisions = [
+        return [
             AlertDecision(
                 fingerprint=alert.fingerprint,
                 decision=alert.decision,
@@ -103,8 +106,10 @@ async def receive(
             ).model_dump()
             for alert in alerts
         ]
-    await services.after_write()  # the page and API v2 show it when this answers
-    return JSONResponse({"alerts": decisions})
+
+    # With the other calls of this moment, in one transaction; answered once it committed
+    # and the page and API v2 show it.
+    return JSONResponse({"alerts": await services.batches.run(write)})
 
 
 def _bearer(authorization: str | None) -> str | None:
