@@ -1,7 +1,7 @@
 """Where monitoring posts: Alertmanager's and Grafana's webhooks, the generic event API and
-heartbeats, each at /api/alerts/<kind>/<secret>. The body is read (within the size limit),
-the source authenticated in a read (its signature checked, where it signs) and the body
-validated before the write transaction opens, so a slow sender never holds the write lock;
+heartbeats, each at /api/alerts/<kind>/<secret>. The source is authenticated in a read
+before the body is read (within the size limit), its signature checked where it signs, and the
+body validated before the write transaction opens, so a slow sender never holds the write lock;
 then the alerts go through the same rules and policies, the calls of one moment in one
 transaction (statuspage.group_commit): a storm of alerts takes the write lock once a batch,
 not once a call."""
@@ -87,11 +87,12 @@ async def receive(
 ) -> Response:
     """One call of a sender: the secret is the URL's last segment or a Bearer credential."""
     secret = request.path_params.get("secret") or _bearer(request.headers.get("authorization"))
-    raw = await routing.read_bytes(request, limit=services.settings.max_body_bytes)
     async with services.database.reading() as session, session.begin():
-        # a stranger learns nothing of the payload's shape: 401 before any 422
+        # a stranger is answered before a byte of the body is read, and learns nothing of
+        # the payload's shape: 401 before any 413 or 422
         source = await authenticate_source(session, secret=secret, kind=kind)
-        check_signature(source, body=raw, headers=request.headers)
+    raw = await routing.read_bytes(request, limit=services.settings.max_body_bytes)
+    check_signature(source, body=raw, headers=request.headers)
     payload = routing.parse_model(model, raw) if model is not None else None
 
     async def write(session: AsyncSession) -> list[dict[str, object]]:

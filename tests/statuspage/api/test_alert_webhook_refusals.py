@@ -3,6 +3,9 @@ naming the field."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
 import httpx
 
 from tests.statuspage.api.alert_payloads import API, alert, payload, rule_body, set_up
@@ -84,3 +87,26 @@ async def test_rules_are_validated_naming_the_field(
         f"{API}/alert-rules", json=rule_body(component_id), headers=support
     )
     assert as_support.status_code == 403
+
+
+async def test_a_wrong_secret_is_refused_before_the_body_is_read(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await set_up(client, admin)
+    never = asyncio.Event()
+
+    async def stalled() -> AsyncIterator[bytes]:
+        yield b'{"version": "4", '
+        await never.wait()  # a caller that sends its headers and then nothing more
+
+    headers = {"content-type": "application/json", "content-length": "900000"}
+    wrong = await asyncio.wait_for(
+        client.post(f"{HOOK}/as_{'x' * 43}", content=stalled(), headers=headers), timeout=5
+    )
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["message"] == "this alert source's secret is not valid"
+    # a body over the limit from a stranger: 401, not 413 (its size was never looked at)
+    huge = alert()
+    huge["annotations"] = {f"note{i}": "x" * 1_900 for i in range(600)}
+    oversized = await client.post(f"{HOOK}/as_{'x' * 43}", json=payload(huge))
+    assert oversized.status_code == 401
