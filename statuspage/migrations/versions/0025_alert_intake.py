@@ -1,0 +1,41 @@
+"""Alerts' intake (issue 19): an index on alerts.updated_at, which the retention sweep and the
+staff's alert list order and filter by; the index on hold_until now holds the held alerts only
+(over every alert, SQLite's planner took it for the sweep's "hold_until IS NULL" instead).
+Downgrade puts both back as they were.
+
+Revision ID: 0025
+Revises: 0023
+Create Date: 2026-12-04 18:00:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0025"
+down_revision = "0023"
+branch_labels = None
+depends_on = None
+
+
+_HELD = sa.text("hold_until IS NOT NULL")
+
+
+def upgrade() -> None:
+    op.create_index(op.f("ix_alerts_updated_at"), "alerts", ["updated_at"], unique=False)
+    op.drop_index(op.f("ix_alerts_hold_until"), table_name="alerts")
+    op.create_index(
+        op.f("ix_alerts_hold_until"),
+        "alerts",
+        ["hold_until"],
+        unique=False,
+        sqlite_where=_HELD,
+        postgresql_where=_HELD,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_alerts_hold_until"), table_name="alerts")
+    op.create_index(op.f("ix_alerts_hold_until"), "alerts", ["hold_until"], unique=False)
+    op.drop_index(op.f("ix_alerts_updated_at"), table_name="alerts")
