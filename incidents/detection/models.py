@@ -144,3 +144,18 @@ class Alert(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     # the retention sweep and the staff's alert list go by it
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+
+
+class WebhookId(Base):
+    """A signed source's call accepted under its Standard Webhooks `webhook-id` (kept as a
+    SHA-256 digest, whatever its length), with the answer it was given: a second delivery of
+    the id is given that answer and acts on nothing again."""
+
+    __tablename__ = "alert_webhook_ids"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    answer: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -9,7 +9,9 @@ not once a call."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -20,7 +22,7 @@ from starlette.routing import Route
 
 from incidents.common.actor import Actor
 from incidents.common.errors import NotFound
-from incidents.detection import flows, heartbeats
+from incidents.detection import flows, heartbeats, replays
 from incidents.detection.inbound import (
     EventIn,
     GrafanaPayload,
@@ -93,24 +95,56 @@ async def receive(
         source = await authenticate_source(session, secret=secret, kind=kind)
     raw = await routing.read_bytes(request, limit=services.settings.max_body_bytes)
     check_signature(source, body=raw, headers=request.headers)
-    payload = routing.parse_model(model, raw) if model is not None else None
-
-    async def write(session: AsyncSession) -> list[dict[str, object]]:
-        actor = Actor(staff_id=None, default_language=services.settings.default_language)
-        source = await authenticate_source(session, secret=secret, kind=kind)  # revoked since?
-        alerts = await act(session, source, payload, actor)
-        return [
-            AlertDecision(
-                fingerprint=alert.fingerprint,
-                decision=alert.decision,
-                incident_id=alert.incident_id,
-            ).model_dump()
-            for alert in alerts
-        ]
-
+    call = _Call(
+        secret=secret,
+        kind=kind,
+        act=act,
+        payload=routing.parse_model(model, raw) if model is not None else None,
+        # a signed call's id is its idempotency key (Standard Webhooks): a replay acts once
+        webhook_id=request.headers["webhook-id"] if source.signed else None,
+        default_language=services.settings.default_language,
+    )
     # With the other calls of this moment, in one transaction; answered once it committed
     # and the page and API v2 show it.
-    return JSONResponse({"alerts": await services.batches.run(write)})
+    return JSONResponse(await services.batches.run(call.write))
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A call read and checked, to be written with the others of its batch."""
+
+    secret: str | None
+    kind: SourceKind
+    act: Act
+    payload: BaseModel | None
+    webhook_id: str | None
+    default_language: str
+
+    async def write(self, session: AsyncSession) -> dict[str, Any]:
+        actor = Actor(staff_id=None, default_language=self.default_language)
+        source = await authenticate_source(session, secret=self.secret, kind=self.kind)
+        if self.webhook_id is not None:
+            earlier = await replays.claim(
+                session, source_id=source.id, webhook_id=self.webhook_id, now=actor.now
+            )
+            if earlier is not None:  # delivered before: its answer again, nothing done again
+                return {**earlier, "duplicate": True}
+        alerts = await self.act(session, source, self.payload, actor)
+        answer: dict[str, Any] = {
+            "alerts": [
+                AlertDecision(
+                    fingerprint=alert.fingerprint,
+                    decision=alert.decision,
+                    incident_id=alert.incident_id,
+                ).model_dump()
+                for alert in alerts
+            ]
+        }
+        if self.webhook_id is not None:
+            await replays.keep_answer(
+                session, source_id=source.id, webhook_id=self.webhook_id, answer=answer
+            )
+        return answer
 
 
 def _bearer(authorization: str | None) -> str | None:

@@ -29,7 +29,7 @@ from incidents.broadcasting.rules import (
     quiet_reminder_key,
 )
 from incidents.common.actor import Actor
-from incidents.detection import heartbeats, holds
+from incidents.detection import heartbeats, holds, replays
 from incidents.detection import service as detection
 from incidents.models import (
     Incident,
@@ -73,6 +73,7 @@ async def run_due(database: Database, settings: Settings, *, now: datetime) -> l
 async def _forget_alerts(session: AsyncSession, settings: Settings, now: datetime) -> list[str]:
     before = now - timedelta(days=settings.alert_retention_days)
     deleted = await detection.delete_alerts_before(session, before=before)
+    await replays.forget_before(session, before=now - replays.KEPT_FOR)  # no replay passes now
     return [f"{deleted} alerts older than {settings.alert_retention_days} days deleted"] * (
         deleted > 0
     )

@@ -7,52 +7,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from incidents.detection.models import Alert
 from incidents.models import Incident
-from statuspage.app import create_app
-from statuspage.config import Settings
 from statuspage.db import Database, TrackedSession
-from tests.conftest import Fresh
 from tests.statuspage.api.alert_payloads import API, alert, payload, set_up
 from tests.statuspage.api.alert_senders import component, rule, source
+from tests.statuspage.api.conftest import Committed
 
 CALLS = 60
-
-
-@dataclass
-class Committed:
-    client: httpx.AsyncClient
-    admin: dict[str, str]
-    database: Database
-
-
-@pytest.fixture
-async def committed(fresh: Fresh) -> AsyncIterator[Committed]:
-    """The app on a database of its own whose writes really commit, a connection each."""
-    from incidents.common.staff import StaffRole
-    from statuspage.access import tokens
-
-    settings = Settings(
-        database_url=fresh.url, cache_poll_seconds=0, run_worker=False, run_scheduler=False
-    )
-    app = create_app(settings, database=fresh.database)
-    async with fresh.database.sessionmaker() as session, session.begin():
-        staff = await tokens.create_staff(
-            session, email="a@x.io", name="Admin", role=StaffRole.admin, actor_id=None
-        )
-        _, plain = await tokens.create_token(session, staff=staff, name="t", actor_id=None)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield Committed(client, {"Authorization": f"Bearer {plain}"}, fresh.database)
-    await app.running.cache.close()
 
 
 @contextmanager
