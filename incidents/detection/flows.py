@@ -28,13 +28,21 @@ from incidents.schemas import IncidentOpen, IncidentText, ResolveIn, UpdateIn, U
 
 
 async def receive(
-    session: AsyncSession, *, source: AlertSource, alerts: Sequence[Incoming], actor: Actor
+    session: AsyncSession,
+    *,
+    source: AlertSource,
+    alerts: Sequence[Incoming],
+    actor: Actor,
+    known_rules: Sequence[AlertRule] | None = None,
 ) -> list[Alert]:
     """Records every alert by fingerprint and acts on it; a re-sent notification changes
-    nothing that the first one did. Every sender's alerts come here."""
+    nothing that the first one did. Every sender's alerts come here. `known_rules`: the rules
+    as a caller writing many calls in one transaction read them once; else read here."""
     latest = {alert.fingerprint: alert for alert in alerts}
     rows = await detection.claim_alerts(session, source_id=source.id, fingerprints=list(latest))
-    all_rules = await detection.list_rules(session)
+    all_rules = (
+        list(known_rules) if known_rules is not None else await detection.list_rules(session)
+    )
     matched = {
         fingerprint: rules.matching_rule(all_rules, source_id=source.id, labels=alert.labels)
         for fingerprint, alert in latest.items()

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -129,7 +130,9 @@ async def authenticate_source(
     if len(secret) > _LONGEST_SECRET or not secret.startswith(SECRET_PREFIX):
         raise Unauthenticated("this alert source's secret is not valid", field="secret")
     source = await session.scalar(
-        select(AlertSource).where(AlertSource.digest == token_digest(secret))
+        select(AlertSource)
+        .where(AlertSource.digest == token_digest(secret))
+        .options(lazyload(AlertSource.heartbeat))  # a beat reads its own row, locked
     )
     if source is None or source.revoked_at is not None:
         raise Unauthenticated("this alert source's secret is not valid", field="secret")

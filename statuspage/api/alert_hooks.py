@@ -8,8 +8,8 @@ not once a call."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -23,6 +23,7 @@ from starlette.routing import Route
 from incidents.common.actor import Actor
 from incidents.common.errors import NotFound
 from incidents.detection import flows, heartbeats, replays
+from incidents.detection import service as detection
 from incidents.detection.inbound import (
     EventIn,
     GrafanaPayload,
@@ -30,7 +31,7 @@ from incidents.detection.inbound import (
     from_alertmanager,
     from_event,
 )
-from incidents.detection.models import Alert, AlertSource, SourceKind
+from incidents.detection.models import Alert, AlertRule, AlertSource, SourceKind
 from incidents.detection.schemas import AlertDecision, AlertmanagerPayload
 from incidents.models import Component
 from statuspage.access.alert_sources import authenticate_source, check_signature
@@ -39,24 +40,37 @@ from statuspage.services import Services
 
 PREFIX = "/api/alerts"
 
-Act = Callable[[AsyncSession, AlertSource, BaseModel | None, Actor], Awaitable[list[Alert]]]
+Act = Callable[
+    [AsyncSession, AlertSource, BaseModel | None, Actor, Sequence[AlertRule]],
+    Awaitable[list[Alert]],
+]
 
 
 async def _alertmanager(
-    session: AsyncSession, source: AlertSource, payload: BaseModel | None, actor: Actor
+    session: AsyncSession,
+    source: AlertSource,
+    payload: BaseModel | None,
+    actor: Actor,
+    rules: Sequence[AlertRule],
 ) -> list[Alert]:
     assert isinstance(payload, AlertmanagerPayload | GrafanaPayload)
+    alerts = from_alertmanager(payload)
     return await flows.receive(
-        session, source=source, alerts=from_alertmanager(payload), actor=actor
+        session, source=source, alerts=alerts, actor=actor, known_rules=rules
     )
 
 
 async def _event(
-    session: AsyncSession, source: AlertSource, payload: BaseModel | None, actor: Actor
+    session: AsyncSession,
+    source: AlertSource,
+    payload: BaseModel | None,
+    actor: Actor,
+    rules: Sequence[AlertRule],
 ) -> list[Alert]:
     assert isinstance(payload, EventIn)
+    alerts = [await _incoming(session, payload, actor)]
     return await flows.receive(
-        session, source=source, alerts=[await _incoming(session, payload, actor)], actor=actor
+        session, source=source, alerts=alerts, actor=actor, known_rules=rules
     )
 
 
@@ -75,7 +89,11 @@ async def _incoming(session: AsyncSession, event: EventIn, actor: Actor) -> Inco
 
 
 async def _beat(
-    session: AsyncSession, source: AlertSource, _payload: BaseModel | None, actor: Actor
+    session: AsyncSession,
+    source: AlertSource,
+    _payload: BaseModel | None,
+    actor: Actor,
+    _rules: Sequence[AlertRule],
 ) -> list[Alert]:
     return await heartbeats.beat(session, source=source, actor=actor)
 
@@ -122,14 +140,15 @@ class _Call:
 
     async def write(self, session: AsyncSession) -> dict[str, Any]:
         actor = Actor(staff_id=None, default_language=self.default_language)
-        source = await authenticate_source(session, secret=self.secret, kind=self.kind)
+        known = _Batch.of(session)
+        source = await known.source(session, secret=self.secret, kind=self.kind)
         if self.webhook_id is not None:
             earlier = await replays.claim(
                 session, source_id=source.id, webhook_id=self.webhook_id, now=actor.now
             )
             if earlier is not None:  # delivered before: its answer again, nothing done again
                 return {**earlier, "duplicate": True}
-        alerts = await self.act(session, source, self.payload, actor)
+        alerts = await self.act(session, source, self.payload, actor, await known.rules(session))
         answer: dict[str, Any] = {
             "alerts": [
                 AlertDecision(
@@ -145,6 +164,43 @@ class _Call:
                 session, source_id=source.id, webhook_id=self.webhook_id, answer=answer
             )
         return answer
+
+
+@dataclass
+class _Batch:
+    """What the calls of one batch (one transaction) look up once: the calls of a storm come
+    from one source and match the same rules. Kept in the batch session's `info`; the objects
+    are held here too, since the session's identity map holds them only weakly."""
+
+    sources: dict[tuple[str | None, SourceKind], tuple[int, AlertSource]] = field(
+        default_factory=dict
+    )
+    all_rules: list[AlertRule] | None = None
+
+    @classmethod
+    def of(cls, session: AsyncSession) -> _Batch:
+        found = session.info.get("alert_batch")
+        if not isinstance(found, _Batch):
+            found = session.info["alert_batch"] = _Batch()
+        return found
+
+    async def source(
+        self, session: AsyncSession, *, secret: str | None, kind: SourceKind
+    ) -> AlertSource:
+        """The live source again (revoked since the call was read?)."""
+        if (secret, kind) in self.sources:
+            source_id, _held = self.sources[secret, kind]
+            found = await session.get(AlertSource, source_id)  # reloaded where expired
+            if found is not None and found.revoked_at is None:
+                return found
+        source = await authenticate_source(session, secret=secret, kind=kind)
+        self.sources[secret, kind] = (source.id, source)
+        return source
+
+    async def rules(self, session: AsyncSession) -> list[AlertRule]:
+        if self.all_rules is None:
+            self.all_rules = await detection.list_rules(session)
+        return self.all_rules
 
 
 def _bearer(authorization: str | None) -> str | None:

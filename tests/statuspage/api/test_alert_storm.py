@@ -44,6 +44,22 @@ def write_transactions() -> Iterator[list[int]]:
         event.remove(TrackedSession, "after_transaction_end", ended)
 
 
+@contextmanager
+def statements(database: Database) -> Iterator[dict[str, list[str]]]:
+    """The statements run, by the table they read from first."""
+    seen: dict[str, list[str]] = {}
+
+    def before(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        table = statement.partition("\nFROM ")[2].split(" ", 1)[0].split("\n", 1)[0]
+        seen.setdefault(f"FROM {table}", []).append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", before)
+
+
 @asynccontextmanager
 async def write_lock_held(database: Database, component_id: int) -> AsyncIterator[None]:
     """Another writer holds the lock the alert writes need (SQLite's write lock, the
@@ -72,12 +88,15 @@ async def test_a_storm_on_one_component_is_written_together_and_opens_one_incide
     client = committed.client
     component_id, hook = await set_up(client, committed.admin)
     bodies = [payload(alert(f"f{n:04d}", instance=f"node-{n}")) for n in range(CALLS)]
-    with write_transactions() as counted:
+    with write_transactions() as counted, statements(committed.database) as read:
         answers = await _calls(
             committed, component_id, [client.post(hook, json=body) for body in bodies]
         )
     assert [answer.status_code for answer in answers] == [200] * CALLS, answers[0].text
     assert len(counted) <= 3  # one that was under way when the lock was taken, one for the rest
+    # a batch reads its source and the rules once, not once a call
+    assert 1 <= len(read["FROM alert_rules"]) <= len(counted)
+    assert len(read.get("FROM alert_sources", [])) <= CALLS + len(counted)  # + one per call read
     decided = [answer.json()["alerts"] for answer in answers]
     assert [[a["fingerprint"] for a in alerts] for alerts in decided] == [
         [f"f{n:04d}"] for n in range(CALLS)
