@@ -1,0 +1,96 @@
+"""Group commit: jobs queued together commit in one transaction, a job's error undoes only
+its own writes and is raised to its caller alone, `after_commit` runs once a batch before
+anyone is answered (its failure is every caller's), and closing waits for what is queued."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from incidents.common.errors import NotFound
+from incidents.models import Component
+from statuspage.db import Database
+from statuspage.group_commit import GroupCommit
+
+
+def _adding(name: str, *, fails: bool = False) -> Callable[[AsyncSession], Awaitable[str]]:
+    async def job(session: AsyncSession) -> str:
+        session.add(Component(name=name))
+        await session.flush()
+        if fails:
+            raise NotFound(f"component {name!r} is refused", field="name")
+        return name
+
+    return job
+
+
+async def _names(database: Database) -> list[str]:
+    async with database.sessionmaker() as session:
+        found = await session.scalars(select(Component.name).order_by(Component.name))
+        return list(found)
+
+
+async def test_a_failing_job_undoes_only_its_own_writes(database: Database) -> None:
+    commits: list[list[str]] = []
+
+    async def after_commit() -> None:
+        commits.append(await _names(database))  # what a reader sees when the callers hear
+
+    group = GroupCommit(database, after_commit)
+    outcomes = await asyncio.gather(
+        group.run(_adding("BTC deposits")),
+        group.run(_adding("DOGE deposits", fails=True)),
+        group.run(_adding("ETH deposits")),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == "BTC deposits"
+    assert outcomes[2] == "ETH deposits"
+    assert isinstance(outcomes[1], NotFound)
+    assert str(outcomes[1].message) == "component 'DOGE deposits' is refused"
+    assert commits == [["BTC deposits", "ETH deposits"]]  # one batch, one commit
+    assert await _names(database) == ["BTC deposits", "ETH deposits"]
+
+
+async def test_a_batch_holds_at_most_its_limit_and_the_rest_follow(database: Database) -> None:
+    commits = 0
+
+    async def after_commit() -> None:
+        nonlocal commits
+        commits += 1
+
+    group = GroupCommit(database, after_commit, most=4)
+    done = await asyncio.gather(*(group.run(_adding(f"C{n}")) for n in range(10)))
+    assert done == [f"C{n}" for n in range(10)]
+    assert commits == 3  # 4 + 4 + 2
+
+
+async def test_closing_waits_for_the_jobs_queued(database: Database) -> None:
+    async def after_commit() -> None:
+        await asyncio.sleep(0.2)  # the page renders
+
+    group = GroupCommit(database, after_commit)
+    calls = [asyncio.create_task(group.run(_adding(f"C{n}"))) for n in range(5)]
+    await asyncio.sleep(0)
+    await group.close()
+    assert all(call.done() for call in calls)
+    assert [call.result() for call in calls] == [f"C{n}" for n in range(5)]
+
+
+async def test_what_fails_after_the_commit_is_raised_to_every_caller_of_the_batch(
+    database: Database,
+) -> None:
+    async def after_commit() -> None:
+        raise RuntimeError("the page could not be rendered")
+
+    group = GroupCommit(database, after_commit)
+    outcomes = await asyncio.gather(
+        *(group.run(_adding(f"C{n}")) for n in range(3)),
+        return_exceptions=True,
+    )
+    assert [str(outcome) for outcome in outcomes] == ["the page could not be rendered"] * 3
+    with pytest.raises(RuntimeError, match="rendered"):
+        await group.run(_adding("C9"))
