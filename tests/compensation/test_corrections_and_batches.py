@@ -146,16 +146,23 @@ async def test_the_batch_page_says_a_draft_is_stale_and_what_to_do_in_both_langu
     await add_staff(database, StaffRole.finance, "officer@example.com")
     assert (await sign_in(client, "officer@example.com")).status_code == 303
     page = f"/staff/finance/batches/{batch_id}"
-    assert 'id="stale"' not in (await client.get(page)).text
+    approve = f'action="/staff/finance/batches/{batch_id}/approve"'
+    fresh = (await client.get(page)).text
+    assert 'id="stale"' not in fresh and approve in fresh
     assert (await _correct(scene)).status_code == 201
     english = (await client.get(page)).text
     assert "This draft is stale: the incident was corrected after its events were loaded" in english
     assert '<a href="#intake">Clear its intake and load the events again.</a>' in english
+    # no Approve button the server would refuse: what waits, and why, instead
+    assert approve not in english
+    assert "Approval waits until the events are loaded again." in english
     chinese = (await client.get(page, headers={"accept-language": "zh-CN"})).text
     assert "此草稿已过时" in chinese and "清空已导入数据，然后重新导入事件。" in chinese
+    assert approve not in chinese and "重新导入事件后才能审批。" in chinese
     cleared = await client.delete(f"{COMP}/batches/{batch_id}/intake", headers=scene.drafter)
     assert cleared.status_code == 200, cleared.text
-    assert 'id="stale"' not in (await client.get(page)).text
+    again = (await client.get(page)).text
+    assert 'id="stale"' not in again and approve in again
 
 
 # -- a correction or a reopening that lands while an upload is being read -----------------
