@@ -21,7 +21,7 @@ from incidents.common.actor import Actor
 from incidents.detection import holds, rules
 from incidents.detection import service as detection
 from incidents.detection.inbound import Incoming
-from incidents.detection.models import Alert, AlertRule, AlertSource, AlertState
+from incidents.detection.models import Alert, AlertRule, AlertSource, AlertState, SourceKind
 from incidents.models import (
     ComponentChange,
     ComponentStatus,
@@ -41,7 +41,12 @@ async def receive(
     rows = await detection.claim_alerts(session, source_id=source.id, fingerprints=list(latest))
     all_rules = await detection.list_rules(session)
     matched = {
-        fingerprint: rules.matching_rule(all_rules, source_id=source.id, labels=alert.labels)
+        fingerprint: rules.rule_for(
+            all_rules,
+            source_id=source.id,
+            labels=alert.labels,
+            named_component=alert.component_id if source.kind == SourceKind.events else None,
+        )
         for fingerprint, alert in latest.items()
     }
     await detection.lock_components(

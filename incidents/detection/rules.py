@@ -37,6 +37,20 @@ def escalates(
     return component_severity(sent) > component_severity(shown)
 
 
+def rule_for(
+    rules: Iterable[AlertRule],
+    *,
+    source_id: int,
+    labels: Mapping[str, Any],
+    named_component: int | None,
+) -> AlertRule | None:
+    """The rule an alert follows; one whose sender names its component (the event API)
+    follows only a rule that sets that component: a sender moves nothing staff did not map."""
+    if named_component is not None:
+        rules = [rule for rule in rules if rule.component_id == named_component]
+    return matching_rule(rules, source_id=source_id, labels=labels)
+
+
 STORM_WINDOW = timedelta(minutes=10)
 
 

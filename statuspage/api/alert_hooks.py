@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,6 +18,7 @@ from starlette.routing import Route
 from incidents.common.actor import Actor
 from incidents.common.errors import NotFound
 from incidents.detection import flows, heartbeats
+from incidents.detection import service as detection
 from incidents.detection.inbound import (
     EventIn,
     GrafanaPayload,
@@ -28,7 +28,6 @@ from incidents.detection.inbound import (
 )
 from incidents.detection.models import Alert, AlertSource, SourceKind
 from incidents.detection.schemas import AlertDecision, AlertmanagerPayload
-from incidents.models import Component
 from statuspage.access.alert_sources import authenticate_source, check_signature
 from statuspage.api import routing
 from statuspage.services import Services
@@ -52,22 +51,24 @@ async def _event(
 ) -> list[Alert]:
     assert isinstance(payload, EventIn)
     return await flows.receive(
-        session, source=source, alerts=[await _incoming(session, payload, actor)], actor=actor
+        session,
+        source=source,
+        alerts=[await _incoming(session, payload, actor, source)],
+        actor=actor,
     )
 
 
-async def _incoming(session: AsyncSession, event: EventIn, actor: Actor) -> Incoming:
+async def _incoming(
+    session: AsyncSession, event: EventIn, actor: Actor, source: AlertSource
+) -> Incoming:
     if event.component is None:
         return from_event(event, component_id=None, component_name=None, now=actor.now)
-    named = (
-        Component.id == event.component
-        if isinstance(event.component, int)
-        else Component.name == event.component
-    )
-    found = (await session.execute(select(Component.id, Component.name).where(named))).first()
+    found = await detection.event_component(session, source_id=source.id, named=event.component)
     if found is None:
-        raise NotFound(f"component {event.component!r} does not exist", field="component")
-    return from_event(event, component_id=found.id, component_name=found.name, now=actor.now)
+        raise NotFound(
+            f"component {event.component!r}: no rule of this source sets it", field="component"
+        )
+    return from_event(event, component_id=found[0], component_name=found[1], now=actor.now)
 
 
 async def _beat(
