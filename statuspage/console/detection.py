@@ -92,6 +92,7 @@ def _shown_once(source: AlertSource, secret: str) -> dict[str, str | None]:
         "secret": secret,
         "path": alert_sources.webhook_path(source.kind, secret),
         "signing_secret": source.signing_secret,
+        "kind": source.kind.value,
         "name": source.name,
     }
 
