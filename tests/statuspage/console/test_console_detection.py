@@ -14,7 +14,7 @@ from statuspage.db import Database
 from tests.statuspage.api.alert_payloads import alert, payload
 from tests.statuspage.console_helpers import signed_in
 
-_SHOWN = re.compile(r'<p class="shown-once" id="new-secret">([^<]+)</p>')
+_SHOWN = re.compile(r'<p class="shown-once" id="new-secret">http://127\.0\.0\.1:8000([^<]+)</p>')
 
 
 def _rule_form(csrf: str, component_id: str, **fields: str) -> dict[str, str]:
