@@ -115,6 +115,16 @@ async def test_an_admin_keeps_sources_and_rules_and_sees_the_alerts(
     assert f"alert source {found.group(1)} is revoked" in again.text
 
 
+async def test_a_new_rule_is_written_in_the_staffer_s_language_unless_they_choose(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await signed_in(client, database, StaffRole.admin)
+    selected = re.compile(r'<option value="([\w-]+)" lang="[\w-]+" selected>')
+    english = selected.findall((await client.get("/staff/alert-rules")).text)
+    chinese = (await client.get("/staff/alert-rules", headers={"accept-language": "zh-CN"})).text
+    assert english == ["en"] and selected.findall(chinese) == ["zh-CN"]
+
+
 async def test_support_sees_the_pages_but_cannot_make_sources(
     client: httpx.AsyncClient, database: Database
 ) -> None:
