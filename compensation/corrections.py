@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from compensation import rules, service
 from compensation.errors import N_, Conflict
 from compensation.models import Batch, BatchState
+from incidents import service as incident_service
 from incidents.common import audit
 
 _OPEN = frozenset({BatchState.draft, BatchState.cancelled})
@@ -22,6 +23,8 @@ async def before_correction(
 ) -> None:
     """Each batch of the incident is locked (an approval waits, then sees the draft stale;
     an approval that came first makes the correction wait, then refuses it)."""
+    # The incident first: an intake committing now waits, then sees the windows changed.
+    await incident_service.lock_incident(session, incident_id=incident_id)
     # Every batch of the incident, not a page of them: an old approved one refuses too.
     ids = await session.scalars(
         select(Batch.id).where(Batch.incident_id == incident_id).order_by(Batch.id)

@@ -66,6 +66,7 @@ class IntakePlan:
     """What a batch takes, read before a long upload so no transaction stays open during it."""
 
     batch_id: int
+    incident_id: int
     policy_version: int
     rules: FeeRefundRules | CouponRules
     eligibility: Eligibility
@@ -116,26 +117,43 @@ async def plan_intake(
     rules.check_fresh(batch.intake)
     sources = tuple(batch.intake.get("sources", []))
     taken = await _taken(session, batch, sources) if identities else frozenset()
-    incident = await incident_service.get_incident(session, incident_id=batch.incident_id)
-    assert incident.resolved_at is not None  # a batch is only made for a resolved incident
     value = service.batch_rules(batch)
+    eligibility = await _eligibility(session, value, incident_id=batch.incident_id)
+    if eligibility is None:
+        raise Conflict(
+            N_("incident %(id)s was reopened: its events are taken once it is resolved again"),
+            field="file",
+            id=batch.incident_id,
+        )
     components: dict[str, int] = {}
     for component in await incident_service.list_components(session):
         components[str(component.id)] = component.id
         components[component.name.strip().lower()] = component.id
     return IntakePlan(
         batch_id=batch.id,
+        incident_id=batch.incident_id,
         policy_version=batch.policy_version,
         rules=value,
-        eligibility=rules.eligibility(
-            value,
-            impact=incident_service.impact_windows(incident),
-            started_at=incident.started_at,
-            resolved_at=incident.resolved_at,
-        ),
+        eligibility=eligibility,
         components=components,
         sources=sources,
         taken=taken,
+    )
+
+
+async def _eligibility(
+    session: AsyncSession, value: FeeRefundRules | CouponRules, *, incident_id: int
+) -> Eligibility | None:
+    """Where events count, from the incident's impact windows as they stand; None while
+    the incident is open (reopened since its batch was made)."""
+    incident = await incident_service.get_incident(session, incident_id=incident_id)
+    if incident.resolved_at is None:
+        return None
+    return rules.eligibility(
+        value,
+        impact=incident_service.impact_windows(incident),
+        started_at=incident.started_at,
+        resolved_at=incident.resolved_at,
     )
 
 
@@ -249,11 +267,23 @@ async def commit_intake(
     digest: str | None,
     actor_id: int,
 ) -> Batch:
-    """Adds what was collected to the batch's lines, in one transaction."""
+    """Adds what was collected to the batch's lines, in one transaction. The incident is
+    locked first (as a correction and a reopening lock it before its batches): one that
+    landed while the upload was read changed the windows the events were summed against."""
+    await incident_service.lock_incident(session, incident_id=plan.incident_id, shared=True)
     batch = await service.get_batch(session, batch_id=plan.batch_id, lock=True)
     sources: list[dict[str, Any]] = list(batch.intake.get("sources", []))
     _check_still_planned(batch, plan, sources, digest)
     rules.check_fresh(batch.intake)
+    now = await _eligibility(session, service.batch_rules(batch), incident_id=plan.incident_id)
+    if now != plan.eligibility:
+        raise Conflict(
+            N_(
+                "the incident's impact changed during the upload (it was corrected or "
+                "reopened); send the file again"
+            ),
+            field="file",
+        )
     await provenance.add_event_identities(
         session, batch_id=batch.id, source=len(sources), lines=collected.identities
     )

@@ -152,6 +152,15 @@ async def get_incident(session: AsyncSession, *, incident_id: int) -> Incident:
     return incident
 
 
+async def lock_incident(session: AsyncSession, *, incident_id: int, shared: bool = False) -> None:
+    """The incident's row locked until the transaction ends (PostgreSQL; SQLite's writes are
+    serial already): a correction takes it exclusively before it touches the incident's
+    batches, an intake's commit shared, so neither reads windows the other is changing."""
+    await session.execute(
+        select(Incident.id).where(Incident.id == incident_id).with_for_update(read=shared)
+    )
+
+
 async def list_incidents(
     session: AsyncSession,
     *,

@@ -21,9 +21,14 @@ from incidents.common.actor import Actor
 from incidents.detection import holds, rules
 from incidents.detection import service as detection
 from incidents.detection.inbound import Incoming
-from incidents.detection.models import Alert, AlertRule, AlertSource, AlertState
-from incidents.models import ComponentStatus, Incident, IncidentStatus
-from incidents.rules import latest_component_statuses
+from incidents.detection.models import Alert, AlertRule, AlertSource, AlertState, SourceKind
+from incidents.models import (
+    ComponentChange,
+    ComponentStatus,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+)
 from incidents.schemas import IncidentOpen, IncidentText, ResolveIn, UpdateIn, UpdateText
 
 
@@ -44,7 +49,12 @@ async def receive(
         list(known_rules) if known_rules is not None else await detection.list_rules(session)
     )
     matched = {
-        fingerprint: rules.matching_rule(all_rules, source_id=source.id, labels=alert.labels)
+        fingerprint: rules.rule_for(
+            all_rules,
+            source_id=source.id,
+            labels=alert.labels,
+            named_component=alert.component_id if source.kind == SourceKind.events else None,
+        )
         for fingerprint, alert in latest.items()
     }
     await detection.lock_components(
@@ -217,11 +227,14 @@ async def _tell_staff(
 async def _escalate(
     session: AsyncSession, incident: Incident, rule: AlertRule, target: _Target, *, actor: Actor
 ) -> bool:
-    """A sender that now names a different status for the component (a heartbeat silent
-    long enough to be down) moves it there on the open incident."""
-    shown = latest_component_statuses(service.status_changes(incident))
-    if target.status is None or shown.get(target.component_id, target.status) == target.status:
+    """A sender that now names a worse status for the component (a heartbeat silent long
+    enough to be down) moves it there on the open incident, unless staff set it last."""
+    latest = _latest_change(incident, target.component_id)
+    shown = latest[1].new_status if latest is not None else None
+    set_by_staff = latest is not None and latest[0].author_id is not None
+    if not rules.escalates(shown=shown, sent=target.status, set_by_staff=set_by_staff):
         return False
+    assert target.status is not None
     update = UpdateIn(
         status=incident.status,
         body=rule.texts[rule.language]["body"],
@@ -231,6 +244,20 @@ async def _escalate(
     )
     await flows.post_update(session, incident_id=incident.id, data=update, actor=actor)
     return True
+
+
+def _latest_change(
+    incident: Incident, component_id: int
+) -> tuple[IncidentUpdate, ComponentChange] | None:
+    """The component's last change on the incident and its update, in display order (as
+    the page shows it)."""
+    changes = [
+        (update, change)
+        for update in incident.updates
+        for change in update.component_changes
+        if change.component_id == component_id
+    ]
+    return max(changes, key=lambda pair: (pair[0].display_at, pair[0].id), default=None)
 
 
 def _opening(rule: AlertRule, target: _Target, *, draft: bool) -> IncidentOpen:

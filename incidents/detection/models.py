@@ -52,8 +52,9 @@ class AlertSource(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
-    # the generic event API's Standard Webhooks key (whsec_...): kept as sent, since checking
-    # an HMAC needs the key itself (as a subscriber's webhook secret is kept)
+    # the generic event API's Standard Webhooks key (whsec_...), or the secret of Grafana's
+    # HMAC signature: kept as made, since checking an HMAC needs the key itself (as a
+    # subscriber's webhook secret is kept)
     signing_secret: Mapped[str | None] = mapped_column(String(100))
 
     heartbeat: Mapped[Heartbeat | None] = relationship(lazy="selectin", cascade="all")

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from incidents.detection.models import AlertPolicy, AlertRule
+from incidents.models import ComponentStatus
+from incidents.rules import component_severity
 
 
 def matches(rule: AlertRule, *, source_id: int, labels: Mapping[str, Any]) -> bool:
@@ -23,6 +25,30 @@ def matching_rule(
     return next(
         (rule for rule in ordered if matches(rule, source_id=source_id, labels=labels)), None
     )
+
+
+def escalates(
+    *, shown: ComponentStatus | None, sent: ComponentStatus | None, set_by_staff: bool
+) -> bool:
+    """Whether a sender's status moves a component of an open incident: only to a worse
+    one (recovery is the resolved path), and never over the change a person made last."""
+    if sent is None or shown is None or set_by_staff:
+        return False
+    return component_severity(sent) > component_severity(shown)
+
+
+def rule_for(
+    rules: Iterable[AlertRule],
+    *,
+    source_id: int,
+    labels: Mapping[str, Any],
+    named_component: int | None,
+) -> AlertRule | None:
+    """The rule an alert follows; one whose sender names its component (the event API)
+    follows only a rule that sets that component: a sender moves nothing staff did not map."""
+    if named_component is not None:
+        rules = [rule for rule in rules if rule.component_id == named_component]
+    return matching_rule(rules, source_id=source_id, labels=labels)
 
 
 STORM_WINDOW = timedelta(minutes=10)

@@ -126,15 +126,15 @@ class SourceIn(_In):
     )
     signed: bool = Field(
         default=False,
-        description="events only: calls must carry a Standard Webhooks signature made with"
-        " the signing secret shown once",
+        description="events and grafana only: calls must be signed with the signing secret"
+        " shown once (events: Standard Webhooks; grafana: its webhook's HMAC signature)",
     )
     heartbeat: HeartbeatIn | None = Field(default=None, description="heartbeat sources only")
 
     @model_validator(mode="after")
     def _check(self) -> SourceIn:
-        if self.signed and self.kind != SourceKind.events:
-            raise Invalid(N_("signed: only an events source checks signatures"))
+        if self.signed and self.kind not in (SourceKind.events, SourceKind.grafana):
+            raise Invalid(N_("signed: only an events or a Grafana source checks signatures"))
         if (self.kind == SourceKind.heartbeat) != (self.heartbeat is not None):
             raise Invalid(N_("heartbeat: a heartbeat source needs one; other kinds take none"))
         if self.heartbeat is not None and not self.heartbeat.longer_second_deadline():
@@ -177,7 +177,9 @@ class SourceCreated(SourceOut):
     secret: str = Field(description="shown once: the webhook URL's last segment")
     webhook_path: str
     signing_secret: str | None = Field(
-        default=None, description="shown once: the Standard Webhooks key (signed sources)"
+        default=None,
+        description="shown once (signed sources): events' Standard Webhooks key, or the"
+        " secret of Grafana's HMAC signature",
     )
 
 

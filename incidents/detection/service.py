@@ -46,6 +46,26 @@ async def claim_alerts(
     return {alert.fingerprint: alert for alert in found}
 
 
+async def event_component(
+    session: AsyncSession, *, source_id: int, named: int | str
+) -> tuple[int, str] | None:
+    """The component an event names (by id or exact name), if a rule that takes this
+    source's alerts sets it: a sender names no other, hidden or not, existing or not."""
+    found = (
+        await session.execute(
+            select(Component.id, Component.name)
+            .join(AlertRule, AlertRule.component_id == Component.id)
+            .where(
+                Component.id == named if isinstance(named, int) else Component.name == named,
+                or_(AlertRule.source_id.is_(None), AlertRule.source_id == source_id),
+            )
+            .order_by(Component.id)
+            .limit(1)
+        )
+    ).first()
+    return (found.id, found.name) if found is not None else None
+
+
 async def lock_components(session: AsyncSession, *, ids: Sequence[int]) -> None:
     """Deliveries of different alerts for one component open one incident: the component's
     row is the lock (taken in id order, after the alerts', so two deliveries never deadlock).

@@ -1,6 +1,7 @@
 """Alert sources' secrets: made once, shown once, kept only as a SHA-256 digest like API
 tokens, looked up by digest when monitoring posts, rotated and revoked by staff; and the
-Standard Webhooks signature an events source may require."""
+Standard Webhooks signature an events source may require (Grafana's HMAC signature, for a
+signed Grafana source, in `grafana_signature`)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from incidents.common.actor import Actor
 from incidents.common.errors import Conflict, NotFound
 from incidents.detection.models import AlertSource, Heartbeat, SourceKind
 from incidents.detection.schemas import SourceIn
+from statuspage.access import grafana_signature
 from statuspage.access.tokens import Unauthenticated, token_digest
 
 SECRET_PREFIX = "as_"  # noqa: S105 - a prefix, not a secret
@@ -36,7 +38,9 @@ def _new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
-def _new_signing_secret() -> str:
+def _new_signing_secret(kind: SourceKind) -> str:
+    if kind == SourceKind.grafana:
+        return grafana_signature.new_secret()
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
@@ -51,7 +55,7 @@ async def create_source(
         prefix=plain[:10],
         digest=token_digest(plain),
         storm_limit=data.storm_limit,
-        signing_secret=_new_signing_secret() if data.signed else None,
+        signing_secret=_new_signing_secret(data.kind) if data.signed else None,
         created_by=actor_id,
         heartbeat=None,
     )
@@ -92,7 +96,7 @@ async def rotate_source(session: AsyncSession, *, source_id: int, actor: Actor) 
     before = source.prefix
     source.prefix, source.digest = plain[:10], token_digest(plain)
     if source.signing_secret is not None:
-        source.signing_secret = _new_signing_secret()
+        source.signing_secret = _new_signing_secret(source.kind)
     await audit.record(
         session,
         actor_id=actor.staff_id,
@@ -150,6 +154,8 @@ def check_signature(source: AlertSource, *, body: bytes, headers: Mapping[str, s
     compares in constant time."""
     if source.signing_secret is None:
         return
+    if source.kind == SourceKind.grafana:
+        return grafana_signature.check(source.signing_secret, body=body, headers=headers)
     for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
         if not headers.get(name):
             raise Unauthenticated(f"{name}: this source's calls must be signed", field=name)

@@ -14,7 +14,6 @@ from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,7 +32,6 @@ from incidents.detection.inbound import (
 )
 from incidents.detection.models import Alert, AlertRule, AlertSource, SourceKind
 from incidents.detection.schemas import AlertDecision, AlertmanagerPayload
-from incidents.models import Component
 from statuspage.access.alert_sources import authenticate_source, check_signature
 from statuspage.api import routing
 from statuspage.services import Services
@@ -68,24 +66,23 @@ async def _event(
     rules: Sequence[AlertRule],
 ) -> list[Alert]:
     assert isinstance(payload, EventIn)
-    alerts = [await _incoming(session, payload, actor)]
+    alerts = [await _incoming(session, payload, actor, source)]
     return await flows.receive(
         session, source=source, alerts=alerts, actor=actor, known_rules=rules
     )
 
 
-async def _incoming(session: AsyncSession, event: EventIn, actor: Actor) -> Incoming:
+async def _incoming(
+    session: AsyncSession, event: EventIn, actor: Actor, source: AlertSource
+) -> Incoming:
     if event.component is None:
         return from_event(event, component_id=None, component_name=None, now=actor.now)
-    named = (
-        Component.id == event.component
-        if isinstance(event.component, int)
-        else Component.name == event.component
-    )
-    found = (await session.execute(select(Component.id, Component.name).where(named))).first()
+    found = await detection.event_component(session, source_id=source.id, named=event.component)
     if found is None:
-        raise NotFound(f"component {event.component!r} does not exist", field="component")
-    return from_event(event, component_id=found.id, component_name=found.name, now=actor.now)
+        raise NotFound(
+            f"component {event.component!r}: no rule of this source sets it", field="component"
+        )
+    return from_event(event, component_id=found[0], component_name=found[1], now=actor.now)
 
 
 async def _beat(
@@ -119,7 +116,7 @@ async def receive(
         act=act,
         payload=routing.parse_model(model, raw) if model is not None else None,
         # a signed call's id is its idempotency key (Standard Webhooks): a replay acts once
-        webhook_id=request.headers["webhook-id"] if source.signed else None,
+        webhook_id=request.headers["webhook-id"] if _standard_webhooks(source) else None,
         default_language=services.settings.default_language,
     )
     # With the other calls of this moment, in one transaction; answered once it committed
@@ -201,6 +198,12 @@ class _Batch:
         if self.all_rules is None:
             self.all_rules = await detection.list_rules(session)
         return self.all_rules
+
+
+def _standard_webhooks(source: AlertSource) -> bool:
+    """Whether this source's calls are signed per Standard Webhooks (Grafana's own signature
+    carries no message id)."""
+    return source.signed and source.kind != SourceKind.grafana
 
 
 def _bearer(authorization: str | None) -> str | None:

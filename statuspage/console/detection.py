@@ -17,6 +17,7 @@ from incidents.detection import setup
 from incidents.detection.models import AlertPolicy, AlertRule, AlertSource, SourceKind
 from incidents.detection.schemas import RuleIn, SourceIn
 from incidents.models import ComponentStatus
+from incidents.rules import component_severity
 from incidents.schemas import LANGUAGES
 from statuspage.access import alert_sources
 from statuspage.console.kit import Console, Page, route
@@ -87,11 +88,13 @@ def _source_in(console: Console) -> SourceIn:
     return result
 
 
-def _shown_once(source: AlertSource, secret: str) -> dict[str, str | None]:
+def _shown_once(source: AlertSource, secret: str, public_url: str) -> dict[str, str | None]:
     return {
         "secret": secret,
         "path": alert_sources.webhook_path(source.kind, secret),
+        "url": public_url + alert_sources.webhook_path(source.kind, secret),
         "signing_secret": source.signing_secret,
+        "kind": source.kind.value,
         "name": source.name,
     }
 
@@ -108,7 +111,9 @@ async def add_source(console: Console) -> Response:
     except FormError as error:
         values = {name: console.field(name) for name in console.form}
         return await sources_page(console, status=error.status, errors=error.errors, values=values)
-    return await sources_page(console, created=_shown_once(source, secret))
+    return await sources_page(
+        console, created=_shown_once(source, secret, console.settings.public_url)
+    )
 
 
 async def set_paused(console: Console) -> Response:
@@ -131,7 +136,7 @@ async def rotate(console: Console) -> Response:
         secret = await alert_sources.rotate_source(db, source_id=source_id, actor=console.actor())
         source = await db.get(AlertSource, source_id)
         assert source is not None
-        return _shown_once(source, secret)
+        return _shown_once(source, secret, console.settings.public_url)
 
     try:
         shown = await console.write(work)
@@ -169,7 +174,11 @@ async def _rule_choices(console: Console) -> dict[str, Any]:
     return {
         "sources": await console.read(_sources),
         "components": await console.read(service.list_components),
-        "statuses": [s for s in ComponentStatus if s != ComponentStatus.operational],
+        "statuses": sorted(
+            (s for s in ComponentStatus if s != ComponentStatus.operational),
+            key=component_severity,
+            reverse=True,
+        ),
         "policies": list(AlertPolicy),
         "languages": LANGUAGES,
     }

@@ -4,10 +4,15 @@ a draft with events loaded goes stale and must be loaded again before it is appr
 
 from __future__ import annotations
 
-import httpx
+from typing import Any
 
+import httpx
+import pytest
+
+from compensation.errors import Conflict
 from incidents.common.staff import StaffRole
 from statuspage.db import Database
+from tests.compensation import slow_upload
 from tests.compensation.helpers import COMP, EVENTS, REFUND_ALL, Scene, make_scene
 from tests.conftest import MakeToken
 from tests.statuspage.console_helpers import add_staff, csrf_of, sign_in
@@ -141,13 +146,70 @@ async def test_the_batch_page_says_a_draft_is_stale_and_what_to_do_in_both_langu
     await add_staff(database, StaffRole.finance, "officer@example.com")
     assert (await sign_in(client, "officer@example.com")).status_code == 303
     page = f"/staff/finance/batches/{batch_id}"
-    assert 'id="stale"' not in (await client.get(page)).text
+    approve = f'action="/staff/finance/batches/{batch_id}/approve"'
+    fresh = (await client.get(page)).text
+    assert 'id="stale"' not in fresh and approve in fresh
     assert (await _correct(scene)).status_code == 201
     english = (await client.get(page)).text
     assert "This draft is stale: the incident was corrected after its events were loaded" in english
     assert '<a href="#intake">Clear its intake and load the events again.</a>' in english
+    # no Approve button the server would refuse: what waits, and why, instead
+    assert approve not in english
+    assert "Approval waits until the events are loaded again." in english
     chinese = (await client.get(page, headers={"accept-language": "zh-CN"})).text
     assert "此草稿已过时" in chinese and "清空已导入数据，然后重新导入事件。" in chinese
+    assert approve not in chinese and "重新导入事件后才能审批。" in chinese
     cleared = await client.delete(f"{COMP}/batches/{batch_id}/intake", headers=scene.drafter)
     assert cleared.status_code == 200, cleared.text
-    assert 'id="stale"' not in (await client.get(page)).text
+    again = (await client.get(page)).text
+    assert 'id="stale"' not in again and approve in again
+
+
+# -- a correction or a reopening that lands while an upload is being read -----------------
+
+
+async def _read_before(scene: Scene, database: Database) -> tuple[int, Any, Any]:
+    """A draft, and an upload to it read (against the windows as they are) but not committed."""
+    batch_id = await scene.batch(await scene.policy(REFUND_ALL))
+    return batch_id, *await slow_upload.planned(database, batch_id, EVENTS)
+
+
+async def _refused_at_commit(scene: Scene, database: Database, plan: Any, collected: Any) -> None:
+    batch = await scene.client.get(f"{COMP}/batches/{plan.batch_id}", headers=scene.drafter)
+    with pytest.raises(Conflict, match="the incident's impact changed during the upload"):
+        await slow_upload.commit(database, plan, collected, batch.json()["created_by"])
+    assert await scene.lines(plan.batch_id) == {}  # nothing paid against the old windows
+
+
+async def test_an_upload_read_before_a_correction_is_refused_at_its_commit(
+    client: httpx.AsyncClient, make_token: MakeToken, database: Database
+) -> None:
+    scene = await make_scene(client, make_token)
+    batch_id, plan, collected = await _read_before(scene, database)
+    assert (await _correct(scene)).status_code == 201  # the batch had nothing loaded yet
+    await _refused_at_commit(scene, database, plan, collected)
+    again = await scene.upload(batch_id, EVENTS)  # read against the windows as they are now
+    assert again.status_code == 200, again.text
+    assert await scene.lines(batch_id) == {}
+
+
+async def test_an_upload_read_before_a_reopening_is_refused_at_its_commit(
+    client: httpx.AsyncClient, make_token: MakeToken, database: Database
+) -> None:
+    scene = await make_scene(client, make_token)
+    batch_id, plan, collected = await _read_before(scene, database)
+    reopened = await client.post(
+        f"{API}/incidents/{scene.incident_id}/reopen",
+        json={"body": "Spot trading fails again."},
+        headers=scene.support,
+    )
+    assert reopened.status_code == 200, reopened.text
+    await _refused_at_commit(scene, database, plan, collected)
+    refused = await scene.upload(batch_id, EVENTS)  # open again: nothing to count against yet
+    assert refused.status_code == 409
+    assert refused.json()["error"] == {
+        "code": "conflict",
+        "message": f"incident {scene.incident_id} was reopened: its events are taken once it "
+        "is resolved again",
+        "field": "file",
+    }

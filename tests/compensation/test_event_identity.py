@@ -4,16 +4,16 @@ and never summed twice."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from compensation import intake, intake_flows, service
+from compensation import service
 from compensation.errors import Conflict
-from compensation.events import AccountEvent, Rejection, identity
+from compensation.events import identity
 from statuspage.db import Database
+from tests.compensation import slow_upload
 from tests.compensation.events import AT, make_event
 from tests.compensation.helpers import COMP, HEADER, Scene, make_scene
 
@@ -24,6 +24,7 @@ ROWS = [
     "acc-2,BTC,0.00000100,1,trade,Spot trading,2026-03-01T02:30:00Z",
     "acc-3,USDT,5,1,deposit,Spot trading,2026-03-01T02:30:00Z",  # not a kind the policy pays
 ]
+FIRST_TWO = HEADER + ROWS[0] + "\n" + ROWS[1]
 
 
 @pytest.fixture
@@ -187,48 +188,24 @@ async def test_clearing_the_intake_forgets_the_identities(scene: Scene) -> None:
 # -- an intake that lands, or a clear, while another upload is being read ----------------
 
 
-async def _events(text: str) -> AsyncIterator[list[AccountEvent | Rejection]]:
-    async def chunks() -> AsyncIterator[bytes]:
-        yield text.encode()
-
-    async for batch in intake.read_event_batches(chunks(), format=intake.IntakeFormat.csv):
-        yield batch
-
-
-async def _planned(database: Database, batch_id: int, text: str) -> Any:
-    plan = await database.read(
-        lambda session: intake_flows.plan_intake(session, batch_id=batch_id, identities=True)
-    )
-    return plan, await intake_flows.collect(plan, _events(text), intake_flows.Collected())
-
-
-async def _commit(database: Database, plan: Any, collected: Any, staff_id: int) -> Any:
-    return await database.write(
-        lambda session: intake_flows.commit_intake(
-            session,
-            plan=plan,
-            collected=collected,
-            source="slow.csv",
-            digest=None,
-            actor_id=staff_id,
-        )
-    )
-
-
 async def test_events_another_intake_took_during_an_upload_refuse_its_commit(
     scene: Scene, database: Database
 ) -> None:
     batch_id = await scene.batch(await scene.policy(REFUND))
-    plan, collected = await _planned(database, batch_id, HEADER + ROWS[0] + "\n" + ROWS[1])
+    plan, collected = await slow_upload.planned(
+        database, batch_id, HEADER + ROWS[0] + "\n" + ROWS[1]
+    )
     assert (await scene.upload(batch_id, HEADER + ROWS[1])).status_code == 200
     staff_id = (await scene.client.get(f"{COMP}/batches/{batch_id}", headers=scene.drafter)).json()[
         "created_by"
     ]
     with pytest.raises(Conflict, match="another intake took some of these events"):
-        await _commit(database, plan, collected, staff_id)
+        await slow_upload.commit(database, plan, collected, staff_id)
     assert await scene.lines(batch_id) == {("acc-1", "USDT"): ("0.2", "payable")}
-    plan, collected = await _planned(database, batch_id, HEADER + ROWS[0] + "\n" + ROWS[1])
-    await _commit(database, plan, collected, staff_id)
+    plan, collected = await slow_upload.planned(
+        database, batch_id, HEADER + ROWS[0] + "\n" + ROWS[1]
+    )
+    await slow_upload.commit(database, plan, collected, staff_id)
     assert await scene.lines(batch_id) == {("acc-1", "USDT"): ("0.3", "payable")}
 
 
@@ -237,7 +214,9 @@ async def test_a_clear_during_an_upload_refuses_its_commit(
 ) -> None:
     batch_id = await scene.batch(await scene.policy(REFUND))
     await scene.upload(batch_id, HEADER + ROWS[0])
-    plan, collected = await _planned(database, batch_id, HEADER + ROWS[0] + "\n" + ROWS[1])
+    plan, collected = await slow_upload.planned(
+        database, batch_id, HEADER + ROWS[0] + "\n" + ROWS[1]
+    )
     assert collected.repeated == 1
     async with database.sessionmaker() as session, session.begin():
         batch = await service.get_batch(session, batch_id=batch_id, lock=True)
@@ -246,5 +225,5 @@ async def test_a_clear_during_an_upload_refuses_its_commit(
     with pytest.raises(
         Conflict, match=f"the intake of batch {batch_id} was cleared during the upload"
     ):
-        await _commit(database, plan, collected, staff_id)
+        await slow_upload.commit(database, plan, collected, staff_id)
     assert await scene.lines(batch_id) == {}

@@ -3,8 +3,10 @@ a table copy would cascade-delete every rule and alert), and narrowed back on do
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from statuspage.db import Database
@@ -77,3 +79,64 @@ async def test_0023_downgrade_refuses_while_a_source_of_a_new_kind_exists(
     await _run(database, _source, "heartbeat", "h" * 64)
     with pytest.raises(RuntimeError, match="1 alert sources are of a kind 0020 does not know"):
         await _run(database, _migrate_to, "0020")
+
+
+async def test_0023_from_0021_takes_every_new_kind(database: Database) -> None:
+    await _run(database, _migrate_to, "0021")
+    with pytest.raises(IntegrityError, match=r"sourcekind|CHECK"):
+        await _run(database, _source, "events", "e" * 64)
+    await _run(database, _migrate_to, "head")
+    made = [
+        await _run(database, _source, kind, kind[0] * 64)
+        for kind in ("grafana", "events", "heartbeat")
+    ]
+    assert len(set(made)) == 3
+    with pytest.raises(IntegrityError, match=r"sourcekind|CHECK"):
+        await _run(database, _source, "pagerduty", "p" * 64)
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
+    from statuspage.db import alembic_config
+
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+def _alter_kind_check(connection: Connection) -> None:
+    """As another tool or SQLAlchemy version might have written the check: quoted name."""
+    connection.exec_driver_sql("PRAGMA writable_schema = ON")
+    connection.exec_driver_sql(
+        "UPDATE sqlite_master SET sql = replace(sql, 'kind IN (', '\"kind\" IN (')"
+        " WHERE type = 'table' AND name = 'alert_sources'"
+    )
+    connection.exec_driver_sql("PRAGMA writable_schema = OFF")
+
+
+def test_0023_stops_with_a_clear_error_where_the_check_reads_otherwise(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'altered.db'}")
+    try:
+        with engine.begin() as connection:
+            _upgrade(connection, "0021")
+            _alter_kind_check(connection)
+        refused = (
+            r"0023: the kind check of alert_sources is not \"kind IN \('alertmanager'\)\""
+            r" as this migration expects, .*; nothing was changed"
+        )
+        # a new connection reads the altered schema
+        with (
+            engine.connect() as connection,
+            pytest.raises(RuntimeError, match=refused),
+            connection.begin(),
+        ):
+            _upgrade(connection, "head")
+        with engine.connect() as connection:
+            version = connection.execute(text("SELECT version_num FROM alembic_version"))
+            assert version.scalar_one() == "0021"
+            assert not inspect(connection).has_table("alert_heartbeats")
+            with pytest.raises(IntegrityError, match="CHECK"):
+                _source(connection, "grafana", "g" * 64)
+    finally:
+        engine.dispose()

@@ -39,15 +39,34 @@ def _set_kinds(old: tuple[str, ...], new: tuple[str, ...]) -> None:
         return
     version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
     bind.exec_driver_sql("PRAGMA writable_schema = ON")
-    bind.execute(
-        sa.text(
-            "UPDATE sqlite_master SET sql = replace(sql, :old, :new)"
-            " WHERE type = 'table' AND name = 'alert_sources'"
-        ),
-        {"old": _check(old), "new": _check(new)},
-    )
-    bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
-    bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+    try:
+        bind.execute(
+            sa.text(
+                "UPDATE sqlite_master SET sql = replace(sql, :old, :new)"
+                " WHERE type = 'table' AND name = 'alert_sources'"
+            ),
+            {"old": _check(old), "new": _check(new)},
+        )
+        _check_edited(bind, _check(old), _check(new))
+        bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+    verdict = bind.exec_driver_sql("PRAGMA quick_check").scalars().all()
+    if verdict != ["ok"]:
+        raise RuntimeError(f"0023: PRAGMA quick_check after editing alert_sources: {verdict}")
+
+
+def _check_edited(bind: sa.Connection, old: str, new: str) -> None:
+    """The edit is a text replacement, which does nothing where the text differs: read it
+    back and stop (the transaction rolls back) rather than leave the old check in place."""
+    sql = bind.execute(
+        sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'alert_sources'")
+    ).scalar_one()
+    if new not in sql:
+        raise RuntimeError(
+            f"0023: the kind check of alert_sources is not {old!r} as this migration expects,"
+            f" so it cannot be edited to {new!r}; nothing was changed. The table reads: {sql}"
+        )
 
 
 def upgrade() -> None:

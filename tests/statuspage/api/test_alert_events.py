@@ -94,7 +94,7 @@ async def test_bad_events_name_the_field(client: httpx.AsyncClient, admin: dict[
     assert nowhere.status_code == 404
     assert nowhere.json()["error"] == {
         "code": "not_found",
-        "message": "component 'DOGE deposits' does not exist",
+        "message": "component 'DOGE deposits': no rule of this source sets it",
         "field": "component",
     }
     big = await client.post(hook, json=_event(component="x", labels={"a": "y" * 1_100_000}))

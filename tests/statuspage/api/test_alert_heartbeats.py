@@ -146,7 +146,7 @@ async def test_heartbeat_sources_are_validated_naming_the_field(
             },
             "heartbeat.down_after_seconds",
         ),
-        ({"kind": "grafana", "signed": True}, "signed"),
+        ({"kind": "alertmanager", "signed": True}, "signed"),
     ]
     for body, field in cases:
         answer = await client.post(

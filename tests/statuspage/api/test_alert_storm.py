@@ -122,7 +122,7 @@ async def test_a_call_that_fails_in_a_batch_loses_nothing_of_the_others(
     hook = made["webhook_path"]
 
     def event_for(n: int) -> dict[str, Any]:
-        named = "DOGE deposits" if n % 5 == 2 else "ETH withdrawals"  # that one does not exist
+        named = "DOGE deposits" if n % 5 == 2 else "ETH withdrawals"  # no rule sets that one
         return {"component": named, "labels": {"service": "wallet"}, "summary": "slow",
                 "dedup_key": f"k{n:02d}"}  # fmt: skip
 
@@ -133,7 +133,7 @@ async def test_a_call_that_fails_in_a_batch_loses_nothing_of_the_others(
     assert refused == [2, 7, 12, 17]
     assert answers[2].json()["error"] == {
         "code": "not_found",
-        "message": "component 'DOGE deposits' does not exist",
+        "message": "component 'DOGE deposits': no rule of this source sets it",
         "field": "component",
     }
     taken = [answers[n].json()["alerts"][0] for n in range(20) if n not in refused]

@@ -14,7 +14,7 @@ from statuspage.db import Database
 from tests.statuspage.api.alert_payloads import alert, payload
 from tests.statuspage.console_helpers import signed_in
 
-_SHOWN = re.compile(r'<p class="shown-once" id="new-secret">([^<]+)</p>')
+_SHOWN = re.compile(r'<p class="shown-once" id="new-secret">http://127\.0\.0\.1:8000([^<]+)</p>')
 
 
 def _rule_form(csrf: str, component_id: str, **fields: str) -> dict[str, str]:
@@ -113,6 +113,16 @@ async def test_an_admin_keeps_sources_and_rules_and_sees_the_alerts(
     again = await client.post(one + "/rotate", data={"csrf": csrf})
     assert again.status_code == 409
     assert f"alert source {found.group(1)} is revoked" in again.text
+
+
+async def test_a_new_rule_is_written_in_the_staffer_s_language_unless_they_choose(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await signed_in(client, database, StaffRole.admin)
+    selected = re.compile(r'<option value="([\w-]+)" lang="[\w-]+" selected>')
+    english = selected.findall((await client.get("/staff/alert-rules")).text)
+    chinese = (await client.get("/staff/alert-rules", headers={"accept-language": "zh-CN"})).text
+    assert english == ["en"] and selected.findall(chinese) == ["zh-CN"]
 
 
 async def test_support_sees_the_pages_but_cannot_make_sources(
