@@ -33,3 +33,40 @@ class ComponentChoice(BaseModel):
         if self.direction is not None and not (self.networks or self.assets):
             raise Invalid(N_("direction: goes with networks or assets"))
         return self
+
+
+class ComponentRechoice(BaseModel):
+    """An edit's new components, chosen as a new one's are (`ComponentChoice`): by id, by
+    network, by asset, each omitted to keep the components as they are. Given, they replace
+    the components with exactly what they name."""
+
+    component_ids: Annotated[list[_Id], Field(max_length=500)] | None = None
+    networks: Annotated[list[Network], Field(max_length=100)] | None = Field(
+        default=None, description="every component standing for one of these networks"
+    )
+    assets: Annotated[list[Asset], Field(max_length=100)] | None = Field(
+        default=None, description="every component standing for one of these assets"
+    )
+    direction: Direction | None = Field(
+        default=None, description="with networks or assets: only deposits, or only withdrawals"
+    )
+
+    @model_validator(mode="after")
+    def _chosen_whole(self) -> ComponentRechoice:
+        given = (self.component_ids, self.networks, self.assets)
+        if any(named is not None for named in given) and not any(given):
+            raise Invalid(N_("component_ids: name components, networks or assets"))
+        if self.direction is not None and not (self.networks or self.assets):
+            raise Invalid(N_("direction: goes with networks or assets"))
+        return self
+
+    def chosen(self) -> ComponentChoice | None:
+        """The new choice, or None when the edit keeps the components."""
+        if not (self.component_ids or self.networks or self.assets):
+            return None
+        return ComponentChoice.model_construct(
+            component_ids=self.component_ids or [],
+            networks=self.networks or [],
+            assets=self.assets or [],
+            direction=self.direction,
+        )

@@ -97,11 +97,8 @@ async def edit_maintenance(
         raise InvalidInput(
             N_("scheduled_until must be after scheduled_for"), field="scheduled_until"
         )
-    if data.component_ids is not None:
-        named = await service.components_by_id(
-            session, ids=data.component_ids, field="component_ids"
-        )
-        maintenance.components = list(named.values())
+    if (choice := data.chosen()) is not None:
+        maintenance.components = await service.components_chosen(session, choice=choice)
     if data.translations is not None:
         service.check_translations(dict(data.translations), own_language=maintenance.language)
         translations = {lang: dict(texts) for lang, texts in maintenance.translations.items()}

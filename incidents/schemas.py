@@ -11,7 +11,7 @@ from incidents.common.errors import N_, Invalid
 from incidents.common.text import check_one_line as check_one_line
 from incidents.common.text import check_text as check_text
 from incidents.common.text import unsafe_character as unsafe_character
-from incidents.component_choice import ComponentChoice
+from incidents.component_choice import ComponentChoice, ComponentRechoice
 from incidents.models import LANGUAGES as LANGUAGES  # defined beside the tables, named here too
 from incidents.models import ComponentStatus, Direction, Impact, IncidentStatus, MaintenanceStatus
 from incidents.networks import NetworkFields, Reason, check_network_fields
@@ -237,11 +237,10 @@ class MaintenanceIn(_In, ComponentChoice):
         return self
 
 
-class MaintenancePatch(_In):
+class MaintenancePatch(_In, ComponentRechoice):
     name: Name | None = None
     scheduled_for: When | None = None
     scheduled_until: When | None = None
-    component_ids: Annotated[list[Id], Field(min_length=1, max_length=500)] | None = None
     translations: dict[Language, NameText] | None = None
     auto_start: bool | None = None
     auto_complete: bool | None = None

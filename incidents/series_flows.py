@@ -65,7 +65,7 @@ async def create_series(
     )
     session.add(series)
     await session.flush()
-    await _audit(session, actor, "maintenance_series.create", series, None)
+    await audit_series(session, actor, "maintenance_series.create", series, None)
     await schedule_occurrences(session, series=series, actor=actor)
     return await get_series(session, series_id=series.id)
 
@@ -206,7 +206,7 @@ async def cancel_series(
             await maintenance_flows.cancel_maintenance(
                 session, maintenance_id=maintenance.id, data=data, actor=actor
             )
-    await _audit(session, actor, "maintenance_series.cancel", series, before)
+    await audit_series(session, actor, "maintenance_series.cancel", series, before)
     return await get_series(session, series_id=series_id)
 
 
@@ -240,7 +240,7 @@ def outline(
     return listed
 
 
-async def _audit(
+async def audit_series(
     session: AsyncSession,
     actor: Actor,
     action: str,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from incidents.component_choice import ComponentChoice
+from incidents.component_choice import ComponentChoice, ComponentRechoice
 from incidents.models import MaintenanceStatus, SeriesStatus
 from incidents.schemas import Body, Language, MaintenanceText, Name, When
 
@@ -34,6 +34,29 @@ class SeriesIn(ComponentChoice):
     auto_complete: bool = True
     language: Language | None = None
     translations: dict[Language, MaintenanceText] = Field(default_factory=dict)
+
+
+class SeriesPatch(ComponentRechoice):
+    """What staff may change of a series; each field omitted stays. The occurrences not
+    started yet follow; those started or past stay as they were."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Name | None = None
+    body: Body | None = None
+    translations: dict[Language, MaintenanceText] | None = Field(
+        default=None, description="replaces the translations (an empty object drops them)"
+    )
+    rrule: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    first_start: When | None = Field(
+        default=None, description="the rule's start; its time of day in the time zone is kept"
+    )
+    duration_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] | None = None
+    time_zone: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="an IANA time zone, e.g. Asia/Shanghai"
+    )
+    auto_start: bool | None = None
+    auto_complete: bool | None = None
 
 
 class OccurrenceOut(BaseModel):

@@ -1,5 +1,5 @@
-"""The staff JSON API for recurring maintenance: create a series, read its occurrences, cancel
-it (one occurrence is cancelled as any maintenance, at /maintenances/{id}/cancel)."""
+"""The staff JSON API for recurring maintenance: create a series, read its occurrences, edit
+it, cancel it (one occurrence is cancelled as any maintenance, at /maintenances/{id}/cancel)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incidents import series_flows
+from incidents import series_edits, series_flows
 from incidents.common.staff import ANY_STAFF, SUPPORT
-from incidents.models import MaintenanceSeries, SeriesStatus
+from incidents.models import LANGUAGES, MaintenanceSeries, SeriesStatus
 from incidents.schemas import MaintenanceCancelIn
-from incidents.series_schemas import SeriesIn, SeriesOut
+from incidents.series_schemas import SeriesIn, SeriesOut, SeriesPatch
+from statuspage import i18n
 from statuspage.api.routing import Call, Endpoint, tagged
 
 
@@ -59,6 +60,22 @@ async def get_series(call: Call) -> SeriesOut:
     return await series_out(call.session, series)
 
 
+async def edit_series(call: Call) -> SeriesOut:
+    series = await series_edits.edit_series(
+        call.session,
+        series_id=call.path["series_id"],
+        data=call.body,
+        actor=call.actor(),
+        dropped=dropped_note(),
+    )
+    return await series_out(call.session, series)
+
+
+def dropped_note() -> dict[str, str]:
+    """What subscribers read of an occurrence an edit of its series cancels."""
+    return {lang: i18n.t(lang, "maintenance.series_dropped") for lang in LANGUAGES}
+
+
 async def cancel_series(call: Call) -> SeriesOut:
     series = await series_flows.cancel_series(
         call.session, series_id=call.path["series_id"], data=call.body, actor=call.actor()
@@ -94,6 +111,15 @@ ENDPOINTS: list[Endpoint] = [
         get_series,
         ANY_STAFF,
         "read a series with its scheduled and coming occurrences",
+        response=SeriesOut,
+    ),
+    _e(
+        "PATCH",
+        "/maintenance-series/{series_id}",
+        edit_series,
+        SUPPORT,
+        "edit a series: occurrences not started follow it, those started or past stay",
+        body=SeriesPatch,
         response=SeriesOut,
     ),
     _e(

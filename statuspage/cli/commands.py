@@ -61,9 +61,9 @@ async def _demo(database: Database, settings: Settings) -> None:
         await staff_accounts.set_password(
             session, staff_id=staff.id, password=password, actor_id=None
         )
-        await demo.load(session, actor_id=staff.id, language=settings.default_language)
+        loaded = await demo.load(session, actor_id=staff.id, language=settings.default_language)
         _, plain = await auth.create_token(session, staff=staff, name="demo", actor_id=staff.id)
-    print("demo: loaded a crypto platform with 16 components, 3 incidents and 2 maintenances")
+    print(f"demo: loaded a crypto platform with {loaded}")
     print(f"demo: staff console: {settings.public_url}/staff/")
     print(f"demo: sign in as {staff.email} with the password {password} (shown once)")
     print(

@@ -1,4 +1,5 @@
-"""Demo data: a crypto platform's components, a resolved and an open incident, maintenance."""
+"""Demo data: a crypto platform's components, a resolved and an open incident, maintenance
+scheduled, done and under way."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incidents import component_flows, flows, maintenance_flows
 from incidents.common.actor import Actor
 from incidents.common.db_types import utcnow
-from incidents.models import Component, Direction
+from incidents.models import Component, Incident, Maintenance
 from incidents.schemas import (
     ComponentIn,
     GroupIn,
@@ -21,81 +22,31 @@ from incidents.schemas import (
     ResolveIn,
     UpdateIn,
 )
+from statuspage.cli.demo_catalogue import CATALOGUE, NETWORKS
 
 # The platform has run for a while: its components predate the 90 days the uptime bars show.
 CATALOGUE_AGE_DAYS = 400
-
-# group (en, zh-CN) -> components (en, zh-CN, description)
-CATALOGUE: list[tuple[tuple[str, str], list[tuple[str, str, str]]]] = [
-    (
-        ("Deposits", "充值"),
-        [
-            ("BTC deposits", "BTC 充值", "Bitcoin deposits, credited after 2 confirmations"),
-            ("ETH and ERC-20 deposits", "ETH 及 ERC-20 充值", "Ether and ERC-20 tokens"),
-            ("USDT-TRC20 deposits", "USDT-TRC20 充值", "Tether on the TRON network"),
-            ("Bank transfer deposits", "银行转账充值", "Fiat deposits by bank transfer"),
-        ],
-    ),
-    (
-        ("Withdrawals", "提现"),
-        [
-            ("BTC withdrawals", "BTC 提现", "Bitcoin withdrawals"),
-            ("ETH and ERC-20 withdrawals", "ETH 及 ERC-20 提现", "Ether and ERC-20 tokens"),
-            ("USDT-TRC20 withdrawals", "USDT-TRC20 提现", "Tether on the TRON network"),
-            ("Bank transfer withdrawals", "银行转账提现", "Fiat withdrawals by bank transfer"),
-        ],
-    ),
-    (
-        ("Trading", "交易"),
-        [
-            ("Spot trading", "现货交易", "Order matching for spot markets"),
-            ("Futures trading", "合约交易", "Perpetual and delivery futures"),
-            ("Market data", "行情数据", "Order books, trades and candles"),
-        ],
-    ),
-    (
-        ("Account", "账户"),
-        [
-            ("Login and 2FA", "登录与双重验证", "Sign-in, 2FA codes and passkeys"),
-            ("Identity verification", "身份认证", "KYC checks for new accounts"),
-            ("Mobile app", "移动应用", "iOS and Android apps"),
-        ],
-    ),
-    (
-        ("API", "API"),
-        [
-            ("Public REST API", "公共 REST API", "REST endpoints for trading and accounts"),
-            ("WebSocket streams", "WebSocket 推送", "Real-time market and account streams"),
-        ],
-    ),
-]
-
-
-# Components that stand for one asset's deposits or withdrawals on one network: the network
-# matrix (/networks) lists these. ETH's components stand for ERC-20 tokens too; the matrix
-# lists them as ETH on ERC20.
-NETWORKS: dict[str, tuple[str, str, Direction]] = {
-    "BTC deposits": ("BTC", "Bitcoin", Direction.deposit),
-    "BTC withdrawals": ("BTC", "Bitcoin", Direction.withdrawal),
-    "ETH and ERC-20 deposits": ("ETH", "ERC20", Direction.deposit),
-    "ETH and ERC-20 withdrawals": ("ETH", "ERC20", Direction.withdrawal),
-    "USDT-TRC20 deposits": ("USDT", "TRC20", Direction.deposit),
-    "USDT-TRC20 withdrawals": ("USDT", "TRC20", Direction.withdrawal),
-}
 
 
 async def has_data(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(func.count()).select_from(Component)))
 
 
-async def load(session: AsyncSession, *, actor_id: int | None, language: str = "en") -> None:
-    """Loads the demo platform; times are relative to now so the page always looks live."""
+async def load(session: AsyncSession, *, actor_id: int | None, language: str = "en") -> str:
+    """Loads the demo platform; times are relative to now so the page always looks live.
+    Says what it loaded ("32 components, 3 incidents and 3 maintenances")."""
     now = utcnow()
     ids = await _catalogue(session, actor_id=actor_id, language=language, now=now)
     await _resolved_withdrawal_incident(session, ids, actor_id, language, now - timedelta(days=3))
     await _resolved_login_incident(session, ids, actor_id, language, now - timedelta(days=19))
     await _open_deposit_incident(session, ids, actor_id, language, now - timedelta(minutes=42))
     await _maintenance(session, ids, actor_id, language, now)
+    await _chain_upgrade_under_way(session, actor_id, language, now - timedelta(minutes=25))
+    counts = [
+        await session.scalar(select(func.count()).select_from(model))
+        for model in (Component, Incident, Maintenance)
+    ]
+    return "{} components, {} incidents and {} maintenances".format(*counts)
 
 
 def _actor(actor_id: int | None, language: str, at: datetime) -> Actor:
@@ -358,3 +309,39 @@ async def _maintenance(
             ),
             actor=_actor(actor_id, lang, past + timedelta(minutes=offset)),
         )
+
+
+async def _chain_upgrade_under_way(
+    session: AsyncSession, actor_id: int | None, lang: str, start: datetime
+) -> None:
+    """A hard fork on BNB Smart Chain, named by its network (every asset on BEP20, both ways),
+    in progress: the network matrix shows those rows suspended until the window ends."""
+    upgrade = await maintenance_flows.create_maintenance(
+        session,
+        data=MaintenanceIn(
+            name="BNB Smart Chain hard fork",
+            body="Deposits and withdrawals on BNB Smart Chain (BEP20) pause while our nodes "
+            "upgrade for the network's hard fork. Other networks of the same assets are open.",
+            scheduled_for=start,
+            scheduled_until=start + timedelta(hours=2),
+            networks=["BEP20"],
+            translations={
+                "zh-CN": {
+                    "name": "BNB 智能链硬分叉",
+                    "body": "为配合网络硬分叉，节点升级期间暂停 BNB 智能链（BEP20）的充值和提现。"
+                    "同一资产的其他网络照常开放。",
+                }
+            },
+        ),
+        actor=_actor(actor_id, lang, start - timedelta(days=4)),
+    )
+    await maintenance_flows.post_maintenance_update(
+        session,
+        maintenance_id=upgrade.id,
+        data=MaintenanceUpdateIn(
+            status="in_progress",
+            body="The upgrade has started; BEP20 deposits and withdrawals are paused.",
+            translations={"zh-CN": {"body": "升级已开始，BEP20 充值和提现已暂停。"}},
+        ),
+        actor=_actor(actor_id, lang, start),
+    )

@@ -243,7 +243,9 @@ def maintenance_patch(console: Console) -> MaintenancePatch:
         "name": console.field(f"name_{own}") or None,
         "scheduled_for": starts,
         "scheduled_until": ends,
-        "component_ids": console.fields("component_ids") or None,
+        # The form lists every component: what is ticked (and the networks and assets
+        # ticked beside) is what the maintenance covers once saved, none ticked a refusal.
+        **component_choice(console),
         "translations": names or None,
         "notify": console.field("do_not_notify") != "on",
     }

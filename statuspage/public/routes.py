@@ -47,6 +47,8 @@ class EntryResponse(Response):
 
 Renderer = Callable[[RenderContext], Awaitable[Entry]]
 Cleaner = Callable[[Request], dict[str, str] | None]
+# From clean params to what they mean in the public state: equal meanings share one entry.
+Resolver = Callable[[PublicState, dict[str, str]], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Surface:
     path: str
     render: Renderer
     clean: Cleaner
+    resolve: Resolver | None = None
 
 
 def _no_params(_request: Request) -> dict[str, str]:
@@ -130,8 +133,10 @@ def endpoint(surface: Surface, cache: PublicCache) -> Callable[[Request], Awaita
             return refused(error)
         if params is None:
             return await not_found_page(request, cache)
-        key = key_for(Incoming.of(request.scope), params, default)
         try:
+            if surface.resolve is not None:
+                params = surface.resolve(await cache.state(), params)
+            key = key_for(Incoming.of(request.scope), params, default)
             entry = await cache.get(key, params, surface.render)
         except pages.PageNotFound:
             return await not_found_page(request, cache)
@@ -238,6 +243,18 @@ async def _networks_json(ctx: RenderContext) -> Entry:
     return _entry(ctx, api_v2.dumps(document), "application/json")
 
 
+def _notice_components(state: PublicState, params: dict[str, str]) -> dict[str, str]:
+    """A notice filter as the set of components it names: `?asset=USDT&network=trc20`,
+    `?components=7` and `?components=7&asset=NOSUCH` are one entry when they name the same
+    components, so made-up filters do not each take one. None named is a 404 (not cached)."""
+    ids = notices.touched(state, params)
+    if ids is None:
+        return {}
+    if not ids:
+        raise pages.PageNotFound("no component matches the filter")
+    return {"components": ",".join(str(i) for i in sorted(ids))}
+
+
 async def _notices_json(ctx: RenderContext) -> Entry:
     ids = notices.touched(ctx.state, ctx.params)
     if ids is not None and not ids:
@@ -254,7 +271,7 @@ def _component_id(request: Request) -> dict[str, str] | None:
 SURFACES = [
     *(Surface(f"/api/v2/{name}", _json(build), _no_params) for name, build in API_V2.items()),
     Surface("/api/networks.json", _networks_json, _asset),
-    Surface("/api/notices.json", _notices_json, _notice_filter),
+    Surface("/api/notices.json", _notices_json, _notice_filter, _notice_components),
     Surface("/embed", embed.frame, _notice_filter),
     Surface("/", pages.home, _no_params),
     Surface("/networks", pages.networks_page, _matrix_filter),

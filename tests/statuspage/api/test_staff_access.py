@@ -170,6 +170,7 @@ VALID_BODIES: dict[str, Callable[[Ids], dict[str, Any]]] = {
         "duration_minutes": 60,
         "component_ids": [ids["component_id"]],
     },
+    "PATCH /maintenance-series/{series_id}": lambda ids: {"duration_minutes": 45},
     "POST /maintenance-series/{series_id}/cancel": lambda ids: {"body": "Retired."},
     "POST /subscriptions": lambda ids: {
         "channel": "webhook",

@@ -52,6 +52,7 @@ async def test_schedule_edit_and_start_maintenance(
             "name_en": "Futures engine upgrade v2",
             "scheduled_for": _local(26),
             "scheduled_until": _local(27),
+            "component_ids": str(ids["Futures trading"]),  # ticked on the page
         },
     )
     assert edited.status_code == 303, edited.text

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, expect
 
+from statuspage.cli.demo_catalogue import CATALOGUE
 from tests.statuspage.console.walks import LANGUAGES, PASSWORD, Site, Walk, site
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.browser]
@@ -22,20 +23,29 @@ __all__ = ["site"]  # the module's fixture
 _ID = re.compile(r"/staff/incidents/(\d+)")
 
 
+# The demo's withdrawal components, and the two the walk's incident is about.
+WITHDRAWALS = next(
+    [name for name, _, _ in components]
+    for (group, _), components in CATALOGUE
+    if group == "Withdrawals"
+)
+KEPT = ["BTC withdrawals", "ETH and ERC-20 withdrawals"]
+
+
 def _component_select(walk: Walk, name: str) -> Any:
     return walk.page.locator("label", has_text=name).locator("select").first
 
 
 async def _open_from_template(walk: Walk, title: str) -> int:
-    """From the "withdrawals delayed" template: BTC and ETH kept, the two others left out."""
+    """From the "withdrawals delayed" template: BTC and ETH kept, the others left out."""
     page = walk.page
     await page.get_by_role("link", name=walk.say("Open incident"), exact=True).first.click()
     await page.get_by_role("link", name=walk.say("Withdrawals delayed on a chain")).click()
-    names = ["BTC", "ETH and ERC-20", "USDT-TRC20", "Bank transfer"]
-    for name in names:  # the template preselects all four withdrawal components
+    for name in WITHDRAWALS:  # the template preselects every withdrawal component
         await expect(_component_select(walk, name)).to_have_value("degraded_performance")
-    for name in names[2:]:
-        await _component_select(walk, name).select_option("")  # one control: not affected
+    for name in WITHDRAWALS:
+        if name not in KEPT:
+            await _component_select(walk, name).select_option("")  # one control: not affected
     await page.locator("input[name=name_en]").fill(title)
     await page.locator("input[name='name_zh-CN']").fill(f"{title}（中文）")
     await walk.press("Preview")
@@ -89,7 +99,7 @@ async def test_a_support_shift_through_a_whole_outage(
         incident_id = await _open_from_template(walk, title)
         opened = site.incident(title)
         listed = sorted(component["name"] for component in opened["components"])
-        assert listed == ["BTC withdrawals", "ETH and ERC-20 withdrawals"]
+        assert listed == KEPT
         shortlink = opened["shortlink"].rsplit("/", 1)[-1]
         reader = await walk.public(f"/incidents/{shortlink}")
         shown_title = title if own == "en" else f"{title}（中文）"

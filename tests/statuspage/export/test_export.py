@@ -32,6 +32,7 @@ from statuspage.export.run import ContinuousExport
 from statuspage.export.snapshot import Snapshot, snapshot
 from statuspage.public.cache import PublicCache
 from statuspage.site import Site
+from tests import demo_site
 
 API = "/api/staff"
 
@@ -75,11 +76,7 @@ async def test_every_exported_file_holds_the_bytes_the_live_app_serves_at_its_ur
     settings: Settings, database: Database, live: httpx.AsyncClient
 ) -> None:
     site = await _export(settings, database)
-    # API 8 + the static files (stylesheet, script, feed stylesheet, favicon, the embed's
-    # script and stylesheet) + the JSON 404 of /api/ + per language (home, networks, the embed
-    # frame, 3 incidents, 2 maintenances, history; 5 feeds, networks and notices, RSS and Atom
-    # of 16 components; the 404 page) twice, and the default language's again.
-    assert len(site.pages) == 8 + 6 + 1 + 3 * (9 + 7 + 2 * 16 + 1)
+    assert len(site.pages) == demo_site.EXPORTED_FILES
     assert len({page.path for page in site.pages}) == len(site.pages)
     for page in site.pages:
         if not page.url:
@@ -139,8 +136,9 @@ async def test_a_new_export_links_what_did_not_change_and_switches_in_one_rename
     assert os.stat(first / css).st_ino == os.stat(second / css).st_ino
     home = Path("index.html")
     assert os.stat(first / home).st_ino != os.stat(second / home).st_ino
-    assert b"All Systems Operational" in (second / home).read_bytes()
-    assert b"All Systems Operational" not in (first / home).read_bytes()
+    # The demo's one open incident resolved, what remains is its hard fork under way.
+    assert b"<h1>Service Under Maintenance</h1>" in (second / home).read_bytes()
+    assert b"<h1>Partially Degraded Service</h1>" in (first / home).read_bytes()
     old = time.time() - 3600
     for build in (first, second):  # both over a minute old: only the previous one stays
         os.utime(build, (old, old))
@@ -199,7 +197,9 @@ async def test_with_export_dir_a_change_is_exported_within_two_seconds(
             headers=support,
         )
         changed_at = time.monotonic()
-        await _until(lambda: b"All Systems Operational" in home.read_bytes(), seconds=2)
+        # the incident resolved, what the banner tells of is the maintenance under way
+        banner = b"<h1>Service Under Maintenance</h1>"
+        await _until(lambda: banner in home.read_bytes(), seconds=2)
         assert time.monotonic() - changed_at < 2
         assert home.read_bytes() == (await live.get("/")).content
     finally:
@@ -261,7 +261,7 @@ async def test_a_change_first_exports_what_it_touched_then_the_whole_site(
     partial = await _exported(exporter, whole=False)
     assert exporter.exported is not None and exporter.exported.partial
     # The public state holds the newest 50 incidents; of the 8 older ones only 1 was edited.
-    assert len(exporter.exported.pages) == 159 + 3 * 56 - 3 * 7
+    assert len(exporter.exported.pages) == demo_site.EXPORTED_FILES - 3 + 3 * 56 - 3 * 7
     page = Path("incidents", f"{edited.shortlink}.html")
     assert b"A full disk stopped the deposit scanner." in (partial / page).read_bytes()
     assert (partial / page).read_bytes() == (await live.get(f"/{page.with_suffix('')}")).content
@@ -326,8 +326,29 @@ async def test_the_network_matrix_is_exported_in_each_language(
         "BTC 充值到账缓慢",
     )
     assert btc["withdrawal"]["state"] == "open"
+    # Every asset on every network the demo lists, by asset then network.
     assert [(row["asset"], row["network"]) for row in chinese["networks"]] == [
+        ("BNB", "BEP20"),
         ("BTC", "Bitcoin"),
         ("ETH", "ERC20"),
+        ("SOL", "Solana"),
+        ("TRX", "TRC20"),
+        ("USDC", "ERC20"),
+        ("USDC", "Solana"),
+        ("USDT", "BEP20"),
+        ("USDT", "ERC20"),
+        ("USDT", "Solana"),
         ("USDT", "TRC20"),
     ]
+    # The hard fork under way on BNB Smart Chain stops both ways of both its assets.
+    suspended = {
+        (row["asset"], way)
+        for row in chinese["networks"]
+        for way in ("deposit", "withdrawal")
+        if row[way]["state"] == "suspended"
+    }
+    assert suspended == {
+        (asset, way) for asset in ("BNB", "USDT") for way in ("deposit", "withdrawal")
+    }
+    bnb = chinese["networks"][0]["withdrawal"]
+    assert (bnb["enabled"], bnb["reason"]) == (False, "BNB 智能链硬分叉")

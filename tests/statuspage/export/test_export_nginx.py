@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
+from tests import demo_site
 from tests.nginx_server import nginx_binary, running_nginx
 from tests.servers import free_port, run_cli, serve_command, wait_until_up
 
@@ -147,7 +148,7 @@ def test_every_public_url_gives_the_same_body_from_nginx_as_from_the_app(
     linked = _crawl(served.live, ["/", "/?lang=zh-CN"])
     # The static files are exported under their bare names; pages link them by hash (?v=).
     assert {u for u in linked - exported if not _VERSIONED.fullmatch(u)} == set()
-    assert len(exported) == 8 + 6 + 3 * (9 + 7 + 2 * 16)  # see test_export.py
+    assert len(exported) == demo_site.EXPORTED_URLS
     for url in sorted(exported | linked):
         live = httpx.get(served.live + url, timeout=5)
         static = httpx.get(served.static + url, timeout=5)
@@ -236,7 +237,7 @@ def test_a_change_in_the_app_reaches_nginx_within_two_seconds(served: Served) ->
     listed = httpx.get(
         f"{served.live}/api/staff/incidents?status=identified", headers=served.headers, timeout=5
     ).json()
-    assert b"All Systems Operational" not in httpx.get(served.static + "/").content
+    assert b"<h1>Partially Degraded Service</h1>" in httpx.get(served.static + "/").content
     resolved = httpx.post(
         f"{served.live}/api/staff/incidents/{listed[0]['id']}/resolve",
         json={"body": "Deposits are credited normally again."},
@@ -245,12 +246,12 @@ def test_a_change_in_the_app_reaches_nginx_within_two_seconds(served: Served) ->
     )
     assert resolved.status_code == 200, resolved.text
     home = served.folder / "site" / "current" / "_lang" / "en" / "index.html"
-    exported = _wait_for(lambda: b"All Systems Operational" in home.read_bytes(), seconds=2)
+    # The incident resolved, the demo's hard fork under way is what the banner says.
+    banner = b"<h1>Service Under Maintenance</h1>"
+    exported = _wait_for(lambda: banner in home.read_bytes(), seconds=2)
     assert exported < 2
     # nginx keeps open files for up to a second (open_file_cache_valid 1s in the config).
-    served_in = _wait_for(
-        lambda: b"All Systems Operational" in httpx.get(served.static + "/").content, seconds=1.2
-    )
+    served_in = _wait_for(lambda: banner in httpx.get(served.static + "/").content, seconds=1.2)
     assert exported + served_in < 3
     assert _same(served, "/")
     _wait_for(lambda: _same(served, "/api/v2/incidents/unresolved.json"), seconds=1.2)
@@ -314,12 +315,13 @@ def test_the_export_command_writes_the_same_files_as_the_continuous_export(
     served: Served,
 ) -> None:
     printed = run_cli(served.env, "export", str(served.folder / "once"))
-    # The demo's 162 files, and 3 for the incident the test above opened.
-    assert printed.startswith("export: 165 files of public version ")
+    # The demo's files, and 3 for the incident the test above opened.
+    exported = demo_site.EXPORTED_FILES + 3
+    assert printed.startswith(f"export: {exported} files of public version ")
     continuous = served.folder / "site" / "current"
     once = served.folder / "once" / "current"
     files = sorted(p.relative_to(once) for p in once.rglob("*") if p.is_file())
-    assert len(files) == 165 * 3  # each with its .gz and .br
+    assert len(files) == exported * 3  # each with its .gz and .br
     assert files == sorted(p.relative_to(continuous) for p in continuous.rglob("*") if p.is_file())
     for name in files:
         assert (once / name).read_bytes() == (continuous / name).read_bytes(), name
