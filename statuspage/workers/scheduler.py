@@ -69,6 +69,7 @@ class Scheduler:
         self._lock_connection: AsyncConnection | None = None
         self._lock_file: IO[bytes] | None = None
         self._sweeps: set[asyncio.Task[object]] = set()
+        self._again = False  # poked while a sweep ran: that sweep looks once more when done
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._lead(), name="scheduler leadership")
@@ -82,8 +83,13 @@ class Scheduler:
         await self._step_down()
 
     def poke(self) -> None:
-        """Something changed here: work out the next wake-up now."""
-        if self._apscheduler is not None and self.leading.is_set():
+        """Something changed here: work out the next wake-up now. While a sweep runs, a
+        wake-up job would be skipped (one instance at a time), and the change it was for
+        missed until the next sweep: the running sweep looks again instead, once for any
+        number of pokes (a storm of writes pokes once a write)."""
+        if self._sweeps:
+            self._again = True
+        elif self._apscheduler is not None and self.leading.is_set():
             self._apscheduler.add_job(
                 sweep_job, DateTrigger(datetime.now(UTC)), id="wake", replace_existing=True
             )
@@ -193,7 +199,11 @@ class Scheduler:
         if task is not None:
             self._sweeps.add(task)
         try:
-            return await self._sweep()
+            done = await self._sweep()
+            while self._again:
+                self._again = False
+                done += await self._sweep()
+            return done
         finally:
             self._sweeps.discard(task)
 

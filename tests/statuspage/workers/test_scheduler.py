@@ -144,3 +144,44 @@ async def test_a_wake_up_missed_while_nothing_ran_runs_once_after_the_restart(
         assert announced == 1
     finally:
         await again.close()
+
+
+async def test_pokes_during_a_sweep_make_one_more_sweep_after_it_none_skipped(
+    fresh: Fresh,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A storm of writes pokes the scheduler once a write: what a poke asks for (look again
+    at what is due) is done once the sweep under way ends, not dropped with a warning."""
+    from statuspage.workers import automation
+
+    sweeps: list[datetime] = []
+    release = asyncio.Event()
+    real = automation.run_due
+
+    async def slow_first(database: object, config: Settings, *, now: datetime) -> list[str]:
+        sweeps.append(now)
+        if len(sweeps) == 1:
+            await release.wait()
+        return await real(database, config, now=now)  # type: ignore[arg-type]
+
+    async def swept(count: int) -> bool:
+        return len(sweeps) >= count
+
+    monkeypatch.setattr(automation, "run_due", slow_first)
+    scheduler = Scheduler(fresh.database, _settings(settings, fresh))
+    await scheduler.start()
+    try:
+        await asyncio.wait_for(scheduler.leading.wait(), 5)
+        await _until(lambda: swept(1))  # the sweep at taking the lead, held
+        for _ in range(20):
+            scheduler.poke()
+            await asyncio.sleep(0.01)
+        release.set()
+        await _until(lambda: swept(2))
+        await asyncio.sleep(0.5)
+        assert len(sweeps) == 2  # once more for the twenty pokes
+        assert "maximum number of running instances" not in caplog.text
+    finally:
+        await scheduler.close()
