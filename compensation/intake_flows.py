@@ -275,15 +275,7 @@ async def commit_intake(
     sources: list[dict[str, Any]] = list(batch.intake.get("sources", []))
     _check_still_planned(batch, plan, sources, digest)
     rules.check_fresh(batch.intake)
-    now = await _eligibility(session, service.batch_rules(batch), incident_id=plan.incident_id)
-    if now != plan.eligibility:
-        raise Conflict(
-            N_(
-                "the incident's impact changed during the upload (it was corrected or "
-                "reopened); send the file again"
-            ),
-            field="file",
-        )
+    await _check_same_windows(session, batch, plan)
     await provenance.add_event_identities(
         session, batch_id=batch.id, source=len(sources), lines=collected.identities
     )
@@ -319,6 +311,20 @@ async def commit_intake(
         after={"source": source, "sha256": digest, **summary, "lines": len(aggregate)},
     )
     return batch
+
+
+async def _check_same_windows(session: AsyncSession, batch: Batch, plan: IntakePlan) -> None:
+    """The events were summed against the incident's impact windows as planned: a correction
+    or a reopening since changed them."""
+    now = await _eligibility(session, service.batch_rules(batch), incident_id=plan.incident_id)
+    if now != plan.eligibility:
+        raise Conflict(
+            N_(
+                "the incident's impact changed during the upload (it was corrected or "
+                "reopened); send the file again"
+            ),
+            field="file",
+        )
 
 
 def _check_still_planned(
