@@ -80,14 +80,18 @@ def connect(url: str, *, echo: bool = False) -> Database:
     return Database(engine=engine, sessionmaker=session_factory(engine), reader=reader)
 
 
+_TRY_AGAIN = frozenset({"55P03", "40P01", "40001"})
+
+
 def lock_wait_exceeded(error: BaseException) -> bool:
     """Whether the database gave up waiting for a lock another transaction holds: SQLite's
     "database is locked" once its busy timeout has passed, PostgreSQL's lock_timeout (55P03,
-    where the operator sets one). The transaction saved nothing and may be tried again."""
+    where the operator sets one), a deadlock it broke by failing this transaction (40P01) or
+    a serialization failure (40001). The transaction saved nothing and may be tried again."""
     if not isinstance(error, DBAPIError):
         return False
     original = error.orig
-    if getattr(original, "sqlstate", None) == "55P03":
+    if getattr(original, "sqlstate", None) in _TRY_AGAIN:
         return True
     return isinstance(original, sqlite3.OperationalError) and "is locked" in str(original)
 

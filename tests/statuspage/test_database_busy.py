@@ -4,6 +4,7 @@ in the documented error shape, the console says so on a page, and staff reads go
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -17,7 +18,7 @@ from incidents.common.staff import ApiToken, StaffRole
 from statuspage.access import tokens
 from statuspage.app import create_app
 from statuspage.config import Settings
-from statuspage.db import Database, connect
+from statuspage.db import Database, connect, lock_wait_exceeded
 from tests.conftest import Fresh
 from tests.statuspage.console_helpers import add_staff, csrf_of, sign_in
 
@@ -181,3 +182,45 @@ async def test_public_pages_that_read_the_database_answer_while_the_lock_is_held
             history = await client.get("/history")
     assert unknown.status_code == 404, unknown.text
     assert history.status_code == 200, history.text
+
+
+async def _deadlocked_or_locked(fresh: Fresh) -> BaseException:
+    """A real error of a write the database gave up on: two PostgreSQL transactions taking
+    two rows in opposite orders (one of them is chosen as the deadlock's victim), or SQLite's
+    write lock held past a short busy timeout."""
+    # PostgreSQL waits for the lock itself here (no lock_timeout): the deadlock is what ends it
+    database = _impatient(fresh.url) if fresh.url.startswith("sqlite") else connect(fresh.url)
+    try:
+        async with database.engine.connect() as first, database.engine.connect() as second:
+            await first.begin()
+            if database.dialect == "sqlite":  # the first holds the write lock (BEGIN IMMEDIATE)
+                try:
+                    await second.begin()
+                except Exception as error:  # noqa: BLE001 - the error is what is tested
+                    return error
+                raise AssertionError("the second writer was not refused")
+            await second.begin()
+            bump = "UPDATE site_state SET version = version + 1 WHERE id = :id"
+            await first.execute(text("INSERT INTO site_state (id, version, changed_at) VALUES (99, 0, now())"))
+            await first.commit()
+            await first.begin()
+            await first.execute(text(bump), {"id": 1})
+            await second.execute(text(bump), {"id": 99})
+            found = await asyncio.gather(
+                first.execute(text(bump), {"id": 99}),
+                second.execute(text(bump), {"id": 1}),
+                return_exceptions=True,
+            )
+            errors = [item for item in found if isinstance(item, BaseException)]
+            assert len(errors) == 1, found  # PostgreSQL broke the deadlock by failing one
+            return errors[0]
+    finally:
+        await database.dispose()
+
+
+async def test_a_write_the_database_gave_up_on_is_one_to_try_again(fresh: Fresh) -> None:
+    """A deadlock (PostgreSQL's 40P01: several alert calls written in one transaction, by
+    group commit, against a staff write or another instance) is answered like a lock wait
+    past its limit, 503 with Retry-After, not a 500: the transaction saved nothing."""
+    error = await _deadlocked_or_locked(fresh)
+    assert lock_wait_exceeded(error), repr(error)
