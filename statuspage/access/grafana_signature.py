@@ -56,7 +56,8 @@ def check(
             field=TIMESTAMP_HEADER,
         )
     expected = signature(secret, timestamp=timestamp, body=body)
-    if not hmac.compare_digest(expected, sent.strip().lower()):
+    # bytes, as headers arrive (latin-1): compare_digest refuses non-ASCII text with a TypeError
+    if not hmac.compare_digest(expected.encode(), sent.strip().lower().encode("latin-1")):
         raise Unauthenticated(
             f"{SIGNATURE_HEADERS[0]}: no matching signature found (an HMAC-SHA256 of"
             " timestamp:body with this source's secret)",

@@ -72,7 +72,8 @@ class Signer:
     def claims(self, purpose: str, token: str, *, now: datetime) -> Claims:
         """All the claims of a valid, unexpired token for `purpose`; InvalidToken otherwise."""
         body, _, mac = token.partition(".")
-        if len(token) > 512 or not hmac.compare_digest(mac, self._mac(body)):
+        # compare_digest refuses non-ASCII text with a TypeError: a mangled link is invalid
+        if len(token) > 512 or not token.isascii() or not hmac.compare_digest(mac, self._mac(body)):
             raise InvalidToken("this link is invalid", field="token")
         try:
             claimed, subject, version, expires, *rest = json.loads(_unb64(body))

@@ -68,7 +68,12 @@ def local_time(text: str, zone: ZoneInfo, name: str, language: str) -> datetime 
 
 def check_csrf(session: Session, form: FormData) -> None:
     sent = form.get("csrf")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf):
+    # compare_digest refuses non-ASCII text with a TypeError (a 500): such a token is wrong
+    if (
+        not isinstance(sent, str)
+        or not sent.isascii()
+        or not hmac.compare_digest(sent, session.csrf)
+    ):
         raise Refused("csrf")
 
 

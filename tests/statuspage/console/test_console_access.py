@@ -141,7 +141,7 @@ async def test_a_stranger_is_sent_to_sign_in_from_every_page_and_form(
         assert answer.headers["location"].startswith("/staff/login?next=")
 
 
-@pytest.mark.parametrize("sent", [None, "", "forged-token"])
+@pytest.mark.parametrize("sent", [None, "", "forged-token", "令牌"])
 async def test_every_form_refuses_a_missing_or_wrong_csrf_token(
     settings: Settings, client: httpx.AsyncClient, database: Database, sent: str | None
 ) -> None:

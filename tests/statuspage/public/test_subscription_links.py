@@ -165,6 +165,15 @@ async def test_links_do_not_follow_an_id_that_came_back(
 
 
 @pytest.mark.parametrize("purpose", ["manage", "unsubscribe", "confirm"])
+async def test_a_link_whose_signature_is_not_ascii_is_refused_not_a_server_error(
+    web: httpx.AsyncClient, purpose: str
+) -> None:
+    for token in ("abc.é", "abc.\u4e2d\u6587", "é"):  # a mangled copy of the link, or a probe
+        page = await web.get(f"/subscriptions/{purpose}", params={"token": token})
+        assert page.status_code == 400, (token, page.status_code)
+
+
+@pytest.mark.parametrize("purpose", ["manage", "unsubscribe", "confirm"])
 async def test_a_link_made_without_the_rows_nonce_is_refused(
     web: httpx.AsyncClient, database: Database, mail_settings: Settings, purpose: str
 ) -> None:
