@@ -114,7 +114,7 @@ async def components_chosen(session: AsyncSession, *, choice: ComponentChoice) -
                 query = query.where(Component.direction == choice.direction)
             matched = list(await session.scalars(query))
             if not matched:
-                raise InvalidInput(f"no component stands for {name}", field=field)
+                raise InvalidInput(N_("no component stands for %(name)s"), field=field, name=name)
             found.update((component.id, component) for component in matched)
     return sorted(found.values(), key=lambda component: (component.position, component.id))
 

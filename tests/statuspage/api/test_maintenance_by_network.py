@@ -160,3 +160,6 @@ async def test_choosing_by_asset_and_direction_and_refusing_what_matches_nothing
         refused = await client.post(f"{API}/maintenances", json=_upgrade(**choice), headers=support)
         assert refused.status_code == 422, (choice, refused.text)
         assert refused.json()["error"]["field"] == field
+        if field in ("networks", "assets"):
+            named = (choice.get("networks") or choice.get("assets") or [""])[0]
+            assert refused.json()["error"]["message"] == f"no component stands for {named}"
