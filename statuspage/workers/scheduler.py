@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 # The advisory lock's key: any 64-bit number no other application on the database uses.
 LEADER_LOCK = 0x5354_4154_5553  # "STATUS"
 _RETRY_LEADERSHIP = 5.0
+_AGAIN_AFTER = 1.0  # seconds from one sweep's start to the next a poke asked for
 
 _running: Scheduler | None = None
 
@@ -199,9 +200,14 @@ class Scheduler:
         if task is not None:
             self._sweeps.add(task)
         try:
+            began = asyncio.get_running_loop().time()
             done = await self._sweep()
-            while self._again:
+            while self._again:  # at most one sweep a second however fast the writes come
+                await asyncio.sleep(
+                    max(0.0, began + _AGAIN_AFTER - asyncio.get_running_loop().time())
+                )
                 self._again = False
+                began = asyncio.get_running_loop().time()
                 done += await self._sweep()
             return done
         finally:
