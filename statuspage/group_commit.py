@@ -70,9 +70,15 @@ class GroupCommit:
             await self._draining
 
     async def _drain(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[: self._most], self._queue[self._most :]
-            await self._one_batch([waiting for waiting in batch if not waiting.answer.done()])
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[: self._most], self._queue[self._most :]
+                await self._one_batch([waiting for waiting in batch if not waiting.answer.done()])
+        except asyncio.CancelledError:  # nobody queued behind a stopped batch waits forever
+            queued, self._queue = self._queue, []
+            for waiting in queued:
+                waiting.answer.cancel()
+            raise
 
     async def _one_batch(self, batch: list[_Waiting]) -> None:
         if not batch:

@@ -94,3 +94,22 @@ async def test_what_fails_after_the_commit_is_raised_to_every_caller_of_the_batc
     assert [str(outcome) for outcome in outcomes] == ["the page could not be rendered"] * 3
     with pytest.raises(RuntimeError, match="rendered"):
         await group.run(_adding("C9"))
+
+
+async def test_a_batch_cancelled_mid_way_leaves_no_caller_waiting_behind_it(
+    database: Database,
+) -> None:
+    """The app stopping mid-batch (the batch's task cancelled) answers its callers and those
+    queued behind it, rather than leaving them to wait for a batch that never comes."""
+
+    async def after_commit() -> None:
+        return None
+
+    async def cancelled(session: AsyncSession) -> str:
+        raise asyncio.CancelledError
+
+    group = GroupCommit(database, after_commit, most=1)
+    calls = [group.run(cancelled), group.run(_adding("BTC deposits")), group.run(_adding("SOL"))]
+    outcomes = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
+    assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes), outcomes
+    assert await group.run(_adding("ETH deposits")) == "ETH deposits"  # a new batch serves
