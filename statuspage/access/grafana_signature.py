@@ -31,10 +31,16 @@ def signature(secret: str, *, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
+def sent_signature(headers: Mapping[str, str]) -> str:
+    """The signature the call carries (under either of Grafana's header names), or ''."""
+    sent = next((headers.get(name) for name in SIGNATURE_HEADERS if headers.get(name)), None)
+    return (sent or "").strip().lower()
+
+
 def check(
     secret: str, *, body: bytes, headers: Mapping[str, str], now: float | None = None
 ) -> None:
-    sent = next((headers.get(name) for name in SIGNATURE_HEADERS if headers.get(name)), None)
+    sent = sent_signature(headers)
     if not sent:
         raise Unauthenticated(
             f"{SIGNATURE_HEADERS[0]}: this source's calls must be signed (the contact point's"
@@ -57,7 +63,7 @@ def check(
         )
     expected = signature(secret, timestamp=timestamp, body=body)
     # bytes, as headers arrive (latin-1): compare_digest refuses non-ASCII text with a TypeError
-    if not hmac.compare_digest(expected.encode(), sent.strip().lower().encode("latin-1")):
+    if not hmac.compare_digest(expected.encode(), sent.encode("latin-1")):
         raise Unauthenticated(
             f"{SIGNATURE_HEADERS[0]}: no matching signature found (an HMAC-SHA256 of"
             " timestamp:body with this source's secret)",

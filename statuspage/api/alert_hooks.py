@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -32,6 +33,7 @@ from incidents.detection.inbound import (
 )
 from incidents.detection.models import Alert, AlertRule, AlertSource, SourceKind
 from incidents.detection.schemas import AlertDecision, AlertmanagerPayload
+from statuspage.access import grafana_signature
 from statuspage.access.alert_sources import authenticate_source, check_signature
 from statuspage.api import routing
 from statuspage.services import Services
@@ -115,8 +117,7 @@ async def receive(
         kind=kind,
         act=act,
         payload=routing.parse_model(model, raw) if model is not None else None,
-        # a signed call's id is its idempotency key (Standard Webhooks): a replay acts once
-        webhook_id=request.headers["webhook-id"] if _standard_webhooks(source) else None,
+        webhook_id=_message_id(source, request.headers),
         default_language=services.settings.default_language,
     )
     # With the other calls of this moment, in one transaction; answered once it committed
@@ -200,10 +201,15 @@ class _Batch:
         return self.all_rules
 
 
-def _standard_webhooks(source: AlertSource) -> bool:
-    """Whether this source's calls are signed per Standard Webhooks (Grafana's own signature
-    carries no message id)."""
-    return source.signed and source.kind != SourceKind.grafana
+def _message_id(source: AlertSource, headers: Headers) -> str | None:
+    """A signed call's idempotency key, so a replay acts once: its webhook-id (Standard
+    Webhooks), or Grafana's signature itself, an HMAC of the timestamp and the body, which
+    names one message as well (Grafana sending again signs anew)."""
+    if not source.signed:
+        return None
+    if source.kind == SourceKind.grafana:
+        return "grafana:" + grafana_signature.sent_signature(headers)
+    return headers["webhook-id"]
 
 
 def _bearer(authorization: str | None) -> str | None:

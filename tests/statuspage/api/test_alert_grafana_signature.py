@@ -107,10 +107,17 @@ async def test_a_signed_grafana_source_takes_only_what_grafana_signed_with_its_s
     )
     assert await unresolved(client) == []
 
-    good = await client.post(hook, content=body, headers=_grafana_signed(secret, body, at=now))
+    signed = _grafana_signed(secret, body, at=now)
+    good = await client.post(hook, content=body, headers=signed)
     assert good.status_code == 200, good.text
     assert good.json()["alerts"][0]["decision"] == "announced"
     assert await unresolved(client) == ["ETH withdrawals are failing: investigating"]
+    # A copy of that call (within the five minutes its timestamp passes) acts on nothing: its
+    # signature, an HMAC of timestamp and body, names the message as a webhook-id would.
+    copied = await client.post(hook, content=body, headers=signed)
+    assert copied.json() == {**good.json(), "duplicate": True}
+    anew = await client.post(hook, content=body, headers=_grafana_signed(secret, body, at=now + 1))
+    assert "duplicate" not in anew.json()  # Grafana sending again signs anew: not a replay
 
 
 async def test_grafanas_fallback_header_and_put_are_taken_and_rotation_changes_the_secret(
