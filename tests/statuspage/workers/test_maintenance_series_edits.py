@@ -8,10 +8,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from incidents import maintenance_flows, series_edits
 from incidents.broadcasting.models import BroadcastEvent
+from incidents.common.errors import InvalidInput
 from incidents.models import Maintenance
 from incidents.schemas import MaintenanceCancelIn, MaintenancePatch
 from incidents.series_schemas import SeriesPatch
@@ -142,3 +144,21 @@ async def test_an_earlier_time_passed_today_keeps_todays_window_and_moves_the_co
     )
     assert await _told(database, "maintenance.rescheduled") == 6
     assert await _told(database, "maintenance.cancelled") == 0
+
+
+async def test_a_window_an_edit_would_add_that_has_begun_already_is_refused(
+    database: Database,
+) -> None:
+    ten = datetime(2026, 11, 21, 10, 0, tzinfo=SHANGHAI)
+    series = await _series(database, rrule="FREQ=WEEKLY;BYDAY=SA", first_start=ten)
+    made = await _windows(database)
+    with pytest.raises(InvalidInput, match="has begun already") as refused:
+        await _edit(
+            database,
+            series,
+            ten - HOUR / 2,
+            rrule="FREQ=WEEKLY;BYDAY=SA;BYHOUR=9,10",
+            first_start=ten - HOUR,
+        )
+    assert refused.value.field == "first_start"
+    assert await _windows(database) == made
