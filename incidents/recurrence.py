@@ -4,9 +4,11 @@ page (pure: no I/O)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
+import zoneinfo
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -99,3 +101,35 @@ def upcoming(
     """The next `count` starts at or after `after`, in UTC."""
     found = _rule(rule, first_start, zone).xafter(after, count=count, inc=True)
     return [moment.astimezone(UTC) for moment in found]
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA time zone of that name, or a 422 naming `time_zone` (a folder such as `Asia`
+    or an over-long name is no zone either)."""
+    if name not in _zone_names():
+        raise InvalidInput(
+            N_("%(zone)s is not a time zone, e.g. Asia/Shanghai"), field="time_zone", zone=name[:64]
+        )
+    return ZoneInfo(name)
+
+
+def pair_by_date(
+    old: list[datetime], new: list[datetime], *, old_zone: ZoneInfo, new_zone: ZoneInfo
+) -> dict[int, datetime]:
+    """Each old start (by its index) paired with a new one: the same start if the new rule
+    still has it, else one on the same local date (old in `old_zone`, new in `new_zone`), in
+    order within a date. A start left unpaired has no counterpart that day."""
+    pairs = {index: start for index, start in enumerate(old) if start in set(new)}
+    by_day: dict[date, list[datetime]] = {}
+    for start in sorted(set(new) - set(pairs.values())):
+        by_day.setdefault(start.astimezone(new_zone).date(), []).append(start)
+    for index in sorted(set(range(len(old))) - set(pairs), key=lambda at: old[at]):
+        same_day = by_day.get(old[index].astimezone(old_zone).date())
+        if same_day:
+            pairs[index] = same_day.pop(0)
+    return pairs

@@ -3,7 +3,8 @@
 
 An occurrence is scheduled `lead_days` ahead, once: the unique (series, occurrence start) index
 makes a repeated or concurrent expansion fail rather than double it. Cancelling one occurrence
-is cancelling its maintenance; the rule never brings it back.
+is cancelling its maintenance; the rule never brings it back. One an edit of the series cancels
+leaves its slot (its occurrence_start is cleared), so a later edit can bring that start back.
 """
 
 from __future__ import annotations
@@ -47,8 +48,7 @@ async def create_series(
         body=data.body,
         language=language,
         translations={
-            lang: {"name": text.name or data.name, "body": text.body}
-            for lang, text in data.translations.items()
+            lang: stored_text(text.name, text.body) for lang, text in data.translations.items()
         },
         rrule=rule,
         first_start=first_start,
@@ -125,13 +125,7 @@ async def schedule_occurrences(
     if series.status != SeriesStatus.active or not series.components:
         return []
     duration = timedelta(minutes=series.duration_minutes)
-    wanted = recurrence.starts_between(
-        series.rrule,
-        first_start=series.first_start,
-        zone=_zone(series),
-        after=max(actor.now - duration, series.created_at),
-        before=actor.now + timedelta(days=series.lead_days),
-    )
+    wanted = starts_wanted(series, now=actor.now)
     made_already = set(
         await session.scalars(
             select(Maintenance.occurrence_start).where(Maintenance.series_id == series.id)
@@ -142,6 +136,24 @@ async def schedule_occurrences(
         if start not in made_already:
             made.append(await _occurrence(session, series, start, duration, actor))
     return made
+
+
+def starts_wanted(series: MaintenanceSeries, *, now: datetime) -> list[datetime]:
+    """The starts that have an occurrence now: up to now + lead_days, from now less one
+    window (one running late still counts) but never before the series was made."""
+    duration = timedelta(minutes=series.duration_minutes)
+    return recurrence.starts_between(
+        series.rrule,
+        first_start=series.first_start,
+        zone=_zone(series),
+        after=max(now - duration, series.created_at),
+        before=now + timedelta(days=series.lead_days),
+    )
+
+
+def stored_text(name: str | None, body: str) -> dict[str, str]:
+    """A translation as stored: no title of its own falls back to the series' when shown."""
+    return {"name": name, "body": body} if name else {"body": body}
 
 
 async def _occurrence(

@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from incidents.component_choice import ComponentChoice, ComponentRechoice
 from incidents.models import MaintenanceStatus, SeriesStatus
 from incidents.schemas import Body, Language, MaintenanceText, Name, When
 
 NEXT_LISTED = 10
+
+
+def _to_the_minute(moment: datetime) -> datetime:
+    """Windows start on a minute, as the console shows and posts them: a start with seconds
+    would come back from an unchanged form as a new time of day."""
+    return moment.replace(second=0, microsecond=0)
+
+
+FirstStart = Annotated[When, AfterValidator(_to_the_minute)]
 
 
 class SeriesIn(ComponentChoice):
@@ -22,7 +31,7 @@ class SeriesIn(ComponentChoice):
     rrule: Annotated[str, Field(min_length=1, max_length=500)] = Field(
         description="an RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TU (UNTIL in UTC, with a Z)"
     )
-    first_start: When = Field(
+    first_start: FirstStart = Field(
         description="the first window's start; its time of day in the site's zone is kept"
     )
     duration_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)]
@@ -48,7 +57,7 @@ class SeriesPatch(ComponentRechoice):
         default=None, description="replaces the translations (an empty object drops them)"
     )
     rrule: Annotated[str, Field(min_length=1, max_length=500)] | None = None
-    first_start: When | None = Field(
+    first_start: FirstStart | None = Field(
         default=None, description="the rule's start; its time of day in the time zone is kept"
     )
     duration_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] | None = None

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from incidents.common.roles import StaffRole
 
@@ -189,10 +189,8 @@ class Settings:
                 f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}, "
                 f"not {self.default_language!r}"
             )
-        try:
-            ZoneInfo(self.time_zone)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise SettingsError(f"TIME_ZONE {self.time_zone!r} is not a known zone") from error
+        if self.time_zone not in zoneinfo.available_timezones():  # "Asia" is a folder, no zone
+            raise SettingsError(f"TIME_ZONE {self.time_zone!r} is not a known zone")
         if self.smtp_security not in {"none", "starttls", "tls"}:
             raise SettingsError(
                 f"SMTP_SECURITY must be none, starttls or tls, not {self.smtp_security!r}"

@@ -39,3 +39,9 @@ def test_the_issue_chunk_is_from_one_to_a_hundred_thousand_vouchers() -> None:
     for value in ("0", "100001"):
         with pytest.raises(SettingsError, match="ISSUE_CHUNK_VOUCHERS must be from 1 to 100000"):
             Settings.from_env({"ISSUE_CHUNK_VOUCHERS": value})
+
+
+@pytest.mark.parametrize("value", ["Asia", "Mars/Olympus_Mons", "A" * 300])
+def test_a_time_zone_that_is_no_zone_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="is not a known zone"):
+        Settings.from_env({"TIME_ZONE": value})

@@ -145,6 +145,8 @@ async def test_bad_edits_are_refused_naming_the_field_and_change_nothing(
         ({"rrule": "FREQ=DAILY", "duration_minutes": 1500}, "duration_minutes"),
         ({"duration_minutes": 0}, "duration_minutes"),
         ({"time_zone": "Mars/Olympus_Mons"}, "time_zone"),
+        ({"time_zone": "Asia"}, "time_zone"),  # a folder of zones, not a zone
+        ({"time_zone": "A" * 300}, "time_zone"),
         ({"networks": ["Nowhere"]}, "networks"),
         ({"direction": "deposit"}, "direction"),
         ({"translations": {"en": {"body": "Own language."}}}, "translations.en"),
@@ -164,3 +166,25 @@ async def test_bad_edits_are_refused_naming_the_field_and_change_nothing(
     )
     late = await _edit(site, support, series["id"], name="Too late")
     assert (late.status_code, late.json()["error"]["field"]) == (409, "series_id")
+
+
+async def test_a_start_with_seconds_is_kept_to_the_minute_and_a_rename_reaches_every_language(
+    site: httpx.AsyncClient, support: dict[str, str]
+) -> None:
+    tuesday = _next_tuesday()
+    made = await _series(
+        site,
+        support,
+        first_start=tuesday.replace(second=30).isoformat(),
+        translations={"zh-CN": {"body": "提现暂停一小时。"}},  # no title of its own
+    )
+    assert made.status_code == 201, made.text
+    series = made.json()
+    assert series["first_start"] == _z(tuesday)
+    assert series["occurrences"][0]["start"] == _z(tuesday)
+
+    renamed = await _edit(site, support, series["id"], name="Wallet maintenance")
+    assert renamed.status_code == 200, renamed.text
+    calendar = Calendar.from_ical((await site.get("/maintenance.ics?lang=zh-CN")).content)
+    [event] = [e for e in calendar.walk("VEVENT") if str(e["uid"]).startswith("maintenance-series")]
+    assert str(event["summary"]) == "Wallet maintenance"  # the new name, not the first one

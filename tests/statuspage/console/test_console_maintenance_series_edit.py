@@ -120,8 +120,11 @@ async def test_a_bad_time_zone_is_refused_in_chinese_naming_the_field(
     page = (await client.get(location)).text
     assert "修改周期维护" in page and "首个窗口开始时间（按上面的时区）" in page
     shown = _edit_form(page, location)
+    assert '<input name="time_zone" value="UTC" maxlength="64"' in page
     for changes, words in (
         ({"time_zone": "Mars/Olympus_Mons"}, "Mars/Olympus_Mons 不是时区，例如 Asia/Shanghai"),
+        ({"time_zone": "Asia"}, "Asia 不是时区，例如 Asia/Shanghai"),
+        ({"time_zone": "Asia/" + "x" * 300}, "不是时区，例如 Asia/Shanghai"),
         ({"rrule": "FREQ=MINUTELY"}, "FREQ"),
         ({"component_ids": []}, "请选择组件、网络或资产"),
     ):
