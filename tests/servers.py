@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,20 +51,47 @@ def wait_until_up(base: str, *, seconds: float = 30, every: float = 0.1) -> None
         time.sleep(every)
 
 
-def create_staff(env: dict[str, str], email: str, name: str, role: str, password: str) -> None:
-    """`statuspage staff create` with the password typed on stdin, as the README shows."""
-    subprocess.run(  # noqa: S603 - our own CLI
-        [
-            *(sys.executable, "-m", "statuspage.cli", "staff", "create", "--email", email),
-            *("--name", name, "--role", role, "--password-stdin"),
-        ],
-        env=env,
-        input=password + "\n",
-        text=True,
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
+Person = tuple[str, str, str, str | None]  # email, name, role, password (or none)
+
+
+def add_staff(
+    env: dict[str, str], people: Iterable[Person], *, tokens: Iterable[str] = ()
+) -> dict[str, str]:
+    """Staff accounts with passwords in the database of `env`, written from this process as
+    `statuspage staff create --password-stdin` writes each (test_console_auth runs that
+    command): one process per person cost the fixtures ~1 s of CPU each. Returns an API
+    token for each email in `tokens`."""
+    made = _add_staff(env["DATABASE_URL"], list(people), list(tokens))
+    with ThreadPoolExecutor(1) as thread:  # its own event loop, whoever calls
+        return thread.submit(asyncio.run, made).result()
+
+
+async def _add_staff(url: str, people: list[Person], emails: list[str]) -> dict[str, str]:
+    from incidents.common.staff import StaffRole
+    from statuspage.access import staff_accounts
+    from statuspage.access import tokens as auth
+    from statuspage.db import connect
+
+    database = connect(url)
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            for email, name, role, password in people:
+                staff = await auth.create_staff(
+                    session, email=email, name=name, role=StaffRole(role), actor_id=None
+                )
+                if password is not None:
+                    await staff_accounts.set_password(
+                        session, staff_id=staff.id, password=password, actor_id=None
+                    )
+            made = {}
+            for email in emails:
+                staff = await auth.find_staff(session, email=email)
+                made[email] = (
+                    await auth.create_token(session, staff=staff, name="t", actor_id=None)
+                )[1]
+        return made
+    finally:
+        await database.dispose()
 
 
 @contextmanager

@@ -16,6 +16,7 @@ asked (DNS rebinding) gets nowhere.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
@@ -187,6 +188,13 @@ async def _resolve(host: str, port: int, timeout: float | None) -> list[IPAddres
     if not addresses:
         raise httpcore.ConnectError(f"{host} has no address")
     return list(addresses)
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The process's one verifying TLS context for subscribers' URLs: each costs a load of the
+    CA bundle (~40 ms of CPU), and every delivery worker made its own."""
+    return httpx.create_ssl_context()
 
 
 def transport(

@@ -199,7 +199,7 @@ class DeliveryWorker(WorkerLoop):
         if not self._clients:
             count = -(-self.concurrency // _POOL_SIZE)
             each = -(-self.concurrency // count)
-            tls = httpx.create_ssl_context()  # one for all: each costs a CA bundle load
+            tls = egress.tls_context()  # one for all: each costs a CA bundle load
             # The Bot API's host is the operator's choice (maybe a server of their own on
             # this machine), not a subscriber's: it is trusted as configured.
             telegram = httpx.URL(self.settings.telegram_api_url).host

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
-from tests.servers import create_staff, run_cli, served
+from tests.servers import add_staff, run_cli, served
 from tests.statuspage.browsers import SCREENSHOTS
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.browser]
@@ -58,7 +58,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         "STAFF_2FA_ROLES": "",
     }
     run_cli(env, "demo")
-    create_staff(env, *ADMIN, PASSWORD)
+    add_staff(env, [(*ADMIN, PASSWORD)])
     with served(env, folder / "server.log") as base:
         yield Demo(base)
 

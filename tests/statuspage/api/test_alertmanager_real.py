@@ -6,56 +6,33 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.alertmanager_server import running_alertmanager
-from tests.servers import run_cli, served
+from tests.conftest import Fresh
+from tests.servers import add_staff, served
 from tests.statuspage.api.alert_payloads import alert, payload, set_up
 
 pytestmark = pytest.mark.processes
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
 WITHIN_SECONDS = 5.0
 
 
-@pytest.fixture(params=BACKENDS)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A database of its own, committed to for real: the server is a separate process."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'detection.db'}"
-        return
-    name = f"statuspage_detection_{secrets.token_hex(4)}"
-    admin_url = make_url(TEST_DATABASE_URL)
-    dsn = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await connection.close()
-
-
 @pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """Our app served on a local port; its base URL and an admin's headers."""
-    env = {**os.environ, "DATABASE_URL": database_url, "CACHE_POLL_SECONDS": "0.5"}
-    run_cli(env, "migrate")
+def server(fresh: Fresh, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """Our app served on a local port over a database of its own (the server is a separate
+    process): its base URL and an admin's headers."""
+    env = {**os.environ, "DATABASE_URL": fresh.url, "CACHE_POLL_SECONDS": "0.5"}
     email = "admin@example.com"
-    run_cli(env, "staff", "create", "--email", email, "--name", "Admin", "--role", "admin")
-    token = run_cli(env, "token", "create", "--email", email).strip()
+    token = add_staff(env, [(email, "Admin", "admin", None)], tokens=[email])
     with served(env, tmp_path / "server.log") as base:
-        yield base, {"Authorization": f"Bearer {token}"}
+        yield base, {"Authorization": f"Bearer {token[email]}"}
 
 
 async def _eventually(client: httpx.AsyncClient, path: str, check: str) -> float:

@@ -20,7 +20,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from statuspage.access.totp import STEP_SECONDS, code_at, step_at
-from tests.servers import create_staff, run_cli, served
+from tests.servers import add_staff, run_cli, served
 from tests.statuspage.browsers import SCREENSHOTS
 from tests.statuspage.console.walks import demo_2fa_events
 
@@ -74,8 +74,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         "SITE_NAME": "CoinPort",
     }
     token = run_cli(env, "demo").split("shown once): ")[1].strip()
-    for email, name, role in STAFF:
-        create_staff(env, email, name, role, PASSWORD)
+    add_staff(env, [(email, name, role, PASSWORD) for email, name, role in STAFF])
     with served(env, folder / "server.log") as base:
         yield Site(base, token, folder)
 

@@ -15,7 +15,7 @@ from playwright.async_api import Page, expect
 
 from statuspage import i18n
 from statuspage.console.words import gettext
-from tests.servers import create_staff, run_cli, served
+from tests.servers import add_staff, run_cli, served
 from tests.statuspage.browsers import SCREENSHOTS
 
 PASSWORD = "a whole outage needs a long password"
@@ -59,9 +59,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for language in LANGUAGES
         for who, role in (("agent", "support"), ("drafter", "finance"), ("approver", "finance"))
     ]
-    for email, role in people:
-        create_staff(env, email, email.split("@")[0].title(), role, PASSWORD)
-    finance_token = run_cli(env, "token", "create", "--email", people[1][0]).split()[0]
+    staff = [(email, email.split("@")[0].title(), role, PASSWORD) for email, role in people]
+    finance_token = add_staff(env, staff, tokens=[people[1][0]])[people[1][0]]
     with served(env, folder / "server.log") as base:
         yield Site(base, token, finance_token)
 

@@ -203,7 +203,17 @@ async def test_with_export_dir_a_change_is_exported_within_two_seconds(
         assert time.monotonic() - changed_at < 2
         assert home.read_bytes() == (await live.get("/")).content
     finally:
+        # Closed when idle: after the change's partial export comes a whole one, and a cancel
+        # amid its reads left the test's connection, with its write lock on the worker's
+        # SQLite file, to the next test ("database is locked" at its first write).
+        await _until(lambda: _idle(exporter), seconds=30)
         await exporter.close()
+
+
+def _idle(exporter: ContinuousExport) -> bool:
+    """Its last export was a whole one and no change waits: it is waiting for the next."""
+    done = exporter.exported
+    return done is not None and not done.partial and not exporter._wanted.is_set()
 
 
 async def _old_incidents(database: Database, count: int) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Response, expect
 
 from statuspage.public.embed import REFRESH_SECONDS
 from tests.servers import free_port, run_cli, served
@@ -128,6 +128,9 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
 @asynccontextmanager
 async def _visitor(browser: Browser, sites: Sites, locale: str, path: str) -> AsyncIterator[Page]:
     context = await browser.new_context(locale=locale, viewport={"width": 900, "height": 400})
+    # The page's timers on a clock the test moves (it runs on by itself meanwhile): the
+    # script's next poll comes when the test says its interval is over, not 10-30 s later.
+    await context.clock.install()
     page = await context.new_page()
     refused: list[str] = []
     page.on("console", lambda message: refused.append(message.text))
@@ -157,12 +160,20 @@ def _incident(sites: Sites) -> dict[str, Any]:
     )
 
 
+def _notices(response: Response) -> bool:
+    return "/api/notices.json" in response.url
+
+
 async def _saw_a_304(page: Page) -> None:
     """The poll asks again with If-None-Match and gets 304 while nothing changed."""
-    async with page.expect_response(
-        lambda r: "/api/notices.json" in r.url and r.status == 304, timeout=WAIT_MS
-    ):
-        pass
+    async with page.expect_response(lambda r: _notices(r) and r.status == 304, timeout=WAIT_MS):
+        await page.clock.fast_forward(INTERVAL * 1000)
+
+
+async def _next_poll(page: Page, seconds: int = INTERVAL) -> None:
+    """The script's interval passes on the page's clock: its next poll is answered."""
+    async with page.expect_response(_notices, timeout=WAIT_MS):
+        await page.clock.fast_forward(seconds * 1000)
 
 
 async def _shot(page: Page, name: str) -> None:
@@ -185,6 +196,7 @@ async def test_the_banner_comes_with_the_incident_in_each_language_and_goes_with
         await _saw_a_304(english)
         incident = _incident(sites)
         for page, lang in ((chinese, "zh-CN"), (english, "en")):
+            await _next_poll(page)
             title = page.locator("[data-statuspage-embed] .title")
             await expect(title).to_have_text(TITLES[lang], timeout=WAIT_MS)
             banner = page.locator("[data-statuspage-embed] .banner")
@@ -209,15 +221,18 @@ async def test_the_banner_comes_with_the_incident_in_each_language_and_goes_with
         await expect(chinese.locator("[data-statuspage-embed] .banner")).to_have_count(0)
 
         sites.staff(f"/incidents/{incident['id']}/resolve", {"body": "Withdrawals are sent."})
+        await _next_poll(english)
         await expect(english.locator("[data-statuspage-embed] .banner")).to_have_count(
             0, timeout=WAIT_MS
         )
         # A new incident is a new notice: the dismissal of the first does not hide it.
         second = _incident(sites)
+        await _next_poll(chinese)
         await expect(chinese.locator("[data-statuspage-embed] .title")).to_have_text(
             TITLES["zh-CN"], timeout=WAIT_MS
         )
         sites.staff(f"/incidents/{second['id']}/resolve", {"body": "Withdrawals are sent."})
+        await _next_poll(chinese)
         await expect(chinese.locator("[data-statuspage-embed] .banner")).to_have_count(
             0, timeout=WAIT_MS
         )
@@ -259,6 +274,7 @@ async def test_the_frame_shows_the_notice_to_a_host_that_allows_no_script(
             # The frame's own script polls: resolving drops the banner inside it too.
             sites.staff(f"/incidents/{incident['id']}/resolve", {"body": "Withdrawals are sent."})
             open_now = False
+            await _next_poll(page, REFRESH_SECONDS)
             await expect(frame.locator(".banner")).to_have_count(
                 0, timeout=(REFRESH_SECONDS + 8) * 1000
             )
@@ -276,7 +292,8 @@ async def test_it_stops_polling_while_the_tab_is_hidden_and_asks_at_once_when_sh
         await expect(page.locator("[data-statuspage-embed] [role=status]")).to_be_attached()
         await _visibility(page, hidden=True)
         asked.clear()
-        await page.wait_for_timeout((INTERVAL + 3) * 1000)
+        await page.clock.run_for((INTERVAL + 3) * 1000)  # every timer due in that time fires
+        await page.wait_for_timeout(1000)  # and a poll it started would have been sent
         assert asked == []
         await _visibility(page, hidden=False)
         await page.wait_for_timeout(1000)

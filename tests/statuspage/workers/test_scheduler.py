@@ -17,6 +17,7 @@ from incidents.common.actor import Actor
 from incidents.models import Component, Maintenance, MaintenanceStatus
 from incidents.schemas import MaintenanceIn
 from statuspage.config import Settings
+from statuspage.workers import scheduler as scheduler_module
 from statuspage.workers.scheduler import Scheduler, job_store_engine
 from tests.conftest import Fresh
 
@@ -77,8 +78,11 @@ async def _jobs(fresh: Fresh) -> list[str]:
 
 @pytest.mark.slow
 async def test_exactly_one_instance_leads_and_another_takes_over_when_it_stops(
-    fresh: Fresh, settings: Settings
+    fresh: Fresh, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A stand-by asks for the lock every 5 s; here every 0.2 s, so it has asked (and been
+    # refused) twice by the check below, and takes over within 0.2 s, not up to 5 s, after.
+    monkeypatch.setattr(scheduler_module, "_RETRY_LEADERSHIP", 0.2)
     config = _settings(settings, fresh)
     first, second = Scheduler(fresh.database, config), Scheduler(fresh.database, config)
     await first.start()
@@ -87,7 +91,7 @@ async def test_exactly_one_instance_leads_and_another_takes_over_when_it_stops(
     await asyncio.sleep(0.5)
     assert (first.leading.is_set(), second.leading.is_set()) == (True, False)
     await first.close()
-    await asyncio.wait_for(second.leading.wait(), 10)  # it retries every 5 s
+    await asyncio.wait_for(second.leading.wait(), 10)
     await second.close()
 
 

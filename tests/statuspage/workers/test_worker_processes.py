@@ -61,14 +61,19 @@ async def _fan_out(fresh: Fresh, receiver: HttpReceiver, subscribers: int) -> No
 
 
 @contextmanager
-def _worker(url: str, *, timeout: float = 1.0) -> Iterator[subprocess.Popen[bytes]]:
+def _worker(
+    url: str, *, timeout: float = 1.0, margin: float = 12.0
+) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "RUN_SCHEDULER": "false",
         "DELIVERY_CONCURRENCY": str(CONCURRENCY),
-        # Short in the crash test, so the dead worker's leases run out soon.
+        # Short in the crash test, so the dead worker's leases run out soon: a lease lasts
+        # the timeout plus the margin (the margin's 12 s default, for SQLite's busy timeout,
+        # had the restarted worker wait 13 s for them; its writes never wait that long).
         "DELIVERY_TIMEOUT_SECONDS": str(timeout),
+        "DELIVERY_LEASE_MARGIN_SECONDS": str(margin),
         "WORKER_POLL_SECONDS": "0.05",
         "ALLOW_PRIVATE_WEBHOOK_HOSTS": "true",  # the receiver is on 127.0.0.1
     }
@@ -119,13 +124,13 @@ async def test_a_worker_killed_mid_delivery_and_restarted_loses_nothing(
     subscribers = 200
     http_receiver.default = Reply(200, delay=0.02)
     await _fan_out(fresh, http_receiver, subscribers)
-    with _worker(fresh.url) as first:
+    with _worker(fresh.url, margin=2) as first:
         await _wait_for(lambda: len(http_receiver.received) >= 60, 30)
         first.send_signal(signal.SIGKILL)
         first.wait()
     arrived_before_restart = len(http_receiver.received)
     assert arrived_before_restart < subscribers  # it really died mid-way
-    with _worker(fresh.url):
+    with _worker(fresh.url, margin=2):
         await _wait_for(lambda: len(set(_ids(http_receiver))) >= subscribers, 60)
         await _wait_for(lambda: _all_sent(fresh, subscribers), 30)
     ids = _ids(http_receiver)
