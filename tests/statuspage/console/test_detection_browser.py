@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.servers import create_staff, run_cli, served
+from tests.servers import add_staff, run_cli, served
 from tests.statuspage.api.alert_senders import grafana
 from tests.statuspage.browsers import SCREENSHOTS
 
@@ -90,8 +90,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         "STAFF_2FA_ROLES": "finance",
     }
     run_cli(env, "demo")
-    for language in WORDS:
-        create_staff(env, f"admin-{language}@coinport.example", "Li Wei", "admin", PASSWORD)
+    add_staff(
+        env,
+        [(f"admin-{language}@coinport.example", "Li Wei", "admin", PASSWORD) for language in WORDS],
+    )
     with served(env, folder / "server.log") as base:
         yield Site(base)
 
