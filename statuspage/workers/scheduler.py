@@ -210,6 +210,13 @@ class Scheduler:
                 began = asyncio.get_running_loop().time()
                 done += await self._sweep()
             return done
+        except asyncio.CancelledError:
+            if self.leading.is_set():
+                raise
+            # Stepping down (the app stops) cancels a sweep under way, on purpose: what it
+            # had not done is due still and the next leader's sweep does it.
+            log.info("scheduler: a sweep under way stopped as this instance stepped down")
+            return []
         finally:
             self._sweeps.discard(task)
 

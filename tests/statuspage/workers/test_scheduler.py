@@ -195,3 +195,29 @@ async def test_pokes_during_a_sweep_make_one_more_sweep_after_it_none_skipped(
         assert 3 <= len(sweeps) <= 2 + 4  # at most one sweep a second, none dropped
     finally:
         await scheduler.close()
+
+
+async def test_stopping_mid_sweep_stops_the_sweep_quietly(
+    fresh: Fresh,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The app stopping while a sweep waits (for the write lock, under a storm of alerts)
+    stops it without an error logged: what it had not done is still due."""
+    from statuspage.workers import automation
+
+    waiting = asyncio.Event()
+
+    async def stuck(database: object, config: Settings, *, now: datetime) -> list[str]:
+        waiting.set()
+        await asyncio.Event().wait()  # never
+        return []
+
+    monkeypatch.setattr(automation, "run_due", stuck)
+    scheduler = Scheduler(fresh.database, _settings(settings, fresh))
+    await scheduler.start()
+    await asyncio.wait_for(waiting.wait(), 5)
+    await asyncio.wait_for(scheduler.close(), 5)
+    await asyncio.sleep(0.1)  # APScheduler reports a job's end from a callback
+    assert "raised an exception" not in caplog.text
