@@ -17,7 +17,7 @@ import contextlib
 import fcntl
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 # The advisory lock's key: any 64-bit number no other application on the database uses.
 LEADER_LOCK = 0x5354_4154_5553  # "STATUS"
 _RETRY_LEADERSHIP = 5.0
-_AGAIN_AFTER = 1.0  # seconds from one sweep's start to the next a poke asked for
+_AGAIN_AFTER = timedelta(seconds=1)  # from a sweep's end to the next one a poke asks for
 
 _running: Scheduler | None = None
 
@@ -70,7 +70,8 @@ class Scheduler:
         self._lock_connection: AsyncConnection | None = None
         self._lock_file: IO[bytes] | None = None
         self._sweeps: set[asyncio.Task[object]] = set()
-        self._again = False  # poked while a sweep ran: that sweep looks once more when done
+        self._again = False  # poked while a sweep ran: another follows it, a second after
+        self._swept = datetime.min.replace(tzinfo=UTC)  # when the last sweep ended
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._lead(), name="scheduler leadership")
@@ -86,14 +87,18 @@ class Scheduler:
     def poke(self) -> None:
         """Something changed here: work out the next wake-up now. While a sweep runs, a
         wake-up job would be skipped (one instance at a time), and the change it was for
-        missed until the next sweep: the running sweep looks again instead, once for any
-        number of pokes (a storm of writes pokes once a write)."""
+        missed until the next sweep: one more sweep follows it instead, a second after it
+        ends, for any number of pokes (a storm of writes pokes once a write). So does a poke
+        within a second of a sweep's end: sweeps come at most once a second, and no sweep
+        runs on for as long as the writes keep coming."""
         if self._sweeps:
             self._again = True
-        elif self._apscheduler is not None and self.leading.is_set():
-            self._apscheduler.add_job(
-                sweep_job, DateTrigger(datetime.now(UTC)), id="wake", replace_existing=True
-            )
+        else:
+            self._wake(at=max(datetime.now(UTC), self._swept + _AGAIN_AFTER))
+
+    def _wake(self, *, at: datetime) -> None:
+        if self._apscheduler is not None and self.leading.is_set():
+            self._apscheduler.add_job(sweep_job, DateTrigger(at), id="wake", replace_existing=True)
 
     # -- leadership ------------------------------------------------------------------------
 
@@ -200,15 +205,11 @@ class Scheduler:
         if task is not None:
             self._sweeps.add(task)
         try:
-            began = asyncio.get_running_loop().time()
             done = await self._sweep()
-            while self._again:  # at most one sweep a second however fast the writes come
-                await asyncio.sleep(
-                    max(0.0, began + _AGAIN_AFTER - asyncio.get_running_loop().time())
-                )
+            self._swept = datetime.now(UTC)
+            if self._again:  # poked meanwhile: once more, a second after this one ended
                 self._again = False
-                began = asyncio.get_running_loop().time()
-                done += await self._sweep()
+                self._wake(at=self._swept + _AGAIN_AFTER)
             return done
         except asyncio.CancelledError:
             if self.leading.is_set():
