@@ -9,6 +9,7 @@ that takes everything queued, runs it, commits, and goes on while more has come 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -67,7 +68,8 @@ class GroupCommit:
     async def close(self) -> None:
         """Waits for the batch under way and what is queued behind it (the app stops)."""
         if self._draining is not None:
-            await self._draining
+            with contextlib.suppress(asyncio.CancelledError):  # its callers heard so
+                await self._draining
 
     async def _drain(self) -> None:
         try:
@@ -105,10 +107,15 @@ class GroupCommit:
 async def _jobs(session: AsyncSession, batch: list[_Waiting]) -> list[_Outcome]:
     await session.connection()  # the write lock (SQLite's BEGIN IMMEDIATE) once, for all
     outcomes = []
+    task = asyncio.current_task()
     for waiting in batch:
         try:
             async with session.begin_nested():
                 outcomes.append(_Outcome(waiting, result=await waiting.job(session)))
+        except asyncio.CancelledError as error:
+            if task is not None and task.cancelling():
+                raise  # the batch itself is cancelled (the app stops)
+            outcomes.append(_Outcome(waiting, error=error))  # one job's, not the batch's
         except Exception as error:  # this request's own, answered to it
             outcomes.append(_Outcome(waiting, error=error))
     return outcomes

@@ -105,11 +105,50 @@ async def test_a_batch_cancelled_mid_way_leaves_no_caller_waiting_behind_it(
     async def after_commit() -> None:
         return None
 
+    started = asyncio.Event()
+
+    async def waits(session: AsyncSession) -> str:
+        started.set()
+        await asyncio.Event().wait()  # never: the batch is stopped while it waits
+        return "never"
+
+    group = GroupCommit(database, after_commit, most=1)
+    calls = [
+        asyncio.ensure_future(call)
+        for call in (
+            group.run(waits),
+            group.run(_adding("BTC deposits")),
+            group.run(_adding("SOL")),
+        )
+    ]
+    await asyncio.wait_for(started.wait(), 5)
+    draining = group._draining  # the batch's own task, as the app's shutdown cancels it
+    assert draining is not None
+    draining.cancel()
+    outcomes = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
+    assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes), outcomes
+    await asyncio.wait_for(group.close(), 5)  # the stopped batch raises nothing into shutdown
+    assert await group.run(_adding("ETH deposits")) == "ETH deposits"  # a new batch serves
+    assert await _names(database) == ["ETH deposits"]
+
+
+async def test_a_job_cancelled_on_its_own_fails_alone(database: Database) -> None:
+    """A job whose own work was cancelled (not the batch) is that caller's error; the batch
+    and its other callers go on."""
+
+    async def after_commit() -> None:
+        return None
+
     async def cancelled(session: AsyncSession) -> str:
         raise asyncio.CancelledError
 
-    group = GroupCommit(database, after_commit, most=1)
-    calls = [group.run(cancelled), group.run(_adding("BTC deposits")), group.run(_adding("SOL"))]
-    outcomes = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
-    assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes), outcomes
-    assert await group.run(_adding("ETH deposits")) == "ETH deposits"  # a new batch serves
+    group = GroupCommit(database, after_commit)
+    outcomes = await asyncio.gather(
+        group.run(_adding("BTC deposits")),
+        group.run(cancelled),
+        group.run(_adding("ETH deposits")),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == "BTC deposits" and outcomes[2] == "ETH deposits"
+    assert isinstance(outcomes[1], asyncio.CancelledError)
+    assert await _names(database) == ["BTC deposits", "ETH deposits"]
