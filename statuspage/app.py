@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from statuspage.site import Site
 from statuspage.wake import Bell, Doorbell
 from statuspage.workers.loop import doorbell_for
 from statuspage.workers.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from starlette.datastructures import URLPath
@@ -340,6 +343,11 @@ async def database_error(request: Request, error: Exception) -> Response:
     the server's: it goes on to the 500 answer, and the log."""
     if not lock_wait_exceeded(error):
         raise error
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    if sqlstate in {"40P01", "40001"}:  # answered as busy, but a lock-order bug shows here
+        log.warning(
+            "database: %s on %s %s, answered 503", sqlstate, request.method, request.url.path
+        )
     if request.url.path.startswith("/api/"):
         return routing.busy_response()
     return PlainTextResponse(

@@ -91,14 +91,20 @@ async def database(
     url = migrated_urls[request.param]
     real = _ENGINES.get(url) or _ENGINES.setdefault(url, connect(url))
     # Deferred: one connection per test, and a test may also reach the file another way.
-    async with real.engine.execution_options(sqlite_deferred=True).connect() as connection:
-        outer = await connection.begin()
-        yield Database(
-            engine=real.engine,
-            sessionmaker=session_factory(connection, join_transaction_mode="create_savepoint"),
-        )
-        await outer.rollback()
-    await real.dispose()
+    try:
+        async with real.engine.execution_options(sqlite_deferred=True).connect() as connection:
+            outer = await connection.begin()
+            try:
+                yield Database(
+                    engine=real.engine,
+                    sessionmaker=session_factory(
+                        connection, join_transaction_mode="create_savepoint"
+                    ),
+                )
+            finally:
+                await outer.rollback()
+    finally:  # the shared engine never keeps a test's connection (or its SQLite lock)
+        await real.dispose()
 
 
 # -- password hashing at a test's cost --------------------------------------------------------

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event, select, text
 
 from incidents.common.db_types import utcnow
@@ -225,3 +226,23 @@ async def test_a_write_the_database_gave_up_on_is_one_to_try_again(fresh: Fresh)
     past its limit, 503 with Retry-After, not a 500: the transaction saved nothing."""
     error = await _deadlocked_or_locked(fresh)
     assert lock_wait_exceeded(error), repr(error)
+
+
+async def test_a_deadlock_is_logged_for_the_operator_as_it_is_answered_503(
+    fresh: Fresh, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A lock wait past its limit is routine (busy); a deadlock is a lock-order bug worth a
+    look: both answer 503 with Retry-After, and only the deadlock is logged."""
+    from starlette.requests import Request
+
+    from statuspage.app import database_error
+
+    error = await _deadlocked_or_locked(fresh)
+    request = Request({"type": "http", "method": "POST", "path": "/api/alerts/events/x",
+                       "headers": [], "query_string": b""})  # fmt: skip
+    assert isinstance(error, Exception)
+    with caplog.at_level("WARNING", logger="statuspage.app"):
+        answer = await database_error(request, error)
+    assert answer.status_code == 503 and answer.headers["retry-after"]
+    deadlock = fresh.url.startswith("postgresql")
+    assert ("40P01 on POST /api/alerts/events/x" in caplog.text) == deadlock

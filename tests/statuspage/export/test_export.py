@@ -206,8 +206,10 @@ async def test_with_export_dir_a_change_is_exported_within_two_seconds(
         # Closed when idle: after the change's partial export comes a whole one, and a cancel
         # amid its reads left the test's connection, with its write lock on the worker's
         # SQLite file, to the next test ("database is locked" at its first write).
-        await _until(lambda: _idle(exporter), seconds=30)
-        await exporter.close()
+        try:
+            await _until(lambda: _idle(exporter), seconds=30)
+        finally:  # however the test or the wait ended, the exporter stops
+            await exporter.close()
 
 
 def _idle(exporter: ContinuousExport) -> bool:
