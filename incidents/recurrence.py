@@ -8,7 +8,7 @@ import functools
 import itertools
 import zoneinfo
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -118,18 +118,22 @@ def zone_named(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def pair_by_date(
-    old: list[datetime], new: list[datetime], *, old_zone: ZoneInfo, new_zone: ZoneInfo
-) -> dict[int, datetime]:
-    """Each old start (by its index) paired with a new one: the same start if the new rule
-    still has it, else one on the same local date (old in `old_zone`, new in `new_zone`), in
-    order within a date. A start left unpaired has no counterpart that day."""
-    pairs = {index: start for index, start in enumerate(old) if start in set(new)}
-    by_day: dict[date, list[datetime]] = {}
-    for start in sorted(set(new) - set(pairs.values())):
-        by_day.setdefault(start.astimezone(new_zone).date(), []).append(start)
+def pair_nearest(old: list[datetime], new: list[datetime]) -> dict[int, datetime]:
+    """Each old start (by its index) paired with a new one: the same start where the new rule
+    keeps it, else the nearest new start not yet taken that lies less than half the new
+    rule's shortest gap away (a daily rule: within 12 h; weekly: 3.5 days), the later on a
+    tie. Nearness, not the calendar date: 23:30 moved to 00:30 is an hour later, not another
+    day, and it holds across a change of zone. A start left unpaired has no counterpart."""
+    ordered = sorted(set(new))
+    kept = set(old) & set(ordered)
+    pairs = {index: start for index, start in enumerate(old) if start in kept}
+    free = [start for start in ordered if start not in kept]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(ordered)]
+    reach = min(gaps) / 2 if gaps else timedelta(hours=12)
     for index in sorted(set(range(len(old))) - set(pairs), key=lambda at: old[at]):
-        same_day = by_day.get(old[index].astimezone(old_zone).date())
-        if same_day:
-            pairs[index] = same_day.pop(0)
+        near = [start for start in free if abs(start - old[index]) < reach]
+        if near:
+            best = min(near, key=lambda start: (abs(start - old[index]), -start.timestamp()))
+            pairs[index] = best
+            free.remove(best)
     return pairs

@@ -84,12 +84,8 @@ async def follow_timing(
     occurrences = await series_flows.occurrences_of(session, series_id=series.id)
     held = [item for item in occurrences if item.occurrence_start is not None]
     wanted = series_flows.starts_wanted(series, now=actor.now)
-    pairs = recurrence.pair_by_date(
-        [item.occurrence_start for item in held if item.occurrence_start is not None],
-        wanted,
-        old_zone=ZoneInfo(was.timing[3]),
-        new_zone=ZoneInfo(series.time_zone),
-    )
+    old = [item.occurrence_start for item in held if item.occurrence_start is not None]
+    pairs = recurrence.pair_nearest(old, _candidates(series, old, wanted, actor.now))
     begun = sorted(set(wanted) - set(pairs.values()))
     if begun and begun[0] <= actor.now:
         raise InvalidInput(
@@ -102,6 +98,24 @@ async def follow_timing(
             await _follow_one(session, series, was, item, pairs[index], actor)
         elif _coming(item, actor.now):
             await _drop(session, series, item, actor, dropped)
+
+
+def _candidates(
+    series: MaintenanceSeries, old: list[datetime], wanted: list[datetime], now: datetime
+) -> list[datetime]:
+    """The new rule's starts an occurrence may be paired with: those wanted now, and those
+    before them back to a month before the earliest occurrence held (an earlier time of day
+    already past today pairs with today's window, which keeps its own time)."""
+    if not old:
+        return wanted
+    earlier = recurrence.starts_between(
+        series.rrule,
+        first_start=series.first_start,
+        zone=ZoneInfo(series.time_zone),
+        after=min(old) - timedelta(days=32),
+        before=now,
+    )
+    return sorted(set(earlier) | set(wanted))
 
 
 async def _follow_one(

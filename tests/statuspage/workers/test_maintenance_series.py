@@ -35,7 +35,7 @@ def actor(moment: datetime) -> Actor:
     return Actor(staff_id=None, default_language="en", now=moment)
 
 
-async def _series(database: Database, **more: object) -> int:
+async def _series(database: Database, zone: ZoneInfo = SHANGHAI, **more: object) -> int:
     async with database.sessionmaker() as session, session.begin():
         component = Component(name="ETH withdrawals")
         session.add(component)
@@ -53,9 +53,7 @@ async def _series(database: Database, **more: object) -> int:
                 **more,
             }
         )
-        series = await series_flows.create_series(
-            session, data=data, actor=actor(T0), zone=SHANGHAI
-        )
+        series = await series_flows.create_series(session, data=data, actor=actor(T0), zone=zone)
         return series.id
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -37,7 +38,9 @@ async def _edit(database: Database, series_id: int, moment: datetime, **fields: 
 
 async def _windows(database: Database) -> list[tuple[int, datetime, datetime, str, str]]:
     async with database.sessionmaker() as session:
-        rows = await session.scalars(select(Maintenance).order_by(Maintenance.scheduled_for))
+        rows = await session.scalars(
+            select(Maintenance).order_by(Maintenance.scheduled_for, Maintenance.id)
+        )
         return [
             (item.id, item.scheduled_for, item.scheduled_until, item.status.value, item.name)
             for item in rows
@@ -162,3 +165,38 @@ async def test_a_window_an_edit_would_add_that_has_begun_already_is_refused(
         )
     assert refused.value.field == "first_start"
     assert await _windows(database) == made
+
+
+async def test_an_earlier_time_passed_today_hours_ago_still_keeps_todays_window(
+    database: Database,
+) -> None:
+    """Moved from 10:00 to 06:00 at 08:00: today's 10:00 stays (06:00 passed more than a
+    window ago), and nothing is cancelled."""
+    ten = datetime(2026, 11, 21, 10, 0, tzinfo=SHANGHAI)
+    series = await _series(database, rrule="FREQ=DAILY", first_start=ten)
+    made = await _windows(database)
+    six = ten - 4 * HOUR
+    await _edit(database, series, six + 2 * HOUR, first_start=six)
+    after = await _windows(database)
+    assert after[0][:4] == (made[0][0], ten, ten + HOUR, "scheduled")
+    assert [w[1] for w in after[1:7]] == [six + n * DAY for n in range(1, 7)]
+    assert await _told(database, "maintenance.cancelled") == 0
+
+
+async def test_a_time_moved_past_midnight_moves_each_window_by_the_hour_not_a_day(
+    database: Database,
+) -> None:
+    """23:30 moved to 00:30 in New York is an hour later: each window is rescheduled an hour
+    on, none is cancelled, and no day gets a second window."""
+    new_york = ZoneInfo("America/New_York")
+    late = datetime(2026, 11, 20, 23, 30, tzinfo=new_york)
+    series = await _series(database, zone=new_york, rrule="FREQ=DAILY", first_start=late)
+    made = await _windows(database)
+    assert [w[1] for w in made] == [late + n * DAY for n in range(len(made))]
+    await _edit(database, series, T0 + HOUR, first_start=late + HOUR)
+    after = await _windows(database)
+    assert [(w[0], w[1], w[3]) for w in after] == [
+        (item[0], item[1] + HOUR, "scheduled") for item in made
+    ]
+    assert await _told(database, "maintenance.rescheduled") == len(made)
+    assert await _told(database, "maintenance.cancelled") == 0
