@@ -75,11 +75,12 @@ def _timing(series: MaintenanceSeries, data: SeriesPatch, actor: Actor) -> None:
     if all(value is None for value in timing):
         return
     rule = recurrence.normalise(data.rrule) if data.rrule is not None else series.rrule
-    first_start = (
-        data.first_start.astimezone(UTC).replace(microsecond=0)
-        if data.first_start is not None
-        else series.first_start
-    )
+    first_start = series.first_start
+    sent = data.first_start.astimezone(UTC) if data.first_start is not None else None
+    # To the minute, as the console shows it: a series made with seconds keeps its own start
+    # when the same minute comes back (else each window would move by those seconds).
+    if sent is not None and sent != first_start.replace(second=0, microsecond=0):
+        first_start = sent.replace(microsecond=0)
     duration = data.duration_minutes or series.duration_minutes
     zone = zone_named(data.time_zone or series.time_zone)
     recurrence.check_bounds(

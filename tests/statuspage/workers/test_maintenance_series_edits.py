@@ -200,3 +200,27 @@ async def test_a_time_moved_past_midnight_moves_each_window_by_the_hour_not_a_da
     ]
     assert await _told(database, "maintenance.rescheduled") == len(made)
     assert await _told(database, "maintenance.cancelled") == 0
+
+
+async def test_a_series_made_with_seconds_keeps_them_when_its_form_is_saved_unchanged(
+    database: Database,
+) -> None:
+    """Series made through the API before starts were kept to the minute have seconds; the
+    console shows and posts the minute: saving its form unchanged moves no window."""
+    from incidents.models import MaintenanceSeries
+
+    series = await _series(database)
+    seconds = timedelta(seconds=30)
+    async with database.sessionmaker() as session, session.begin():
+        made = await session.get(MaintenanceSeries, series)
+        assert made is not None
+        made.first_start += seconds
+        for item in await session.scalars(select(Maintenance)):
+            item.scheduled_for += seconds
+            item.scheduled_until += seconds
+            assert item.occurrence_start is not None
+            item.occurrence_start += seconds
+    before = await _windows(database)
+    await _edit(database, series, T0 + HOUR, **_whole_form(name="Weekly wallet maintenance"))
+    assert [w[:4] for w in await _windows(database)] == [w[:4] for w in before]
+    assert await _told(database, "maintenance.rescheduled") == 0
