@@ -196,6 +196,8 @@ async def follow_texts(
                 if text.get("name")
             }
         same = (item.auto_start, item.auto_complete) == was.auto
+        if not retext and not (same and (series.auto_start, series.auto_complete) != was.auto):
+            continue  # its own texts and its own automation: nothing to write, or audit
         patch = MaintenancePatch(
             name=series.name if retext else None,
             auto_start=series.auto_start if same else None,

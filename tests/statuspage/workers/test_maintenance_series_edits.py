@@ -224,3 +224,33 @@ async def test_a_series_made_with_seconds_keeps_them_when_its_form_is_saved_unch
     await _edit(database, series, T0 + HOUR, **_whole_form(name="Weekly wallet maintenance"))
     assert [w[:4] for w in await _windows(database)] == [w[:4] for w in before]
     assert await _told(database, "maintenance.rescheduled") == 0
+
+
+async def test_a_text_edit_leaves_no_empty_audit_entry_on_a_window_with_texts_of_its_own(
+    database: Database,
+) -> None:
+    from incidents.common.audit import AuditEntry
+
+    series = await _series(database)
+    [(first, *_)] = await _windows(database)
+    async with database.sessionmaker() as session, session.begin():
+        await maintenance_flows.edit_maintenance(
+            session,
+            maintenance_id=first,
+            data=MaintenancePatch(name="Node maintenance, this week longer"),
+            actor=actor(T0),
+        )
+
+    async def edits_of_the_window() -> int:
+        async with database.sessionmaker() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "maintenance.edit", AuditEntry.entity_id == first)
+            )
+            return int(count or 0)
+
+    by_hand = await edits_of_the_window()
+    await _edit(database, series, T0 + HOUR, name="Weekly wallet maintenance")
+    assert await edits_of_the_window() == by_hand  # its own title stays, and nothing is logged
+    assert (await _windows(database))[0][4] == "Node maintenance, this week longer"
