@@ -1,12 +1,12 @@
 """How the occurrences of a series follow an edit of it.
 
-A new timing or new components: each occurrence is paired with the new rule's start on its
-local date (the same start where the rule keeps it). A scheduled one not started yet takes the
-new window only if it still has the series' old window (one staff moved by hand keeps its own),
-and the new components only if it still has the old ones; either way it now holds the new
-start, so a day cancelled by hand stays cancelled whatever the new time of day. One the new
-rule has no start for that day is cancelled (subscribers are told) and leaves its slot, so a
-later edit can bring that day back. A window the new rule adds that has begun already is
+A new timing or new components: each occurrence is paired with the new rule's nearest start
+(the same start where the rule keeps it; see `recurrence.pair_nearest`). A scheduled one not
+started yet takes the new window only if it still has the series' old window (one staff moved
+by hand keeps its own), and new components only if it still has the old ones; either way it
+now holds the new start, so a day cancelled by hand stays cancelled whatever the new time of
+day. One the new rule has no start near is cancelled (subscribers are told) and leaves its
+slot, so a later edit can bring that day back. A window the new rule adds that has begun already is
 refused rather than announced as a maintenance under way.
 
 New texts (or automatic start and completion) reach the occurrences not started yet that still
@@ -139,7 +139,8 @@ async def _follow_one(
     )
     retime = by_rule and start > actor.now
     components = tuple(sorted(component.id for component in item.components))
-    recompose = components == was.component_ids and bool(series.components)
+    new_ids = tuple(sorted(component.id for component in series.components))
+    recompose = components == was.component_ids and new_ids != was.component_ids and bool(new_ids)
     if not (retime or recompose):
         return
     patch = MaintenancePatch(

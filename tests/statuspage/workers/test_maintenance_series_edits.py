@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from incidents import maintenance_flows, series_edits
 from incidents.broadcasting.models import BroadcastEvent
+from incidents.common.audit import AuditEntry
 from incidents.common.errors import InvalidInput
 from incidents.models import Maintenance
 from incidents.schemas import MaintenanceCancelIn, MaintenancePatch
@@ -55,6 +56,17 @@ async def _told(database: Database, kind: str) -> int:
         return int(count or 0)
 
 
+async def _edits_of(database: Database, maintenance_id: int) -> int:
+    """How many maintenance.edit entries the audit log holds for this occurrence."""
+    async with database.sessionmaker() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "maintenance.edit", AuditEntry.entity_id == maintenance_id)
+        )
+        return int(count or 0)
+
+
 def _whole_form(**changes: Any) -> dict[str, Any]:
     """Every field, as the console posts them, with the series as `_series` made it."""
     return {
@@ -89,6 +101,14 @@ async def test_a_title_fix_keeps_a_window_moved_by_hand_and_tells_no_one_of_a_ne
     ]
     assert await _told(database, "maintenance.rescheduled") == 1  # the move by hand only
 
+    moved = await _edits_of(database, first)
+    await _edit(
+        database,
+        series,
+        T0 + HOUR,
+        **_whole_form(name="Weekly wallet maintenance", duration_minutes=90),
+    )
+    assert await _edits_of(database, first) == moved  # moved by hand: neither retimed nor logged
     # Past the rule's Tuesday 02:00, the Wednesday moved by hand is still not cancelled.
     await _edit(database, series, FIRST + HOUR, **_whole_form(body="Withdrawals pause."))
     assert [w[3] for w in await _windows(database)] == ["scheduled", "scheduled"]
@@ -229,8 +249,6 @@ async def test_a_series_made_with_seconds_keeps_them_when_its_form_is_saved_unch
 async def test_a_text_edit_leaves_no_empty_audit_entry_on_a_window_with_texts_of_its_own(
     database: Database,
 ) -> None:
-    from incidents.common.audit import AuditEntry
-
     series = await _series(database)
     [(first, *_)] = await _windows(database)
     async with database.sessionmaker() as session, session.begin():
@@ -241,16 +259,7 @@ async def test_a_text_edit_leaves_no_empty_audit_entry_on_a_window_with_texts_of
             actor=actor(T0),
         )
 
-    async def edits_of_the_window() -> int:
-        async with database.sessionmaker() as session:
-            count = await session.scalar(
-                select(func.count())
-                .select_from(AuditEntry)
-                .where(AuditEntry.action == "maintenance.edit", AuditEntry.entity_id == first)
-            )
-            return int(count or 0)
-
-    by_hand = await edits_of_the_window()
+    by_hand = await _edits_of(database, first)
     await _edit(database, series, T0 + HOUR, name="Weekly wallet maintenance")
-    assert await edits_of_the_window() == by_hand  # its own title stays, and nothing is logged
+    assert await _edits_of(database, first) == by_hand  # its own title stays, nothing logged
     assert (await _windows(database))[0][4] == "Node maintenance, this week longer"
