@@ -4,9 +4,7 @@ page (pure: no I/O)."""
 
 from __future__ import annotations
 
-import functools
 import itertools
-import zoneinfo
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
+from incidents.common import zones
 from incidents.common.errors import N_, InvalidInput
 
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
@@ -103,15 +102,10 @@ def upcoming(
     return [moment.astimezone(UTC) for moment in found]
 
 
-@functools.cache
-def _zone_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
 def zone_named(name: str) -> ZoneInfo:
     """The IANA time zone of that name, or a 422 naming `time_zone` (a folder such as `Asia`
     or an over-long name is no zone either)."""
-    if name not in _zone_names():
+    if not zones.is_zone(name):
         raise InvalidInput(
             N_("%(zone)s is not a time zone, e.g. Asia/Shanghai"), field="time_zone", zone=name[:64]
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,6 +10,7 @@ from functools import cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import TYPE_CHECKING
 
+from incidents.common import zones
 from incidents.common.roles import StaffRole
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ class Settings:
                 f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}, "
                 f"not {self.default_language!r}"
             )
-        if self.time_zone not in zoneinfo.available_timezones():  # "Asia" is a folder, no zone
+        if not zones.is_zone(self.time_zone):  # "Asia" is a folder of zones, not one
             raise SettingsError(f"TIME_ZONE {self.time_zone!r} is not a known zone")
         if self.smtp_security not in {"none", "starttls", "tls"}:
             raise SettingsError(
