@@ -28,10 +28,7 @@ class ComponentChoice(BaseModel):
 
     @model_validator(mode="after")
     def _something_chosen(self) -> ComponentChoice:
-        if not (self.component_ids or self.networks or self.assets):
-            raise Invalid(N_("component_ids: name components, networks or assets"))
-        if self.direction is not None and not (self.networks or self.assets):
-            raise Invalid(N_("direction: goes with networks or assets"))
+        _check_choice(self.component_ids, self.networks, self.assets, self.direction, needed=True)
         return self
 
 
@@ -54,10 +51,8 @@ class ComponentRechoice(BaseModel):
     @model_validator(mode="after")
     def _chosen_whole(self) -> ComponentRechoice:
         given = (self.component_ids, self.networks, self.assets)
-        if any(named is not None for named in given) and not any(given):
-            raise Invalid(N_("component_ids: name components, networks or assets"))
-        if self.direction is not None and not (self.networks or self.assets):
-            raise Invalid(N_("direction: goes with networks or assets"))
+        needed = any(named is not None for named in given)  # else the components stay
+        _check_choice(*given, self.direction, needed=needed)
         return self
 
     def chosen(self) -> ComponentChoice | None:
@@ -70,3 +65,19 @@ class ComponentRechoice(BaseModel):
             assets=self.assets or [],
             direction=self.direction,
         )
+
+
+def _check_choice(
+    component_ids: list[int] | None,
+    networks: list[str] | None,
+    assets: list[str] | None,
+    direction: Direction | None,
+    *,
+    needed: bool,
+) -> None:
+    """A choice (where one is `needed`) names something; a direction goes only beside
+    networks or assets."""
+    if needed and not (component_ids or networks or assets):
+        raise Invalid(N_("component_ids: name components, networks or assets"))
+    if direction is not None and not (networks or assets):
+        raise Invalid(N_("direction: goes with networks or assets"))
