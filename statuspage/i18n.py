@@ -28,6 +28,12 @@ def t(language: str, key: str, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def in_every_language(key: str) -> dict[str, str]:
+    """The catalogue's text for `key` in each language, by language: what a flow writes for
+    readers of every language (an occurrence a series edit cancels)."""
+    return {language: t(language, key) for language in LANGUAGES}
+
+
 def localized(row: Any, field: str, language: str, *, main: str | None = None) -> tuple[str, bool]:
     """A translatable field in the reader's language: (text, is_fallback).
 

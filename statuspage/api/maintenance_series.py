@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents import series_edits, series_flows
 from incidents.common.staff import ANY_STAFF, SUPPORT
-from incidents.models import LANGUAGES, MaintenanceSeries, SeriesStatus
+from incidents.models import MaintenanceSeries, SeriesStatus
 from incidents.schemas import MaintenanceCancelIn
 from incidents.series_schemas import SeriesIn, SeriesOut, SeriesPatch
 from statuspage import i18n
@@ -66,14 +66,9 @@ async def edit_series(call: Call) -> SeriesOut:
         series_id=call.path["series_id"],
         data=call.body,
         actor=call.actor(),
-        dropped=dropped_note(),
+        dropped=i18n.in_every_language("maintenance.series_dropped"),
     )
     return await series_out(call.session, series)
-
-
-def dropped_note() -> dict[str, str]:
-    """What subscribers read of an occurrence an edit of its series cancels."""
-    return {lang: i18n.t(lang, "maintenance.series_dropped") for lang in LANGUAGES}
 
 
 async def cancel_series(call: Call) -> SeriesOut:

@@ -156,7 +156,7 @@ async def edit_series(console: Console) -> Response:
                 series_id=series_id,
                 data=data,
                 actor=console.actor(),
-                dropped={lang: i18n.t(lang, "maintenance.series_dropped") for lang in LANGUAGES},
+                dropped=i18n.in_every_language("maintenance.series_dropped"),
             )
         )
     except FormError as error:
